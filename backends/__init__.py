@@ -1,0 +1,62 @@
+"""Code generators, one folder each, installed as `graphc.backends`.
+
+A backend is a module `graphc.backends.<name>` exposing `BACKEND`, an object with
+
+- `name: str`;
+- `available() -> str | None`: None when usable, else why not (shown by `graphc info`);
+- `compile(graph: graphc.ir.Graph) -> Executable`, where an Executable is called
+  with the validated input arrays, returns the output arrays, and applies the
+  graph's parameter updates itself (after computing every output and new value).
+
+Backends see the IR only; they never import graphc's user-level modules.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from graphc.ir.errors import BackendError
+from graphc.ir.source import register_internal_dir
+
+register_internal_dir(os.path.dirname(os.path.abspath(__file__)))
+
+#: Preference order for `backend="auto"`: the fastest one that is available wins.
+PREFERENCE = ("llvm", "numpy")
+KNOWN = ("numpy", "llvm", "cuda")
+
+
+def get(name: str) -> Any:
+    """The backend called `name`, or a BackendError saying why it cannot be used."""
+    if name == "auto":
+        return best()
+    if name not in KNOWN:
+        raise BackendError(f"unknown backend {name!r}", fix=f"use one of {', '.join(KNOWN)} or 'auto'")
+    try:
+        module = importlib.import_module(f"graphc.backends.{name}")
+    except ImportError as e:
+        raise BackendError(f"backend {name!r} is not available: {e}") from None
+    why = module.BACKEND.available()
+    if why is not None:
+        raise BackendError(f"backend {name!r} is not available: {why}")
+    return module.BACKEND
+
+
+def status() -> dict[str, str | None]:
+    """For each known backend: None if usable, else the reason it is not."""
+    out: dict[str, str | None] = {}
+    for name in KNOWN:
+        try:
+            out[name] = importlib.import_module(f"graphc.backends.{name}").BACKEND.available()
+        except ImportError as e:
+            out[name] = f"not built yet ({e})"
+    return out
+
+
+def best() -> Any:
+    for name in PREFERENCE:
+        try:
+            return get(name)
+        except BackendError:
+            continue
+    raise BackendError("no backend is available")

@@ -1,0 +1,25 @@
+"""graphc: declare a network as a static graph, differentiate it symbolically, compile it.
+
+    import graphc as gc
+    x = gc.placeholder((None, 2), name="x")
+    w = gc.parameter(np.zeros((2, 1)), name="w")
+    loss = gc.mean((x @ w - 1.0) ** 2)
+    step = gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w))])
+"""
+from . import ops, testing
+from .autodiff import grad, hessian, hvp, jvp, vjp
+from .function import Function, function
+from .ir import (DTYPES, BackendError, DTypeError, GradientError, Graph, GraphcError, InputError,
+                 ShapeError, Tensor, constant, parameter, placeholder)
+from .ops import *  # noqa: F401,F403 - the op functions are the public API
+from .ops import __all__ as _ops_all
+from .printing import pformat, pprint
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "function", "grad", "hessian", "hvp", "jvp", "vjp",
+    "DTYPES", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError", "InputError",
+    "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
+    "ops", "__version__",
+] + list(_ops_all)

@@ -1,0 +1,188 @@
+"""`gc.function`: compile a graph into one callable step.
+
+The call path is: validate the arguments (count, dtype, shape) -> pick the
+variant compiled for these concrete shapes (specializing free dims, compiling on
+first use) -> run it, which computes the outputs and then applies the updates.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import backends
+from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
+from .ir.dtypes import is_float
+from .ir.errors import DTypeError, InputError, ShapeError
+from .ops import cast
+
+Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
+
+
+class Function:
+    """A compiled graph. Call it with one array per input (positionally or by name)."""
+
+    def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
+                 backend: str = "numpy", allow_input_downcast: bool = False):
+        self.inputs = _check_inputs(inputs)
+        self._single = isinstance(outputs, Tensor)
+        self._kind = tuple if isinstance(outputs, tuple) else list
+        outs = [outputs] if self._single else list(outputs if outputs is not None else [])
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise InputError(f"function: outputs must be tensors, got {type(o).__name__}")
+        self.outputs = tuple(outs)
+        self.updates = _check_updates(updates)
+        self.graph = Graph(self.inputs, self.outputs, self.updates)
+        _check_closed(self.graph)
+        self.backend = backends.get(backend)
+        self.allow_input_downcast = allow_input_downcast
+        self._variants: dict[tuple, Any] = {}
+        self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        arrays = self._arguments(args, kwargs)
+        signature = tuple(a.shape for a in arrays)
+        exe = self._variants.get(signature)
+        if exe is None:
+            exe = self._variants[signature] = self.backend.compile(self.specialize(signature))
+        outs = exe(arrays)
+        if self._single:
+            return outs[0]
+        return self._kind(outs)
+
+    def specialize(self, shapes: Sequence[tuple]) -> Graph:
+        """The graph with every free dim fixed to the given input shapes."""
+        mapping = {}
+        for x, shape in zip(self.inputs, shapes):
+            if shape != x.shape:
+                mapping[x] = placeholder(shape, x.dtype, name=x.name)
+        if not mapping:
+            return self.graph
+        try:
+            return self.graph.replace(mapping)
+        except ShapeError as e:
+            raise InputError(f"the input shapes {', '.join(map(str, shapes))} do not fit together "
+                             f"in this graph: {e.what}", fix="free (None) dims that meet in an op must agree") from None
+
+    @property
+    def variants(self) -> list[tuple]:
+        """The input-shape signatures compiled so far."""
+        return list(self._variants)
+
+    def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
+        values: list[Any] = list(args) + [None] * (len(self.inputs) - len(args))
+        if len(args) > len(self.inputs):
+            raise InputError(f"function takes {len(self.inputs)} input(s), got {len(args)}",
+                             fix=f"pass one value for each of {_names(self.inputs)}")
+        for key, v in kwargs.items():
+            if key not in self._names:
+                raise InputError(f"function has no input named {key!r}; its inputs are {_names(self.inputs)}")
+            if values[self._names[key]] is not None:
+                raise InputError(f"input {key!r} was given twice")
+            values[self._names[key]] = v
+        missing = [self.inputs[i] for i, v in enumerate(values) if v is None]
+        if missing:
+            raise InputError(f"missing value(s) for {_names(missing)}",
+                             fix=f"pass one value for each of {_names(self.inputs)}")
+        return [self._convert(i, v) for i, v in enumerate(values)]
+
+    def _convert(self, i: int, v: Any) -> np.ndarray:
+        x = self.inputs[i]
+        label = f"input {x.name or i!r}"
+        if isinstance(v, Tensor):
+            raise InputError(f"{label}: got a symbolic tensor; a compiled function takes arrays",
+                             fix="pass NumPy arrays (or build the expression into the graph)")
+        if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, (list, tuple)):
+            a = np.asarray(v)
+            if a.dtype.name != x.dtype:
+                ok = np.can_cast(a.dtype, x.dtype, casting="safe") or (
+                    self.allow_input_downcast and np.can_cast(a.dtype, x.dtype, casting="same_kind"))
+                if not ok:
+                    raise InputError(f"{label} expects {x.type_str()}, got an array of {a.dtype}",
+                                     fix=f"convert it with .astype(np.{x.dtype}), or compile with "
+                                         f"allow_input_downcast=True", loc=None)
+                a = a.astype(x.dtype)
+        else:
+            try:
+                a = np.asarray(v)
+                if a.dtype.kind not in "biuf" or (a.dtype.kind == "f" and not is_float(x.dtype)):
+                    raise TypeError
+                a = a.astype(x.dtype)
+            except (TypeError, ValueError):
+                raise InputError(f"{label} expects {x.type_str()}, got {type(v).__name__} {v!r:.60}",
+                                 loc=None) from None
+        if a.ndim != len(x.shape) or any(s is not None and s != d for d, s in zip(a.shape, x.shape)):
+            raise InputError(f"{label} expects shape {x.type_str()}, got an array of shape {a.shape}",
+                             fix="'?' dims may take any size; the others must match", loc=None)
+        return np.require(a, requirements="C")
+
+
+def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
+             allow_input_downcast: bool = False) -> Function:
+    """Compile `outputs` (a tensor or a list/tuple) as a function of the placeholders `inputs`.
+
+    `updates` lists `(parameter, new_value)` pairs: every new value is computed from
+    the old parameter values, and all are stored after the outputs are computed.
+    """
+    return Function(inputs, outputs, updates, backend, allow_input_downcast)
+
+
+def _names(ts: Sequence[Tensor]) -> str:
+    return ", ".join(repr(t.name) if t.name else f"#{i}" for i, t in enumerate(ts))
+
+
+def _check_inputs(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    seen = set()
+    for x in inputs:
+        if not isinstance(x, Tensor) or not isinstance(x.op, Placeholder):
+            raise InputError(f"function: inputs must be placeholders, got {x!r}",
+                             fix="declare inputs with gc.placeholder; parameters are state, not inputs")
+        if x in seen:
+            raise InputError(f"function: input {x!r} is listed twice")
+        seen.add(x)
+    return tuple(inputs)
+
+
+def _check_updates(updates: Updates) -> tuple[tuple[Tensor, Tensor], ...]:
+    if updates is None:
+        return ()
+    pairs = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
+    out, seen = [], set()
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InputError(f"function: updates must be (parameter, new_value) pairs, got {pair!r:.80}")
+        p, v = pair
+        if not isinstance(p, Tensor) or not isinstance(p.op, Parameter):
+            raise InputError(f"function: only parameters can be updated, got {p!r}",
+                             fix="declare state with gc.parameter(initial_value)")
+        if p in seen:
+            raise InputError(f"function: parameter {p!r} is updated twice", loc=p.loc)
+        seen.add(p)
+        (v,) = _as_update_value(p, v)
+        out.append((p, v))
+    return tuple(out)
+
+
+def _as_update_value(p: Tensor, v: Any) -> tuple[Tensor]:
+    from .ops.operands import as_tensors
+    (v,) = as_tensors(v) if isinstance(v, Tensor) else as_tensors(np.asarray(v, dtype=p.dtype))
+    if v.shape != p.shape:
+        raise ShapeError(f"function: the update of {p!r} has shape {v.type_str()}",
+                         fix="an update must keep the parameter's shape", loc=v.loc)
+    if v.dtype != p.dtype:
+        if not (is_float(v.dtype) and is_float(p.dtype)) and not np.can_cast(v.dtype, p.dtype, "safe"):
+            raise DTypeError(f"function: the update of {p!r} has dtype {v.dtype}",
+                             fix=f"cast it with gc.cast(value, {p.dtype!r})", loc=v.loc)
+        v = cast(v, p.dtype)
+    return (v,)
+
+
+def _check_closed(graph: Graph) -> None:
+    given = set(graph.inputs)
+    for x in placeholders_of(graph.roots()):
+        if x not in given:
+            raise InputError(f"function: the outputs depend on placeholder {x!r}, which is not among the inputs",
+                             fix="add it to the inputs list", loc=x.loc)

@@ -1,0 +1,18 @@
+"""graphc's intermediate representation: tensors, ops, dtypes, shapes, locations, graphs.
+
+This layer imports no other part of graphc.
+"""
+from .dtypes import DTYPES, canonical, is_float, is_int, promote
+from .errors import BackendError, DTypeError, GradientError, GraphcError, InputError, ShapeError
+from .graph import Graph, parameters_of, placeholders_of, substitute, toposort
+from .leaves import Constant, Leaf, Parameter, Placeholder, constant, parameter, placeholder
+from .node import Op, Shape, Tensor
+from .source import SourceLoc, user_location
+
+__all__ = [
+    "DTYPES", "canonical", "is_float", "is_int", "promote",
+    "BackendError", "DTypeError", "GradientError", "GraphcError", "InputError", "ShapeError",
+    "Graph", "parameters_of", "placeholders_of", "substitute", "toposort",
+    "Constant", "Leaf", "Parameter", "Placeholder", "constant", "parameter", "placeholder",
+    "Op", "Shape", "Tensor", "SourceLoc", "user_location",
+]

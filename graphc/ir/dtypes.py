@@ -1,0 +1,60 @@
+"""The five dtypes graphc knows and how they combine.
+
+Promotion follows a simple lattice, bool < int32 < int64 < float32 < float64
+(as in JAX: an int64 tensor combined with a float32 tensor stays float32).
+Python scalars are *weak*: `x * 2.0` keeps the dtype of `x` when `x` is float, and
+an int tensor combined with a Python float becomes float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DTYPES = ("bool", "int32", "int64", "float32", "float64")
+_RANK = {name: i for i, name in enumerate(DTYPES)}
+FLOATS = ("float32", "float64")
+INTS = ("int32", "int64")
+
+
+def canonical(dtype) -> str:
+    """The graphc name of a dtype given as a string, NumPy dtype or Python type."""
+    if dtype is float:
+        return "float32"
+    if dtype is int:
+        return "int64"
+    if dtype is bool:
+        return "bool"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in _RANK:
+        raise TypeError(f"unsupported dtype {dtype!r}; graphc supports {', '.join(DTYPES)}")
+    return name
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOATS
+
+
+def is_int(dtype: str) -> bool:
+    return dtype in INTS
+
+
+def promote(*dtypes: str) -> str:
+    """The dtype that all of `dtypes` combine to."""
+    return max(dtypes, key=_RANK.__getitem__)
+
+
+def weak_scalar_dtype(value, partner: str) -> str:
+    """The dtype a Python scalar takes next to a tensor of dtype `partner`."""
+    if isinstance(value, (bool, np.bool_)):
+        return partner if partner != "bool" else "bool"
+    if isinstance(value, (int, np.integer)):
+        return partner if partner != "bool" else "int64"
+    if isinstance(value, (float, np.floating)):
+        return partner if is_float(partner) else "float32"
+    raise TypeError(f"cannot use {type(value).__name__} {value!r} as a tensor")
+
+
+def to_numpy(dtype: str) -> np.dtype:
+    return np.dtype(dtype)

@@ -1,0 +1,45 @@
+"""graphc's exceptions: each message leads with the user's source line.
+
+A message has three parts, in this order: where (the user's file:line and code),
+what (the op, with the shapes and dtypes of its operands), and how to fix it.
+"""
+from __future__ import annotations
+
+from .source import SourceLoc, user_location
+
+
+class GraphcError(Exception):
+    """Base class of every error graphc raises on purpose."""
+
+    def __init__(self, what: str, *, fix: str | None = None, loc: SourceLoc | None = None,
+                 locate: bool = True):
+        if loc is None and locate:
+            loc = user_location()
+        self.loc = loc
+        self.what = what
+        self.fix = fix
+        parts = [loc.describe()] if loc is not None else []
+        parts.append(what)
+        if fix:
+            parts.append(f"fix: {fix}")
+        super().__init__("\n  ".join(parts))
+
+
+class ShapeError(GraphcError, ValueError):
+    """Operand shapes do not fit the op (raised when the op is declared)."""
+
+
+class DTypeError(GraphcError, TypeError):
+    """Operand dtypes do not fit the op (raised when the op is declared)."""
+
+
+class InputError(GraphcError, ValueError):
+    """A compiled function was called with arguments that do not match its inputs."""
+
+
+class GradientError(GraphcError, ValueError):
+    """A gradient was asked for that does not exist (disconnected or integer input)."""
+
+
+class BackendError(GraphcError, RuntimeError):
+    """A backend is unknown, unavailable, or cannot compile a graph."""

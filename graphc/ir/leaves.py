@@ -1,0 +1,184 @@
+"""The three kinds of leaf: placeholders (inputs), parameters (state), constants."""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from .dtypes import canonical
+from .errors import DTypeError, ShapeError
+from .node import Op, Tensor
+
+_UIDS = itertools.count()
+
+
+class Leaf(Op):
+    is_leaf = True
+
+    def pullback(self, node, g):
+        return ()
+
+
+class Placeholder(Leaf):
+    """A function input; `None` dims are fixed per call (one compiled variant per shape)."""
+
+    name = "placeholder"
+
+    def __init__(self, shape, dtype: str, label: str | None):
+        self.shape = shape
+        self.dtype = dtype
+        self.label = label
+        self.uid = next(_UIDS)
+
+    def attrs(self):
+        return (self.uid,)
+
+    def infer(self):
+        return self.shape, self.dtype
+
+    def describe_attrs(self):
+        return {"name": self.label}
+
+    def format(self, args):
+        return self.label or f"input{self.uid}"
+
+
+class ParamState:
+    """The buffer behind a parameter: the runtime reads and updates it in place."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+
+class Parameter(Leaf):
+    """Trainable state; its buffer is shared by every compiled function that uses it."""
+
+    name = "parameter"
+
+    def __init__(self, value: np.ndarray, label: str | None):
+        self.state = ParamState(value)
+        self.label = label
+        self.uid = next(_UIDS)
+
+    def attrs(self):
+        return (self.uid,)
+
+    def infer(self):
+        a = self.state.array
+        return a.shape, a.dtype.name
+
+    def describe_attrs(self):
+        return {"name": self.label}
+
+    def format(self, args):
+        return self.label or f"param{self.uid}"
+
+
+class Constant(Leaf):
+    """A fixed array, hash-consed by value so equal constants are one node."""
+
+    name = "constant"
+
+    def __init__(self, value: np.ndarray):
+        value = np.array(value, order="C", copy=True)
+        value.flags.writeable = False
+        self.value = value
+        self._key = (value.dtype.name, value.shape, value.tobytes())
+
+    def attrs(self):
+        return self._key
+
+    def infer(self):
+        return self.value.shape, self.value.dtype.name
+
+    def describe_attrs(self):
+        return {"value": self.value.tolist() if self.value.size <= 8 else f"array{self.value.shape}"}
+
+    def format(self, args):
+        v = self.value
+        if v.size == 1:
+            x = v.reshape(()).item()
+            return repr(x) if not isinstance(x, float) else f"{x:g}"
+        return f"const{v.shape}"
+
+
+_PY_DEFAULTS = {"f": "float32", "i": "int64", "u": "int64", "b": "bool"}
+
+
+def _check_shape(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ShapeError(f"placeholder: shape must be a tuple of ints or None, got {shape!r}") from None
+    for d in shape:
+        if d is not None and (not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 0):
+            raise ShapeError(f"placeholder: shape {shape!r} has the bad dimension {d!r}",
+                             fix="use non-negative ints, or None for a size fixed at call time")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def placeholder(shape=(), dtype: Any = "float32", name: str | None = None) -> Tensor:
+    """A symbolic input of the given shape (`None` dims are free) and dtype."""
+    try:
+        dtype = canonical(dtype)
+    except TypeError as e:
+        raise DTypeError(f"placeholder {name or ''}: {e}") from None
+    return Tensor.make(Placeholder(_check_shape(shape), dtype, name))
+
+
+def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Tensor:
+    """Trainable state initialised from `value` (copied); read and set it with `.value`."""
+    arr = np.array(value, dtype=None if dtype is None else canonical(dtype), copy=True)
+    if dtype is None and arr.dtype.name not in ("float32", "float64", "int32", "int64", "bool"):
+        arr = arr.astype(canonical(float) if arr.dtype.kind == "f" else "int64")
+    try:
+        canonical(arr.dtype)
+    except TypeError as e:
+        raise DTypeError(f"parameter {name or ''}: {e}") from None
+    return Tensor.make(Parameter(np.array(arr, order="C", copy=True), name))
+
+
+def constant(value: Any, dtype: Any = None) -> Tensor:
+    """A constant tensor; Python floats become float32 unless `dtype` says otherwise."""
+    if isinstance(value, Tensor):
+        return value
+    if dtype is not None:
+        arr = np.asarray(value, dtype=canonical(dtype))
+    else:
+        arr = np.asarray(value)
+        if not isinstance(value, (np.ndarray, np.generic)):  # Python data: graphc's defaults
+            arr = arr.astype(_PY_DEFAULTS.get(arr.dtype.kind, arr.dtype))
+    try:
+        canonical(arr.dtype)
+    except TypeError as e:
+        raise DTypeError(f"constant: {e}") from None
+    return Tensor.make(Constant(arr))
+
+
+def _get_value(self: Tensor) -> np.ndarray:
+    if not isinstance(self.op, Parameter):
+        raise AttributeError(f"only parameters have a .value; this is a {self.op.name} tensor")
+    return self.op.state.array
+
+
+def _set_value(self: Tensor, value: Any) -> None:
+    if not isinstance(self.op, Parameter):
+        raise AttributeError(f"only parameters have a .value; this is a {self.op.name} tensor")
+    buf = self.op.state.array
+    new = np.asarray(value)
+    if new.shape != buf.shape:
+        raise ShapeError(f"parameter {self.name or ''}.value: new value has shape {new.shape}, "
+                         f"the parameter has shape {buf.shape}",
+                         fix="parameters keep their shape; declare a new parameter for a new shape")
+    if not np.can_cast(new.dtype, buf.dtype, casting="same_kind"):
+        raise DTypeError(f"parameter {self.name or ''}.value: cannot store {new.dtype} into {buf.dtype}")
+    buf[...] = new  # in place: compiled functions share this buffer
+
+
+Tensor.value = property(_get_value, _set_value,
+                        doc="The current value of a parameter (shared with compiled functions).")

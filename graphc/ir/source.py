@@ -1,0 +1,54 @@
+"""Where in the user's code a tensor was declared.
+
+Every node records the first stack frame outside graphc itself, so that errors
+(and visualizations) point at the user's line, never at graphc internals.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from dataclasses import dataclass
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_INTERNAL_DIRS: list[str] = [_PKG_DIR + os.sep]
+
+
+def register_internal_dir(path: str) -> None:
+    """Frames under `path` are graphc's own (used for the installed `graphc.backends`)."""
+    path = os.path.abspath(path) + os.sep
+    if path not in _INTERNAL_DIRS:
+        _INTERNAL_DIRS.append(path)
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    filename: str
+    lineno: int
+    function: str
+
+    @property
+    def code(self) -> str:
+        return linecache.getline(self.filename, self.lineno).strip()
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno}"
+
+    def describe(self) -> str:
+        code = self.code
+        return f"{self}: {code}" if code else str(self)
+
+
+def _is_internal(filename: str) -> bool:
+    return any(filename.startswith(d) for d in _INTERNAL_DIRS)
+
+
+def user_location() -> SourceLoc | None:
+    """The innermost frame that is not graphc code (None if there is none)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _is_internal(filename):
+            return SourceLoc(filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None

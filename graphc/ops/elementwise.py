@@ -1,0 +1,460 @@
+"""Elementwise ops: each is a NumPy function plus its SymPy scalar definition.
+
+The SymPy definition is the op's meaning: derivatives come from `sympy.diff`
+(computed once per op and cached) unless the op gives a hand rule because the
+derived one is unstable or wasteful (sigmoid reuses its output, softplus's
+derivative is a sigmoid, relu's is a step). Fusion and code generation print the
+same scalar definitions.
+
+Operands broadcast as in NumPy: the builder aligns ranks with `expand_dims`, and
+an op's inputs then differ only where a dim is 1, so the gradient of a broadcast
+is a plain sum (`unbroadcast`).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from ..ir import Tensor
+from ..ir.dtypes import canonical, is_float, promote
+from ..ir.errors import DTypeError, ShapeError
+from ..ir.node import Op
+from .operands import as_tensors, broadcast_dims, desc
+
+X = sp.symbols("x0:3", real=True)
+SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
+
+#: How an op treats operand dtypes: cast to float, to a number, keep, or require bool.
+FLOAT, NUMERIC, ANY, LOGICAL = "float", "numeric", "any", "logical"
+
+
+class Elementwise(Op):
+    """An op applied element by element to operands of one broadcast shape."""
+
+    arity = 1
+    kind = NUMERIC
+    returns_bool = False
+    symbol: str | None = None  # infix symbol for printing, e.g. "+"
+
+    def scalar(self, *xs: sp.Expr) -> sp.Expr:
+        """The op's value at one element, as a SymPy expression of `xs`."""
+        raise NotImplementedError(self.name)
+
+    def infer(self, *inputs: Tensor):
+        if len(inputs) != self.arity:
+            raise ShapeError(f"{self.name}: takes {self.arity} operand(s), got {len(inputs)}")
+        ranks = {t.ndim for t in inputs}
+        if len(ranks) != 1:
+            raise ShapeError(f"{self.name}: operands {desc(*inputs)} differ in rank",
+                             fix="align ranks with expand_dims (the gc.* functions do this for you)")
+        shape = broadcast_dims(self.name, [t.shape for t in inputs], inputs)
+        data = self.data_inputs(inputs)
+        dtypes = {t.dtype for t in data}
+        if len(dtypes) != 1:
+            raise DTypeError(f"{self.name}: operands {desc(*inputs)} differ in dtype",
+                             fix="cast one operand with gc.cast (the gc.* functions promote for you)")
+        dtype = dtypes.pop()
+        if self.kind == FLOAT and not is_float(dtype):
+            raise DTypeError(f"{self.name}: needs float operands, got {desc(*inputs)}",
+                             fix="cast with gc.cast(x, 'float32')")
+        if self.kind == LOGICAL and dtype != "bool":
+            raise DTypeError(f"{self.name}: needs bool operands, got {desc(*inputs)}")
+        return shape, ("bool" if self.returns_bool else dtype)
+
+    def data_inputs(self, inputs: Sequence[Tensor]) -> Sequence[Tensor]:
+        return inputs
+
+    # -- derivatives -------------------------------------------------------
+    @lru_cache(maxsize=None)
+    def _sympy_partials(self) -> tuple:
+        expr = self.scalar(*X[: self.arity])
+        return tuple(sp.diff(expr, x) for x in X[: self.arity])
+
+    def partial(self, node: Tensor, i: int, seed: Tensor) -> Tensor | None:
+        """`seed * d out / d input_i` as a graph (None when it is zero)."""
+        d = self._sympy_partials()[i]
+        env = {X[k]: node.inputs[k] for k in range(self.arity)}
+        env[SEED] = seed
+        out = from_sympy(SEED * d, env)
+        return out if isinstance(out, Tensor) else None
+
+    def pullback(self, node, g):
+        from .shape import unbroadcast
+        grads = []
+        for i, x in enumerate(node.inputs):
+            if not (self.differentiable and is_float(x.dtype) and i in self.diff_inputs()):
+                grads.append(None)
+                continue
+            p = self.partial(node, i, g)
+            grads.append(None if p is None else unbroadcast(p, x))
+        return grads
+
+    def jvp(self, node, tangents):
+        terms = [self.partial(node, i, t) for i, t in enumerate(tangents)
+                 if t is not None and i in self.diff_inputs()]
+        terms = [t for t in terms if t is not None]
+        if not terms:
+            return None
+        total = terms[0]
+        for t in terms[1:]:
+            total = add(total, t)
+        from .shape import broadcast_like
+        return broadcast_like(total, node)
+
+    def diff_inputs(self) -> range:
+        return range(self.arity)
+
+    def format(self, args):
+        if self.symbol and len(args) == 2:
+            return f"({args[0]} {self.symbol} {args[1]})"
+        if self.symbol:
+            return f"({self.symbol}{args[0]})"
+        return f"{self.name}({', '.join(args)})"
+
+
+def _make(name: str, arity: int, numpy_fn: Callable, scalar: Callable | None, *, kind: str = NUMERIC,
+          partial: Callable | None = None, differentiable: bool = True, returns_bool: bool = False,
+          symbol: str | None = None) -> Elementwise:
+    """Define one elementwise op (a class with a single instance, since it has no attributes)."""
+    ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
+                              returns_bool=returns_bool, symbol=symbol,
+                              numpy=lambda self, *a: numpy_fn(*a),
+                              __doc__=f"Elementwise {name}.")
+    if scalar is not None:
+        ns["scalar"] = lambda self, *xs: scalar(*xs)
+    if partial is not None:
+        ns["partial"] = lambda self, node, i, seed: partial(node, i, seed)
+    cls = type(name.capitalize().replace("_", ""), (Elementwise,), ns)
+    return cls()
+
+
+def apply(op: Elementwise, *operands: Any) -> Tensor:
+    """Apply `op` with NumPy broadcasting and dtype promotion."""
+    ts = as_tensors(*operands)
+    dtype = promote(*(t.dtype for t in ts))
+    if op.kind == FLOAT and not is_float(dtype):
+        dtype = "float32"
+    elif op.kind == NUMERIC and dtype == "bool":
+        dtype = "int64"
+    elif op.kind == LOGICAL:
+        bad = [t for t in ts if t.dtype != "bool"]
+        if bad:
+            raise DTypeError(f"{op.name}: needs bool operands, got {desc(*ts)}",
+                             fix="compare first (x > 0) or cast with gc.cast(x, 'bool')")
+    ts = [cast(t, dtype) for t in ts]
+    return Tensor.make(op, _align_ranks(ts))
+
+
+def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:
+    from .shape import expand_dims
+    nd = max(t.ndim for t in ts)
+    return [t if t.ndim == nd else expand_dims(t, tuple(range(nd - t.ndim))) for t in ts]
+
+
+# -- SymPy expressions back to graphs ------------------------------------------
+
+def from_sympy(expr: sp.Expr, env: dict) -> Tensor | float:
+    """Build the graph of a scalar SymPy expression over the tensors in `env`."""
+    if expr in env:
+        return env[expr]
+    if expr.is_Number:
+        return float(expr)
+    if isinstance(expr, sp.Add):
+        terms = [from_sympy(a, env) for a in expr.args]
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t if isinstance(total, float) and isinstance(t, float) else add(total, t)
+        return total
+    if isinstance(expr, sp.Mul):
+        num, den = [], []
+        for a in expr.args:
+            if isinstance(a, sp.Pow) and a.exp.is_Number and a.exp < 0:
+                den.append(a.base ** -a.exp)
+            else:
+                num.append(a)
+        coeff = 1.0
+        factors = []
+        for a in num:
+            if a.is_Number:
+                coeff *= float(a)
+            else:
+                factors.append(from_sympy(a, env))
+        result: Any = None
+        for f in factors:
+            result = f if result is None else mul(result, f)
+        for d in den:
+            result = divide(1.0 if result is None else result, from_sympy(d, env))
+        if result is None:
+            return coeff
+        if coeff == -1.0:
+            return negative(result)
+        return result if coeff == 1.0 else mul(coeff, result)
+    if isinstance(expr, sp.Pow):
+        base, e = from_sympy(expr.base, env), expr.exp
+        if e == 2:
+            return square(base)
+        if e == sp.Rational(1, 2):
+            return sqrt(base)
+        if e == -1:
+            return divide(1.0, base)
+        if e == sp.Rational(-1, 2):
+            return divide(1.0, sqrt(base))
+        return power(base, from_sympy(e, env))
+    fn = _SYMPY_FUNCS.get(type(expr))
+    if fn is not None:
+        return fn(*[from_sympy(a, env) for a in expr.args])
+    raise NotImplementedError(f"cannot turn the SymPy expression {expr} into graphc ops")
+
+
+# -- hand-written rules (where the derived one is unstable or wasteful) ---------
+
+def _exp_partial(node, i, seed):
+    return mul(seed, node)
+
+
+def _expm1_partial(node, i, seed):
+    return mul(seed, add(node, 1.0))
+
+
+def _sigmoid_partial(node, i, seed):
+    return mul(seed, mul(node, subtract(1.0, node)))
+
+
+def _tanh_partial(node, i, seed):
+    return mul(seed, subtract(1.0, square(node)))
+
+
+def _sqrt_partial(node, i, seed):
+    return divide(mul(seed, 0.5), node)
+
+
+def _softplus_partial(node, i, seed):
+    return mul(seed, sigmoid(node.inputs[0]))
+
+
+def _relu_partial(node, i, seed):
+    x = node.inputs[0]
+    return where(greater(x, 0.0), seed, 0.0)
+
+
+def _abs_partial(node, i, seed):
+    return mul(seed, sign(node.inputs[0]))
+
+
+def _extremum_partial(keep_first: Callable) -> Callable:
+    """maximum/minimum: the gradient goes to the chosen operand (the first one on ties)."""
+    def rule(node, i, seed):
+        a, b = node.inputs
+        first = keep_first(a, b)
+        return where(first, seed, 0.0) if i == 0 else where(first, 0.0, seed)
+    return rule
+
+
+def _where_partial(node, i, seed):
+    c = node.inputs[0]
+    return where(c, seed, 0.0) if i == 1 else where(c, 0.0, seed)
+
+
+def _sp_sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+def _np_sigmoid(x):
+    return np.exp(-np.logaddexp(np.zeros((), x.dtype), -x)).astype(x.dtype, copy=False)
+
+
+def _np_softplus(x):
+    return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+def _np_sign(x):
+    return np.sign(x)
+
+
+# -- the ops -------------------------------------------------------------------
+
+ADD = _make("add", 2, np.add, lambda a, b: a + b, symbol="+")
+SUB = _make("subtract", 2, np.subtract, lambda a, b: a - b, symbol="-")
+MUL = _make("multiply", 2, np.multiply, lambda a, b: a * b, symbol="*")
+DIV = _make("divide", 2, np.true_divide, lambda a, b: a / b, kind=FLOAT, symbol="/")
+POW = _make("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**")
+NEG = _make("negative", 1, np.negative, lambda a: -a, symbol="-")
+EXP = _make("exp", 1, np.exp, sp.exp, kind=FLOAT, partial=_exp_partial)
+LOG = _make("log", 1, np.log, sp.log, kind=FLOAT)
+LOG1P = _make("log1p", 1, np.log1p, lambda a: sp.log(1 + a), kind=FLOAT)
+EXPM1 = _make("expm1", 1, np.expm1, lambda a: sp.exp(a) - 1, kind=FLOAT, partial=_expm1_partial)
+SQRT = _make("sqrt", 1, np.sqrt, sp.sqrt, kind=FLOAT, partial=_sqrt_partial)
+SQUARE = _make("square", 1, np.square, lambda a: a ** 2)
+ABS = _make("abs", 1, np.abs, sp.Abs, partial=_abs_partial)
+SIGN = _make("sign", 1, _np_sign, sp.sign, differentiable=False)
+SIN = _make("sin", 1, np.sin, sp.sin, kind=FLOAT)
+COS = _make("cos", 1, np.cos, sp.cos, kind=FLOAT)
+TANH = _make("tanh", 1, np.tanh, sp.tanh, kind=FLOAT, partial=_tanh_partial)
+SIGMOID = _make("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kind=FLOAT, partial=_sigmoid_partial)
+SOFTPLUS = _make("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kind=FLOAT,
+                 partial=_softplus_partial)
+RELU = _make("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
+             partial=_relu_partial)
+FLOOR = _make("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
+MAXIMUM = _make("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
+MINIMUM = _make("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
+LESS = _make("less", 2, np.less, None, kind=ANY, differentiable=False, returns_bool=True, symbol="<")
+LESS_EQUAL = _make("less_equal", 2, np.less_equal, None, kind=ANY, differentiable=False,
+                   returns_bool=True, symbol="<=")
+GREATER = _make("greater", 2, np.greater, None, kind=ANY, differentiable=False, returns_bool=True, symbol=">")
+GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, None, kind=ANY, differentiable=False,
+                      returns_bool=True, symbol=">=")
+EQUAL = _make("equal", 2, np.equal, None, kind=ANY, differentiable=False, returns_bool=True, symbol="==")
+NOT_EQUAL = _make("not_equal", 2, np.not_equal, None, kind=ANY, differentiable=False,
+                  returns_bool=True, symbol="!=")
+AND = _make("logical_and", 2, np.logical_and, sp.And, kind=LOGICAL, differentiable=False)
+OR = _make("logical_or", 2, np.logical_or, sp.Or, kind=LOGICAL, differentiable=False)
+NOT = _make("logical_not", 1, np.logical_not, sp.Not, kind=LOGICAL, differentiable=False)
+
+
+class Where(Elementwise):
+    """`where(c, a, b)`: a where c is true, else b (c is bool; a and b share a dtype)."""
+
+    name = "where"
+    arity = 3
+    kind = ANY
+
+    def scalar(self, c, a, b):
+        return sp.Piecewise((a, sp.Ne(c, 0)), (b, True))
+
+    def numpy(self, c, a, b):
+        return np.where(c, a, b)
+
+    def data_inputs(self, inputs):
+        if inputs[0].dtype != "bool":
+            raise DTypeError(f"where: the condition must be bool, got {desc(*inputs)}",
+                             fix="use a comparison (x > 0) as the condition")
+        return inputs[1:]
+
+    def partial(self, node, i, seed):
+        return _where_partial(node, i, seed)
+
+    def diff_inputs(self):
+        return range(1, 3)
+
+
+class Cast(Elementwise):
+    """Convert to another dtype (float to int truncates toward zero, like NumPy)."""
+
+    name = "cast"
+    kind = ANY
+
+    def __init__(self, dtype: str):
+        self.dtype = dtype
+
+    def attrs(self):
+        return (self.dtype,)
+
+    def describe_attrs(self):
+        return {"dtype": self.dtype}
+
+    def infer(self, x):
+        return x.shape, self.dtype
+
+    def scalar(self, x):
+        return x
+
+    def numpy(self, x):
+        return x.astype(self.dtype)
+
+    def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
+        return cast(seed, node.inputs[0].dtype) if is_float(self.dtype) else None
+
+    def jvp(self, node, tangents):  # forward: the tangent follows the output's dtype
+        t = tangents[0]
+        return cast(t, self.dtype) if t is not None and is_float(self.dtype) else None
+
+    def format(self, args):
+        return f"{self.dtype}({args[0]})"
+
+
+WHERE = Where()
+
+
+# -- the user-facing functions ---------------------------------------------------
+
+def cast(x: Any, dtype: Any) -> Tensor:
+    """`x` converted to `dtype` (no node when it already has it)."""
+    (x,) = as_tensors(x)
+    dtype = canonical(dtype)
+    return x if x.dtype == dtype else Tensor.make(Cast(dtype), [x])
+
+
+def add(a, b) -> Tensor: return apply(ADD, a, b)
+def subtract(a, b) -> Tensor: return apply(SUB, a, b)
+def mul(a, b) -> Tensor: return apply(MUL, a, b)
+def divide(a, b) -> Tensor: return apply(DIV, a, b)
+def negative(x) -> Tensor: return apply(NEG, x)
+def exp(x) -> Tensor: return apply(EXP, x)
+def log(x) -> Tensor: return apply(LOG, x)
+def log1p(x) -> Tensor: return apply(LOG1P, x)
+def expm1(x) -> Tensor: return apply(EXPM1, x)
+def sqrt(x) -> Tensor: return apply(SQRT, x)
+def square(x) -> Tensor: return apply(SQUARE, x)
+def abs(x) -> Tensor: return apply(ABS, x)  # noqa: A001 - the NumPy name
+def sign(x) -> Tensor: return apply(SIGN, x)
+def sin(x) -> Tensor: return apply(SIN, x)
+def cos(x) -> Tensor: return apply(COS, x)
+def tanh(x) -> Tensor: return apply(TANH, x)
+def sigmoid(x) -> Tensor: return apply(SIGMOID, x)
+def softplus(x) -> Tensor: return apply(SOFTPLUS, x)
+def relu(x) -> Tensor: return apply(RELU, x)
+def floor(x) -> Tensor: return apply(FLOOR, x)
+def maximum(a, b) -> Tensor: return apply(MAXIMUM, a, b)
+def minimum(a, b) -> Tensor: return apply(MINIMUM, a, b)
+def less(a, b) -> Tensor: return apply(LESS, a, b)
+def less_equal(a, b) -> Tensor: return apply(LESS_EQUAL, a, b)
+def greater(a, b) -> Tensor: return apply(GREATER, a, b)
+def greater_equal(a, b) -> Tensor: return apply(GREATER_EQUAL, a, b)
+def equal(a, b) -> Tensor: return apply(EQUAL, a, b)
+def not_equal(a, b) -> Tensor: return apply(NOT_EQUAL, a, b)
+def logical_and(a, b) -> Tensor: return apply(AND, a, b)
+def logical_or(a, b) -> Tensor: return apply(OR, a, b)
+def logical_not(x) -> Tensor: return apply(NOT, x)
+
+
+def power(a, b) -> Tensor:
+    """`a ** b`; small constant exponents become cheaper ops (square, sqrt, reciprocal)."""
+    if isinstance(b, (int, float)) and not isinstance(b, bool):
+        if b == 1:
+            return as_tensors(a)[0]
+        if b == 2:
+            return square(a)
+        if b == 0.5:
+            return sqrt(a)
+        if b == -1:
+            return divide(1.0, a)
+    return apply(POW, a, b)
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise choice: `a` where `cond` is true, else `b` (broadcasting all three)."""
+    (c,) = as_tensors(cond)
+    if c.dtype != "bool":
+        raise DTypeError(f"where: the condition must be bool, got {desc(c)}",
+                         fix="use a comparison (x > 0) as the condition")
+    a, b = as_tensors(a, b)
+    dtype = promote(a.dtype, b.dtype)
+    return Tensor.make(WHERE, _align_ranks([c, cast(a, dtype), cast(b, dtype)]))
+
+
+def clip(x, lo, hi) -> Tensor:
+    """`x` limited to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp)."""
+    return minimum(maximum(x, lo), hi)
+
+
+_SYMPY_FUNCS: dict = {
+    sp.exp: exp, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tanh: tanh, sp.sign: sign,
+    sp.Abs: abs, sp.Max: maximum, sp.Min: minimum,
+    sp.Heaviside: lambda x, *_: cast(greater(x, 0.0), x.dtype),
+    sp.cosh: lambda x: mul(0.5, add(exp(x), exp(negative(x)))),
+    sp.sinh: lambda x: mul(0.5, subtract(exp(x), exp(negative(x)))),
+}

@@ -1,0 +1,234 @@
+"""Indexing: static slices (`x[1:, ::2]`), gathers by integer tensors, and one-hot codes.
+
+Each reading op has a writing twin that is its gradient: slicing scatters back
+into zeros, gathering adds back at the indices. The twins take the original
+tensor as a shape donor, so free dims are fine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ir import Tensor, constant
+from ..ir.dtypes import is_int
+from ..ir.errors import DTypeError, ShapeError
+from ..ir.node import Op
+from . import elementwise as ew
+from .operands import as_tensors, desc, normalize_axes
+from .shape import expand_dims
+
+# A key is a tuple of ("int", i) | ("slice", start, stop, step) | ("new",), one per
+# result-affecting item, covering every input axis (hashable, unlike `slice` on 3.10).
+
+
+def _normalize_key(x: Tensor, key: Any) -> tuple:
+    items = key if isinstance(key, tuple) else (key,)
+    n_axes = sum(1 for k in items if k is not None and k is not Ellipsis)
+    if sum(1 for k in items if k is Ellipsis) > 1:
+        raise ShapeError("indexing: at most one ... in an index")
+    if n_axes > x.ndim:
+        raise ShapeError(f"indexing: {n_axes} indices for a tensor of rank {x.ndim} ({desc(x)})")
+    out: list[tuple] = []
+    for k in items:
+        if k is Ellipsis:
+            out += [("slice", None, None, None)] * (x.ndim - n_axes)
+        elif k is None:
+            out.append(("new",))
+        elif isinstance(k, slice):
+            parts = [k.start, k.stop, k.step]
+            if any(p is not None and not isinstance(p, (int, np.integer)) for p in parts):
+                raise ShapeError(f"indexing: slice bounds must be Python ints, got {k}",
+                                 fix="graphc shapes are static; use gc.take for indices computed in the graph")
+            if k.step == 0:
+                raise ShapeError("indexing: slice step cannot be zero")
+            out.append(("slice",) + tuple(None if p is None else int(p) for p in parts))
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            out.append(("int", int(k)))
+        else:
+            raise ShapeError(f"indexing: unsupported index {k!r} for {desc(x)}",
+                             fix="use ints, slices, None, ... or one integer tensor (gc.take); "
+                                 "boolean masks give data-dependent shapes: use gc.where instead")
+    consumed = sum(1 for k in out if k[0] != "new")
+    out += [("slice", None, None, None)] * (x.ndim - consumed)
+    return tuple(out)
+
+
+def _numpy_key(key: tuple) -> tuple:
+    return tuple(k[1] if k[0] == "int" else None if k[0] == "new" else slice(*k[1:]) for k in key)
+
+
+class Slice(Op):
+    """Basic (view) indexing with a static key."""
+
+    name = "slice"
+
+    def __init__(self, key: tuple):
+        self.key = key
+
+    def attrs(self):
+        return (self.key,)
+
+    def describe_attrs(self):
+        return {"key": str(_numpy_key(self.key))}
+
+    def infer(self, x):
+        shape, axis = [], 0
+        for k in self.key:
+            if k[0] == "new":
+                shape.append(1)
+                continue
+            d = x.shape[axis]
+            if k[0] == "int":
+                if d is not None and not -d <= k[1] < d:
+                    raise ShapeError(f"indexing: index {k[1]} is out of bounds for axis {axis} of {desc(x)}")
+            else:
+                shape.append(None if d is None else len(range(*slice(*k[1:]).indices(d))))
+            axis += 1
+        return tuple(shape), x.dtype
+
+    def numpy(self, x):
+        return x[_numpy_key(self.key)]
+
+    def pullback(self, node, g):
+        return [Tensor.make(ScatterSlice(self.key), [g, node.inputs[0]])]
+
+    def jvp(self, node, tangents):
+        return Tensor.make(self, [tangents[0]])
+
+    def format(self, args):
+        return f"{args[0]}{list(_numpy_key(self.key))}"
+
+
+class ScatterSlice(Op):
+    """Zeros shaped like the donor, with `g` written where `Slice(key)` reads."""
+
+    name = "scatter_slice"
+
+    def __init__(self, key: tuple):
+        self.key = key
+
+    def attrs(self):
+        return (self.key,)
+
+    def describe_attrs(self):
+        return {"key": str(_numpy_key(self.key))}
+
+    def infer(self, g, donor):
+        return donor.shape, g.dtype
+
+    def numpy(self, g, donor):
+        out = np.zeros(donor.shape, g.dtype)
+        out[_numpy_key(self.key)] = g
+        return out
+
+    def pullback(self, node, g):
+        return [Tensor.make(Slice(self.key), [g]), None]
+
+    def jvp(self, node, tangents):
+        return None if tangents[0] is None else Tensor.make(self, [tangents[0], node.inputs[1]])
+
+
+class Take(Op):
+    """`np.take(x, indices, axis)`: the gather behind embeddings and `x[int_tensor]`."""
+
+    name = "take"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def attrs(self):
+        return (self.axis,)
+
+    def describe_attrs(self):
+        return {"axis": self.axis}
+
+    def infer(self, x, idx):
+        if not is_int(idx.dtype):
+            raise DTypeError(f"take: indices must be int32 or int64, got {desc(x, idx)}")
+        return x.shape[: self.axis] + idx.shape + x.shape[self.axis + 1:], x.dtype
+
+    def numpy(self, x, idx):
+        return np.take(x, idx, axis=self.axis)
+
+    def pullback(self, node, g):
+        x, idx = node.inputs
+        return [Tensor.make(ScatterAdd(self.axis), [g, idx, x]), None]
+
+    def jvp(self, node, tangents):
+        t = tangents[0]
+        return None if t is None else Tensor.make(self, [t, node.inputs[1]])
+
+
+class ScatterAdd(Op):
+    """Zeros shaped like the donor, with `g` added at `indices` along `axis` (repeats add up)."""
+
+    name = "scatter_add"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def attrs(self):
+        return (self.axis,)
+
+    def describe_attrs(self):
+        return {"axis": self.axis}
+
+    def infer(self, g, idx, donor):
+        return donor.shape, g.dtype
+
+    def numpy(self, g, idx, donor):
+        out = np.zeros(donor.shape, g.dtype)
+        np.add.at(out, (slice(None),) * self.axis + (idx,), g)
+        return out
+
+    def pullback(self, node, g):
+        return [Tensor.make(Take(self.axis), [g, node.inputs[1]]), None, None]
+
+    def jvp(self, node, tangents):
+        t = tangents[0]
+        return None if t is None else Tensor.make(self, [t, node.inputs[1], node.inputs[2]])
+
+
+def getitem(x: Tensor, key: Any) -> Tensor:
+    """`x[key]`: static ints/slices/None/..., or one integer tensor on one axis."""
+    items = key if isinstance(key, tuple) else (key,)
+    tensors = [i for i, k in enumerate(items) if isinstance(k, (Tensor, np.ndarray, list))]
+    if tensors:
+        rest = [k for i, k in enumerate(items) if i not in tensors]
+        if len(tensors) != 1 or Ellipsis in rest or None in rest or \
+                any(not (isinstance(k, slice) and k == slice(None)) for k in rest):
+            raise ShapeError(f"indexing: {desc(x)} with {key!r} is not supported",
+                             fix="index with one integer tensor and full slices (x[:, idx]), or use gc.take")
+        return take(x, items[tensors[0]], axis=tensors[0])
+    nkey = _normalize_key(x, key)
+    if all(k == ("slice", None, None, None) for k in nkey):
+        return x
+    return Tensor.make(Slice(nkey), [x])
+
+
+def slice_axis(x: Tensor, axis: int, start: int, stop: int, step: int = 1) -> Tensor:
+    """`x[..., start:stop:step, ...]` on one axis."""
+    key = [slice(None)] * x.ndim
+    key[axis] = slice(start, stop, step)
+    return getitem(x, tuple(key))
+
+
+def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
+    """Elements of `x` at integer `indices` along `axis` (as `np.take`)."""
+    x, = as_tensors(x)
+    idx = indices if isinstance(indices, Tensor) else constant(np.asarray(indices))
+    if not is_int(idx.dtype):
+        raise DTypeError(f"take: indices must be integers, got {desc(idx)}",
+                         fix="cast with gc.cast(i, 'int64')")
+    (ax,) = normalize_axes("take", x, axis)
+    return Tensor.make(Take(ax), [x, idx])
+
+
+def one_hot(indices: Any, depth: int, dtype: str = "float32") -> Tensor:
+    """`indices` (ints) as one-hot rows of length `depth` (out-of-range rows are all zero)."""
+    (idx,) = as_tensors(indices)
+    if not is_int(idx.dtype):
+        raise DTypeError(f"one_hot: indices must be integers, got {desc(idx)}")
+    classes = constant(np.arange(int(depth), dtype=idx.dtype))
+    return ew.cast(ew.equal(expand_dims(idx, -1), classes), dtype)

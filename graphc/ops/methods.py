@@ -1,0 +1,41 @@
+"""Python operators and methods on `Tensor` (`a + b`, `x @ w`, `x.sum()`, `x[1:]`, ...).
+
+The IR defines `Tensor` without knowing any op; this module, which does, gives
+it its operators when `graphc.ops` is imported.
+"""
+from __future__ import annotations
+
+from ..ir import Tensor
+from . import elementwise as ew
+from . import index, linalg, reduce, shape
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+_METHODS = {
+    "__add__": ew.add, "__radd__": _swap(ew.add),
+    "__sub__": ew.subtract, "__rsub__": _swap(ew.subtract),
+    "__mul__": ew.mul, "__rmul__": _swap(ew.mul),
+    "__truediv__": ew.divide, "__rtruediv__": _swap(ew.divide),
+    "__pow__": ew.power, "__rpow__": _swap(ew.power),
+    "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
+    "__neg__": ew.negative, "__pos__": lambda self: self, "__abs__": ew.abs,
+    "__lt__": ew.less, "__le__": ew.less_equal, "__gt__": ew.greater, "__ge__": ew.greater_equal,
+    "__eq__": ew.equal, "__ne__": ew.not_equal,
+    "__and__": ew.logical_and, "__or__": ew.logical_or, "__invert__": ew.logical_not,
+    "__getitem__": index.getitem,
+    "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min, "prod": reduce.prod,
+    "argmax": reduce.argmax, "argmin": reduce.argmin, "var": reduce.var, "std": reduce.std,
+    "reshape": lambda self, *s: shape.reshape(self, s[0] if len(s) == 1 and not isinstance(s[0], int) else s),
+    "transpose": lambda self, *axes: shape.transpose(self, axes or None),
+    "astype": ew.cast, "flatten": lambda self: shape.reshape(self, (-1,)),
+    "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu,
+}
+
+
+def install() -> None:
+    for name, fn in _METHODS.items():
+        setattr(Tensor, name, fn)
+    Tensor.T = property(lambda self: shape.transpose(self), doc="The tensor with its axes reversed.")

@@ -1,0 +1,70 @@
+"""Turning user operands into tensors, and describing them in error messages."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..ir import Tensor, constant
+from ..ir.dtypes import promote, weak_scalar_dtype
+from ..ir.errors import ShapeError
+
+_SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def desc(*tensors: Tensor) -> str:
+    """'float32[3, 4] and int64[?]': the operand types of an op, for error messages."""
+    return " and ".join(t.type_str() for t in tensors)
+
+
+def as_tensors(*values: Any) -> list[Tensor]:
+    """Tensors for a mix of tensors, arrays and Python scalars (scalars are weakly typed)."""
+    strong = [v.dtype for v in values if isinstance(v, Tensor)]
+    strong += [np.asarray(v).dtype.name for v in values
+               if not isinstance(v, (Tensor,) + _SCALARS) and isinstance(v, np.ndarray)]
+    partner = promote(*strong) if strong else None
+    out = []
+    for v in values:
+        if isinstance(v, Tensor):
+            out.append(v)
+        elif isinstance(v, _SCALARS) and partner is not None:
+            out.append(constant(v, dtype=weak_scalar_dtype(v, partner)))
+        else:
+            out.append(constant(v))
+    return out
+
+
+def broadcast_dims(op_name: str, shapes: Sequence[tuple], tensors: Sequence[Tensor]) -> tuple:
+    """The NumPy broadcast of equal-rank shapes; a `None` dim is taken to be other than 1."""
+    out = []
+    for axis, dims in enumerate(zip(*shapes)):
+        sizes = {d for d in dims if d != 1}
+        known = {d for d in sizes if d is not None}
+        if len(known) > 1:
+            raise ShapeError(
+                f"{op_name}: shapes {' and '.join(str(t.shape) for t in tensors)} do not broadcast "
+                f"(axis {axis - len(shapes[0])} has sizes {sorted(known)}); operands {desc(*tensors)}",
+                fix="make the sizes equal, or 1 where a value should repeat (reshape or expand_dims)")
+        if known:
+            out.append(known.pop())
+        elif None in sizes:
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def normalize_axes(op_name: str, x: Tensor, axis: Any) -> tuple[int, ...]:
+    """Sorted, non-negative axes; `None` means all of them."""
+    if axis is None:
+        return tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
+            raise ShapeError(f"{op_name}: axis {a!r} is out of range for a tensor of rank {x.ndim} ({desc(x)})",
+                             fix=f"use an axis in [{-x.ndim}, {x.ndim - 1}]")
+        out.append(int(a) % x.ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op_name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))

@@ -1,0 +1,311 @@
+"""Reductions over axes, and the normalizations built on them (softmax family).
+
+`logsumexp`, `softmax` and `log_softmax` are first-class ops: their NumPy
+implementations subtract the maximum, and their reverse rules reuse the output,
+so they stay finite where the composed formulas overflow.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ir import Tensor, constant
+from ..ir.dtypes import is_float
+from ..ir.errors import DTypeError
+from ..ir.node import Op
+from . import elementwise as ew
+from .operands import as_tensors, desc, normalize_axes
+from .shape import broadcast_like, expand_dims
+
+
+class Reduce(Op):
+    """Reduce `x` over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
+
+    numpy_fn: Any = None
+
+    def __init__(self, axes: tuple, keepdims: bool):
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def attrs(self):
+        return (self.axes, self.keepdims)
+
+    def describe_attrs(self):
+        return {"axis": self.axes, "keepdims": self.keepdims}
+
+    def infer(self, x):
+        if self.keepdims:
+            shape = tuple(1 if i in self.axes else d for i, d in enumerate(x.shape))
+        else:
+            shape = tuple(d for i, d in enumerate(x.shape) if i not in self.axes)
+        return shape, self.out_dtype(x)
+
+    def out_dtype(self, x: Tensor) -> str:
+        return x.dtype
+
+    def numpy(self, x):
+        return type(self).numpy_fn(x, axis=self.axes, keepdims=self.keepdims)
+
+    def kept(self, node: Tensor, t: Tensor) -> Tensor:
+        """`t` (shaped like the output) with the reduced axes restored as size 1."""
+        return t if self.keepdims else expand_dims(t, self.axes)
+
+
+class Sum(Reduce):
+    name = "sum"
+    numpy_fn = np.sum
+
+    def pullback(self, node, g):
+        x = node.inputs[0]
+        return [broadcast_like(self.kept(node, g), x)]
+
+    def jvp(self, node, tangents):
+        return Tensor.make(self, [tangents[0]])
+
+
+class Prod(Reduce):
+    name = "prod"
+    numpy_fn = np.prod
+
+    def pullback(self, node, g):
+        # d prod / d x_i = product of the others: exact with zeros (no division by x_i = 0).
+        x = node.inputs[0]
+        nonzero = ew.not_equal(x, 0.0)
+        zeros = Tensor.make(Sum(self.axes, True), [ew.cast(ew.logical_not(nonzero), x.dtype)])
+        p = Tensor.make(Prod(self.axes, True), [ew.where(nonzero, x, 1.0)])
+        gk = broadcast_like(self.kept(node, g), x)
+        at_nonzero = ew.where(ew.equal(zeros, 0.0), ew.divide(p, ew.where(nonzero, x, 1.0)), 0.0)
+        at_zero = ew.where(ew.equal(zeros, 1.0), p, 0.0)
+        return [ew.mul(gk, ew.where(nonzero, at_nonzero, at_zero))]
+
+
+class Extremum(Reduce):
+    """max/min: the gradient is shared equally by the elements that attain it."""
+
+    def pullback(self, node, g):
+        x = node.inputs[0]
+        hit = ew.cast(ew.equal(x, broadcast_like(self.kept(node, node), x)), x.dtype)
+        count = Tensor.make(Sum(self.axes, True), [hit])
+        return [ew.mul(hit, broadcast_like(ew.divide(self.kept(node, g), count), x))]
+
+
+class Max(Extremum):
+    name = "max"
+    numpy_fn = np.max
+
+
+class Min(Extremum):
+    name = "min"
+    numpy_fn = np.min
+
+
+class ArgExtremum(Reduce):
+    """Index of the max/min along one axis (int64; no gradient)."""
+
+    differentiable = False
+
+    def out_dtype(self, x):
+        return "int64"
+
+    def numpy(self, x):
+        (axis,) = self.axes
+        return type(self).numpy_fn(x, axis=axis, keepdims=self.keepdims)
+
+    def pullback(self, node, g):
+        return [None]
+
+
+class ArgMax(ArgExtremum):
+    name = "argmax"
+    numpy_fn = np.argmax
+
+
+class ArgMin(ArgExtremum):
+    name = "argmin"
+    numpy_fn = np.argmin
+
+
+class LogSumExp(Reduce):
+    name = "logsumexp"
+
+    def out_dtype(self, x):
+        return _needs_float(self.name, x)
+
+    def numpy(self, x):
+        m = np.max(x, axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+        s = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return s if self.keepdims else np.squeeze(s, self.axes)
+
+    def pullback(self, node, g):
+        x = node.inputs[0]
+        weights = ew.exp(ew.subtract(x, broadcast_like(self.kept(node, node), x)))
+        return [ew.mul(broadcast_like(self.kept(node, g), x), weights)]
+
+
+class Softmax(Op):
+    """exp(x) / sum(exp(x)) along one axis, computed without overflow."""
+
+    name = "softmax"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def attrs(self):
+        return (self.axis,)
+
+    def describe_attrs(self):
+        return {"axis": self.axis}
+
+    def infer(self, x):
+        return x.shape, _needs_float(self.name, x)
+
+    def numpy(self, x):
+        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+        return e / np.sum(e, axis=self.axis, keepdims=True)
+
+    def pullback(self, node, g):
+        inner = sum(ew.mul(g, node), axis=self.axis, keepdims=True)
+        return [ew.mul(node, ew.subtract(g, inner))]
+
+
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along one axis."""
+
+    name = "log_softmax"
+
+    def numpy(self, x):
+        z = x - np.max(x, axis=self.axis, keepdims=True)
+        return z - np.log(np.sum(np.exp(z), axis=self.axis, keepdims=True))
+
+    def pullback(self, node, g):
+        total = sum(g, axis=self.axis, keepdims=True)
+        return [ew.subtract(g, ew.mul(ew.exp(node), total))]
+
+
+class Count(Op):
+    """How many elements `x` has along `axes`, as a scalar of `dtype` (for free dims)."""
+
+    name = "count"
+    differentiable = False
+
+    def __init__(self, axes: tuple, dtype: str):
+        self.axes = axes
+        self.dtype = dtype
+
+    def attrs(self):
+        return (self.axes, self.dtype)
+
+    def infer(self, x):
+        return (), self.dtype
+
+    def numpy(self, x):
+        return np.asarray(int(np.prod([x.shape[a] for a in self.axes])), dtype=self.dtype)
+
+    def pullback(self, node, g):
+        return [None]
+
+
+def _needs_float(name: str, x: Tensor) -> str:
+    if not is_float(x.dtype):
+        raise DTypeError(f"{name}: needs a float operand, got {desc(x)}", fix="cast with gc.cast(x, 'float32')")
+    return x.dtype
+
+
+def _reduce(cls, x, axis, keepdims) -> Tensor:
+    (x,) = as_tensors(x)
+    axes = normalize_axes(cls.name, x, axis)
+    if not axes:
+        return x
+    return Tensor.make(cls(axes, bool(keepdims)), [x])
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+    """Sum over `axis` (all axes when None); bools count as int64."""
+    (x,) = as_tensors(x)
+    if x.dtype == "bool":
+        x = ew.cast(x, "int64")
+    return _reduce(Sum, x, axis, keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    return _reduce(Prod, x, axis, keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _reduce(Max, x, axis, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _reduce(Min, x, axis, keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over `axis`, stable for large |x|."""
+    return _reduce(LogSumExp, x, axis, keepdims)
+
+
+def _arg(cls, x, axis, keepdims) -> Tensor:
+    (x,) = as_tensors(x)
+    if axis is None:
+        from .shape import reshape
+        x, axis = reshape(x, (-1,)), 0
+    axes = normalize_axes(cls.name, x, axis)
+    return Tensor.make(cls(axes, bool(keepdims)), [x])
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest element along `axis` (of the flattened tensor when None)."""
+    return _arg(ArgMax, x, axis, keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    return _arg(ArgMin, x, axis, keepdims)
+
+
+def count(x: Tensor, axes: tuple, dtype: str) -> Tensor:
+    """Number of elements along `axes`: a constant when the sizes are known."""
+    sizes = [x.shape[a] for a in axes]
+    if None in sizes:
+        return Tensor.make(Count(tuple(axes), dtype), [x])
+    return constant(np.asarray(int(np.prod(sizes)), dtype=dtype))
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over `axis` (ints give float32)."""
+    (x,) = as_tensors(x)
+    if not is_float(x.dtype):
+        x = ew.cast(x, "float32")
+    axes = normalize_axes("mean", x, axis)
+    return ew.divide(sum(x, axes, keepdims), count(x, axes, x.dtype))
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over `axis` (population variance by default, as NumPy)."""
+    (x,) = as_tensors(x)
+    axes = normalize_axes("var", x, axis)
+    centered = ew.subtract(x, mean(x, axes, keepdims=True))
+    total = sum(ew.square(centered), axes, keepdims)
+    n = count(x, axes, centered.dtype)
+    return ew.divide(total, ew.subtract(n, float(ddof)) if ddof else n)
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    return ew.sqrt(var(x, axis, keepdims, ddof))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis`."""
+    (x,) = as_tensors(x)
+    (a,) = normalize_axes("softmax", x, axis)
+    return Tensor.make(Softmax(a), [x])
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along `axis`."""
+    (x,) = as_tensors(x)
+    (a,) = normalize_axes("log_softmax", x, axis)
+    return Tensor.make(LogSoftmax(a), [x])
+
+
