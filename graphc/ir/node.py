@@ -104,6 +104,10 @@ class Tensor:
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property) and prop.fset is not None:  # e.g. a parameter's `.value`
+            prop.fset(self, value)
+            return
         raise AttributeError("graphc tensors are immutable; build a new tensor instead")
 
     def __hash__(self) -> int:  # identity: equal structure is already the same object
