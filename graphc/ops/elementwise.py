@@ -15,6 +15,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
+import math
+
 import numpy as np
 import sympy as sp
 
@@ -240,6 +242,11 @@ def _relu_partial(node, i, seed):
     return where(greater(x, 0.0), seed, 0.0)
 
 
+def _erf_partial(node, i, seed):
+    x = node.inputs[0]
+    return mul(seed, mul(2.0 / np.sqrt(np.pi), exp(negative(square(x)))))
+
+
 def _abs_partial(node, i, seed):
     return mul(seed, sign(node.inputs[0]))
 
@@ -270,6 +277,13 @@ def _np_softplus(x):
     return np.logaddexp(np.zeros((), x.dtype), x)
 
 
+_np_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def _np_erf(x):
+    return _np_erf_scalar(x).astype(x.dtype)
+
+
 def _np_sign(x):
     return np.sign(x)
 
@@ -292,6 +306,7 @@ ABS = _make("abs", 1, np.abs, sp.Abs, partial=_abs_partial)
 SIGN = _make("sign", 1, _np_sign, sp.sign, differentiable=False)
 SIN = _make("sin", 1, np.sin, sp.sin, kind=FLOAT)
 COS = _make("cos", 1, np.cos, sp.cos, kind=FLOAT)
+ERF = _make("erf", 1, _np_erf, sp.erf, kind=FLOAT, partial=_erf_partial)
 TANH = _make("tanh", 1, np.tanh, sp.tanh, kind=FLOAT, partial=_tanh_partial)
 SIGMOID = _make("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kind=FLOAT, partial=_sigmoid_partial)
 SOFTPLUS = _make("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kind=FLOAT,
@@ -403,6 +418,7 @@ def abs(x) -> Tensor: return apply(ABS, x)  # noqa: A001 - the NumPy name
 def sign(x) -> Tensor: return apply(SIGN, x)
 def sin(x) -> Tensor: return apply(SIN, x)
 def cos(x) -> Tensor: return apply(COS, x)
+def erf(x) -> Tensor: return apply(ERF, x)
 def tanh(x) -> Tensor: return apply(TANH, x)
 def sigmoid(x) -> Tensor: return apply(SIGMOID, x)
 def softplus(x) -> Tensor: return apply(SOFTPLUS, x)
@@ -452,7 +468,7 @@ def clip(x, lo, hi) -> Tensor:
 
 
 _SYMPY_FUNCS: dict = {
-    sp.exp: exp, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tanh: tanh, sp.sign: sign,
+    sp.exp: exp, sp.erf: erf, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tanh: tanh, sp.sign: sign,
     sp.Abs: abs, sp.Max: maximum, sp.Min: minimum,
     sp.Heaviside: lambda x, *_: cast(greater(x, 0.0), x.dtype),
     sp.cosh: lambda x: mul(0.5, add(exp(x), exp(negative(x)))),
