@@ -23,3 +23,11 @@ __all__ = [
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
     "ops", "__version__",
 ] + list(_ops_all)
+
+
+def __getattr__(name: str):
+    """`gc.viz` is imported on first use: the core never imports the visualization tools."""
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,128 @@
+"""A layered (Sugiyama-style) layout in plain Python, so the HTML viewer needs no layout library.
+
+Layers by longest path from the inputs, with leaves pulled down next to their
+first user; long edges pass through dummy points; a few barycenter sweeps order
+each layer to cut crossings, and a few more move nodes toward their neighbours'
+mean x (so long edges run straight). Good enough for graphs of hundreds of nodes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import VizGraph
+
+CHAR_W, NODE_H, GAP_X, GAP_Y, SWEEPS = 7.0, 38.0, 22.0, 46.0, 8
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Layout:
+    boxes: dict[str, tuple[float, float, float, float]]  # id -> (center x, center y, width, height)
+    routes: dict[tuple[str, str], list[Point]]  # edge -> points from the source's bottom to the target's top
+    width: float
+    height: float
+
+
+def node_width(label: str, sub: str) -> float:
+    return max(len(label), len(sub)) * CHAR_W + 24.0
+
+
+def layered(view: VizGraph, labels: dict[str, tuple[str, str]]) -> Layout:
+    """Positions for every node of `view`; `labels[id]` are the two text lines it shows."""
+    succs: dict[str, list[str]] = {n.id: [] for n in view.nodes}
+    preds: dict[str, list[str]] = {n.id: [] for n in view.nodes}
+    for e in view.edges:
+        succs[e.src].append(e.dst)
+        preds[e.dst].append(e.src)
+    layer = _layers(list(succs), preds, succs)
+
+    # Split long edges with dummy nodes, one per layer crossed.
+    chains: dict[tuple[str, str], list[str]] = {}
+    down: dict[str, list[str]] = {n: [] for n in succs}
+    up: dict[str, list[str]] = {n: [] for n in succs}
+    for e in view.edges:
+        chain = [e.src] + [f"{e.src}>{e.dst}#{k}" for k in range(layer[e.src] + 1, layer[e.dst])] + [e.dst]
+        for k, d in enumerate(chain[1:-1]):
+            layer[d] = layer[e.src] + 1 + k
+            down[d], up[d] = [], []
+        for a, b in zip(chain, chain[1:]):
+            down[a].append(b)
+            up[b].append(a)
+        chains[e.src, e.dst] = chain
+
+    rows: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
+    for n in layer:
+        rows[layer[n]].append(n)
+    pos: dict[str, float] = {}
+    _number(rows, pos)
+    for sweep in range(SWEEPS):
+        neighbours, ordered = (up, rows[1:]) if sweep % 2 == 0 else (down, rows[-2::-1])
+        for row in ordered:
+            row.sort(key=lambda n: _barycenter(n, neighbours, pos))
+            _number([row], pos)
+
+    width = {n: node_width(*labels[n]) if n in labels else 8.0 for n in layer}
+    xs: dict[str, float] = {}
+    widest = max((sum(width[n] + GAP_X for n in row) for row in rows), default=0.0)
+    for row in rows:
+        x = (widest - sum(width[n] + GAP_X for n in row)) / 2
+        for n in row:
+            xs[n] = x + width[n] / 2
+            x += width[n] + GAP_X
+    for sweep in range(SWEEPS):
+        neighbours, ordered = (up, rows) if sweep % 2 == 0 else (down, rows[::-1])
+        for row in ordered:
+            _place(row, neighbours, xs, width)
+    left = min((xs[n] - width[n] / 2 for n in xs), default=0.0)
+    xs = {n: x - left for n, x in xs.items()}
+    widest = max((xs[n] + width[n] / 2 for n in xs), default=0.0)
+    y = {n: layer[n] * (NODE_H + GAP_Y) + NODE_H / 2 for n in layer}
+    boxes = {n: (xs[n], y[n], width[n], NODE_H) for n in succs}
+    routes = {key: [(xs[key[0]], y[key[0]] + NODE_H / 2)] + [(xs[d], y[d]) for d in chain[1:-1]] +
+              [(xs[key[1]], y[key[1]] - NODE_H / 2)] for key, chain in chains.items()}
+    return Layout(boxes, routes, widest, len(rows) * (NODE_H + GAP_Y))
+
+
+def _layers(nodes: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> dict[str, int]:
+    """Longest path from the sources; then each source moves down to just above its first user."""
+    layer: dict[str, int] = {}
+    pending = {n: len(preds[n]) for n in nodes}
+    ready = [n for n in nodes if pending[n] == 0]
+    while ready:
+        n = ready.pop()
+        layer[n] = max((layer[p] + 1 for p in preds[n]), default=0)
+        for s in succs[n]:
+            pending[s] -= 1
+            if pending[s] == 0:
+                ready.append(s)
+    for n in nodes:
+        if not preds[n] and succs[n]:
+            layer[n] = min(layer[s] for s in succs[n]) - 1
+    return layer
+
+
+def _number(rows: list[list[str]], pos: dict[str, float]) -> None:
+    for row in rows:
+        for i, n in enumerate(row):
+            pos[n] = float(i)
+
+
+def _barycenter(n: str, neighbours: dict[str, list[str]], pos: dict[str, float]) -> float:
+    ns = neighbours[n]
+    return sum(pos[m] for m in ns) / len(ns) if ns else pos[n]
+
+
+def _place(row: list[str], neighbours: dict[str, list[str]], xs: dict[str, float], width: dict[str, float]) -> None:
+    """Move each node of a row toward the mean x of its neighbours, keeping order and spacing.
+
+    Pushing overlaps rightward and, separately, leftward gives two valid rows; their mean is valid too.
+    """
+    want = [sum(xs[m] for m in neighbours[n]) / len(neighbours[n]) if neighbours[n] else xs[n] for n in row]
+    gap = [(width[a] + width[b]) / 2 + GAP_X for a, b in zip(row, row[1:])]
+    right, left = list(want), list(want)
+    for i in range(1, len(row)):
+        right[i] = max(right[i], right[i - 1] + gap[i - 1])
+    for i in range(len(row) - 2, -1, -1):
+        left[i] = min(left[i], left[i + 1] - gap[i])
+    for n, a, b in zip(row, right, left):
+        xs[n] = (a + b) / 2

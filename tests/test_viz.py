@@ -1,0 +1,254 @@
+"""gc.viz: the view model, DOT / SVG / PNG / PDF, GraphML / JSON, the HTML viewer, and `graphc viz`."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.cli import main
+from graphc.viz import stages
+
+HAVE_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz `dot` is not installed (apt-get install graphviz)")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+MLP_SOURCE = textwrap.dedent("""
+    import numpy as np
+    import graphc as gc
+    x = gc.placeholder((), name="x")
+    y = gc.placeholder((), name="y")
+    w1, b1, w2, b2 = (gc.parameter(np.float32(v), name=n) for v, n in
+                      [(0.5, "w1"), (0.1, "b1"), (-0.3, "w2"), (0.2, "b2")])
+    n = gc.sigmoid(w1 * x + b1)
+    m = gc.sigmoid(w2 * n + b2)
+    L = gc.square(y - m)
+    params = [w1, b1, w2, b2]
+    grads = gc.grad(L, params)
+    step = gc.function([x, y], L, updates=[(p, p - 0.1 * g) for p, g in zip(params, grads)])
+""")
+FORWARD_NODES = 14  # x, y, 4 parameters, 2 x (multiply, add, sigmoid), subtract, square
+FORWARD_EDGES = 13
+
+
+@pytest.fixture(scope="module")
+def mlp() -> dict:
+    namespace: dict = {}
+    exec(compile(MLP_SOURCE, "mlp_example.py", "exec"), namespace)
+    return namespace
+
+
+def parse_dot(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Node ids with their labels, and edges, from graphc's own DOT (one statement a line)."""
+    nodes = dict(re.findall(r'^\s*(\w+) \[label="([^"]*)"', text, re.M))
+    edges = re.findall(r"^\s*(\w+) -> (\w+)", text, re.M)
+    return nodes, edges
+
+
+# -- the view ------------------------------------------------------------------
+
+def test_dot_of_the_forward_graph(mlp):
+    text = gc.viz.to_dot(mlp["step"])
+    nodes, edges = parse_dot(text)
+    assert len(nodes) == FORWARD_NODES and len(edges) == FORWARD_EDGES
+    assert text.startswith("digraph graphc {") and text.rstrip().endswith("}")
+    labels = sorted(label.split("\\n")[0] for label in nodes.values())
+    assert labels == sorted(["x", "y", "w1", "b1", "w2", "b2", "multiply", "add", "sigmoid",
+                             "multiply", "add", "sigmoid", "subtract", "square"])
+    assert all(label.endswith("float32[]") for label in nodes.values())
+    assert gc.viz.to_dot(mlp["L"]) == text  # a tensor and the function's forward stage agree
+
+
+@needs_dot
+def test_dot_parses_in_graphviz(mlp):
+    out = subprocess.run(["dot", "-Tjson"], input=gc.viz.to_dot(mlp["step"], "gradients").encode(),
+                         capture_output=True, check=True).stdout
+    layout = json.loads(out)
+    view = gc.viz.build(mlp["step"], "gradients")
+    assert len(layout["objects"]) == len(view.nodes)
+    assert len(layout["edges"]) == len(view.edges)
+
+
+def test_leaves_and_families_look_different(mlp):
+    text = gc.viz.to_dot(mlp["L"])
+    nodes = {n.label: n for n in gc.viz.build(mlp["L"]).nodes}
+    assert nodes["x"].family == "placeholder" and nodes["w1"].family == "parameter"
+    assert nodes["sigmoid"].family == "elementwise"
+    assert 'shape="invhouse"' in text and 'shape="cylinder"' in text
+    assert nodes["x"].source.startswith("mlp_example.py:")
+
+
+def test_gradient_nodes_are_what_grad_added(mlp):
+    view = gc.viz.build(mlp["step"], "gradients")
+    forward = [n for n in view.nodes if not n.gradient]
+    assert len(forward) == FORWARD_NODES
+    updates = [n for n in view.nodes if n.family == "update"]
+    assert len(updates) == 4 and all(n.gradient for n in updates)
+    assert "∇ multiply" in gc.viz.to_dot(mlp["step"], "gradients")
+    # The same rule for a list: the first tensor is the forward output.
+    listed = gc.viz.build([mlp["L"], *mlp["grads"]], "gradients")
+    assert sum(not n.gradient for n in listed.nodes) == FORWARD_NODES
+    assert not any(n.gradient for n in gc.viz.build([mlp["L"], *mlp["grads"]]).nodes)
+
+
+def test_groups_collapse_into_one_box_or_a_cluster(mlp):
+    w1, x, b1 = mlp["w1"], mlp["x"], mlp["b1"]
+    layer = [w1 * x, w1 * x + b1, mlp["n"]]
+    view = gc.viz.build(mlp["L"], groups={"layer1": layer})
+    assert len(view.nodes) == FORWARD_NODES - 2
+    box = next(n for n in view.nodes if n.label == "layer1")
+    assert box.family == "group" and box.attrs["nodes"] == "3"
+    into = {e.src for e in view.edges if e.dst == box.id}
+    assert {n.label for n in view.nodes if n.id in into} == {"w1", "x", "b1"}
+    text = gc.viz.to_dot(mlp["L"], groups={"layer1": layer}, collapse=False)
+    assert "subgraph cluster_g0" in text and len(parse_dot(text)[0]) == FORWARD_NODES
+
+
+def test_depth_limit_cuts_from_the_outputs(mlp):
+    view = gc.viz.build(mlp["L"], max_depth=2)
+    assert sorted(n.label for n in view.nodes) == ["sigmoid", "square", "subtract", "y"]
+    assert [n.label for n in view.nodes if n.truncated] == ["sigmoid"]
+
+
+def test_highlight_a_path_from_a_parameter_to_the_loss(mlp):
+    view = gc.viz.build(mlp["L"], highlight=(mlp["w2"], mlp["L"]))
+    on = sorted(n.label for n in view.nodes if n.highlighted)
+    assert on == ["add", "multiply", "sigmoid", "square", "subtract", "w2"]
+    assert sum(e.highlighted for e in view.edges) == 5
+
+
+def fake_fused(graph: gc.Graph):
+    kernel = [n for n in graph.nodes if not n.op.is_leaf and n.op.name != "square"]
+    return graph, [stages.Cluster("kernel 0", kernel, "(y - sigmoid(w2*n + b2))")]
+
+
+def test_a_registered_stage_draws_clusters_with_formulas(mlp, monkeypatch):
+    monkeypatch.setitem(stages._STAGES, "fused", fake_fused)
+    text = gc.viz.to_dot(mlp["L"], "fused")
+    assert "subgraph cluster_c0" in text and "sigmoid(w2*n + b2)" in text
+    g = gc.viz.to_networkx(mlp["L"], "fused")
+    assert sum(d["cluster"] == "kernel 0" for _, d in g.nodes(data=True)) == 7
+
+
+def test_optimized_stage_without_the_optimizer_says_so(mlp, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphc.passes", None)  # import graphc.passes fails
+    with pytest.raises(gc.viz.StageUnavailable, match="needs graphc.passes"):
+        gc.viz.to_dot(mlp["L"], "optimized")
+    assert "optimized" not in re.findall(r'"name": "(\w+)"', gc.viz.to_html(mlp["L"]))
+
+
+def test_bad_objects_and_stages_are_graphc_errors(mlp):
+    with pytest.raises(gc.InputError, match="expected a tensor"):
+        gc.viz.to_dot(42)
+    with pytest.raises(gc.viz.StageUnavailable, match="unknown stage"):
+        gc.viz.to_dot(mlp["L"], "nope")
+    with pytest.raises(gc.InputError, match="format"):
+        gc.viz.save(mlp["L"], "graph.txt")
+
+
+# -- files -----------------------------------------------------------------------
+
+@needs_dot
+def test_svg_png_pdf(mlp, tmp_path):
+    for ext in ("svg", "png", "pdf"):
+        gc.viz.save(mlp["step"], tmp_path / f"g.{ext}", stage="gradients")
+    svg = ET.parse(tmp_path / "g.svg").getroot()
+    groups = [g for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"]
+    assert len(groups) == len(gc.viz.build(mlp["step"], "gradients").nodes)
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "g.pdf").read_bytes()[:5] == b"%PDF-"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pdf", "g.png", "g.svg"]  # no temp files left
+
+
+def test_missing_graphviz_is_a_clear_error_and_dot_text_still_works(mlp, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(gc.viz.GraphvizNotFound, match="apt-get install graphviz") as e:
+        gc.viz.save(mlp["L"], tmp_path / "g.svg")
+    assert isinstance(e.value, gc.BackendError)
+    assert not list(tmp_path.iterdir())
+    gc.viz.save(mlp["L"], tmp_path / "g.dot")
+    assert len(parse_dot((tmp_path / "g.dot").read_text())[0]) == FORWARD_NODES
+
+
+def test_networkx_graphml_and_json(mlp, tmp_path):
+    g = gc.viz.to_networkx(mlp["step"], "gradients")
+    assert isinstance(g, nx.DiGraph) and nx.is_directed_acyclic_graph(g)
+    assert sum(not d["gradient"] for _, d in g.nodes(data=True)) == FORWARD_NODES
+    gc.viz.save(mlp["step"], tmp_path / "g.graphml", stage="gradients")
+    root = ET.parse(tmp_path / "g.graphml").getroot()
+    ns = "{http://graphml.graphdrawing.org/xmlns}"
+    assert len(list(root.iter(f"{ns}node"))) == g.number_of_nodes()
+    assert len(list(root.iter(f"{ns}edge"))) == g.number_of_edges()
+    back = nx.read_graphml(tmp_path / "g.graphml")
+    assert back.nodes["n0"]["dtype"] == "float32"
+    gc.viz.save(mlp["step"], tmp_path / "g.json", stage="gradients")
+    again = nx.node_link_graph(json.loads((tmp_path / "g.json").read_text()))
+    assert again.number_of_nodes() == g.number_of_nodes() and again.number_of_edges() == g.number_of_edges()
+
+
+def test_html_is_self_contained(mlp):
+    page = gc.viz.to_html(mlp["step"], snapshots=[("before", mlp["step"].graph)])
+    assert "<script src" not in page and "<link" not in page
+    assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"] * 2
+    assert '"kind": "pass"' in page and "mlp_example.py" in page
+
+
+def test_html_escapes_script_breaking_names():
+    a = gc.placeholder((), name="</script><b>")
+    page = gc.viz.to_html(a * 2.0)
+    assert page.count("</script>") == 1
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_html_loads_in_chromium_without_errors(mlp, tmp_path, monkeypatch):
+    monkeypatch.setitem(stages._STAGES, "fused", fake_fused)
+    layer = [mlp["w1"] * mlp["x"], mlp["w1"] * mlp["x"] + mlp["b1"]]
+    path = tmp_path / "g.html"
+    gc.viz.write_html(mlp["step"], path, ["gradients", "forward", "fused"], groups={"layer1": layer},
+                      highlight=(mlp["w1"], mlp["L"]), snapshots=[("a pass", mlp["step"].graph)])
+    view = gc.viz.build(mlp["step"], "fused", groups={"layer1": layer})
+    chosen = next(n.id for n in view.nodes if n.label == "sigmoid")
+    url = f"{path.as_uri()}#fused:{chosen}"
+    flags = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0",
+             "--window-size=1100,800"]
+    dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert ":CONSOLE" not in dom.stderr, dom.stderr  # console messages, uncaught errors included
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    assert 'data-ready="1"' in body and "data-error" not in body and 'data-view="fused"' in body
+    assert dom.stdout.count('class="node') == len(view.nodes)
+    assert "<h2>sigmoid</h2>" in dom.stdout and "kernel 0" in dom.stdout  # the link selected it
+    shot = tmp_path / "shot.png"
+    subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    try:
+        from PIL import Image
+    except ImportError:
+        assert shot.stat().st_size > 10_000
+        return
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.std() > 10 and len(np.unique(pixels)) > 50
+
+
+# -- the command line, and the layering ----------------------------------------
+
+def test_cli_draws_an_object_from_a_script(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(MLP_SOURCE)
+    out = tmp_path / "g.dot"
+    assert main(["viz", f"{script}:step", "--stage", "gradients", "--out", str(out)]) == 0
+    assert len(parse_dot(out.read_text())[0]) == FORWARD_NODES + 27
+    assert main(["viz", f"{script}:grads", "--out", str(tmp_path / "g.json")]) == 0
+    assert main(["viz", f"{script}:nothing", "--out", str(out)]) == 1
+    assert "defines these drawable objects: L, b1, b2, grads, m, n, params, step" in capsys.readouterr().err
+
+
+def test_the_core_does_not_import_viz():
+    code = "import sys, graphc; assert 'graphc.viz' not in sys.modules; graphc.viz.to_dot"
+    subprocess.run([sys.executable, "-c", code], check=True)
