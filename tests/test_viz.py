@@ -6,8 +6,8 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -21,20 +21,7 @@ HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz `dot` is not installed (apt-get install graphviz)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-MLP_SOURCE = textwrap.dedent("""
-    import numpy as np
-    import graphc as gc
-    x = gc.placeholder((), name="x")
-    y = gc.placeholder((), name="y")
-    w1, b1, w2, b2 = (gc.parameter(np.float32(v), name=n) for v, n in
-                      [(0.5, "w1"), (0.1, "b1"), (-0.3, "w2"), (0.2, "b2")])
-    n = gc.sigmoid(w1 * x + b1)
-    m = gc.sigmoid(w2 * n + b2)
-    L = gc.square(y - m)
-    params = [w1, b1, w2, b2]
-    grads = gc.grad(L, params)
-    step = gc.function([x, y], L, updates=[(p, p - 0.1 * g) for p, g in zip(params, grads)])
-""")
+EXAMPLE = Path(__file__).parents[1] / "examples" / "visualize_mlp.py"  # the lecture's smallest MLP
 FORWARD_NODES = 14  # x, y, 4 parameters, 2 x (multiply, add, sigmoid), subtract, square
 FORWARD_EDGES = 13
 
@@ -42,7 +29,7 @@ FORWARD_EDGES = 13
 @pytest.fixture(scope="module")
 def mlp() -> dict:
     namespace: dict = {}
-    exec(compile(MLP_SOURCE, "mlp_example.py", "exec"), namespace)
+    exec(compile(EXAMPLE.read_text(), str(EXAMPLE), "exec"), namespace)
     return namespace
 
 
@@ -83,7 +70,9 @@ def test_leaves_and_families_look_different(mlp):
     assert nodes["x"].family == "placeholder" and nodes["w1"].family == "parameter"
     assert nodes["sigmoid"].family == "elementwise"
     assert 'shape="invhouse"' in text and 'shape="cylinder"' in text
-    assert nodes["x"].source.startswith("mlp_example.py:")
+    line = 'x = gc.placeholder((), name="x")'
+    lineno = EXAMPLE.read_text().splitlines().index(line) + 1
+    assert nodes["x"].source.endswith(f"visualize_mlp.py:{lineno}: {line}")
 
 
 def test_gradient_nodes_are_what_grad_added(mlp):
@@ -198,7 +187,7 @@ def test_html_is_self_contained(mlp):
     page = gc.viz.to_html(mlp["step"], snapshots=[("before", mlp["step"].graph)])
     assert "<script src" not in page and "<link" not in page
     assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"] * 2
-    assert '"kind": "pass"' in page and "mlp_example.py" in page
+    assert '"kind": "pass"' in page and "visualize_mlp.py" in page
 
 
 def test_html_escapes_script_breaking_names():
@@ -239,16 +228,20 @@ def test_html_loads_in_chromium_without_errors(mlp, tmp_path, monkeypatch):
 # -- the command line, and the layering ----------------------------------------
 
 def test_cli_draws_an_object_from_a_script(tmp_path, capsys):
-    script = tmp_path / "model.py"
-    script.write_text(MLP_SOURCE)
     out = tmp_path / "g.dot"
-    assert main(["viz", f"{script}:step", "--stage", "gradients", "--out", str(out)]) == 0
+    assert main(["viz", f"{EXAMPLE}:step", "--stage", "gradients", "--out", str(out)]) == 0
     assert len(parse_dot(out.read_text())[0]) == FORWARD_NODES + 27
-    assert main(["viz", f"{script}:grads", "--out", str(tmp_path / "g.json")]) == 0
-    assert main(["viz", f"{script}:nothing", "--out", str(out)]) == 1
+    assert main(["viz", f"{EXAMPLE}:grads", "--out", str(tmp_path / "g.json")]) == 0
+    assert main(["viz", f"{EXAMPLE}:nothing", "--out", str(out)]) == 1
     assert "defines these drawable objects: L, b1, b2, grads, m, n, params, step" in capsys.readouterr().err
 
 
 def test_the_core_does_not_import_viz():
     code = "import sys, graphc; assert 'graphc.viz' not in sys.modules; graphc.viz.to_dot"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@needs_dot
+def test_the_example_script_writes_the_docs_pictures(tmp_path):
+    subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], check=True, capture_output=True)
+    assert {"mlp_forward.svg", "mlp_gradients.svg", "mlp_path_w1.svg", "mlp.html"} <= {p.name for p in tmp_path.iterdir()}

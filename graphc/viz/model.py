@@ -12,6 +12,7 @@ gradient shares with the forward pass (a sigmoid's output, say) stay forward nod
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -109,7 +110,7 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             id=f"n{i}", label=_label(n), op=n.op.name, family=family(n.op),
             shape=n.type_str()[len(n.dtype):], dtype=n.dtype,
             attrs={k: str(v) for k, v in n.op.describe_attrs().items() if k != "name" and v is not None},
-            source=n.loc.describe() if n.loc else "",
+            source=_source(n),
             gradient=forward is not None and n not in forward, output=n in outputs,
             truncated=depth is not None and any(x not in depth for x in n.inputs),
             highlighted=n in on_path, cluster=cluster_of.get(n))
@@ -134,7 +135,7 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
         if v in ids:
             uid = f"u{k}"
             records[uid] = VizNode(uid, f"update {_label(p)}", "update", "update", p.type_str()[len(p.dtype):],
-                                   p.dtype, source=v.loc.describe() if v.loc else "",
+                                   p.dtype, source=_source(v),
                                    gradient=forward is not None)
             edges[ids[v], uid] = VizEdge(ids[v], uid)
 
@@ -150,6 +151,17 @@ def family(op: Any) -> str:
         return op.name
     module = type(op).__module__
     return module.rsplit(".", 1)[-1] if module.startswith("graphc.ops.") else "other"
+
+
+def _source(n: Tensor) -> str:
+    """The user's line as `file:line: code`, the file relative to the working directory when inside it."""
+    if n.loc is None:
+        return ""
+    path = os.path.relpath(n.loc.filename) if os.path.isabs(n.loc.filename) else n.loc.filename
+    if path.startswith(".."):
+        path = n.loc.filename
+    code = n.loc.code
+    return f"{path}:{n.loc.lineno}: {code}" if code else f"{path}:{n.loc.lineno}"
 
 
 def _label(n: Tensor) -> str:

@@ -56,9 +56,9 @@ def _function(module: str, attr: str, stage: str) -> Callable:
     return fn
 
 
-def _optimized(graph: Graph) -> Graph:
+def _optimized(graph: Graph, stage: str = "optimized") -> Graph:
     """`graphc.passes.optimize(graph)`, which may also return a report: `(graph, report)`."""
-    result = _function("graphc.passes", "optimize", "optimized")(graph)
+    result = _function("graphc.passes", "optimize", stage)(graph)
     return result[0] if isinstance(result, tuple) else result
 
 
@@ -67,7 +67,7 @@ def _fused(graph: Graph) -> tuple[Graph, list[Cluster]]:
 
     A group needs `.nodes`; `.name` and `.formula` (a SymPy expression or text) are shown if present.
     """
-    optimized = _optimized(graph)
+    optimized = _optimized(graph, "fused")
     groups = _function("graphc.schedule", "fusion_groups", "fused")(optimized)
     clusters = [Cluster(str(getattr(g, "name", f"kernel {i}")), tuple(g.nodes), str(getattr(g, "formula", "")))
                 for i, g in enumerate(groups)]
