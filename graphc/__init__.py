@@ -7,6 +7,7 @@
     step = gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w))])
 """
 from . import ops, testing
+from . import data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
 from .ir import (DTYPES, BackendError, DTypeError, GradientError, Graph, GraphcError, InputError,
@@ -21,7 +22,7 @@ __all__ = [
     "Function", "function", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError", "InputError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
-    "ops", "__version__",
+    "ops", "__version__", "data", "losses", "metrics", "nn", "optim", "train",
 ] + list(_ops_all)
 
 

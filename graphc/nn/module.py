@@ -1,0 +1,157 @@
+"""`Module`: a named tree of parameters, the unit the optimizer and checkpoints see.
+
+Attributes that are parameters (`gc.parameter`) or modules register themselves
+in assignment order, so `named_parameters()` is stable and checkpoints are keyed
+by dotted paths like `layers.0.weight`. A module builds graph, it runs nothing:
+`module(x)` returns a symbolic tensor for the current mode (train or eval).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from ..ir import DTypeError, GraphcError, ShapeError, Tensor
+
+
+def _is_parameter(value: Any) -> bool:
+    return isinstance(value, Tensor) and hasattr(value, "value")
+
+
+class Module:
+    """Base class of layers: subclasses assign parameters/sub-modules and define `forward`."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise GraphcError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        if isinstance(value, Module):
+            self._modules[name] = value
+        elif _is_parameter(value) and name not in self._buffers:
+            self._parameters[name] = value
+        object.__setattr__(self, name, value)
+
+    def buffer(self, name: str, value: Tensor) -> Tensor:
+        """Register non-trainable state (a parameter the optimizer must not touch)."""
+        if not _is_parameter(value):
+            raise GraphcError(f"{type(self).__name__}.buffer({name!r}): needs a gc.parameter, got {value!r}")
+        self._buffers[name] = value
+        object.__setattr__(self, name, value)
+        return value
+
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return self.forward(*args, **kwargs)
+
+    # -- the tree ------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}{name}.")
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        """Trainable parameters by dotted path, in declaration order."""
+        for prefix, m in self.named_modules():
+            for name, p in m._parameters.items():
+                yield prefix + name, p
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        for prefix, m in self.named_modules():
+            for name, b in m._buffers.items():
+                yield prefix + name, b
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set train mode (dropout active) for graphs built from now on; returns self."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def updates(self) -> list[tuple[Tensor, Tensor]]:
+        """State updates a train step must apply besides the optimizer's (e.g. RNG counters)."""
+        return []
+
+    def state_updates(self) -> list[tuple[Tensor, Tensor]]:
+        """`updates()` of every module in the tree."""
+        return [u for _, m in self.named_modules() for u in m.updates()]
+
+    # -- state -----------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer value, by dotted path."""
+        return {name: p.value.copy() for name, p in [*self.named_parameters(), *self.named_buffers()]}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Set every parameter and buffer from `state`, checking names, shapes and dtypes first."""
+        own = dict([*self.named_parameters(), *self.named_buffers()])
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise GraphcError(f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected {unexpected}",
+                              fix="load a state saved from a model of the same architecture")
+        for name, p in own.items():
+            new = np.asarray(state[name])
+            if new.shape != p.value.shape:
+                raise ShapeError(f"{type(self).__name__}.load_state_dict: parameter {name!r} has shape "
+                                 f"{p.value.shape}, the state holds {new.shape}",
+                                 fix="build the model with the sizes it was saved with")
+            if new.dtype != p.value.dtype:
+                raise DTypeError(f"{type(self).__name__}.load_state_dict: parameter {name!r} is "
+                                 f"{p.value.dtype}, the state holds {new.dtype}",
+                                 fix="build the model with the dtype it was saved with")
+        for name, p in own.items():
+            p.value = state[name]
+
+    def save(self, path: str | os.PathLike) -> None:
+        from .state import save_state
+        save_state(self.state_dict(), path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        from .state import load_state
+        self.load_state_dict(load_state(path))
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items())
+        return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if inner else ''})"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Sequential(Module):
+    """Modules applied in order; children are named '0', '1', ..."""
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise GraphcError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module",
+                                  fix="wrap functions with gc.nn.Activation(fn)")
+            setattr(self, str(i), layer)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self:
+            x = layer(x)
+        return x

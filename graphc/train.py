@@ -1,0 +1,230 @@
+"""`gc.train.fit`: the minibatch loop, with validation, metrics, early stopping and callbacks.
+
+fit compiles two functions once: a train step (train mode: dropout on, optimizer
+and RNG-counter updates inside the step) and an evaluation (eval mode, no
+updates). Everything per epoch is recorded in a `History`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import data
+from .function import function
+from .ir import GraphcError, Tensor, placeholder
+from .metrics import to_labels
+from .nn.module import Module
+from .nn.serialization import atomic_path
+from .optim.base import Optimizer
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass
+class History:
+    """Per-epoch values by name ('loss', 'val_loss', 'accuracy', 'val_accuracy', ...)."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+
+    def add(self, logs: Mapping[str, float]) -> None:
+        for k, v in logs.items():
+            self.values.setdefault(k, []).append(float(v))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.values[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    @property
+    def epochs(self) -> int:
+        return len(next(iter(self.values.values()), []))
+
+
+class Callback:
+    """Hooks into fit; `on_epoch_end` returning True stops training."""
+
+    def on_train_begin(self, model: Module) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool | None:
+        return None
+
+    def on_train_end(self, model: Module, history: History) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally
+    put back the weights of the best epoch (the ones that generalized best)."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "min", restore_best: bool = True):
+        if mode not in ("min", "max"):
+            raise GraphcError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.restore_best = restore_best
+
+    def on_train_begin(self, model: Module) -> None:
+        self.best, self.best_epoch, self.best_state, self.wait = np.inf, None, None, 0
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool:
+        if self.monitor not in logs:
+            raise GraphcError(f"EarlyStopping: no {self.monitor!r} among the logged values {sorted(logs)}",
+                              fix="pass validation data for 'val_*' monitors, or monitor 'loss'")
+        score = self.sign * logs[self.monitor]
+        if score < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = score, epoch, 0
+            if self.restore_best:
+                self.best_state = model.state_dict()
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def on_train_end(self, model: Module, history: History) -> None:
+        history.best_epoch = self.best_epoch
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
+    params = model.parameters()
+    float_dtype = params[0].dtype if params else "float32"
+    x_dtype = float_dtype if x.dtype.kind == "f" else x.dtype.name
+    y_dtype = float_dtype if y.dtype.kind == "f" else "int64"
+    return (placeholder((None,) + x.shape[1:], x_dtype, name="x"),
+            placeholder((None,) + y.shape[1:], y_dtype, name="y"))
+
+
+class _Evaluator:
+    """Eval-mode loss and predictions for whole arrays, compiled once."""
+
+    def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor):
+        was_training = model.training
+        model.eval()
+        pred = model(xs)
+        self.fn = function([xs, ys], [loss_fn(pred, ys), pred], allow_input_downcast=True)
+        model.train(was_training)
+
+    def __call__(self, x: np.ndarray, y: np.ndarray, metrics: Mapping[str, Metric], prefix: str = ""
+                 ) -> dict[str, float]:
+        loss, pred = self.fn(x, y)
+        logs = {f"{prefix}loss": float(loss)}
+        logs.update({f"{prefix}{name}": float(m(y, pred)) for name, m in metrics.items()})
+        return logs
+
+
+def evaluate(model: Module, loss_fn: LossFn, x: Any, y: Any, metrics: Mapping[str, Metric] | None = None
+             ) -> dict[str, float]:
+    """Eval-mode loss (and metrics) of `model` on (x, y)."""
+    x, y = np.asarray(x), np.asarray(y)
+    return _Evaluator(model, loss_fn, *_placeholders(model, x, y))(x, y, metrics or {})
+
+
+def predict(model: Module, x: Any) -> np.ndarray:
+    """Eval-mode outputs of `model` for the rows of `x`."""
+    x = np.asarray(x)
+    xs, _ = _placeholders(model, x, np.zeros(1))
+    was_training = model.training
+    model.eval()
+    fn = function([xs], model(xs), allow_input_downcast=True)
+    model.train(was_training)
+    return fn(x)
+
+
+def classify(pred: np.ndarray) -> np.ndarray:
+    """Labels from logits/probability rows (argmax), for metrics on classifier outputs."""
+    return to_labels(pred)
+
+
+def _progress(epochs: int, verbose: bool) -> tuple[Iterable[int], Callable[[int, dict], None]]:
+    if not verbose:
+        return range(epochs), lambda epoch, logs: None
+    text = lambda logs: " ".join(f"{k}={v:.4g}" for k, v in logs.items())  # noqa: E731
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return range(epochs), lambda epoch, logs: print(f"epoch {epoch + 1}/{epochs} {text(logs)}")
+    bar = tqdm(range(epochs), desc="fit", unit="epoch")
+    return bar, lambda epoch, logs: bar.set_postfix_str(text(logs))
+
+
+def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *, epochs: int = 10,
+        batch_size: int = 32, validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
+        metrics: Mapping[str, Metric] | None = None, callbacks: Sequence[Callback] = (),
+        early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
+        drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None) -> History:
+    """Train `model` on (x, y) with minibatches; returns the per-epoch History.
+
+    `loss_fn(prediction, target)` builds the loss (add penalties there or use the
+    optimizer's weight_decay/l1). `metrics` maps names to `metric(y_true, y_pred)`
+    on eval-mode outputs (see `classify`). `plot` saves the loss curves as a PNG.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if validation_data is None and validation_split:
+        (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
+    metrics = dict(metrics or {})
+    callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
+    xs, ys = _placeholders(model, x, y)
+    was_training = model.training
+    model.train()
+    loss = loss_fn(model(xs), ys)
+    step = function([xs, ys], loss, updates=optimizer.updates(loss) + model.state_updates(),
+                    allow_input_downcast=True)
+    evaluator = _Evaluator(model, loss_fn, xs, ys)
+    history = History()
+    for cb in callbacks:
+        cb.on_train_begin(model)
+    rng = np.random.default_rng(seed)
+    epochs_iter, show = _progress(epochs, verbose)
+    for epoch in epochs_iter:
+        total, count = 0.0, 0
+        for xb, yb in data.minibatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, drop_last=drop_last):
+            total += float(step(xb, yb)) * len(xb)
+            count += len(xb)
+        logs = {"loss": total / max(count, 1)}
+        if metrics:
+            logs.update({k: v for k, v in evaluator(x, y, metrics).items() if k != "loss"})
+        if validation_data is not None:
+            logs.update(evaluator(*(np.asarray(a) for a in validation_data), metrics, prefix="val_"))
+        history.add(logs)
+        show(epoch, logs)
+        if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
+            history.stopped_epoch = epoch
+            break
+    for cb in callbacks:
+        cb.on_train_end(model, history)
+    model.train(was_training)
+    if plot is not None:
+        plot_history(history, plot)
+    return history
+
+
+def plot_history(history: History, path: str | os.PathLike, keys: Sequence[str] = ("loss", "val_loss")) -> None:
+    """Save the curves of `keys` per epoch as a PNG (atomically)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise GraphcError("plot_history: needs matplotlib", fix="pip install 'graphc[plot]'") from None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k in keys:
+        if k in history:
+            ax.plot(range(1, len(history[k]) + 1), history[k], label=k)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+__all__ = ["History", "Callback", "EarlyStopping", "fit", "evaluate", "predict", "classify", "plot_history"]
