@@ -4,8 +4,10 @@ from .elementwise import (abs, add, cast, clip, cos, divide, equal, erf, exp, ex
                           greater_equal, less, less_equal, log, log1p, logical_and, logical_not,
                           logical_or, maximum, minimum, mul, negative, not_equal, power, relu,
                           sigmoid, sign, sin, softplus, sqrt, square, subtract, tanh, where)
+from .conv import avg_pool2d, conv1d, conv2d, global_avg_pool2d, max_pool2d
 from .index import getitem, one_hot, slice_axis, take
 from .linalg import dot, matmul
+from .loop import scan
 from .random import next_key, random_uniform
 from .reduce import (argmax, argmin, log_softmax, logsumexp, max, mean, min, prod, softmax, std,
                      sum, var)
@@ -16,6 +18,7 @@ methods.install()
 multiply = mul
 
 __all__ = [
+    "avg_pool2d", "conv1d", "conv2d", "global_avg_pool2d", "max_pool2d", "scan",
     "abs", "add", "cast", "clip", "cos", "divide", "equal", "erf", "exp", "expm1", "floor", "greater",
     "greater_equal", "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or",
     "maximum", "minimum", "mul", "multiply", "negative", "not_equal", "power", "relu", "sigmoid", "sign",

@@ -1,0 +1,157 @@
+"""Convolution, pooling, normalization and embedding: values and gradients against PyTorch,
+derivatives (first and second order) against finite differences, and declaration-time errors."""
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc import nn
+from graphc.testing import check_grad
+
+torch = pytest.importorskip("torch", reason="PyTorch is the reference for layer values and gradients")
+F = torch.nn.functional
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
+
+
+def _compare(build, torch_fn, arrays, params=(), atol=1e-10):
+    """Forward value and gradients (of sum(sin(y))) of a graphc graph and a torch function, in float64."""
+    xs = [gc.placeholder(a.shape, "float64", name=f"a{i}") for i, a in enumerate(arrays)]
+    y = build(*xs)
+    wrt = xs + list(params)
+    out = gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), wrt))(*arrays)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tp = [torch.tensor(p.value, requires_grad=True) for p in params]
+    ty = torch_fn(*ts, *tp)
+    torch.sin(ty).sum().backward()
+    np.testing.assert_allclose(out[0], ty.detach().numpy(), atol=atol, rtol=1e-8)
+    for got, t in zip(out[1:], ts + tp):
+        np.testing.assert_allclose(got, t.grad.numpy(), atol=atol, rtol=1e-8)
+
+
+CONV_CASES = [  # (input shape, out channels, kernel, stride, padding, dilation, groups)
+    ((2, 3, 7, 8), 4, (3, 3), 1, 0, 1, 1),
+    ((2, 3, 7, 8), 4, (3, 3), 1, 1, 1, 1),
+    ((2, 4, 9, 8), 6, (3, 2), 2, (1, 2), (2, 1), 2),
+    ((1, 4, 9, 10), 4, (3, 3), (2, 3), 0, 1, 4),
+    ((2, 2, 6, 7), 3, (3, 4), 1, "same", (2, 1), 1),
+    ((2, 2, 6, 7), 3, (2, 2), 1, "valid", 1, 1),
+]
+
+
+@pytest.mark.parametrize("shape, out, kernel, stride, padding, dilation, groups", CONV_CASES)
+def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation, groups):
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((out, shape[1] // groups) + kernel)
+    _compare(lambda x, w: gc.conv2d(x, w, stride, padding, dilation, groups),
+             lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, w])
+
+
+def test_conv1d_matches_torch(rng):
+    x, w = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3))
+    _compare(lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w])
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
+def test_pools_match_torch(rng, kernel, stride, padding):
+    x = rng.standard_normal((2, 3, 7, 8))
+    _compare(lambda x: gc.max_pool2d(x, kernel, stride, padding), lambda x: F.max_pool2d(x, kernel, stride, padding), [x])
+    _compare(lambda x: gc.avg_pool2d(x, kernel, stride, padding), lambda x: F.avg_pool2d(x, kernel, stride, padding), [x])
+
+
+def test_global_avg_pool_and_flatten(rng):
+    x = rng.standard_normal((2, 3, 4, 5))
+    _compare(gc.global_avg_pool2d, lambda x: x.mean((2, 3)), [x])
+    _compare(gc.flatten, lambda x: x.flatten(1), [x])
+
+
+def test_conv_second_derivatives():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((4, 1, 3, 2))
+    check_grad(lambda x, w: gc.sum(gc.sin(gc.conv2d(x, w, (2, 1), 1, (1, 2), 2))), [x, w], order=2)
+    check_grad(lambda x, w: gc.sum(gc.conv1d(x[:, :, 0], w[:, :, 0], 1, "same", groups=2) ** 2), [x, w], order=2)
+
+
+@pytest.mark.parametrize("pool", [gc.max_pool2d, gc.avg_pool2d])
+def test_pool_derivatives(pool):
+    x = np.random.default_rng(1).standard_normal((2, 2, 5, 6))
+    check_grad(lambda x: gc.sum(pool(x, 3, 2, 1) ** 2), [x], order=2)
+
+
+def test_conv_layer_matches_torch(rng):
+    layer = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, rng=0, dtype="float64")
+    layer.bias.value = rng.standard_normal(6)
+    x = rng.standard_normal((2, 4, 7, 7))
+    _compare(layer, lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2), [x], [layer.weight, layer.bias])
+
+
+def test_batch_norm_train_and_eval_match_torch(rng):
+    x = rng.standard_normal((4, 3, 5, 5)) * 2.0 + 1.0
+    bn = nn.BatchNorm(3, momentum=0.2, dtype="float64")
+    bn.weight.value, bn.bias.value = rng.standard_normal(3), rng.standard_normal(3)
+    ref = torch.nn.BatchNorm2d(3, momentum=0.2).double()
+    with torch.no_grad():
+        ref.weight[:], ref.bias[:] = torch.tensor(bn.weight.value), torch.tensor(bn.bias.value)
+    _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean.clone(), ref.running_var.clone(), w, b, True),
+             [x], [bn.weight, bn.bias])
+    xp = gc.placeholder(x.shape, "float64")
+    step = gc.function([xp], bn(xp), updates=bn.state_updates())
+    for _ in range(2):
+        step(x)
+        ref(torch.tensor(x))
+    np.testing.assert_allclose(bn.running_mean.value, ref.running_mean.numpy(), atol=1e-12)
+    np.testing.assert_allclose(bn.running_var.value, ref.running_var.numpy(), atol=1e-12)
+    bn.eval(), ref.eval()
+    assert bn.state_updates() == []
+    _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean, ref.running_var, w, b, False),
+             [x], [bn.weight, bn.bias])
+
+
+def test_batch_norm_1d_and_layer_norm_match_torch(rng):
+    x = rng.standard_normal((6, 4)) + 3.0
+    bn = nn.BatchNorm(4, dtype="float64")
+    _compare(bn, lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [x], [bn.weight, bn.bias])
+    x3 = rng.standard_normal((2, 3, 4, 5))
+    ln = nn.LayerNorm((4, 5), dtype="float64")
+    ln.weight.value, ln.bias.value = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    _compare(ln, lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [x3], [ln.weight, ln.bias])
+    check_grad(lambda x: gc.sum(gc.sin(nn.layer_norm(x, 2))), [x3[0]])
+    check_grad(lambda x: gc.sum(gc.sin(nn.BatchNorm(4, dtype="float64")(x))), [x])
+
+
+def test_embedding_matches_torch(rng):
+    emb = nn.Embedding(7, 3, rng=0, dtype="float64")
+    ids = np.array([[1, 3, 3], [0, 6, 1]])
+    i = gc.placeholder(ids.shape, "int64")
+    y = emb(i)
+    out, g = gc.function([i], [y, gc.grad(gc.sum(gc.sin(y)), emb.weight)])(ids)
+    tw = torch.tensor(emb.weight.value, requires_grad=True)
+    ty = F.embedding(torch.tensor(ids), tw)
+    torch.sin(ty).sum().backward()
+    np.testing.assert_allclose(out, ty.detach().numpy())
+    np.testing.assert_allclose(g, tw.grad.numpy(), atol=1e-12)
+    with pytest.raises(gc.DTypeError, match="Embedding"):
+        emb(gc.placeholder((2,), "float32"))
+
+
+def test_non_positive_output_size_is_a_clear_error():
+    x = gc.placeholder((None, 1, 4, 4))
+    with pytest.raises(gc.ShapeError) as e:
+        gc.conv2d(x, gc.placeholder((2, 1, 5, 5)))
+    msg = str(e.value)
+    assert "test_conv.py" in msg.splitlines()[0]
+    assert "conv2d" in msg and "[?, 1, 4, 4]" in msg and "kernel (5, 5)" in msg and "fix:" in msg
+    with pytest.raises(gc.ShapeError, match="max_pool2d.*kernel \\(3, 3\\), stride \\(4, 4\\)"):
+        gc.max_pool2d(gc.placeholder((1, 1, 2, 2)), 3, 4)
+    with pytest.raises(gc.ShapeError, match="groups=2"):
+        gc.conv2d(gc.placeholder((1, 3, 5, 5)), gc.placeholder((4, 1, 3, 3)), groups=2)
+    with pytest.raises(gc.ShapeError, match="'same' needs stride 1"):
+        gc.conv2d(gc.placeholder((1, 1, 5, 5)), gc.placeholder((1, 1, 3, 3)), stride=2, padding="same")
+    with pytest.raises(gc.ShapeError, match="Conv2d"):
+        nn.Conv2d(3, 4, 3)(gc.placeholder((1, 2, 5, 5)))
+
+
+def test_free_batch_dim_specializes(rng):
+    x = gc.placeholder((None, 1, 8, 8))
+    layer = nn.Conv2d(1, 2, 3, padding="same")
+    f = gc.function([x], gc.max_pool2d(layer(x), 2))
+    assert f(rng.standard_normal((3, 1, 8, 8)).astype("float32")).shape == (3, 2, 4, 4)
+    assert f(rng.standard_normal((5, 1, 8, 8)).astype("float32")).shape == (5, 2, 4, 4)
