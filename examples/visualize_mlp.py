@@ -34,7 +34,12 @@ def main(out: str) -> None:
     gc.viz.save(step, os.path.join(out, "mlp_gradients.svg"), stage="gradients")
     gc.viz.save(step, os.path.join(out, "mlp_path_w1.svg"), stage="gradients", highlight=(w1, L),
                 groups={"layer 1": [w1 * x, w1 * x + b1, n]})
-    gc.viz.save(step, os.path.join(out, "mlp.html"))
+    try:  # the graph after each optimization pass, as the page's timeline
+        from graphc.passes import optimize
+        snapshots = optimize(step.graph, snapshots=True)[1].snapshots()
+    except ImportError:
+        snapshots = []
+    gc.viz.save(step, os.path.join(out, "mlp.html"), snapshots=snapshots)
     for stage in ("optimized", "fused"):
         try:
             gc.viz.save(step, os.path.join(out, f"mlp_{stage}.svg"), stage=stage)

@@ -134,6 +134,20 @@ def test_optimized_stage_without_the_optimizer_says_so(mlp, monkeypatch):
     assert "optimized" not in re.findall(r'"name": "(\w+)"', gc.viz.to_html(mlp["L"]))
 
 
+def test_optimized_and_fused_stages_use_the_optimizer(mlp):
+    pytest.importorskip("graphc.passes", reason="the optimizer (graphc.passes) is not in this tree")
+    if not hasattr(sys.modules["graphc.passes"], "optimize"):
+        pytest.skip("graphc.passes has no optimize() yet")
+    declared = gc.viz.build(mlp["step"], "gradients")
+    optimized = gc.viz.build(mlp["step"], "optimized")
+    fused = gc.viz.build(mlp["step"], "fused")
+    assert len(fused.nodes) < len(optimized.nodes) <= len(declared.nodes)
+    assert fused.clusters and all(c.formula for c in fused.clusters)
+    kernel = next(c for c in fused.clusters if "in0=w1" in c.formula)
+    assert "sigmoid" in kernel.formula  # the first layer, sigmoid(w1*x + b1), is one kernel
+    assert sum(n.family == "update" for n in fused.nodes) == 4
+
+
 def test_bad_objects_and_stages_are_graphc_errors(mlp):
     with pytest.raises(gc.InputError, match="expected a tensor"):
         gc.viz.to_dot(42)

@@ -108,9 +108,10 @@ function render(index) {
     if (!members.length) continue;
     const x0 = Math.min(...members.map(n => n.x - n.w / 2)) - 10, x1 = Math.max(...members.map(n => n.x + n.w / 2)) + 10;
     const y0 = Math.min(...members.map(n => n.y - n.h / 2)) - 24, y1 = Math.max(...members.map(n => n.y + n.h / 2)) + 10;
-    el("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 8, fill: "#f7f2ff", stroke: DATA.colors.cluster, "stroke-dasharray": "6,3" }, viewport);
+    const box = el("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 8, fill: "#f7f2ff", stroke: DATA.colors.cluster, "stroke-dasharray": "6,3" }, viewport);
+    el("title", {}, box).textContent = c.formula || c.label;  // the formula: on hover, and in a node's details
     const t = el("text", { x: x0 + 6, y: y0 + 15, fill: DATA.colors.cluster }, viewport);
-    t.textContent = c.formula ? `${c.label}: ${c.formula}` : c.label;
+    t.textContent = c.label;
   }
   for (const e of view.edges) {
     const p = e.points;

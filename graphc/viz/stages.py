@@ -3,15 +3,16 @@
 A stage is a function `Graph -> Graph`, or `Graph -> (Graph, [Cluster, ...])` when
 it also groups nodes (fused kernels). "forward" and "gradients" show the graph as
 declared (they differ in which nodes the view builder shows and marks).
-"optimized" and "fused" call the optimizer (`graphc.passes`) and the scheduler
-(`graphc.schedule`) when they are present; a project can also plug in its own
-with `register_stage`, which is how the optimizer's owners can change them.
+"optimized" runs the optimizer (`graphc.passes.optimize`) without its fusion
+pass, "fused" runs all of it and boxes each fused kernel with its formula; both
+raise `StageUnavailable` when the optimizer is missing. `register_stage` adds a
+stage or replaces one.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Mapping, Sequence, Union
 
 from ..ir import Graph, Tensor
 from ..ir.errors import BackendError
@@ -56,22 +57,41 @@ def _function(module: str, attr: str, stage: str) -> Callable:
     return fn
 
 
-def _optimized(graph: Graph, stage: str = "optimized") -> Graph:
+def _optimize(graph: Graph, stage: str, **options: Any) -> Graph:
     """`graphc.passes.optimize(graph)`, which may also return a report: `(graph, report)`."""
-    result = _function("graphc.passes", "optimize", stage)(graph)
+    result = _function("graphc.passes", "optimize", stage)(graph, **options)
     return result[0] if isinstance(result, tuple) else result
 
 
-def _fused(graph: Graph) -> tuple[Graph, list[Cluster]]:
-    """The optimized graph with each kernel from `graphc.schedule.fusion_groups` as a cluster.
+def _optimized(graph: Graph) -> Graph:
+    """The optimizer's pipeline up to, not including, fusion."""
+    return _optimize(graph, "optimized", disable=("fuse",))
 
-    A group needs `.nodes`; `.name` and `.formula` (a SymPy expression or text) are shown if present.
+
+def _fused(graph: Graph) -> tuple[Graph, list[Cluster]]:
+    """The fully optimized graph, each fused kernel (an op with a SymPy `body`) in a cluster with its formula."""
+    fused = _optimize(graph, "fused")
+    names = {n: f"kernel {k}" for k, n in enumerate(t for t in fused.nodes if hasattr(t.op, "body"))}
+    return fused, [Cluster(f"{name}: {n.op.name}", [n], kernel_formula(n, names)) for n, name in names.items()]
+
+
+def kernel_formula(node: Tensor, names: Mapping[Tensor, str] = {}) -> str:
+    """A kernel's scalar body with its inputs named: `sigmoid(in0*in1 + in2)  (in0=w1, in1=x, in2=b1)`.
+
+    The body's `in<i>` are the last `n_inputs` (or `n_extra`) inputs; any before them are the
+    operands of `acc`, the matmul a kernel's epilogue is applied to. `names` names other kernels.
     """
-    optimized = _optimized(graph, "fused")
-    groups = _function("graphc.schedule", "fusion_groups", "fused")(optimized)
-    clusters = [Cluster(str(getattr(g, "name", f"kernel {i}")), tuple(g.nodes), str(getattr(g, "formula", "")))
-                for i, g in enumerate(groups)]
-    return optimized, clusters
+    op = node.op
+    n = getattr(op, "n_inputs", getattr(op, "n_extra", len(node.inputs)))
+    head, tail = node.inputs[:len(node.inputs) - n], node.inputs[len(node.inputs) - n:]
+    parts = [f"in{i}={_short(t, names)}" for i, t in enumerate(tail)]
+    if head:
+        parts.insert(0, "acc=" + " @ ".join(_short(t, names) for t in head))
+    return f"{op.body}  ({', '.join(parts)})" if parts else str(op.body)
+
+
+def _short(t: Tensor, names: Mapping[Tensor, str]) -> str:
+    return names.get(t) or t.name or (t.op.format([]) if t.op.is_leaf else t.op.name)
 
 
 _STAGES: dict[str, StageFn] = {

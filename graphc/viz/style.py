@@ -12,6 +12,7 @@ FILL: dict[str, str] = {
     "linalg": "#f7b7b7",
     "shape": "#e2e2e2",
     "index": "#cdeec4",
+    "fused": "#bfe9e4",
     "placeholder": "#fff1a6",
     "parameter": "#9fdc98",
     "constant": "#ffffff",
