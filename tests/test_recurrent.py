@@ -1,0 +1,124 @@
+"""`gc.scan` (values, first and second derivatives, against unrolled loops and finite differences)
+and the RNN/LSTM/GRU layers against torch.nn over full sequences, scanned and unrolled."""
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc import nn
+from graphc.ops.loop import node_count
+from graphc.testing import check_grad
+
+torch = pytest.importorskip("torch", reason="PyTorch is the reference for recurrent layers")
+
+
+def _rnn(x, h0, w, u, scanned=True):
+    step = lambda h, xt: gc.tanh(xt @ w + h @ u)  # noqa: E731
+    if scanned:
+        return gc.scan(step, h0, [x])
+    hs, h = [], h0
+    for t in range(x.shape[0]):
+        h = step(h, x[t])
+        hs.append(h)
+    return gc.stack(hs)
+
+
+def _arrays(rng, t=4):
+    return [rng.standard_normal((t, 2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((3, 4)) * 0.5,
+            rng.standard_normal((4, 4)) * 0.5]
+
+
+def test_scan_matches_unrolled_loop(rng):
+    arrays = _arrays(rng)
+    xs = [gc.placeholder(a.shape, "float64") for a in arrays]
+    outs = [gc.function(xs, _rnn(*xs, scanned))(*arrays) for scanned in (True, False)]
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-14)
+
+
+@pytest.mark.parametrize("scanned", [True, False])
+def test_scan_derivatives_first_and_second_order(rng, scanned):
+    check_grad(lambda *a: gc.sum(gc.sin(_rnn(*a, scanned))), _arrays(rng, 3), order=2)
+
+
+def test_scan_reverse_several_carries_and_constants(rng):
+    x, h = rng.standard_normal((3, 2, 3)), rng.standard_normal((2, 3))
+
+    def f(x, h):
+        def step(c, xt):
+            a, b = c
+            return [a * 0.5 + gc.sin(xt) + b * 0.1, b * gc.tanh(a) + h]
+        hs, cs = gc.scan(step, [h, h * 2.0], [x], reverse=True)
+        return gc.sum(hs * hs) + gc.sum(gc.cos(cs))
+    check_grad(f, [x, h], order=2)
+
+
+def test_scan_without_sequences_and_free_dims():
+    c = gc.placeholder((None, 3))
+    f = gc.function([c], gc.scan(lambda c: c * 2.0, c, length=4))
+    np.testing.assert_allclose(f(np.ones((2, 3), "float32"))[:, 0, 0], [2, 4, 8, 16])
+
+
+def test_scan_errors_name_the_problem():
+    with pytest.raises(gc.ShapeError, match="static trip count"):
+        gc.scan(lambda c, x: c + x, gc.placeholder((2,)), [gc.placeholder((None, 2))])
+    with pytest.raises(gc.ShapeError, match="the step returned"):
+        gc.scan(lambda c, x: gc.sum(c + x), gc.placeholder((2,)), [gc.placeholder((3, 2))])
+
+
+def test_scan_graph_does_not_grow_with_length():
+    def size(t, scanned):
+        x = gc.placeholder((t, 2, 3))
+        w = gc.parameter(np.ones((3, 4)))
+        u = gc.parameter(np.ones((4, 4)))
+        cost = gc.sum(_rnn(x, gc.constant(np.zeros((2, 4))), w, u, scanned))
+        return node_count([cost] + gc.grad(cost, [w, u]))
+    assert size(64, True) == size(8, True)
+    assert size(64, False) > 4 * size(8, False)
+
+
+def _torch_copy(layer, ref):
+    cell = layer.cell
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).value = getattr(ref, f"{name}_l0").numpy()
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("unroll", [False, True])
+def test_recurrent_layers_match_torch(rng, kind, unroll):
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, kind)(3, 5, batch_first=True).double()
+    layer = getattr(nn, kind)(3, 5, unroll=unroll, dtype="float64")
+    _torch_copy(layer, ref)
+    x = rng.standard_normal((2, 6, 3))
+    xp = gc.placeholder((None, 6, 3), "float64")
+    out, state = layer.run(xp)
+    cost = gc.sum(gc.sin(out)) + sum(gc.sum(s * s) for s in state)
+    params = [layer.cell.weight_ih, layer.cell.weight_hh, layer.cell.bias_ih, layer.cell.bias_hh]
+    got = gc.function([xp], [out, *state] + gc.grad(cost, [xp] + params))(x)
+    tx = torch.tensor(x, requires_grad=True)
+    t_out, t_state = ref(tx)
+    t_state = list(t_state) if kind == "LSTM" else [t_state]
+    t_cost = torch.sin(t_out).sum() + sum((s * s).sum() for s in t_state)
+    t_cost.backward()
+    want = [t_out] + [s[0] for s in t_state] + [tx.grad] + [getattr(ref, f"{n}_l0").grad for n in
+                                                            ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.detach().numpy(), atol=1e-10, rtol=1e-8)
+
+
+@pytest.mark.parametrize("cell_type", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+def test_cells_match_torch(rng, cell_type):
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, cell_type.__name__)(3, 4).double()
+    cell = cell_type(3, 4, dtype="float64")
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(cell, name).value = getattr(ref, name).detach().numpy()
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    state = [h, h * 0.5][: cell.n_states()]
+    xp = gc.placeholder(x.shape, "float64")
+    got = gc.function([xp], cell(xp, [gc.constant(s) for s in state]))(x)
+    want = ref(torch.tensor(x), tuple(map(torch.tensor, state)) if len(state) > 1 else torch.tensor(h))
+    want = list(want) if isinstance(want, tuple) else [want]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.detach().numpy(), atol=1e-12)
