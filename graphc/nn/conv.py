@@ -1,0 +1,99 @@
+"""Convolution and pooling layers over NCHW images (and NCL sequences for Conv1d)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import ops
+from ..ir import ShapeError, Tensor, parameter
+from . import activations, init
+from .module import Module
+
+
+def _conv_init(shape: tuple, rng: np.random.Generator, dtype: str) -> np.ndarray:
+    """He uniform over fan_in = in_channels/groups * kernel area (weights are (out, in/groups, *kernel))."""
+    limit = np.sqrt(6.0 / int(np.prod(shape[1:])))
+    return init.uniform(shape, rng, dtype, -limit, limit)
+
+
+class _Conv(Module):
+    """Shared state of Conv1d/Conv2d: weight (out, in/groups, *kernel), bias (out,), activation."""
+
+    rank = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, activation: str | Callable | None = None,
+                 rng: init.Rng = None, dtype: str = "float32"):
+        super().__init__()
+        rng = init.as_rng(rng)
+        kernel = (kernel_size,) * self.rank if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
+        if in_channels % groups or out_channels % groups:
+            raise ShapeError(f"{type(self).__name__}: in_channels={in_channels} and out_channels={out_channels} "
+                             f"must both be divisible by groups={groups}", fix="pick channel counts that are "
+                             "multiples of groups")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        name = type(self).__name__
+        self.weight = parameter(_conv_init((out_channels, in_channels // groups) + kernel, rng, dtype),
+                                name=f"{name}.weight")
+        self.bias = parameter(np.zeros(out_channels, dtype), name=f"{name}.bias") if bias else None
+        self.activation = None if activation is None else activations.get(activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != self.rank + 2 or x.shape[1] not in (None, self.in_channels):
+            raise ShapeError(f"{self!r}: input {x.type_str()} is not (batch, {self.in_channels} channels, "
+                             f"{self.rank} spatial axes)",
+                             fix="make the previous layer's channel count equal in_channels (images are NCHW)")
+        y = self.convolve(x)
+        if self.bias is not None:
+            y = y + ops.reshape(self.bias, (self.out_channels,) + (1,) * self.rank)
+        return y if self.activation is None else self.activation(y)
+
+    def convolve(self, x: Tensor) -> Tensor:
+        return ops.conv2d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels} -> {self.out_channels}, kernel={self.weight.shape[2:]}, stride={self.stride}, "
+                f"padding={self.padding!r}")
+
+
+class Conv2d(_Conv):
+    """2-D convolution (cross-correlation, as torch.nn.Conv2d) with optional activation."""
+
+
+class Conv1d(_Conv):
+    """1-D convolution over (batch, channels, length), as torch.nn.Conv1d."""
+
+    rank = 1
+
+    def convolve(self, x: Tensor) -> Tensor:
+        return ops.conv1d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(MaxPool2d):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class GlobalAvgPool2d(Module):
+    """(N, C, H, W) -> (N, C): the mean over positions (a classifier head independent of image size)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.global_avg_pool2d(x)
+
+
+class Flatten(Module):
+    """(N, ...) -> (N, features): between convolutional and dense layers."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.flatten(x)
