@@ -27,8 +27,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """`gc.viz` is imported on first use: the core never imports the visualization tools."""
-    if name == "viz":
+    """`gc.viz` and `gc.compare` are imported on first use: the core never imports these tools."""
+    if name in ("viz", "compare"):
         import importlib
-        return importlib.import_module(".viz", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

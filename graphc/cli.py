@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", default="auto", help="numpy, llvm, cuda or auto (the best available)")
     p.set_defaults(run=demo)
     from graphc.viz.cli import add_parser; add_parser(sub)  # noqa: E702 - the one line that wires `graphc viz`
+    from graphc.compare.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc compare-diff`
     args = parser.parse_args(argv)
     from graphc.ir.errors import GraphcError
     try:
