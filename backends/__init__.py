@@ -3,10 +3,12 @@
 A backend is a module `graphc.backends.<name>` exposing `BACKEND`, an object with
 
 - `name: str`;
+- `consumes: str`: "graph" (compile takes the optimized `graphc.ir.Graph`) or
+  "program" (it takes the scheduled `graphc.schedule.KernelProgram`);
 - `available() -> str | None`: None when usable, else why not (shown by `graphc info`);
-- `compile(graph: graphc.ir.Graph) -> Executable`, where an Executable is called
+- `compile(graph_or_program) -> Executable`, where an Executable is called
   with the validated input arrays, returns the output arrays, and applies the
-  graph's parameter updates itself (after computing every output and new value).
+  parameter updates itself (after computing every output and new value).
 
 Backends see the IR only; they never import graphc's user-level modules.
 """
@@ -23,7 +25,14 @@ register_internal_dir(os.path.dirname(os.path.abspath(__file__)))
 
 #: Preference order for `backend="auto"`: the fastest one that is available wins.
 PREFERENCE = ("llvm", "numpy")
-KNOWN = ("numpy", "llvm", "cuda")
+#: backend name -> (module under graphc.backends, attribute holding the backend object)
+KNOWN = {"numpy": ("numpy", "BACKEND"), "numpy-kernels": ("numpy", "KERNELS"),
+         "llvm": ("llvm", "BACKEND"), "cuda": ("cuda", "BACKEND")}
+
+
+def _load(name: str) -> Any:
+    module, attr = KNOWN[name]
+    return getattr(importlib.import_module(f"graphc.backends.{module}"), attr)
 
 
 def get(name: str) -> Any:
@@ -33,13 +42,13 @@ def get(name: str) -> Any:
     if name not in KNOWN:
         raise BackendError(f"unknown backend {name!r}", fix=f"use one of {', '.join(KNOWN)} or 'auto'")
     try:
-        module = importlib.import_module(f"graphc.backends.{name}")
+        backend = _load(name)
     except ImportError as e:
         raise BackendError(f"backend {name!r} is not available: {e}") from None
-    why = module.BACKEND.available()
+    why = backend.available()
     if why is not None:
         raise BackendError(f"backend {name!r} is not available: {why}")
-    return module.BACKEND
+    return backend
 
 
 def status() -> dict[str, str | None]:
@@ -47,7 +56,7 @@ def status() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in KNOWN:
         try:
-            out[name] = importlib.import_module(f"graphc.backends.{name}").BACKEND.available()
+            out[name] = _load(name).available()
         except ImportError as e:
             out[name] = f"not built yet ({e})"
     return out

@@ -1,11 +1,13 @@
 """`gc.function`: compile a graph into one callable step.
 
 The call path is: validate the arguments (count, dtype, shape) -> pick the
-variant compiled for these concrete shapes (specializing free dims, compiling on
-first use) -> run it, which computes the outputs and then applies the updates.
+variant compiled for these concrete shapes (on first use: specialize free dims,
+run the optimization passes, schedule a kernel program if the backend takes
+one, compile) -> run it, which computes the outputs and then applies the updates.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -15,15 +17,29 @@ from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders
 from .ir.dtypes import is_float
 from .ir.errors import DTypeError, InputError, ShapeError
 from .ops import cast
+from .passes import PassReport, optimize
+from .schedule import KernelProgram, lower
 
 Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
+
+
+@dataclass
+class Variant:
+    """What was compiled for one signature of input shapes."""
+
+    graph: Graph  # specialized, before the passes
+    optimized: Graph
+    report: PassReport
+    executable: Any
+    program: KernelProgram | None = None
 
 
 class Function:
     """A compiled graph. Call it with one array per input (positionally or by name)."""
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
-                 backend: str = "numpy", allow_input_downcast: bool = False):
+                 backend: str = "numpy", allow_input_downcast: bool = False, optimize: str = "O2",
+                 snapshots: bool = False):
         self.inputs = _check_inputs(inputs)
         self._single = isinstance(outputs, Tensor)
         self._kind = tuple if isinstance(outputs, tuple) else list
@@ -37,16 +53,18 @@ class Function:
         _check_closed(self.graph)
         self.backend = backends.get(backend)
         self.allow_input_downcast = allow_input_downcast
-        self._variants: dict[tuple, Any] = {}
+        self.optimize = optimize
+        self.snapshots = snapshots
+        self._variants: dict[tuple, Variant] = {}
+        self._last: Variant | None = None
         self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         arrays = self._arguments(args, kwargs)
         signature = tuple(a.shape for a in arrays)
-        exe = self._variants.get(signature)
-        if exe is None:
-            exe = self._variants[signature] = self.backend.compile(self.specialize(signature))
-        outs = exe(arrays)
+        variant = self._variants.get(signature) or self._compile(signature)
+        self._last = variant
+        outs = variant.executable(arrays)
         if self._single:
             return outs[0]
         return self._kind(outs)
@@ -64,6 +82,39 @@ class Function:
         except ShapeError as e:
             raise InputError(f"the input shapes {', '.join(map(str, shapes))} do not fit together "
                              f"in this graph: {e.what}", fix="free (None) dims that meet in an op must agree") from None
+
+    def _compile(self, signature: tuple) -> Variant:
+        graph = self.specialize(signature)
+        optimized, report = optimize(graph, self.optimize, self.snapshots)
+        program = lower(optimized) if self.backend.consumes == "program" else None
+        exe = self.backend.compile(program if program is not None else optimized)
+        variant = self._variants[signature] = Variant(graph, optimized, report, exe, program)
+        return variant
+
+    def variant(self, *shapes: tuple) -> Variant:
+        """The compiled variant for these input shapes (default: the last one called, or compile
+        the declared shapes when they have no free dims)."""
+        if shapes:
+            key = tuple(tuple(s) for s in shapes)
+            return self._variants.get(key) or self._compile(key)
+        if self._last is not None:
+            return self._last
+        if any(None in x.shape for x in self.inputs):
+            raise InputError("this function has free (None) dims: call it once, or pass the input shapes",
+                             fix="fn.variant((32, 2), (32, 1))")
+        return self.variant(*(x.shape for x in self.inputs))
+
+    def passes_report(self, *shapes: tuple) -> PassReport:
+        """Per pass: nodes before/after, rewrites by rule, time (snapshots if compiled with snapshots=True)."""
+        return self.variant(*shapes).report
+
+    def optimized_graph(self, *shapes: tuple) -> Graph:
+        return self.variant(*shapes).optimized
+
+    def kernel_program(self, *shapes: tuple) -> KernelProgram:
+        """The scheduled kernel program (built on demand for backends that take graphs)."""
+        v = self.variant(*shapes)
+        return v.program if v.program is not None else lower(v.optimized)
 
     @property
     def variants(self) -> list[tuple]:
@@ -119,13 +170,15 @@ class Function:
 
 
 def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
-             allow_input_downcast: bool = False) -> Function:
+             allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False) -> Function:
     """Compile `outputs` (a tensor or a list/tuple) as a function of the placeholders `inputs`.
 
     `updates` lists `(parameter, new_value)` pairs: every new value is computed from
     the old parameter values, and all are stored after the outputs are computed.
+    `optimize` is the pass level ("O0", "O1", "O2"); `snapshots=True` keeps the
+    graph after every pass in `fn.passes_report()` (for visualization).
     """
-    return Function(inputs, outputs, updates, backend, allow_input_downcast)
+    return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots)
 
 
 def _names(ts: Sequence[Tensor]) -> str:

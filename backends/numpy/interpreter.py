@@ -10,6 +10,7 @@ from graphc.ir import Constant, Graph, GraphcError, Parameter, Placeholder, Tens
 
 class NumpyBackend:
     name = "numpy"
+    consumes = "graph"
 
     def available(self) -> str | None:
         return None

@@ -6,6 +6,7 @@ from typing import Sequence
 from ..ir import Tensor, toposort
 from ..ir.dtypes import is_float
 from ..ir.errors import GradientError
+from ..ir.source import inherit_location
 from ..ops import add, cast, ones_like, zeros_like
 
 
@@ -37,7 +38,9 @@ def vjp(outputs: Sequence[Tensor], seeds: Sequence[Tensor], wrt: Sequence[Tensor
         g = grads.get(node)
         if g is None or node.op.is_leaf or node not in reaches or not node.op.differentiable:
             continue
-        for inp, gi in zip(node.inputs, node.op.pullback(node, g)):
+        with inherit_location(node.loc):
+            pulled = node.op.pullback(node, g)
+        for inp, gi in zip(node.inputs, pulled):
             if gi is None or inp not in reaches or not is_float(inp.dtype):
                 continue
             if gi.dtype != inp.dtype:

@@ -5,10 +5,13 @@ Every node records the first stack frame outside graphc itself, so that errors
 """
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Iterator
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL_DIRS: list[str] = [_PKG_DIR + os.sep]
@@ -43,8 +46,24 @@ def _is_internal(filename: str) -> bool:
     return any(filename.startswith(d) for d in _INTERNAL_DIRS)
 
 
+INHERITED: ContextVar["SourceLoc | None"] = ContextVar("graphc_inherited_loc", default=None)
+
+
+@contextlib.contextmanager
+def inherit_location(loc: "SourceLoc | None") -> Iterator[None]:
+    """Nodes built inside take `loc`: rewrites and gradients keep the user's line of what they replace."""
+    token = INHERITED.set(loc)
+    try:
+        yield
+    finally:
+        INHERITED.reset(token)
+
+
 def user_location() -> SourceLoc | None:
-    """The innermost frame that is not graphc code (None if there is none)."""
+    """The location new nodes get: an inherited one, else the innermost frame outside graphc."""
+    inherited = INHERITED.get()
+    if inherited is not None:
+        return inherited
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename

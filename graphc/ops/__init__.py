@@ -9,7 +9,8 @@ from .index import getitem, one_hot, slice_axis, take
 from .linalg import dot, matmul
 from .loop import scan
 from .random import next_key, random_uniform
-from .reduce import (argmax, argmin, log_softmax, logsumexp, max, mean, min, prod, softmax, std,
+from .reduce import (argmax, argmin, log_softmax, logsumexp, max, mean, min, prod, softmax,
+                     softmax_cross_entropy, std,
                      sum, var)
 from .shape import (broadcast_like, broadcast_to, concatenate, expand_dims, flatten, ones_like,
                     reshape, squeeze, stack, swapaxes, transpose, zeros_like)
@@ -24,7 +25,8 @@ __all__ = [
     "maximum", "minimum", "mul", "multiply", "negative", "not_equal", "power", "relu", "sigmoid", "sign",
     "sin", "softplus", "sqrt", "square", "subtract", "tanh", "where",
     "getitem", "one_hot", "slice_axis", "take", "dot", "matmul", "next_key", "random_uniform",
-    "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax", "std",
+    "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax",
+    "softmax_cross_entropy", "std",
     "sum", "var",
     "broadcast_like", "broadcast_to", "concatenate", "expand_dims", "flatten", "ones_like", "reshape",
     "squeeze", "stack", "swapaxes", "transpose", "zeros_like",

@@ -45,6 +45,10 @@ class Elementwise(Op):
         """The op's value at one element, as a SymPy expression of `xs`."""
         raise NotImplementedError(self.name)
 
+    def kernel_body(self, *xs: sp.Expr) -> sp.Expr:
+        """What a fused kernel computes: the scalar definition, or an opaque call to a stable routine."""
+        return self.scalar(*xs)
+
     def infer(self, *inputs: Tensor):
         if len(inputs) != self.arity:
             raise ShapeError(f"{self.name}: takes {self.arity} operand(s), got {len(inputs)}")
@@ -72,15 +76,15 @@ class Elementwise(Op):
     # -- derivatives -------------------------------------------------------
     @lru_cache(maxsize=None)
     def _sympy_partials(self) -> tuple:
+        """seed * d out / d x_i for each input, derived once per op."""
         expr = self.scalar(*X[: self.arity])
-        return tuple(sp.diff(expr, x) for x in X[: self.arity])
+        return tuple(SEED * sp.diff(expr, x) for x in X[: self.arity])
 
     def partial(self, node: Tensor, i: int, seed: Tensor) -> Tensor | None:
         """`seed * d out / d input_i` as a graph (None when it is zero)."""
-        d = self._sympy_partials()[i]
         env = {X[k]: node.inputs[k] for k in range(self.arity)}
         env[SEED] = seed
-        out = from_sympy(SEED * d, env)
+        out = from_sympy(self._sympy_partials()[i], env)
         return out if isinstance(out, Tensor) else None
 
     def pullback(self, node, g):
@@ -119,7 +123,7 @@ class Elementwise(Op):
 
 def _make(name: str, arity: int, numpy_fn: Callable, scalar: Callable | None, *, kind: str = NUMERIC,
           partial: Callable | None = None, differentiable: bool = True, returns_bool: bool = False,
-          symbol: str | None = None) -> Elementwise:
+          symbol: str | None = None, opaque: bool = False) -> Elementwise:
     """Define one elementwise op (a class with a single instance, since it has no attributes)."""
     ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
                               returns_bool=returns_bool, symbol=symbol,
@@ -129,6 +133,8 @@ def _make(name: str, arity: int, numpy_fn: Callable, scalar: Callable | None, *,
         ns["scalar"] = lambda self, *xs: scalar(*xs)
     if partial is not None:
         ns["partial"] = lambda self, node, i, seed: partial(node, i, seed)
+    if opaque:  # kernels call the op's own stable routine instead of expanding its formula
+        ns["kernel_body"] = lambda self, *xs: sp.Function(name)(*xs)
     cls = type(name.capitalize().replace("_", ""), (Elementwise,), ns)
     return cls()
 
@@ -298,8 +304,8 @@ POW = _make("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**")
 NEG = _make("negative", 1, np.negative, lambda a: -a, symbol="-")
 EXP = _make("exp", 1, np.exp, sp.exp, kind=FLOAT, partial=_exp_partial)
 LOG = _make("log", 1, np.log, sp.log, kind=FLOAT)
-LOG1P = _make("log1p", 1, np.log1p, lambda a: sp.log(1 + a), kind=FLOAT)
-EXPM1 = _make("expm1", 1, np.expm1, lambda a: sp.exp(a) - 1, kind=FLOAT, partial=_expm1_partial)
+LOG1P = _make("log1p", 1, np.log1p, lambda a: sp.log(1 + a), kind=FLOAT, opaque=True)
+EXPM1 = _make("expm1", 1, np.expm1, lambda a: sp.exp(a) - 1, kind=FLOAT, partial=_expm1_partial, opaque=True)
 SQRT = _make("sqrt", 1, np.sqrt, sp.sqrt, kind=FLOAT, partial=_sqrt_partial)
 SQUARE = _make("square", 1, np.square, lambda a: a ** 2)
 ABS = _make("abs", 1, np.abs, sp.Abs, partial=_abs_partial)
@@ -308,22 +314,22 @@ SIN = _make("sin", 1, np.sin, sp.sin, kind=FLOAT)
 COS = _make("cos", 1, np.cos, sp.cos, kind=FLOAT)
 ERF = _make("erf", 1, _np_erf, sp.erf, kind=FLOAT, partial=_erf_partial)
 TANH = _make("tanh", 1, np.tanh, sp.tanh, kind=FLOAT, partial=_tanh_partial)
-SIGMOID = _make("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kind=FLOAT, partial=_sigmoid_partial)
-SOFTPLUS = _make("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kind=FLOAT,
+SIGMOID = _make("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kind=FLOAT, partial=_sigmoid_partial, opaque=True)
+SOFTPLUS = _make("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kind=FLOAT, opaque=True,
                  partial=_softplus_partial)
 RELU = _make("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
              partial=_relu_partial)
 FLOOR = _make("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
 MAXIMUM = _make("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
 MINIMUM = _make("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
-LESS = _make("less", 2, np.less, None, kind=ANY, differentiable=False, returns_bool=True, symbol="<")
-LESS_EQUAL = _make("less_equal", 2, np.less_equal, None, kind=ANY, differentiable=False,
+LESS = _make("less", 2, np.less, sp.Lt, kind=ANY, differentiable=False, returns_bool=True, symbol="<")
+LESS_EQUAL = _make("less_equal", 2, np.less_equal, sp.Le, kind=ANY, differentiable=False,
                    returns_bool=True, symbol="<=")
-GREATER = _make("greater", 2, np.greater, None, kind=ANY, differentiable=False, returns_bool=True, symbol=">")
-GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, None, kind=ANY, differentiable=False,
+GREATER = _make("greater", 2, np.greater, sp.Gt, kind=ANY, differentiable=False, returns_bool=True, symbol=">")
+GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, sp.Ge, kind=ANY, differentiable=False,
                       returns_bool=True, symbol=">=")
-EQUAL = _make("equal", 2, np.equal, None, kind=ANY, differentiable=False, returns_bool=True, symbol="==")
-NOT_EQUAL = _make("not_equal", 2, np.not_equal, None, kind=ANY, differentiable=False,
+EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False, returns_bool=True, symbol="==")
+NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY, differentiable=False,
                   returns_bool=True, symbol="!=")
 AND = _make("logical_and", 2, np.logical_and, sp.And, kind=LOGICAL, differentiable=False)
 OR = _make("logical_or", 2, np.logical_or, sp.Or, kind=LOGICAL, differentiable=False)
@@ -338,7 +344,7 @@ class Where(Elementwise):
     kind = ANY
 
     def scalar(self, c, a, b):
-        return sp.Piecewise((a, sp.Ne(c, 0)), (b, True))
+        return sp.Piecewise((a, c), (b, True))
 
     def numpy(self, c, a, b):
         return np.where(c, a, b)

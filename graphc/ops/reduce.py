@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ir import Tensor, constant
 from ..ir.dtypes import is_float
-from ..ir.errors import DTypeError
+from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from .operands import as_tensors, desc, normalize_axes
@@ -309,3 +309,46 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     return Tensor.make(LogSoftmax(a), [x])
 
 
+
+
+class SoftmaxCrossEntropy(Op):
+    """-sum(t * log_softmax(z)) along one axis, in one stable op.
+
+    Its gradient with respect to the logits is `softmax(z) * sum(t) - t`
+    (softmax - onehot for one-hot targets): no division, no overflow.
+    """
+
+    name = "softmax_cross_entropy"
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def attrs(self):
+        return (self.axis,)
+
+    def describe_attrs(self):
+        return {"axis": self.axis}
+
+    def infer(self, z, t):
+        if z.shape != t.shape or z.dtype != t.dtype:
+            raise ShapeError(f"softmax_cross_entropy: logits and targets need one shape and dtype, got {desc(z, t)}",
+                             fix="one-hot encode integer labels with gc.one_hot(labels, classes)")
+        return tuple(d for i, d in enumerate(z.shape) if i != self.axis), _needs_float(self.name, z)
+
+    def numpy(self, z, t):
+        return -np.sum(t * LogSoftmax(self.axis).numpy(z), axis=self.axis)
+
+    def pullback(self, node, g):
+        z, t = node.inputs
+        gk = expand_dims(g, self.axis)
+        total = sum(t, axis=self.axis, keepdims=True)
+        dz = ew.mul(gk, ew.subtract(ew.mul(softmax(z, self.axis), total), t))
+        dt = ew.negative(ew.mul(gk, log_softmax(z, self.axis)))
+        return [dz, dt]
+
+
+def softmax_cross_entropy(logits: Any, targets: Any, axis: int = -1) -> Tensor:
+    """Cross-entropy of `targets` (probabilities, e.g. one-hot) against softmax(`logits`)."""
+    z, t = as_tensors(logits, targets)
+    (a,) = normalize_axes("softmax_cross_entropy", z, axis)
+    return Tensor.make(SoftmaxCrossEntropy(a), [z, ew.cast(t, z.dtype)])

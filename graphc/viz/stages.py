@@ -78,6 +78,8 @@ def _fused(graph: Graph) -> tuple[Graph, list[Cluster]]:
 def kernel_formula(node: Tensor, names: Mapping[Tensor, str] = {}) -> str:
     """A kernel's scalar body with its inputs named: `sigmoid(in0*in1 + in2)  (in0=w1, in1=x, in2=b1)`.
 
+    Values the body uses more than once are bound first (`t0 = ...; `).
+
     The body's `in<i>` are the last `n_inputs` (or `n_extra`) inputs; any before them are the
     operands of `acc`, the matmul a kernel's epilogue is applied to. `names` names other kernels.
     """
@@ -87,7 +89,8 @@ def kernel_formula(node: Tensor, names: Mapping[Tensor, str] = {}) -> str:
     parts = [f"in{i}={_short(t, names)}" for i, t in enumerate(tail)]
     if head:
         parts.insert(0, "acc=" + " @ ".join(_short(t, names) for t in head))
-    return f"{op.body}  ({', '.join(parts)})" if parts else str(op.body)
+    body = "".join(f"{sym} = {value}; " for sym, value in getattr(op, "lets", ())) + str(op.body)
+    return f"{body}  ({', '.join(parts)})" if parts else body
 
 
 def _short(t: Tensor, names: Mapping[Tensor, str]) -> str:

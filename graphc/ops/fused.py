@@ -1,0 +1,155 @@
+"""Fused kernels: what the fusion pass turns groups of elementwise ops into.
+
+Each holds a SymPy scalar body over its inputs (`in0`, `in1`, ...), composed
+from the members' kernel bodies, with `lets`: (symbol, expression) bindings,
+in order, for values used more than once, so shared subexpressions stay shared
+(a tree would grow exponentially on deep gradient graphs). They run after
+differentiation, so they have no reverse rule; the NumPy reference evaluates
+the body with `lambdify`.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from ..ir import GraphcError, Tensor
+from ..ir.node import Op
+from . import elementwise as ew
+from .operands import broadcast_dims
+
+
+def input_symbols(n: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"in{i}", real=True) for i in range(n))
+
+
+ACC = sp.Symbol("acc", real=True)  # the matmul result inside an epilogue body
+
+
+@lru_cache(maxsize=1)
+def numpy_namespace() -> dict[str, Callable]:
+    """Opaque kernel functions (sigmoid, softplus, ...) mapped to the ops' NumPy routines."""
+    ops = [v for v in vars(ew).values() if isinstance(v, ew.Elementwise)]
+    return {op.name: _on_arrays(op.numpy) for op in ops}
+
+
+def _on_arrays(fn: Callable) -> Callable:
+    """SymPy may fold an argument to a Python number; the ops' NumPy rules expect arrays."""
+    return lambda *args: fn(*(np.asarray(a) for a in args))
+
+
+Lets = tuple  # tuple[tuple[sp.Symbol, sp.Expr], ...]
+
+
+@lru_cache(maxsize=4096)
+def compile_body(params: tuple[sp.Symbol, ...], lets: Lets, body: sp.Expr) -> Callable:
+    return sp.lambdify(params, body, modules=[numpy_namespace(), "numpy"], cse=lambda e: (list(lets), e))
+
+
+def expand(lets: Lets, body: sp.Expr) -> sp.Expr:
+    """The body with its let-bound values substituted (for display of small kernels)."""
+    for sym, value in reversed(lets):
+        body = body.xreplace({sym: value})
+    return body
+
+
+class FusedBase(Op):
+    """A kernel with a scalar body: no reverse rule (fusion runs after differentiation)."""
+
+    def pullback(self, node, g):
+        raise GraphcError(f"{self.name}: fused kernels have no gradient; differentiate the graph "
+                          "before optimizing it", loc=node.loc)
+
+    def evaluate(self, params: tuple, arrays: Sequence[np.ndarray], shape: tuple, dtype: str) -> np.ndarray:
+        out = compile_body(params, self.lets, self.body)(*arrays)
+        return np.broadcast_to(np.asarray(out, dtype=dtype), shape)
+
+
+class FusedElementwise(FusedBase):
+    name = "fused"
+
+    def __init__(self, lets: Lets, body: sp.Expr, n_inputs: int, dtype: str):
+        self.lets = lets
+        self.body = body
+        self.n_inputs = n_inputs
+        self.dtype = dtype
+
+    def attrs(self):
+        return (self.lets, self.body, self.n_inputs, self.dtype)
+
+    def describe_attrs(self):
+        return {"body": str(self.body)}
+
+    def infer(self, *inputs):
+        return broadcast_dims(self.name, [t.shape for t in inputs], inputs), self.dtype
+
+    def numpy(self, *arrays):
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        return self.evaluate(input_symbols(self.n_inputs), arrays, shape, self.dtype)
+
+    def format(self, args):
+        return f"fused[{self.body}]({', '.join(args)})"
+
+
+class FusedReduce(FusedBase):
+    """reduce(body(inputs)) over `axes`: elementwise producers feeding a reduction, in one pass."""
+
+    name = "fused_reduce"
+    REDUCERS = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod}
+
+    def __init__(self, lets: Lets, body: sp.Expr, n_inputs: int, reducer: str, axes: tuple, keepdims: bool,
+                 dtype: str):
+        self.lets, self.body, self.n_inputs, self.reducer = lets, body, n_inputs, reducer
+        self.axes, self.keepdims, self.dtype = axes, keepdims, dtype
+
+    def attrs(self):
+        return (self.lets, self.body, self.n_inputs, self.reducer, self.axes, self.keepdims, self.dtype)
+
+    def describe_attrs(self):
+        return {"body": str(self.body), "reduce": self.reducer, "axis": self.axes}
+
+    def domain(self, inputs: Sequence[Tensor]) -> tuple:
+        return broadcast_dims(self.name, [t.shape for t in inputs], inputs)
+
+    def infer(self, *inputs):
+        dom = self.domain(inputs)
+        if self.keepdims:
+            return tuple(1 if i in self.axes else d for i, d in enumerate(dom)), self.dtype
+        return tuple(d for i, d in enumerate(dom) if i not in self.axes), self.dtype
+
+    def numpy(self, *arrays):
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        values = self.evaluate(input_symbols(self.n_inputs), arrays, shape, self.dtype)
+        return self.REDUCERS[self.reducer](values, axis=self.axes, keepdims=self.keepdims)
+
+    def format(self, args):
+        return f"{self.reducer}[{self.body}]({', '.join(args)}, axis={self.axes})"
+
+
+class MatMulEpilogue(FusedBase):
+    """body(a @ b, extra inputs): bias and activation applied as the product is written."""
+
+    name = "matmul_epilogue"
+
+    def __init__(self, lets: Lets, body: sp.Expr, n_extra: int, dtype: str):
+        self.lets, self.body, self.n_extra, self.dtype = lets, body, n_extra, dtype
+
+    def attrs(self):
+        return (self.lets, self.body, self.n_extra, self.dtype)
+
+    def describe_attrs(self):
+        return {"body": str(self.body)}
+
+    def infer(self, a, b, *extra):
+        shape = a.shape[:-1] + b.shape[-1:]
+        return broadcast_dims(self.name, [shape] + [t.shape for t in extra], (a, b) + extra), self.dtype
+
+    def numpy(self, a, b, *extra):
+        acc = np.matmul(a, b)
+        shape = np.broadcast_shapes(acc.shape, *(e.shape for e in extra))
+        return self.evaluate((ACC,) + input_symbols(self.n_extra), (acc,) + extra, shape, self.dtype)
+
+    def format(self, args):
+        return f"epilogue[{self.body}]({args[0]} @ {args[1]}, {', '.join(args[2:])})"

@@ -1,0 +1,54 @@
+"""Small helpers rules use to look at nodes: constants through views, op identity."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Constant, Tensor, constant
+from ..ops import elementwise as ew
+from ..ops.shape import BroadcastLike, BroadcastTo, ExpandDims, Reshape, broadcast_like
+
+_VIEWS = (BroadcastTo, BroadcastLike, ExpandDims, Reshape)
+
+
+def const_value(t: Tensor) -> np.ndarray | None:
+    """The value of `t` if it is a constant seen through broadcasts/reshapes (else None)."""
+    while isinstance(t.op, _VIEWS):
+        t = t.inputs[0]
+    return t.op.value if isinstance(t.op, Constant) else None
+
+
+def is_const(t: Tensor, value: float) -> bool:
+    """Whether every element of `t` is the constant `value`."""
+    v = const_value(t)
+    return v is not None and v.size > 0 and bool(np.all(v == value))
+
+
+def scalar_const(t: Tensor) -> float | None:
+    """The single value of a uniform constant (None if not constant or not uniform)."""
+    v = const_value(t)
+    if v is None or v.size == 0:
+        return None
+    first = v.reshape(-1)[0]
+    return first.item() if np.all(v == first) else None
+
+
+def is_op(t: Tensor, op: object) -> bool:
+    return t.op is op or t.op == op
+
+
+def filled(like: Tensor, value: float) -> Tensor:
+    """A broadcast constant with the shape and dtype of `like`."""
+    return broadcast_like(constant(np.full((1,) * like.ndim, value, like.dtype)), like)
+
+
+def same_type_as(x: Tensor, node: Tensor) -> Tensor:
+    """`x` broadcast to `node`'s shape (rules must keep the node's type)."""
+    if x.dtype != node.dtype:
+        x = ew.cast(x, node.dtype)
+    return x if x.shape == node.shape else broadcast_like(x, node)
+
+
+def positive_valued(t: Tensor) -> bool:
+    """Ops whose output is > 0 wherever finite: cancelling them in a ratio is the stable choice."""
+    from ..ops.reduce import Softmax
+    return t.op in (ew.EXP, ew.SIGMOID) or type(t.op) is Softmax

@@ -1,0 +1,116 @@
+"""Rewrite rules as data, and the capped fixed-point engine that applies them.
+
+A rule is a named function `node -> replacement or None`, listed under the op
+classes it looks at. The engine rebuilds the graph bottom-up, so a rule sees
+inputs that are already rewritten; it repeats until nothing fires, with hard
+caps on rounds and on node growth that name the rule responsible when hit.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..ir import Graph, GraphcError, Tensor, substitute
+from ..ir.source import INHERITED
+
+
+class RewriteError(GraphcError):
+    """A rule set did not settle within its caps."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    ops: tuple[type, ...]
+    fn: Callable[[Tensor], Tensor | None]
+    doc: str = ""
+
+
+class RuleSet:
+    """Rules indexed by the op classes they look at (subclasses match too)."""
+
+    def __init__(self, name: str, rules: Iterable[Rule] = ()):
+        self.name = name
+        self.rules: list[Rule] = list(rules)
+        self._by_type: dict[type, list[Rule]] = {}
+
+    def rule(self, *ops: type, name: str | None = None) -> Callable:
+        """Decorator: register `fn(node)` as a rule for nodes of `ops`."""
+        def register(fn: Callable[[Tensor], Tensor | None]) -> Callable:
+            self.rules.append(Rule(name or fn.__name__, ops, fn, (fn.__doc__ or "").strip()))
+            self._by_type.clear()
+            return fn
+        return register
+
+    def for_op(self, op: object) -> list[Rule]:
+        rules = self._by_type.get(type(op))
+        if rules is None:
+            rules = self._by_type[type(op)] = [r for r in self.rules if isinstance(op, r.ops)]
+        return rules
+
+
+@dataclass
+class RewriteStats:
+    fired: Counter = field(default_factory=Counter)
+
+
+def map_graph(graph: Graph, rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tensor]) -> Graph:
+    """The graph rebuilt node by node through `rebuild(old_node, new_inputs)`."""
+    roots = graph.roots()
+    new = substitute(roots + list(graph.inputs), {x: x for x in graph.inputs}, rebuild=rebuild)
+    n = len(graph.outputs)
+    values = new[n:len(roots)]
+    return Graph(graph.inputs, tuple(new[:n]), tuple((p, v) for (p, _), v in zip(graph.updates, values)))
+
+
+def remake(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
+    """`node`'s op applied to new inputs (the node itself when they are unchanged)."""
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return node
+    return Tensor.make(node.op, inputs, loc=node.loc)
+
+
+def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int = 20,
+            max_growth: float = 4.0, per_node: int = 32) -> Graph:
+    """Apply `rules` to a fixed point, within caps on rounds and graph growth."""
+    limit = int(max_growth * len(graph)) + 64
+
+    for _ in range(max_rounds):
+        fired_now: Counter = Counter()
+
+        def rebuild(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
+            current = remake(node, inputs)
+            for _ in range(per_node):
+                for rule in rules.for_op(current.op):
+                    token = INHERITED.set(current.loc)
+                    try:
+                        out = rule.fn(current)
+                    finally:
+                        INHERITED.reset(token)
+                    if out is not None and out is not current:
+                        _check_type(rule, current, out)
+                        fired_now[rule.name] += 1
+                        current = out
+                        break
+                else:
+                    return current
+            raise RewriteError(f"{rules.name}: node {node!r} kept being rewritten; last rules: "
+                               f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)
+
+        graph = map_graph(graph, rebuild)
+        stats.fired.update(fired_now)
+        if len(graph) > limit:
+            culprit = fired_now.most_common(1)[0][0] if fired_now else "?"
+            raise RewriteError(f"{rules.name}: the graph grew to {len(graph)} nodes (cap {limit}); "
+                               f"rule {culprit!r} fired most", locate=False)
+        if not fired_now:
+            return graph
+    raise RewriteError(f"{rules.name}: no fixed point after {max_rounds} rounds; still firing: "
+                       f"{', '.join(r for r, _ in fired_now.most_common(3))}", locate=False)
+
+
+def _check_type(rule: Rule, old: Tensor, new: Tensor) -> None:
+    if new.shape != old.shape or new.dtype != old.dtype:
+        raise RewriteError(f"rule {rule.name!r} changed {old.type_str()} into {new.type_str()} "
+                           f"at {old.op.name}", loc=old.loc)

@@ -1,0 +1,168 @@
+"""Algebraic simplification and constant folding, as rule tables indexed by op."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Constant, Tensor, constant
+from ..ir.leaves import Leaf
+from ..ir.node import Op
+from ..ops import elementwise as ew
+from ..ops.reduce import Sum
+from ..ops.shape import (BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose,
+                         broadcast_to, reshape, transpose)
+from .patterns import filled, is_const, is_op, same_type_as, scalar_const
+from .rewrite import RuleSet
+
+SIMPLIFY = RuleSet("simplify")
+FOLD = RuleSet("fold")
+FOLD_LIMIT = 1 << 16  # elements: larger constants are left to compute at run time
+
+
+@SIMPLIFY.rule(type(ew.ADD), name="x+0")
+def add_zero(node: Tensor):
+    a, b = node.inputs
+    if is_const(b, 0):
+        return same_type_as(a, node)
+    if is_const(a, 0):
+        return same_type_as(b, node)
+    return None
+
+
+@SIMPLIFY.rule(type(ew.SUB), name="x-0")
+def sub_zero(node: Tensor):
+    a, b = node.inputs
+    if is_const(b, 0):
+        return same_type_as(a, node)
+    if is_const(a, 0):
+        return same_type_as(ew.negative(b), node)
+    if a is b:
+        return filled(node, 0)
+    return None
+
+
+@SIMPLIFY.rule(type(ew.MUL), name="x*1,x*0")
+def mul_identity(node: Tensor):
+    a, b = node.inputs
+    for x, c in ((a, b), (b, a)):
+        if is_const(c, 1):
+            return same_type_as(x, node)
+        if is_const(c, 0):
+            return filled(node, 0)
+        if is_const(c, -1):
+            return same_type_as(ew.negative(x), node)
+    return None
+
+
+@SIMPLIFY.rule(type(ew.MUL), name="c*(c*x)")
+def mul_constants(node: Tensor):
+    a, b = node.inputs
+    ca, cb = scalar_const(a), scalar_const(b)
+    for c, other in ((ca, b), (cb, a)):
+        if c is None or other.op is not ew.MUL:
+            continue
+        x, y = other.inputs
+        for inner_c, rest in ((scalar_const(x), y), (scalar_const(y), x)):
+            if inner_c is not None:
+                return same_type_as(ew.mul(rest, np.asarray(c * inner_c, node.dtype)[()].item()), node)
+    return None
+
+
+@SIMPLIFY.rule(type(ew.DIV), name="x/1")
+def div_one(node: Tensor):
+    a, b = node.inputs
+    return same_type_as(a, node) if is_const(b, 1) else None
+
+
+@SIMPLIFY.rule(type(ew.NEG), name="-(-x)")
+def double_negation(node: Tensor):
+    x = node.inputs[0]
+    return x.inputs[0] if x.op is ew.NEG else None
+
+
+@SIMPLIFY.rule(type(ew.EXP), name="exp(log x)")
+def exp_log(node: Tensor):
+    x = node.inputs[0]
+    return x.inputs[0] if is_op(x, ew.LOG) else None
+
+
+@SIMPLIFY.rule(type(ew.LOG), name="log(exp x)")
+def log_exp(node: Tensor):
+    x = node.inputs[0]
+    return x.inputs[0] if is_op(x, ew.EXP) else None
+
+
+@SIMPLIFY.rule(Transpose, name="transpose(transpose)")
+def transpose_transpose(node: Tensor):
+    x = node.inputs[0]
+    if not isinstance(x.op, Transpose):
+        return None
+    perm = tuple(x.op.perm[p] for p in node.op.perm)
+    return transpose(x.inputs[0], perm)
+
+
+@SIMPLIFY.rule(Reshape, name="reshape chain")
+def reshape_chain(node: Tensor):
+    x = node.inputs[0]
+    if isinstance(x.op, (Reshape, Squeeze, ExpandDims)) and None not in node.shape:
+        return reshape(x.inputs[0], node.shape)
+    return None
+
+
+@SIMPLIFY.rule(Squeeze, name="squeeze(expand_dims)")
+def squeeze_expand(node: Tensor):
+    x = node.inputs[0]
+    if isinstance(x.op, ExpandDims) and x.op.axes == node.op.axes:
+        return x.inputs[0]
+    return None
+
+
+@SIMPLIFY.rule(ExpandDims, name="expand_dims(squeeze)")
+def expand_squeeze(node: Tensor):
+    x = node.inputs[0]
+    if isinstance(x.op, Squeeze) and x.op.axes == node.op.axes:
+        return x.inputs[0]
+    return None
+
+
+@SIMPLIFY.rule(Sum, name="sum(broadcast)")
+def sum_of_broadcast(node: Tensor):
+    """Summing copies is multiplying: sum over axes a broadcast repeated is a product by their size."""
+    x = node.inputs[0]
+    if not isinstance(x.op, (BroadcastTo, BroadcastLike)):
+        return None
+    src = x.inputs[0]
+    if src.ndim != x.ndim or any(x.shape[a] is None for a in node.op.axes):
+        return None
+    if not all(src.shape[a] == 1 for a in node.op.axes):
+        return None
+    n = int(np.prod([x.shape[a] for a in node.op.axes]))
+    kept = src if node.op.keepdims else Tensor.make(Squeeze(node.op.axes), [src])
+    return same_type_as(ew.mul(kept, n), node)
+
+
+@SIMPLIFY.rule(BroadcastTo, name="broadcast of a scalar")
+def broadcast_scalar(node: Tensor):
+    """A chain of views over a uniform constant becomes one broadcast of a 1-element constant."""
+    x = node.inputs[0]
+    v = scalar_const(x)
+    if v is None or (isinstance(x.op, Constant) and x.size == 1 and x.ndim == node.ndim):
+        return None
+    return broadcast_to(constant(np.full((1,) * node.ndim, v, node.dtype)), node.shape)
+
+
+def _foldable(node: Tensor) -> bool:
+    op: Op = node.op
+    if isinstance(op, Leaf) or isinstance(op, (BroadcastTo, BroadcastLike)):
+        return False
+    size = node.size
+    return size is not None and size <= FOLD_LIMIT and all(i.op.name == "constant" for i in node.inputs)
+
+
+@FOLD.rule(Op, name="fold")
+def fold_constants(node: Tensor):
+    """Evaluate ops whose inputs are all constants (skipping large results and pure broadcasts)."""
+    if not node.inputs or not _foldable(node):
+        return None
+    with np.errstate(all="ignore"):
+        value = np.asarray(node.op.numpy(*[i.op.value for i in node.inputs]), dtype=node.dtype)
+    return constant(value)

@@ -1,0 +1,120 @@
+"""Lowering an optimized graph to a kernel program."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Constant, Graph, Parameter, Placeholder, Tensor
+from ..ops import elementwise as ew
+from ..ops import fused, index, linalg, reduce, shape
+from .memory import plan_memory
+from .program import Buffer, Kernel, KernelProgram, View
+
+#: Kernel kind by op class (subclasses match); anything else runs as a "generic" kernel.
+KINDS: dict[type, str] = {
+    ew.Elementwise: "elementwise", fused.FusedElementwise: "elementwise",
+    fused.FusedReduce: "reduce", reduce.Sum: "reduce", reduce.Prod: "reduce", reduce.Extremum: "reduce",
+    reduce.ArgExtremum: "reduce",
+    linalg.MatMul: "matmul", fused.MatMulEpilogue: "matmul",
+    reduce.Softmax: "softmax", reduce.LogSumExp: "softmax", reduce.SoftmaxCrossEntropy: "softmax",
+    index.Take: "gather", index.ScatterAdd: "scatter", index.ScatterSlice: "scatter",
+    shape.Concatenate: "copy", shape.Reshape: "copy",
+}
+
+
+def kind_of(op: object) -> str:
+    for cls in type(op).__mro__:
+        if cls in KINDS:
+            return KINDS[cls]
+    return "generic"
+
+
+def body_of(node: Tensor) -> tuple[tuple, object]:
+    """(lets, body): the scalar body a kernel evaluates (body None for kernels without one)."""
+    op = node.op
+    if isinstance(op, (fused.FusedElementwise, fused.FusedReduce, fused.MatMulEpilogue)):
+        return op.lets, op.body
+    if isinstance(op, ew.Elementwise):
+        return (), op.kernel_body(*fused.input_symbols(len(node.inputs)))
+    if isinstance(op, (reduce.Sum, reduce.Prod, reduce.Extremum)):
+        return (), fused.input_symbols(1)[0]
+    return (), None
+
+
+def _view_of(node: Tensor, src: View) -> View | None:
+    """The view `node` is of its input's view, or None when it needs a kernel."""
+    op = node.op
+    if isinstance(op, shape.ExpandDims):
+        dims, strides = list(src.shape), list(src.strides)
+        for a in op.axes:
+            dims.insert(a, 1)
+            strides.insert(a, 0)
+        return View(src.buffer, tuple(dims), tuple(strides), src.offset)
+    if isinstance(op, shape.Squeeze):
+        keep = [i for i in range(len(src.shape)) if i not in op.axes]
+        return View(src.buffer, tuple(src.shape[i] for i in keep), tuple(src.strides[i] for i in keep), src.offset)
+    if isinstance(op, shape.Transpose):
+        return View(src.buffer, tuple(src.shape[p] for p in op.perm), tuple(src.strides[p] for p in op.perm),
+                    src.offset)
+    if isinstance(op, (shape.BroadcastTo, shape.BroadcastLike)):
+        lead = node.ndim - len(src.shape)
+        dims = (1,) * lead + src.shape
+        strides = (0,) * lead + src.strides
+        return View(src.buffer, node.shape,
+                    tuple(0 if d == 1 and t != 1 else s for d, t, s in zip(dims, node.shape, strides)), src.offset)
+    if isinstance(op, shape.Reshape) and src.is_dense():
+        v = View.contiguous(src.buffer, node.shape)
+        return View(v.buffer, v.shape, v.strides, src.offset)
+    if isinstance(op, index.Slice):
+        dims, strides, offset, axis = [], [], src.offset, 0
+        for k in op.key:
+            if k[0] == "new":
+                dims.append(1)
+                strides.append(0)
+                continue
+            d, s = src.shape[axis], src.strides[axis]
+            if k[0] == "int":
+                offset += (k[1] % d) * s
+            else:
+                start, stop, step = slice(*k[1:]).indices(d)
+                dims.append(len(range(start, stop, step)))
+                strides.append(s * step)
+                offset += start * s if dims[-1] else 0
+            axis += 1
+        return View(src.buffer, tuple(dims), tuple(strides), offset)
+    return None
+
+
+def lower(graph: Graph, in_place: bool = True) -> KernelProgram:
+    """The kernel program of a graph whose shapes are all known."""
+    buffers: list[Buffer] = []
+    kernels: list[Kernel] = []
+    views: dict[Tensor, View] = {}
+
+    def new_buffer(node: Tensor, role: str, name: str = "", data=None) -> View:
+        if None in node.shape:
+            raise ValueError(f"lower: {node!r} has free dims; specialize the graph first")
+        buffers.append(Buffer(len(buffers), tuple(node.shape), node.dtype, role, name, data))
+        return View.contiguous(len(buffers) - 1, tuple(node.shape))
+
+    for node in graph.nodes:
+        op = node.op
+        if isinstance(op, Placeholder):
+            views[node] = new_buffer(node, "input", node.name or "")
+        elif isinstance(op, Parameter):
+            views[node] = new_buffer(node, "param", node.name or "", op.state)
+        elif isinstance(op, Constant):
+            views[node] = new_buffer(node, "const", "", np.ascontiguousarray(op.value))
+        else:
+            view = _view_of(node, views[node.inputs[0]]) if node.inputs else None
+            if view is None:
+                out = new_buffer(node, "temp")
+                lets, body = body_of(node)
+                kernels.append(Kernel(kind_of(op), node, tuple(views[i] for i in node.inputs), out.buffer,
+                                      body, lets))
+                view = out
+            views[node] = view
+
+    outputs = [views[o] for o in graph.outputs]
+    updates = [(views[p].buffer, views[v]) for p, v in graph.updates]
+    plan = plan_memory(buffers, kernels, outputs, updates, in_place)
+    return KernelProgram(buffers, kernels, [views[x].buffer for x in graph.inputs], outputs, updates, plan)

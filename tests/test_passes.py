@@ -1,0 +1,311 @@
+"""The optimizer: every rule keeps values and shrinks the graph; stabilization; fuzzing O2 == O0;
+kernel programs execute equal to the graph; memory plans never overlap live buffers."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphc as gc
+from graphc.backends.numpy import BACKEND, KERNELS
+from graphc.ir import Graph
+from graphc.passes import (CANONICAL, FOLD, SIMPLIFY, SPECIALIZE, STABILIZE, RewriteError, RewriteStats,
+                           RuleSet, optimize, rewrite)
+from graphc.schedule import lower
+
+X = gc.placeholder((4, 3), "float64", "x")
+Y = gc.placeholder((4, 3), "float64", "y")
+XV = np.random.default_rng(0).uniform(0.5, 1.5, (4, 3))
+YV = np.random.default_rng(1).uniform(0.5, 1.5, (4, 3))
+
+# rule set, rule name, expression using the rule's pattern
+RULE_CASES = [
+    (SIMPLIFY, "x+0", lambda: X + gc.zeros_like(X) * 1.0 + Y),
+    (SIMPLIFY, "x-0", lambda: (X - gc.zeros_like(X)) * Y),
+    (SIMPLIFY, "x*1,x*0", lambda: X * gc.ones_like(X) + Y * gc.zeros_like(Y)),
+    (SIMPLIFY, "c*(c*x)", lambda: 2.0 * (3.0 * X) + Y),
+    (SIMPLIFY, "x/1", lambda: X / gc.ones_like(X) + Y),
+    (SIMPLIFY, "-(-x)", lambda: -(-X) * Y),
+    (SIMPLIFY, "exp(log x)", lambda: gc.exp(gc.log(X)) + Y),
+    (SIMPLIFY, "log(exp x)", lambda: gc.log(gc.exp(X)) * Y),
+    (SIMPLIFY, "transpose(transpose)", lambda: X.T.T + Y),
+    (SIMPLIFY, "reshape chain", lambda: gc.reshape(gc.reshape(X, (12,)), (3, 4)).T + Y),
+    (SIMPLIFY, "squeeze(expand_dims)", lambda: gc.squeeze(gc.expand_dims(X, 0), 0) * Y),
+    (SIMPLIFY, "expand_dims(squeeze)", lambda: gc.expand_dims(gc.squeeze(X[:1], 0), 0) + Y),
+    (SIMPLIFY, "sum(broadcast)", lambda: gc.sum(gc.broadcast_to(X[:, :1], (4, 3)), axis=1) + Y[:, 0]),
+    (SIMPLIFY, "broadcast of a scalar", lambda: X + gc.broadcast_to(gc.expand_dims(gc.constant(2.0, "float64"), 0), (3,))),
+    (FOLD, "fold", lambda: X + gc.exp(gc.constant(np.arange(3.0))) * 2.0),
+    (CANONICAL, "x-(-y)", lambda: X - (-Y)),
+    (CANONICAL, "x+(-y)", lambda: X + (-Y)),
+    (CANONICAL, "x*x", lambda: X * X + gc.square(X)),  # becomes one square: hash-consing merges them
+    (STABILIZE, "log(softmax)", lambda: gc.log(gc.softmax(X)) + Y),
+    (STABILIZE, "log(sigmoid)", lambda: gc.log(gc.sigmoid(X)) * Y),
+    (STABILIZE, "log(1+x)", lambda: gc.log(1.0 + X) * Y),
+    (STABILIZE, "exp(x)-1", lambda: (gc.exp(X) - 1.0) * Y),
+    (STABILIZE, "1-sigmoid(x)", lambda: (1.0 - gc.sigmoid(X)) * Y),
+    (STABILIZE, "exp(log_softmax)", lambda: gc.exp(gc.log_softmax(X)) * Y),
+    (STABILIZE, "softmax cross-entropy", lambda: -gc.sum(Y * gc.log_softmax(X), axis=1)),
+    (STABILIZE, "cancel s/s", lambda: (Y / gc.exp(X)) * gc.exp(X) + X),
+    (STABILIZE, "s*(y/s - z)", lambda: gc.sigmoid(X) * (Y / gc.sigmoid(X) - X)),
+]
+
+
+def _run(graph: Graph):
+    return BACKEND.compile(graph)([XV, YV])
+
+
+@pytest.mark.parametrize("rules,name,build", RULE_CASES, ids=[c[1] for c in RULE_CASES])
+def test_each_rule_keeps_values_and_shrinks_the_graph(rules, name, build):
+    graph = Graph((X, Y), (build(),))
+    stats = RewriteStats()
+    new = rewrite(graph, rules, stats)
+    assert stats.fired[name] >= 1, stats.fired
+    if name == "sum(broadcast)":  # same node count, but the reduction became one multiply
+        assert not any(n.op.name == "sum" for n in new.nodes)
+    elif rules is STABILIZE:  # accuracy first: log(sigmoid x) -> -softplus(-x) adds one negation
+        assert len(new) <= len(graph) + 1
+    else:
+        assert len(new) < len(graph)
+    np.testing.assert_allclose(_run(new)[0], _run(graph)[0], rtol=1e-12)
+
+
+def test_specialize_turns_shape_donors_static():
+    x = gc.placeholder((None, 3), "float64", "x")
+    cost = gc.mean(gc.sum(x * 2.0, axis=1))
+    graph = gc.function([x], gc.grad(cost, x)).specialize([(4, 3)])
+    stats = RewriteStats()
+    new = rewrite(graph, SPECIALIZE, stats)
+    assert stats.fired["broadcast_like->broadcast_to"] >= 1 and stats.fired["count->constant"] == 1
+    np.testing.assert_allclose(BACKEND.compile(new)([XV]), BACKEND.compile(graph)([XV]))
+
+
+def test_cse_merges_commuted_operands():
+    graph = Graph((X, Y), (gc.exp(X * Y) + gc.exp(Y * X),))
+    new, report = optimize(graph, "O1")
+    assert len(new) < len(graph)
+    np.testing.assert_allclose(_run(new)[0], 2 * np.exp(XV * YV))
+
+
+def test_dead_code_is_dropped_and_levels_differ():
+    z = gc.log(gc.exp(X)) + 0.0 * Y
+    graph = Graph((X, Y), (z,))
+    o0, r0 = optimize(graph, "O0")
+    o1, r1 = optimize(graph, "O1")
+    o2, r2 = optimize(graph, "O2")
+    assert o0 is graph and not r0.records
+    assert {r.name for r in r1.records} == {"canonicalize", "stabilize", "fold", "cse", "specialize", "dce"}
+    assert len(o2) < len(o1) <= len(graph)
+    assert "fuse" in str(r2) and "simplify" in str(r2)
+
+
+# -- numerical stabilization ---------------------------------------------------
+
+def test_softmax_cross_entropy_with_huge_logits_is_finite_and_right():
+    z = gc.placeholder((2, 3), "float32", "z")
+    t = gc.placeholder((2, 3), "float32", "t")
+    loss = -gc.mean(gc.sum(t * gc.log(gc.softmax(z)), axis=1))  # the unstable way to write it
+    fz = gc.grad(loss, z)
+    zv = np.array([[1e4, 0, -1e4], [0, 1e4, 1e4]], np.float32)
+    tv = np.array([[0, 1, 0], [0, 0, 1]], np.float32)
+    o0 = gc.function([z, t], [loss, fz], optimize="O0")(zv, tv)
+    o2 = gc.function([z, t], [loss, fz], optimize="O2")(zv, tv)
+    assert not np.isfinite(o0[0]) or not np.all(np.isfinite(o0[1]))  # O0 computes what was written
+    # loss = mean(1e4, log 2); gradient = (softmax - onehot) / batch
+    np.testing.assert_allclose(o2[0], (1e4 + np.log(2)) / 2, rtol=1e-6)
+    np.testing.assert_allclose(o2[1], np.array([[1, -1, 0], [0, 0.5, -0.5]]) / 2, atol=1e-6)
+
+
+def test_log_sigmoid_of_large_negative_is_right():
+    x = gc.placeholder((3,), "float32", "x")
+    y = gc.log(gc.sigmoid(x))
+    f = gc.function([x], [y, gc.grad(gc.sum(y), x)], optimize="O2")
+    xv = np.array([-120.0, 0.0, 30.0], np.float32)
+    val, grad = f(xv)
+    np.testing.assert_allclose(val, [-120.0, -np.log(2), -np.exp(-30.0)], rtol=1e-6)
+    np.testing.assert_allclose(grad, [1.0, 0.5, 1 / (1 + np.exp(30.0))], rtol=1e-6)
+    assert gc.function([x], y, optimize="O0")(xv)[0] == -np.inf  # the formula as written underflows
+
+
+def test_log1p_and_expm1_rewrites_keep_tiny_values():
+    x = gc.placeholder((2,), "float64", "x")
+    f = gc.function([x], [gc.log(1.0 + x), gc.exp(x) - 1.0])
+    tiny = np.array([1e-18, -3e-17])
+    a, b = f(tiny)
+    np.testing.assert_allclose(a, np.log1p(tiny), rtol=1e-15)
+    np.testing.assert_allclose(b, np.expm1(tiny), rtol=1e-15)
+
+
+# -- caps and error reporting ----------------------------------------------------
+
+def test_runaway_rule_is_named():
+    rules = RuleSet("runaway")
+
+    @rules.rule(type(gc.ops.elementwise.EXP), name="grow-forever")
+    def grow(node):
+        return gc.exp(-(-(node.inputs[0] * 1.0)))
+
+    with pytest.raises(RewriteError, match="grow-forever"):
+        rewrite(Graph((X,), (gc.exp(X),)), rules, RewriteStats())
+
+
+def test_growth_cap_names_the_rule():
+    rules = RuleSet("growing")
+
+    @rules.rule(type(gc.ops.elementwise.SIN), name="nest")
+    def nest(node):  # sin(x) -> sin(x + 0) + 0: one level deeper every round
+        return gc.sin(node.inputs[0] + 0.0) + 0.0
+
+    deep = X
+    for _ in range(6):
+        deep = gc.sin(deep)
+    with pytest.raises(RewriteError, match="grew to .* rule 'nest' fired most"):
+        rewrite(Graph((X,), (deep,)), rules, RewriteStats(), max_growth=1.0, max_rounds=50)
+
+
+def test_rule_that_never_settles_is_named():
+    rules = RuleSet("flip-flop")
+
+    @rules.rule(type(gc.ops.elementwise.SIN), name="flip")
+    def flip(node):  # sin(x) -> sin(x) + 0 * cos(x): the same result every round
+        return node + 0.0 * gc.cos(node.inputs[0])
+
+    with pytest.raises(RewriteError, match="no fixed point after 5 rounds; still firing: flip"):
+        rewrite(Graph((X,), (gc.sin(X),)), rules, RewriteStats(), max_rounds=5)
+
+
+def test_source_locations_survive_rewrites_and_fusion():
+    x = gc.placeholder((4,), "float32", "x")
+    y = gc.log(gc.sigmoid(x)) * 2.0 + 1.0  # the user's line
+    f = gc.function([x], y)
+    (out,) = f.optimized_graph((4,)).outputs
+    assert out.loc is not None and out.loc.filename == __file__ and "the user's line" in out.loc.code
+
+
+def test_passes_report_and_snapshots():
+    f = gc.function([X, Y], gc.sum(gc.tanh(X @ Y.T) + 0.0), snapshots=True)
+    f(XV, YV)
+    report = f.passes_report()
+    names = [r.name for r in report.records]
+    assert names[0] == "canonicalize" and names[-1] == "fuse"
+    assert all(r.seconds >= 0 and r.nodes_after > 0 for r in report.records)
+    assert sum(r.rewrites["x+0"] for r in report.records) >= 1
+    assert len(report.snapshots()) == len(report.records)
+    assert "nodes" in str(report)
+
+
+# -- fusion and the kernel program --------------------------------------------------
+
+def _mlp_step(backend="numpy", optimize="O2"):
+    rng = np.random.default_rng(0)
+    x = gc.placeholder((16, 2), "float32", "x")
+    y = gc.placeholder((16, 1), "float32", "y")
+    params = [gc.parameter(rng.standard_normal(s).astype(np.float32) * 0.5, n)
+              for s, n in [((2, 8), "W1"), ((8,), "b1"), ((8, 1), "W2"), ((1,), "b2")]]
+    W1, b1, W2, b2 = params
+    h = gc.sigmoid(x @ W1 + b1)
+    loss = gc.mean(gc.square(h @ W2 + b2 - y))
+    grads = gc.grad(loss, params)
+    updates = [(p, p - 0.5 * g) for p, g in zip(params, grads)]
+    return gc.function([x, y], loss, updates=updates, backend=backend, optimize=optimize), params
+
+
+def test_fusion_makes_fewer_kernels_with_bodies():
+    f, _ = _mlp_step()
+    prog = f.kernel_program((16, 2), (16, 1))
+    prog0 = lower(f.variant((16, 2), (16, 1)).graph)
+    assert len(prog.kernels) < len(prog0.kernels)
+    kinds = prog.counts()
+    assert kinds["matmul"] >= 3 and kinds["elementwise"] >= 1
+    epilogues = [k for k in prog.kernels if k.node.op.name == "matmul_epilogue"]
+    assert any("sigmoid" in str(k.body) for k in epilogues)  # bias + activation in the matmul
+    assert prog.plan.arena_bytes < prog.plan.unplanned_bytes
+    assert prog.plan.in_place  # some parameter updates write straight into the parameter
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numpy-kernels"])
+def test_training_step_equal_across_levels_and_kernel_program(backend):
+    rng = np.random.default_rng(5)
+    xv = rng.standard_normal((16, 2)).astype(np.float32)
+    yv = rng.standard_normal((16, 1)).astype(np.float32)
+    runs = []
+    for level, be in (("O0", "numpy"), ("O2", backend)):
+        f, params = _mlp_step(be, level)
+        losses = [f(xv, yv) for _ in range(5)]
+        runs.append((losses, [p.value.copy() for p in params]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=2e-6)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _no_live_overlap(prog):
+    life = {}
+    for i, k in enumerate(prog.kernels):
+        life.setdefault(k.output, [i, i])
+        for v in k.inputs:
+            if v.buffer in life:
+                life[v.buffer][1] = i
+    end = len(prog.kernels)
+    for v in list(prog.outputs) + [v for _, v in prog.updates]:
+        if v.buffer in life:
+            life[v.buffer][1] = end
+    placed = [(b.id, prog.plan.offsets[b.id], b.nbytes) for b in prog.buffers if b.id in prog.plan.offsets]
+    for i, (a, oa, sa) in enumerate(placed):
+        for b, ob, sb in placed[i + 1:]:
+            overlap_time = not (life[a][1] < life[b][0] or life[b][1] < life[a][0])
+            overlap_bytes = oa < ob + sb and ob < oa + sa and sa and sb
+            assert not (overlap_time and overlap_bytes), (a, b)
+
+
+# -- fuzzing: random graphs at O2 evaluate equal to O0; kernel programs equal to graphs ------
+
+UNARY = [gc.sin, gc.tanh, gc.sigmoid, gc.softplus, gc.square, gc.negative, lambda t: gc.exp(gc.tanh(t)),
+         lambda t: gc.log(1.0 + gc.square(t)), lambda t: gc.sum(t, axis=0, keepdims=True),
+         lambda t: gc.softmax(t, axis=1), lambda t: gc.max(t, axis=1, keepdims=True), lambda t: t.T.T,
+         lambda t: t * 1.0 + 0.0, lambda t: gc.log(gc.sigmoid(t)), lambda t: gc.exp(t * 0.1) - 1.0]
+BINARY = [gc.add, gc.subtract, gc.multiply, lambda a, b: a / (1.0 + b * b), gc.maximum,
+          lambda a, b: a @ gc.transpose(b) @ b * 0.1]
+
+
+def expressions():
+    return st.recursive(st.sampled_from(["x", "y"]),
+                        lambda sub: st.one_of(st.tuples(st.integers(0, len(UNARY) - 1), sub),
+                                              st.tuples(st.integers(0, len(BINARY) - 1), sub, sub)),
+                        max_leaves=10)
+
+
+def _build(expr, env):
+    if isinstance(expr, str):
+        return env[expr]
+    i, *args = expr
+    fn = UNARY[i] if len(args) == 1 else BINARY[i]
+    return fn(*[_build(a, env) for a in args])
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(), st.integers(0, 1000))
+def test_random_graphs_o2_equal_o0_and_kernel_programs_equal_graphs(expr, seed):
+    rng = np.random.default_rng(seed)
+    xv, yv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
+    out = _build(expr, {"x": x, "y": y})
+    cost = gc.sum(gc.broadcast_to(out, (3, 3)) * gc.constant(rng.standard_normal((3, 3))))
+    outputs = [cost] + gc.grad(cost, [x, y], disconnected="zero")
+    want = gc.function([x, y], outputs, optimize="O0")(xv, yv)
+    for backend in ("numpy", "numpy-kernels"):
+        got = gc.function([x, y], outputs, optimize="O2", backend=backend)(xv, yv)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    f = gc.function([x, y], outputs, backend="numpy-kernels")
+    f(xv, yv)
+    _no_live_overlap(f.kernel_program())
+
+
+def test_passes_handle_a_deep_chain_without_recursion():
+    x = gc.placeholder((), "float64", "x")
+    y = x
+    for _ in range(3000):
+        y = gc.sin(y) * 0.5 + y * 0.5
+    outs = [y, gc.grad(y, x)]
+    want = gc.function([x], outs, optimize="O0")(0.3)
+    f = gc.function([x], outs)
+    np.testing.assert_allclose(f(0.3), want, rtol=1e-12)
+    assert len(f.optimized_graph(())) < len(f.graph) / 3  # fused into kernels of at most 64 ops
