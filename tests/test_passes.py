@@ -32,6 +32,7 @@ RULE_CASES = [
     (SIMPLIFY, "squeeze(expand_dims)", lambda: gc.squeeze(gc.expand_dims(X, 0), 0) * Y),
     (SIMPLIFY, "expand_dims(squeeze)", lambda: gc.expand_dims(gc.squeeze(X[:1], 0), 0) + Y),
     (SIMPLIFY, "sum(broadcast)", lambda: gc.sum(gc.broadcast_to(X[:, :1], (4, 3)), axis=1) + Y[:, 0]),
+    (SIMPLIFY, "sum(sum)", lambda: gc.sum(gc.sum(X, axis=1), axis=0) + gc.sum(gc.sum(Y, 0, True), 1, True)),
     (SIMPLIFY, "broadcast of a scalar", lambda: X + gc.broadcast_to(gc.expand_dims(gc.constant(2.0, "float64"), 0), (3,))),
     (FOLD, "fold", lambda: X + gc.exp(gc.constant(np.arange(3.0))) * 2.0),
     (CANONICAL, "x-(-y)", lambda: X - (-Y)),

@@ -140,6 +140,19 @@ def sum_of_broadcast(node: Tensor):
     return same_type_as(ew.mul(kept, n), node)
 
 
+@SIMPLIFY.rule(Sum, name="sum(sum)")
+def sum_of_sum(node: Tensor):
+    """Two sums in a row are one sum over both sets of axes (one pass over the data)."""
+    x = node.inputs[0]
+    if not isinstance(x.op, Sum) or x.op.keepdims != node.op.keepdims:
+        return None
+    inner = x.op.axes
+    kept = list(range(x.inputs[0].ndim)) if node.op.keepdims else \
+        [i for i in range(x.inputs[0].ndim) if i not in inner]
+    axes = tuple(sorted(set(inner) | {kept[a] for a in node.op.axes}))
+    return Tensor.make(Sum(axes, node.op.keepdims), [x.inputs[0]])
+
+
 @SIMPLIFY.rule(BroadcastTo, name="broadcast of a scalar")
 def broadcast_scalar(node: Tensor):
     """A chain of views over a uniform constant becomes one broadcast of a 1-element constant."""
