@@ -259,3 +259,15 @@ def test_the_core_does_not_import_viz():
 def test_the_example_script_writes_the_docs_pictures(tmp_path):
     subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], check=True, capture_output=True)
     assert {"mlp_forward.svg", "mlp_gradients.svg", "mlp_path_w1.svg", "mlp.html"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_nn_modules_collapse_into_boxes():
+    model = gc.nn.MLP([2, 8, 8, 1], activation="tanh", rng=0)
+    x = gc.placeholder((4, 2), name="x")
+    with gc.nn.record_calls() as calls:
+        y = gc.sum(model(x))
+    groups = gc.viz.module_groups(model, calls)
+    assert sorted(groups) == ["0", "1", "2"]  # the three Dense layers of the Sequential
+    assert all(any(t.name == "weight" or t.op.name == "parameter" for t in ts) for ts in groups.values())
+    view = gc.viz.build(y, "forward", groups=groups)
+    assert sorted(n.label for n in view.nodes) == ["0", "1", "2", "sum", "x"]

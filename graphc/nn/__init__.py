@@ -4,7 +4,7 @@ from .activations import (ELU, GELU, Activation, LeakyReLU, LogSoftmax, ReLU, Si
                           Softplus, Swish, Tanh, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,
                           softmax, softplus, swish, tanh)
 from .layers import MLP, Dense, Dropout, Linear
-from .module import Module, Sequential
+from .module import Call, Module, Sequential, record_calls
 from .attention import MultiheadAttention, TransformerEncoderLayer, scaled_dot_product_attention
 from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
 from .embedding import Embedding
@@ -14,6 +14,7 @@ from .regularization import l1_penalty, l2_penalty
 from .state import load_state, save_state
 
 __all__ = [
+    "Call", "record_calls",
     "init", "Activation", "ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax",
     "Softplus", "Swish", "Tanh", "elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu",
     "softmax", "softplus", "swish", "tanh", "MLP", "Dense", "Dropout", "Linear", "Module", "Sequential",

@@ -7,12 +7,46 @@ by dotted paths like `layers.0.weight`. A module builds graph, it runs nothing:
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from ..ir import DTypeError, GraphcError, ShapeError, Tensor
+
+
+@dataclass(frozen=True)
+class Call:
+    """One module call while recording: which module, its tensor inputs, its tensor outputs."""
+
+    module: "Module"
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+
+
+_CALLS: ContextVar[list[Call] | None] = ContextVar("graphc_module_calls", default=None)
+
+
+@contextlib.contextmanager
+def record_calls() -> Iterator[list[Call]]:
+    """Record every module call made inside (for drawing modules as boxes with gc.viz)."""
+    calls: list[Call] = []
+    token = _CALLS.set(calls)
+    try:
+        yield calls
+    finally:
+        _CALLS.reset(token)
+
+
+def _tensors(value: Any) -> tuple[Tensor, ...]:
+    if isinstance(value, Tensor):
+        return (value,)
+    if isinstance(value, (tuple, list)):
+        return tuple(t for v in value for t in _tensors(v))
+    return ()
 
 
 def _is_parameter(value: Any) -> bool:
@@ -51,7 +85,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        calls = _CALLS.get()
+        if calls is not None:
+            calls.append(Call(self, _tensors(list(args) + list(kwargs.values())), _tensors(out)))
+        return out
 
     # -- the tree ------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:

@@ -12,6 +12,7 @@ from .dot import to_dot
 from .export import save
 from .html import to_html, write_html
 from .model import VizCluster, VizEdge, VizGraph, VizNode, build
+from .modules import module_groups
 from .nxgraph import to_networkx, write_graphml, write_json
 from .render import GraphvizNotFound, render
 from .stages import Cluster, StageUnavailable, register_stage, stage_names
@@ -19,5 +20,5 @@ from .stages import Cluster, StageUnavailable, register_stage, stage_names
 __all__ = [
     "to_dot", "save", "to_html", "write_html", "build", "VizGraph", "VizNode", "VizEdge", "VizCluster",
     "to_networkx", "write_graphml", "write_json", "render", "GraphvizNotFound",
-    "Cluster", "StageUnavailable", "register_stage", "stage_names",
+    "Cluster", "StageUnavailable", "register_stage", "stage_names", "module_groups",
 ]
