@@ -237,6 +237,28 @@ def test_training_step_equal_across_levels_and_kernel_program(backend):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_kernel_kinds_and_domains_of_a_small_cnn_step():
+    rng = np.random.default_rng(0)
+    x = gc.placeholder((2, 1, 6, 6), "float64", "x")
+    w = gc.parameter(rng.standard_normal((3, 1, 3, 3)), "w")
+    keep = gc.random_uniform(gc.parameter(np.array([7, 0], np.int64), "key"), (2, 3, 3, 3)) > 0.5
+    h = gc.where(keep, gc.max_pool2d(gc.relu(gc.conv2d(x, w, padding=1)), 2, 2), 0.0)
+    cost = gc.sum(gc.take(gc.reshape(h, (2, -1)), np.array([0, 3]), axis=1) ** 2)
+    f = gc.function([x], cost, updates=[(w, w - 0.1 * gc.grad(cost, w))], backend="numpy-kernels")
+    xv = rng.standard_normal((2, 1, 6, 6))
+    prog = f.kernel_program((2, 1, 6, 6))
+    assert {"conv", "gather", "scatter", "rng", "reduce", "elementwise"} <= set(prog.counts())
+    reduce_kernel = next(k for k in prog.kernels if k.kind == "reduce")
+    assert len(reduce_kernel.domain) >= len(reduce_kernel.node.shape)
+    w0 = w.value.copy()
+    got = f(xv)
+    w1 = w.value.copy()
+    w.value = w0
+    want = gc.function([x], cost, updates=[(w, w - 0.1 * gc.grad(cost, w))], optimize="O0")(xv)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(w1, w.value, rtol=1e-12)
+
+
 def _no_live_overlap(prog):
     life = {}
     for i, k in enumerate(prog.kernels):

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..ir import Constant, Graph, Parameter, Placeholder, Tensor
 from ..ops import elementwise as ew
-from ..ops import fused, index, linalg, reduce, shape
+from ..ops import conv, fused, index, linalg, loop, random, reduce, shape
 from .memory import plan_memory
 from .program import Buffer, Kernel, KernelProgram, View
 
@@ -18,6 +18,9 @@ KINDS: dict[type, str] = {
     reduce.Softmax: "softmax", reduce.LogSumExp: "softmax", reduce.SoftmaxCrossEntropy: "softmax",
     index.Take: "gather", index.ScatterAdd: "scatter", index.ScatterSlice: "scatter",
     shape.Concatenate: "copy", shape.Reshape: "copy",
+    conv.Conv2d: "conv", conv.ConvGradInput: "conv", conv.ConvGradWeight: "conv",
+    conv.Patches: "gather", conv.Unpatches: "scatter",
+    random.RandomUniform: "rng", loop.Scan: "loop",
 }
 
 

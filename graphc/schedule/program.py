@@ -58,7 +58,7 @@ class View:
 class Kernel:
     """One loop nest: reads views, writes its output buffer contiguously."""
 
-    kind: str  # elementwise | reduce | matmul | gather | scatter | copy | softmax | rng | conv | generic
+    kind: str  # elementwise | reduce | matmul | gather | scatter | copy | softmax | rng | conv | loop | generic
     node: Tensor  # the optimized-graph node it computes (op, attributes, source line)
     inputs: tuple[View, ...]
     output: int
@@ -68,6 +68,13 @@ class Kernel:
     @property
     def name(self) -> str:
         return self.node.op.name
+
+    @property
+    def domain(self) -> tuple[int, ...]:
+        """The iteration space: the output's shape, or for a reduction the shape it reduces over."""
+        if self.kind == "reduce" and self.inputs:
+            return tuple(np.broadcast_shapes(*(v.shape for v in self.inputs)))
+        return tuple(self.node.shape)
 
 
 @dataclass
