@@ -32,7 +32,10 @@ KNOWN = {"numpy": ("numpy", "BACKEND"), "numpy-kernels": ("numpy", "KERNELS"),
 
 def _load(name: str) -> Any:
     module, attr = KNOWN[name]
-    return getattr(importlib.import_module(f"graphc.backends.{module}"), attr)
+    backend = getattr(importlib.import_module(f"graphc.backends.{module}"), attr, None)
+    if backend is None:
+        raise ImportError(f"graphc.backends.{module} defines no {attr}")
+    return backend
 
 
 def get(name: str) -> Any:
