@@ -116,6 +116,14 @@ class Function:
         v = self.variant(*shapes)
         return v.program if v.program is not None else lower(v.optimized)
 
+    def llvm_ir(self, *shapes: tuple, optimized: bool = False) -> str:
+        """The LLVM IR of a variant (backend="llvm"): as generated, or after optimization."""
+        return self.variant(*shapes).executable.llvm_ir(optimized)
+
+    def asm(self, *shapes: tuple) -> str:
+        """The host assembly of a variant (backend="llvm")."""
+        return self.variant(*shapes).executable.asm()
+
     @property
     def variants(self) -> list[tuple]:
         """The input-shape signatures compiled so far."""

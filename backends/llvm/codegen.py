@@ -1,0 +1,123 @@
+"""The module skeleton: types, loop nests and strided addressing shared by every kernel emitter.
+
+A kernel is an internal function taking one `noalias` pointer per distinct
+storage it touches (a parameter updated in place is one storage with its new
+value), so LLVM may vectorize without runtime alias checks; the exported
+`run` calls them in order and returns 0, or the failing kernel's index + 1.
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack, contextmanager
+from typing import Iterator, Sequence
+
+import numpy as np
+from llvmlite import ir
+
+from graphc.ir.errors import BackendError
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+PTR = ir.PointerType()
+F32, F64 = ir.FloatType(), ir.DoubleType()
+
+#: graphc dtype -> LLVM storage type (bool is one byte, like NumPy)
+STORAGE = {"bool": I8, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
+
+
+class Unsupported(BackendError):
+    """A kernel this backend cannot compile natively (it then runs through the NumPy callback)."""
+
+
+def storage_type(dtype: str) -> ir.Type:
+    if dtype not in STORAGE:
+        raise Unsupported(f"dtype {dtype} has no LLVM storage type")
+    return STORAGE[dtype]
+
+
+def compute_type(dtype: str) -> ir.Type:
+    """Floats compute in their own type; ints and bools in double (exact for |n| < 2**53)."""
+    return F32 if dtype == "float32" else F64
+
+
+def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(strides))
+
+
+def broadcast_strides(shape: Sequence[int], strides: Sequence[int], to: Sequence[int]) -> tuple[int, ...]:
+    """Strides that read a view of `shape` over the larger domain `to` (NumPy rules, right-aligned)."""
+    lead = len(to) - len(shape)
+    out = [0] * lead
+    for d, s, t in zip(shape, strides, to[lead:]):
+        out.append(0 if d == 1 and t != 1 else s)
+    return tuple(out)
+
+
+@contextmanager
+def loop(b: ir.IRBuilder, n: int | ir.Value) -> Iterator[ir.Value]:
+    """for (i = 0; i < n; i++): yields i (i64) with the builder inside the body."""
+    fn = b.function
+    pre = b.block
+    header, body, done = fn.append_basic_block("loop"), fn.append_basic_block("body"), fn.append_basic_block("done")
+    b.branch(header)
+    b.position_at_end(header)
+    i = b.phi(I64, "i")
+    i.add_incoming(ir.Constant(I64, 0), pre)
+    limit = ir.Constant(I64, n) if isinstance(n, int) else n
+    b.cbranch(b.icmp_signed("<", i, limit), body, done)
+    b.position_at_end(body)
+    yield i
+    i.add_incoming(b.add(i, ir.Constant(I64, 1), flags=["nsw", "nuw"]), b.block)
+    b.branch(header)
+    b.position_at_end(done)
+
+
+@contextmanager
+def nest(b: ir.IRBuilder, shape: Sequence[int]) -> Iterator[list[ir.Value]]:
+    """Row-major loop nest over `shape` (the last index innermost, so unit strides vectorize)."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(loop(b, d)) for d in shape]
+
+
+def element(b: ir.IRBuilder, base: ir.Value, etype: ir.Type, strides: Sequence[int], offset: int | ir.Value,
+            idx: Sequence[ir.Value]) -> ir.Value:
+    """Pointer to base[offset + sum(idx * strides)] (zero strides drop out: broadcasting)."""
+    off = ir.Constant(I64, offset) if isinstance(offset, int) else offset
+    for i, s in zip(idx, strides):
+        if s:
+            term = i if s == 1 else b.mul(i, ir.Constant(I64, s), flags=["nsw"])
+            off = b.add(off, term, flags=["nsw"])
+    return b.gep(base, [off], inbounds=True, source_etype=etype)
+
+
+class KernelFunction:
+    """One kernel as an internal function over its distinct storages; `ptr(buffer)` gives each base."""
+
+    def __init__(self, module: ir.Module, name: str, storages: Sequence[int]):
+        self.storages = list(dict.fromkeys(storages))
+        fnty = ir.FunctionType(I32, [PTR] * len(self.storages))
+        self.fn = ir.Function(module, fnty, name)
+        self.fn.linkage = "internal"
+        for arg in self.fn.args:
+            arg.add_attribute("noalias")
+        self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.module = module
+
+    def base(self, storage: int) -> ir.Value:
+        return self.fn.args[self.storages.index(storage)]
+
+    def finish(self) -> None:
+        self.b.ret(ir.Constant(I32, 0))
+
+
+def intrinsic(module: ir.Module, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+    """Declare (once) an LLVM intrinsic or C library function."""
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(ret, list(args)), name)
+
+
+def dtype_size(dtype: str) -> int:
+    return np.dtype(dtype).itemsize

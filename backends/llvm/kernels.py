@@ -1,0 +1,509 @@
+"""One emitter per kernel kind, chosen by a dispatch table keyed by kind (and op name).
+
+Every emitter fills a `KernelFunction` whose output is written contiguously,
+reading inputs through strided views (zero strides broadcast). An emitter
+raises `Unsupported` for what it cannot compile; that kernel then runs through
+the NumPy callback (see runtime.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+from llvmlite import ir
+
+from graphc.ops import fused
+from graphc.ops.index import Slice
+from graphc.schedule import Kernel, KernelProgram, View
+from graphc.schedule.lower import _view_of
+
+from . import blas
+from .codegen import (F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, broadcast_strides,
+                      compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
+from .scalar import ScalarPrinter
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A strided view of one storage over a loop domain."""
+
+    storage: int
+    dtype: str
+    strides: tuple[int, ...]
+    offset: int = 0
+
+
+@dataclass
+class Context:
+    """What an emitter needs besides its kernel: buffers, where they live, the scratch area."""
+
+    program: KernelProgram
+    storage: Callable[[int], int]
+    scratch: int  # storage slot of the per-executable scratch area
+    blas: bool
+    scratch_bytes: int = 0  # the most any kernel needs, grown by the emitters
+
+    def dtype(self, buffer: int) -> str:
+        return self.program.buffers[buffer].dtype
+
+    def operand(self, view: View, domain: Sequence[int]) -> Operand:
+        return Operand(self.storage(view.buffer), self.dtype(view.buffer),
+                       broadcast_strides(view.shape, view.strides, domain), view.offset)
+
+    def output(self, k: Kernel, over: Sequence[int] | None = None) -> Operand:
+        """The kernel's output, contiguous (over `over`, a domain with the same element order)."""
+        shape = self.program.buffers[k.output].shape if over is None else over
+        return Operand(self.storage(k.output), self.dtype(k.output), contiguous_strides(shape))
+
+
+def load(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value]) -> ir.Value:
+    t = storage_type(op.dtype)
+    return kf.b.load(element(kf.b, kf.base(op.storage), t, op.strides, op.offset, idx), typ=t)
+
+
+def store(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value], value: ir.Value) -> None:
+    t = storage_type(op.dtype)
+    kf.b.store(value, element(kf.b, kf.base(op.storage), t, op.strides, op.offset, idx))
+
+
+def to_compute(b: ir.IRBuilder, v: ir.Value, dtype: str, ftype: ir.Type) -> ir.Value:
+    """A loaded value as the body sees it: a float of the compute type, or i1 for bools."""
+    if dtype == "bool":
+        return b.icmp_unsigned("!=", v, ir.Constant(I8, 0))
+    if dtype.startswith("int"):
+        return b.sitofp(v, ftype)
+    if v.type == ftype:
+        return v
+    return b.fpext(v, ftype) if ftype == F64 else b.fptrunc(v, ftype)
+
+
+def from_compute(b: ir.IRBuilder, v: ir.Value, dtype: str) -> ir.Value:
+    t = storage_type(dtype)
+    if dtype == "bool":
+        truth = v if v.type == I1 else b.fcmp_unordered("!=", v, ir.Constant(v.type, 0.0))
+        return b.zext(truth, I8)
+    if v.type == I1:
+        v = b.uitofp(v, compute_type(dtype))
+    if dtype.startswith("int"):
+        return b.fptosi(v, t)
+    if v.type == t:
+        return v
+    return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
+
+
+def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand], dst: Operand,
+             compute: Callable[[list[ir.Value]], ir.Value]) -> None:
+    """dst[i] = compute(src[i] for each src) over the domain (row-major, innermost contiguous)."""
+    with nest(kf.b, domain) as idx:
+        store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
+
+
+def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequence[Operand], k: Kernel,
+                 out_dtype: str) -> Callable[[list[ir.Value]], ir.Value]:
+    """The kernel's SymPy body (with its lets) as a `map_loop` compute function."""
+    ftype = compute_type(out_dtype)
+
+    def compute(raws: list[ir.Value]) -> ir.Value:
+        env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}
+        printer = ScalarPrinter(kf.b, ftype, env)
+        printer.bind(k.lets)
+        return from_compute(kf.b, printer.emit(k.body), out_dtype)
+    return compute
+
+
+def identity(dtype_in: str, dtype_out: str) -> Callable:
+    if dtype_in != dtype_out:
+        raise Unsupported(f"copy from {dtype_in} to {dtype_out}")
+    return lambda raws: raws[0]
+
+
+def alloca(b: ir.IRBuilder, t: ir.Type) -> ir.Value:
+    """A stack slot in the entry block, where mem2reg turns it into registers."""
+    here = b.block
+    b.position_at_start(b.function.entry_basic_block)
+    slot = b.alloca(t)
+    b.position_at_end(here)
+    return slot
+
+
+def merge(ndim: int, outer: Sequence[int], outer_idx: Sequence[ir.Value], inner: Sequence[int],
+          inner_idx: Sequence[ir.Value]) -> list[ir.Value]:
+    idx: list[ir.Value] = [None] * ndim  # type: ignore[list-item]
+    for a, i in zip(outer, outer_idx):
+        idx[a] = i
+    for a, i in zip(inner, inner_idx):
+        idx[a] = i
+    return idx
+
+
+def reduced_output(ctx: Context, k: Kernel, domain: Sequence[int], axes: Sequence[int]) -> Operand:
+    """The output of a reduction, addressed by domain indices (reduced axes have stride 0)."""
+    kept = tuple(1 if i in axes else d for i, d in enumerate(domain))
+    strides = tuple(0 if i in axes else s for i, s in enumerate(contiguous_strides(kept)))
+    return Operand(ctx.storage(k.output), ctx.dtype(k.output), strides)
+
+
+# -- elementwise and copies ------------------------------------------------------------
+
+def emit_elementwise(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    domain = ctx.program.buffers[k.output].shape
+    srcs = [ctx.operand(v, domain) for v in k.inputs]
+    out = ctx.output(k)
+    map_loop(kf, domain, srcs, out, body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, out.dtype))
+
+
+def emit_reshape(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """A reshape of a non-dense view: walk the view row-major, write the output in that order."""
+    (v,) = k.inputs
+    src = ctx.operand(v, v.shape)
+    map_loop(kf, v.shape, [src], ctx.output(k, v.shape), identity(src.dtype, ctx.dtype(k.output)))
+
+
+def emit_concatenate(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    axis = k.node.op.axis
+    out = ctx.output(k)
+    start = 0
+    for v in k.inputs:
+        dst = Operand(out.storage, out.dtype, out.strides, start * out.strides[axis])
+        src = ctx.operand(v, v.shape)
+        map_loop(kf, v.shape, [src], dst, identity(src.dtype, out.dtype))
+        start += v.shape[axis]
+
+
+def fill_zero(kf: KernelFunction, out: Operand, shape: Sequence[int]) -> None:
+    zero = ir.Constant(storage_type(out.dtype), 0 if not out.dtype.startswith("float") else 0.0)
+    map_loop(kf, shape, [], out, lambda raws: zero)
+
+
+def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """Zeros, then g copied into the region `Slice(key)` would read (the view math of the scheduler)."""
+    g = k.inputs[0]
+    shape = ctx.program.buffers[k.output].shape
+    out = ctx.output(k)
+    fill_zero(kf, out, shape)
+    region = _view_of(SimpleNamespace(op=Slice(k.node.op.key), ndim=len(g.shape)), View.contiguous(k.output, shape))
+    dst = Operand(out.storage, out.dtype, region.strides, region.offset)
+    src = ctx.operand(g, region.shape)
+    map_loop(kf, region.shape, [src], dst, identity(src.dtype, out.dtype))
+
+
+# -- reductions --------------------------------------------------------------------------
+
+def _combine(b: ir.IRBuilder, reducer: str, acc: ir.Value, x: ir.Value) -> ir.Value:
+    if reducer == "sum":
+        return b.fadd(acc, x)
+    if reducer == "prod":
+        return b.fmul(acc, x)
+    stem = "maximum" if reducer == "max" else "minimum"
+    suffix = "f32" if acc.type != F64 else "f64"
+    return b.call(intrinsic(b.module, f"llvm.{stem}.{suffix}", acc.type, [acc.type, acc.type]), [acc, x])
+
+
+_START = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}
+
+
+def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    op = k.node.op
+    if op.name in ("argmax", "argmin"):
+        return emit_argextremum(ctx, k, kf)
+    reducer = getattr(op, "reducer", op.name)
+    if reducer not in _START:
+        raise Unsupported(f"reducer {reducer}")
+    domain = tuple(np.broadcast_shapes(*(v.shape for v in k.inputs)))
+    axes = tuple(op.axes)
+    outer = [i for i in range(len(domain)) if i not in axes]
+    srcs = [ctx.operand(v, domain) for v in k.inputs]
+    out = reduced_output(ctx, k, domain, axes)
+    out_ftype = compute_type(out.dtype)
+    # sums and products accumulate in double: more accurate than NumPy's pairwise float32 sums
+    acc_type = F64 if reducer in ("sum", "prod") else out_ftype
+    b = kf.b
+    acc = alloca(b, acc_type)
+    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
+    with nest(b, [domain[a] for a in outer]) as oidx:
+        b.store(ir.Constant(acc_type, _START[reducer]), acc)
+        with nest(b, [domain[a] for a in axes]) as iidx:
+            idx = merge(len(domain), outer, oidx, axes, iidx)
+            x = compute([load(kf, s, idx) for s in srcs])
+            b.store(_combine(b, reducer, b.load(acc, typ=acc_type), x), acc)
+        full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
+        store(kf, out, full, from_compute(b, b.load(acc, typ=acc_type), out.dtype))
+
+
+def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """First index of the max (min); a NaN wins at its first occurrence, like np.argmax."""
+    op = k.node.op
+    (v,) = k.inputs
+    (axis,) = op.axes
+    domain = v.shape
+    outer = [i for i in range(len(domain)) if i != axis]
+    src = ctx.operand(v, domain)
+    out = reduced_output(ctx, k, domain, (axis,))
+    ftype = compute_type(src.dtype)
+    b = kf.b
+    best, where = alloca(b, ftype), alloca(b, I64)
+    better = ">" if op.name == "argmax" else "<"
+    with nest(b, [domain[a] for a in outer]) as oidx:
+        b.store(ir.Constant(ftype, -np.inf if better == ">" else np.inf), best)
+        b.store(ir.Constant(I64, 0), where)
+        with loop(b, domain[axis]) as i:
+            x = to_compute(b, load(kf, src, merge(len(domain), outer, oidx, (axis,), [i])), src.dtype, ftype)
+            old = b.load(best, typ=ftype)
+            nan_first = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", old, old))
+            take = b.or_(b.fcmp_ordered(better, x, old), nan_first)
+            b.store(b.select(take, x, old), best)
+            b.store(b.select(take, i, b.load(where, typ=I64)), where)
+        full = merge(len(domain), outer, oidx, (axis,), [ir.Constant(I64, 0)])
+        store(kf, out, full, b.load(where, typ=I64))
+
+
+# -- softmax family ----------------------------------------------------------------------
+
+def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """Max-subtracted: max over the axes, then sum of exp(x - max), then the result."""
+    op, name = k.node.op, k.node.op.name
+    x = k.inputs[0]
+    domain = x.shape
+    axes = tuple(op.axes) if name == "logsumexp" else (op.axis,)
+    outer = [i for i in range(len(domain)) if i not in axes]
+    src = ctx.operand(x, domain)
+    ftype = compute_type(ctx.dtype(k.output))
+    b = kf.b
+    p = ScalarPrinter(b, ftype, {})
+    m, s, total = alloca(b, ftype), alloca(b, F64), alloca(b, F64)
+
+    def over_axes(body: Callable[[list[ir.Value]], None]) -> None:
+        with nest(b, [domain[a] for a in axes]) as iidx:
+            body(merge(len(domain), outer, oidx, axes, iidx))
+
+    def value(idx: list[ir.Value], operand: Operand = src) -> ir.Value:
+        return to_compute(b, load(kf, operand, idx), operand.dtype, ftype)
+
+    with nest(b, [domain[a] for a in outer]) as oidx:
+        b.store(p.const(-np.inf), m)
+        over_axes(lambda idx: b.store(p.call("maximum", b.load(m, typ=ftype), value(idx)), m))
+        top = b.load(m, typ=ftype)
+        if name == "logsumexp":  # an all -inf (or inf, nan) slice keeps its value: subtract 0
+            top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
+        b.store(ir.Constant(F64, 0.0), s)
+
+        def add_exp(idx: list[ir.Value]) -> None:
+            e = p.call("exp", b.fsub(value(idx), top))
+            b.store(b.fadd(b.load(s, typ=F64), b.fpext(e, F64) if ftype != F64 else e), s)
+        over_axes(add_exp)
+        denom = b.load(s, typ=F64)
+        denom = b.fptrunc(denom, ftype) if ftype != F64 else denom
+        log_denom = p.call("log", denom)
+        if name == "softmax":
+            out = ctx.output(k)
+            over_axes(lambda idx: store(kf, out, idx, b.fdiv(p.call("exp", b.fsub(value(idx), top)), denom)))
+        elif name == "log_softmax":
+            out = ctx.output(k)
+            over_axes(lambda idx: store(kf, out, idx, b.fsub(b.fsub(value(idx), top), log_denom)))
+        elif name == "logsumexp":
+            out = reduced_output(ctx, k, domain, axes)
+            zeros = [ir.Constant(I64, 0)] * len(axes)
+            store(kf, out, merge(len(domain), outer, oidx, axes, zeros), b.fadd(log_denom, top))
+        elif name == "softmax_cross_entropy":
+            t = ctx.operand(k.inputs[1], domain)
+            b.store(ir.Constant(F64, 0.0), total)
+
+            def add_term(idx: list[ir.Value]) -> None:
+                term = b.fmul(value(idx, t), b.fsub(b.fsub(value(idx), top), log_denom))
+                b.store(b.fadd(b.load(total, typ=F64), b.fpext(term, F64) if ftype != F64 else term), total)
+            over_axes(add_term)
+            out = reduced_output(ctx, k, domain, axes)
+            zeros = [ir.Constant(I64, 0)] * len(axes)
+            store(kf, out, merge(len(domain), outer, oidx, axes, zeros),
+                  from_compute(b, b.fneg(b.load(total, typ=F64)), out.dtype))
+        else:
+            raise Unsupported(f"softmax-kind op {name}")
+
+
+# -- gather and scatter ---------------------------------------------------------------------
+
+def _checked_index(kf: KernelFunction, raw: ir.Value, size: int) -> ir.Value:
+    """An index wrapped like NumPy's (-1 is the last); out of range returns 1 from the kernel."""
+    b = kf.b
+    i = b.sext(raw, I64) if raw.type != I64 else raw
+    i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
+    bad = b.icmp_unsigned(">=", i, ir.Constant(I64, size))
+    with b.if_then(bad, likely=False):
+        b.ret(ir.Constant(I32, 1))
+    return i
+
+
+def _gather_indices(k: Kernel, ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
+                    axis: int, index_view: View) -> list[ir.Value]:
+    """Indices into x for output (or g) position `idx`: the gathered axis comes from the index array."""
+    n_idx = len(index_view.shape)
+    ind = ctx.operand(index_view, index_view.shape)
+    where = _checked_index(kf, load(kf, ind, idx[axis:axis + n_idx]), x_shape[axis])
+    return idx[:axis] + [where] + idx[axis + n_idx:]
+
+
+def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    x, index_view = k.inputs
+    axis = k.node.op.axis
+    shape = ctx.program.buffers[k.output].shape
+    src, out = ctx.operand(x, x.shape), ctx.output(k)
+    with nest(kf.b, shape) as idx:
+        at = _gather_indices(k, ctx, kf, idx, x.shape, axis, index_view)
+        store(kf, out, idx, load(kf, src, at))
+
+
+def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    g, index_view, _ = k.inputs
+    axis = k.node.op.axis
+    shape = ctx.program.buffers[k.output].shape
+    out = ctx.output(k)
+    if not out.dtype.startswith("float"):
+        raise Unsupported("scatter_add of integers")
+    fill_zero(kf, out, shape)
+    src = ctx.operand(g, g.shape)
+    with nest(kf.b, g.shape) as idx:
+        at = _gather_indices(k, ctx, kf, idx, shape, axis, index_view)
+        t = storage_type(out.dtype)
+        ptr = element(kf.b, kf.base(out.storage), t, out.strides, 0, at)
+        kf.b.store(kf.b.fadd(kf.b.load(ptr, typ=t), load(kf, src, idx)), ptr)
+
+
+# -- matmul ----------------------------------------------------------------------------------
+
+def _as_matrix(v: View, left: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(shape, strides) with 1-D operands promoted like np.matmul: a row on the left, a column on the right."""
+    if len(v.shape) == 1:
+        return ((1,) + v.shape, (0,) + v.strides) if left else (v.shape + (1,), v.strides + (0,))
+    return v.shape, v.strides
+
+
+def _gemm_layout(rows: int, cols: int, srow: int, scol: int) -> tuple[str, int] | None:
+    """How BLAS (column-major) reads a row-major rows x cols operand: ('N' | 'T', leading dim), or None."""
+    if scol == 1 or cols == 1:
+        ld = srow if rows > 1 else cols
+        if ld >= max(1, cols):
+            return "N", ld
+    if srow == 1 or rows == 1:
+        ld = scol if cols > 1 else rows
+        if ld >= max(1, rows):
+            return "T", ld
+    return None
+
+
+def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    a, bv = k.inputs[:2]
+    out_dtype = ctx.dtype(k.output)
+    if not out_dtype.startswith("float") or ctx.dtype(a.buffer) != out_dtype or ctx.dtype(bv.buffer) != out_dtype:
+        raise Unsupported(f"matmul of {ctx.dtype(a.buffer)} and {ctx.dtype(bv.buffer)}")
+    (ashape, astr), (bshape, bstr) = _as_matrix(a, True), _as_matrix(bv, False)
+    m, kk, n = ashape[-2], ashape[-1], bshape[-1]
+    batch = tuple(np.broadcast_shapes(ashape[:-2], bshape[:-2]))
+    out_shape = ctx.program.buffers[k.output].shape
+    size = int(np.prod(batch, dtype=np.int64)) * m * n
+    extras = k.inputs[2:]
+    # the product goes straight to the output unless the epilogue broadcasts it or reads the output's storage
+    direct = k.body is None or (int(np.prod(out_shape, dtype=np.int64)) == size and
+                                all(ctx.storage(e.buffer) != ctx.storage(k.output) for e in extras))
+    if direct:
+        acc = Operand(ctx.storage(k.output), out_dtype, ())
+    else:
+        acc = Operand(ctx.scratch, out_dtype, ())
+        ctx.scratch_bytes = max(ctx.scratch_bytes, size * np.dtype(out_dtype).itemsize)
+    prod_strides = contiguous_strides(batch + (m, n))
+    ops = (Operand(ctx.storage(a.buffer), out_dtype, broadcast_strides(ashape[:-2], astr[:-2], batch) + astr[-2:],
+                   a.offset),
+           Operand(ctx.storage(bv.buffer), out_dtype, broadcast_strides(bshape[:-2], bstr[:-2], batch) + bstr[-2:],
+                   bv.offset),
+           Operand(acc.storage, out_dtype, prod_strides))
+    layouts = (_gemm_layout(m, kk, *astr[-2:]), _gemm_layout(kk, n, *bstr[-2:]))
+    if m * n == 0:
+        pass
+    elif kk == 0:
+        fill_zero(kf, ops[2], batch + (m, n))
+    elif ctx.blas and None not in layouts:
+        _gemm_calls(kf, batch, (m, n, kk), ops, layouts)
+    else:
+        _matmul_loops(kf, batch, (m, n, kk), ops)
+    if k.body is not None:
+        _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
+
+
+def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
+                layouts: tuple) -> None:
+    """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, n)."""
+    b = kf.b
+    m, n, kk = mnk
+    a_op, b_op, c_op = ops
+    (ta, lda), (tb, ldb) = layouts
+    t = storage_type(c_op.dtype)
+    symbol = blas.GEMM[c_op.dtype][0]
+    fn = intrinsic(b.module, symbol, ir.VoidType(), [PTR] * 13)
+
+    def slot(typ: ir.Type, value: float | int) -> ir.Value:
+        s = alloca(b, typ)
+        b.store(ir.Constant(typ, value), s)
+        return s
+    scalars = [slot(I8, ord(tb)), slot(I8, ord(ta)), slot(I32, n), slot(I32, m), slot(I32, kk), slot(t, 1.0)]
+    lds = [slot(I32, ldb), slot(I32, lda), slot(t, 0.0), slot(I32, n)]
+    with nest(b, batch) as idx:
+        ptr_a = element(b, kf.base(a_op.storage), t, a_op.strides[:-2], a_op.offset, idx)
+        ptr_b = element(b, kf.base(b_op.storage), t, b_op.strides[:-2], b_op.offset, idx)
+        ptr_c = element(b, kf.base(c_op.storage), t, c_op.strides[:-2], 0, idx)
+        b.call(fn, scalars + [ptr_b, lds[0], ptr_a, lds[1], lds[2], ptr_c, lds[3]])
+
+
+def _matmul_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...]) -> None:
+    """The fallback without BLAS (or for views BLAS cannot read): i-k-j order, the j loop contiguous."""
+    b = kf.b
+    m, n, kk = mnk
+    a_op, b_op, c_op = ops
+    t = storage_type(c_op.dtype)
+    fill_zero(kf, c_op, batch + (m, n))
+    nb = len(batch)
+    with nest(b, batch + (m, kk)) as idx:
+        av = load(kf, a_op, idx)
+        with loop(b, n) as j:
+            bij = load(kf, b_op, idx[:nb] + [idx[nb + 1], j])
+            ptr = element(b, kf.base(c_op.storage), t, c_op.strides, 0, idx[:nb] + [idx[nb], j])
+            b.store(b.fadd(b.load(ptr, typ=t), b.fmul(av, bij)), ptr)
+
+
+def _epilogue(ctx: Context, k: Kernel, kf: KernelFunction, acc: Operand, mn: tuple[int, int], batch: tuple,
+              a: View, bv: View) -> None:
+    """out = body(acc, extras...) over the output domain (acc broadcast like the product's shape)."""
+    shape = ctx.program.buffers[k.output].shape
+    prod_shape = tuple(batch) + mn[:1] * (len(a.shape) > 1) + mn[1:] * (len(bv.shape) > 1)
+    acc_view = Operand(acc.storage, acc.dtype, broadcast_strides(prod_shape, contiguous_strides(prod_shape), shape))
+    extras = [ctx.operand(v, shape) for v in k.inputs[2:]]
+    srcs = [acc_view] + extras
+    out = ctx.output(k)
+    symbols = (fused.ACC,) + fused.input_symbols(len(extras))
+    map_loop(kf, shape, srcs, out, body_compute(kf, symbols, srcs, k, out.dtype))
+
+
+#: kind -> emitter, or kind -> {op name -> emitter} where one kind covers several ops
+EMITTERS: dict[str, Callable | dict[str, Callable]] = {
+    "elementwise": emit_elementwise,
+    "reduce": emit_reduce,
+    "matmul": emit_matmul,
+    "softmax": emit_softmax,
+    "gather": {"take": emit_take},
+    "scatter": {"scatter_add": emit_scatter_add, "scatter_slice": emit_scatter_slice},
+    "copy": {"reshape": emit_reshape, "concatenate": emit_concatenate},
+}
+
+
+def emitter(k: Kernel) -> Callable:
+    entry = EMITTERS.get(k.kind)
+    if isinstance(entry, dict):
+        entry = entry.get(k.name)
+    if entry is None:
+        raise Unsupported(f"no native emitter for {k.kind} kernel {k.name}")
+    return entry
+
+
+def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Operand) -> None:
+    map_loop(kf, shape, [src], dst, identity(src.dtype, dst.dtype))

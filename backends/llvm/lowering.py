@@ -1,0 +1,119 @@
+"""A kernel program as one LLVM module whose exported `run(slots, callback)` executes a whole step.
+
+`slots` holds one pointer per storage: every buffer (a temporary written in
+place shares its parameter's slot), then one per output array, the scratch
+area and the staging area. `run` executes the kernels in order, copies the
+outputs out, stages update values that live in parameter or input storage
+(so swaps read old values), then writes every update into its parameter.
+Kernels with no native emitter call `callback(kernel index)`, which runs the
+op's NumPy rule with the GIL held (see runtime.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from llvmlite import ir
+
+from graphc.schedule import KernelProgram
+
+from .codegen import I32, PTR, KernelFunction, Unsupported, contiguous_strides
+from .kernels import Context, Operand, emit_copy, emitter
+
+ALIGN = 64
+
+
+@dataclass
+class Lowered:
+    """The IR and everything the runtime needs to fill the slots."""
+
+    ir: str
+    n_buffers: int
+    n_outputs: int
+    scratch_bytes: int
+    staging_bytes: int
+    fallbacks: dict[int, str] = field(default_factory=dict)  # kernel index -> why it is not native
+
+    @property
+    def scratch_slot(self) -> int:
+        return self.n_buffers + self.n_outputs
+
+    @property
+    def staging_slot(self) -> int:
+        return self.scratch_slot + 1
+
+    @property
+    def n_slots(self) -> int:
+        return self.staging_slot + 1
+
+
+def lower_program(program: KernelProgram, blas: bool) -> Lowered:
+    module = ir.Module("graphc")
+    module.triple = ""
+    n_buf, n_out = len(program.buffers), len(program.outputs)
+    plan = program.plan
+
+    def storage(buffer: int) -> int:
+        return plan.in_place.get(buffer, buffer)
+
+    ctx = Context(program, storage, n_buf + n_out, blas)
+    callback_ty = ir.FunctionType(I32, [I32])
+    run = ir.Function(module, ir.FunctionType(I32, [PTR, callback_ty.as_pointer()]), "run")
+    slots, callback = run.args
+    b = ir.IRBuilder(run.append_basic_block("entry"))
+    fallbacks: dict[int, str] = {}
+
+    def call(kf: KernelFunction, code: int) -> None:
+        ptrs = [b.load(b.gep(slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.storages]
+        failed = b.icmp_signed("!=", b.call(kf.fn, ptrs), ir.Constant(I32, 0))
+        with b.if_then(failed, likely=False):
+            b.ret(ir.Constant(I32, code))
+
+    for i, k in enumerate(program.kernels):
+        name = f"k{i}_{k.name}"
+        kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch])
+        try:
+            emitter(k)(ctx, k, kf)
+            kf.finish()
+        except Unsupported as e:
+            del module.globals[name]
+            fallbacks[i] = e.what
+            rc = b.call(callback, [ir.Constant(I32, i)])
+            with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
+                b.ret(ir.Constant(I32, i + 1))
+            continue
+        call(kf, i + 1)
+
+    def copy(name: str, shape: tuple, src: Operand, dst: Operand) -> None:
+        kf = KernelFunction(module, name, [dst.storage, src.storage])
+        emit_copy(kf, shape, src, dst)
+        kf.finish()
+        call(kf, len(program.kernels) + 1)
+
+    for j, v in enumerate(program.outputs):
+        dtype = program.buffers[v.buffer].dtype
+        copy(f"output{j}", v.shape, Operand(storage(v.buffer), dtype, v.strides, v.offset),
+             Operand(n_buf + j, dtype, contiguous_strides(v.shape)))
+
+    staged, finals, staging_bytes = [], [], 0
+    for param, v in program.updates:
+        if v.buffer in plan.in_place:
+            continue
+        dtype = program.buffers[param].dtype
+        src = Operand(storage(v.buffer), dtype, v.strides, v.offset)
+        if src.storage == param and v.is_dense() and v.offset == 0:
+            continue  # p := p
+        if program.buffers[src.storage].role != "temp":  # parameter, input or constant storage: stage it
+            item = np.dtype(dtype).itemsize
+            stage = Operand(ctx.scratch + 1, dtype, contiguous_strides(v.shape), staging_bytes // item)
+            staged.append((v.shape, src, stage))
+            src = stage
+            staging_bytes += -(-program.buffers[param].nbytes // ALIGN) * ALIGN
+        finals.append((v.shape, src, Operand(param, dtype, contiguous_strides(v.shape))))
+    for n, (shape, src, dst) in enumerate(staged):
+        copy(f"stage{n}", shape, src, dst)
+    for n, (shape, src, dst) in enumerate(finals):
+        copy(f"update{n}", shape, src, dst)
+    b.ret(ir.Constant(I32, 0))
+    return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks)
+

@@ -1,0 +1,194 @@
+"""The LLVM backend against the NumPy reference: same graphs, both backends, documented tolerances.
+
+Tolerances: float32 rtol 1e-5 (atol 1e-6), float64 rtol 1e-12 (atol 1e-12);
+reductions accumulate in double, so they are at least as accurate as NumPy's.
+"""
+import numpy as np
+import pytest
+
+pytest.importorskip("llvmlite")
+
+import graphc as gc  # noqa: E402
+from graphc.ir import GraphcError  # noqa: E402
+
+TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
+
+
+def both(fn, *arrays, tol=None):
+    """Compile `fn` over placeholders like `arrays` with numpy and llvm; assert the outputs agree."""
+    results = []
+    for backend in ("numpy", "llvm"):
+        xs = [gc.placeholder(np.shape(a), np.asarray(a).dtype.name, name=f"a{i}") for i, a in enumerate(arrays)]
+        out = fn(*xs)
+        results.append(gc.function(xs, out, backend=backend)(*arrays))
+    ref, got = results
+    for r, g in zip(ref if isinstance(ref, list) else [ref], got if isinstance(got, list) else [got]):
+        assert g.shape == r.shape and g.dtype == r.dtype
+        if r.dtype.kind == "f":
+            np.testing.assert_allclose(g, r, **(tol or TOL[r.dtype.name]))
+        else:
+            np.testing.assert_array_equal(g, r)
+    return got
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+UNARY = ["exp", "log", "sqrt", "sin", "cos", "tanh", "abs", "sign", "sigmoid", "softplus", "relu", "log1p",
+         "expm1", "negative", "square", "floor"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", UNARY)
+def test_unary(name, dtype, rng):
+    x = rng.standard_normal((5, 7)).astype(dtype) * 3
+    if name in ("log", "sqrt", "log1p"):
+        x = np.abs(x) + 0.1
+    both(getattr(gc, name), x)
+
+
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "divide", "maximum", "minimum", "power"])
+def test_binary_broadcasting(name, rng):
+    a = rng.standard_normal((4, 1, 6)).astype(np.float32)
+    b = np.abs(rng.standard_normal((3, 1))).astype(np.float32) + 0.5
+    if name == "power":
+        a = np.abs(a) + 0.1
+    both(getattr(gc, name), a, b)
+
+
+def test_comparisons_where_logic_and_casts(rng):
+    a, b = rng.standard_normal((2, 6, 5)).astype(np.float32)
+    both(lambda x, y: gc.where(gc.logical_not(y >= x), x * y, y - 1.0), a, b)
+    both(lambda x, y: gc.cast(x > y, "float32") + gc.cast(x != 0, "float32") - gc.cast(x == y, "float32"), a, b)
+    both(lambda x: gc.cast(x * 10, "int32"), a)
+    both(lambda x, y: x < y, a, b)
+
+
+def test_special_values_stay_stable():
+    x = np.array([-1000, -50, -1, 0, 1, 50, 1000, np.inf, -np.inf], np.float32)
+    both(lambda t: gc.sigmoid(t) + gc.softplus(t) * 0.5, x)
+    both(lambda t: gc.maximum(t, 0.0), np.array([np.nan, 1, -1], np.float32))
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)])
+@pytest.mark.parametrize("red", ["sum", "mean", "max", "min", "prod"])
+def test_reductions(red, axis, keepdims, rng):
+    x = rng.standard_normal((4, 5, 6)).astype(np.float64) * 0.9
+    both(lambda t: getattr(gc, red)(t * 2.0 + 1.0, axis=axis, keepdims=keepdims), x)
+
+
+def test_argmax_argmin(rng):
+    x = rng.standard_normal((6, 9)).astype(np.float32)
+    both(lambda t: gc.argmax(t, axis=1), x)
+    both(lambda t: gc.argmin(t, axis=0), x)
+
+
+@pytest.mark.parametrize("shapes", [((7, 5), (5, 3)), ((2, 4, 5), (5, 3)), ((2, 4, 5), (2, 5, 3)), ((5,), (5, 3)),
+                                    ((4, 5), (5,)), ((5,), (5,)), ((1, 5), (5, 1)), ((3, 0), (0, 4))])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_shapes(shapes, dtype, rng):
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    both(lambda x, y: x @ y, a, b)
+
+
+def test_matmul_transposed_views_and_epilogue(rng):
+    a = rng.standard_normal((6, 4)).astype(np.float32)
+    b = rng.standard_normal((5, 6)).astype(np.float32)
+    c = rng.standard_normal((4,)).astype(np.float32)
+    both(lambda x, y, z: gc.relu(gc.transpose(x) @ gc.transpose(y) + z[:, None]), a, b, c)
+    both(lambda x, y: gc.transpose(x)[::2] @ gc.transpose(y)[:, 1:4], a, b)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_family(fn, rng):
+    x = rng.standard_normal((5, 8)).astype(np.float32) * 30
+    both(lambda t: getattr(gc, fn)(t, axis=-1), x)
+    both(lambda t: getattr(gc, fn)(t, axis=0), x)
+
+
+def test_softmax_cross_entropy(rng):
+    z = rng.standard_normal((6, 4)).astype(np.float32)
+    t = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 6)]
+    both(lambda a, b: gc.losses.cross_entropy(a, b), z, t)
+
+
+def test_take_one_hot_and_bounds(rng):
+    table = rng.standard_normal((10, 3)).astype(np.float32)
+    idx = np.array([[1, 9], [-1, 0]], np.int64)
+    both(lambda t, i: gc.take(t, i, axis=0) * 2.0, table, idx)
+    both(lambda i: gc.one_hot(i, 10), np.array([3, 0, 9], np.int64))
+    x = gc.placeholder((10, 3), "float32")
+    i = gc.placeholder((2,), "int64")
+    f = gc.function([x, i], gc.take(x, i, axis=0), backend="llvm")
+    with pytest.raises(GraphcError, match="out of range"):
+        f(table, np.array([0, 10], np.int64))
+
+
+def test_views_slices_transposes_concatenate_reshape(rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    both(lambda t: gc.transpose(t)[1:5:2] * 3.0, x)
+    both(lambda t: gc.reshape(gc.transpose(t), (3, 8)) + 1.0, x)
+    both(lambda t: gc.concatenate([t, t * 2.0], axis=1), x)
+
+
+def test_gradients_with_scatter(rng):
+    x = rng.standard_normal((5, 4)).astype(np.float64)
+    idx = np.array([0, 2, 2, 4], np.int64)
+
+    def loss_grad(t, i):
+        loss = gc.sum(gc.square(gc.take(t, i, axis=0))) + gc.sum(gc.tanh(t[1:3, ::2]))
+        return gc.grad(loss, [t])[0]
+    both(loss_grad, x, idx)
+
+
+def _sine_step(backend, steps=5):
+    rng = np.random.default_rng(0)
+    x = gc.placeholder((100, 2), "float32", "x")
+    y = gc.placeholder((100, 1), "float32", "y")
+    params = [gc.parameter(rng.standard_normal(s).astype(np.float32) * 0.5, n)
+              for s, n in [((2, 16), "W1"), ((16,), "b1"), ((16, 1), "W2"), ((1,), "b2")]]
+    W1, b1, W2, b2 = params
+    loss = gc.mean(gc.square(gc.sigmoid(x @ W1 + b1) @ W2 + b2 - y))
+    grads = gc.grad(loss, params)
+    f = gc.function([x, y], loss, updates=[(p, p - 0.5 * g) for p, g in zip(params, grads)], backend=backend)
+    xv = rng.uniform(-1, 1, (100, 2)).astype(np.float32)
+    yv = np.sin(3 * xv[:, :1]) * np.cos(xv[:, 1:])
+    losses = [float(f(xv, yv)) for _ in range(steps)]
+    return losses, [p.value.copy() for p in params]
+
+
+def test_sine_mlp_training_matches_numpy():
+    ref_losses, ref_params = _sine_step("numpy")
+    losses, params = _sine_step("llvm")
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+    for p, r in zip(params, ref_params):
+        np.testing.assert_allclose(p, r, rtol=1e-4, atol=1e-6)
+
+
+def test_swap_updates_read_old_values():
+    results = []
+    for backend in ("numpy", "llvm"):
+        a, b = gc.parameter(np.arange(3.0), "a"), gc.parameter(np.arange(3.0) + 10, "b")
+        x = gc.placeholder((3,), "float64")
+        f = gc.function([x], a * 1.0, updates=[(a, b), (b, a + x)], backend=backend)
+        out = f(np.ones(3))
+        results.append((out, a.value.copy(), b.value.copy()))
+    for r, g in zip(*results):
+        np.testing.assert_array_equal(g, r)
+
+
+def test_ir_and_asm_are_inspectable(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHC_DUMP_IR", str(tmp_path))
+    x = gc.placeholder((4, 3), "float32")
+    f = gc.function([x], gc.exp(x) * 1.2345, backend="llvm")
+    assert "define i32 @\"run\"" in f.llvm_ir() or "define i32 @run" in f.llvm_ir()
+    assert f.asm().strip()
+    assert any(p.suffix == ".ll" for p in tmp_path.iterdir())
+
+
+def test_conv_runs_through_the_numpy_callback(rng):
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    both(lambda a, b: gc.relu(gc.conv2d(a, b)) * 2.0, x, w)
