@@ -5,6 +5,9 @@ reductions accumulate in double, so they are at least as accurate as NumPy's.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_passes import _build, expressions
 
 pytest.importorskip("llvmlite")
 
@@ -192,3 +195,34 @@ def test_conv_runs_through_the_numpy_callback(rng):
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
     both(lambda a, b: gc.relu(gc.conv2d(a, b)) * 2.0, x, w)
+
+
+def test_mlp_softmax_cross_entropy_adam_matches_numpy(rng):
+    xv = rng.standard_normal((32, 20)).astype(np.float32)
+    yv = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 32)]
+    runs = []
+    for backend in ("numpy", "llvm"):
+        model = gc.nn.MLP([20, 16, 5], activation="relu", rng=3)
+        x, y = gc.placeholder((32, 20), "float32"), gc.placeholder((32, 5), "float32")
+        loss = gc.losses.cross_entropy(model(x), y)
+        step = gc.function([x, y], loss, updates=gc.optim.Adam(model, lr=1e-2).updates(loss), backend=backend)
+        runs.append(([float(step(xv, yv)) for _ in range(5)], [p.value.copy() for p in model.parameters()]))
+    (ref_losses, ref_params), (losses, params) = runs
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
+    for p, r in zip(params, ref_params):
+        np.testing.assert_allclose(p, r, rtol=1e-3, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(expressions(), st.integers(0, 1000))
+def test_random_graphs_and_gradients_match_numpy(expr, seed):
+    rng = np.random.default_rng(seed)
+    xv, yv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
+    out = _build(expr, {"x": x, "y": y})
+    cost = gc.sum(gc.broadcast_to(out, (3, 3)) * gc.constant(rng.standard_normal((3, 3))))
+    outputs = [cost] + gc.grad(cost, [x, y], disconnected="zero")
+    want = gc.function([x, y], outputs)(xv, yv)
+    got = gc.function([x, y], outputs, backend="llvm")(xv, yv)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
