@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
 import sys
 import time
 
@@ -57,14 +62,85 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version(module: str) -> str:
+    """A package's version, or why it cannot be read (info must never crash)."""
+    try:
+        from importlib.metadata import version
+        return version(module)
+    except Exception as e:  # noqa: BLE001 - a missing or broken package is reported, not raised
+        return f"not installed ({type(e).__name__})"
+
+
+def _cpu() -> tuple[str, str]:
+    """(CPU name, its enabled features) as LLVM sees them: what the LLVM backend compiles for."""
+    try:
+        import llvmlite.binding as llvm
+        llvm.initialize_native_target()
+        features = llvm.get_host_cpu_features().flatten().split(",")
+        return llvm.get_host_cpu_name(), " ".join(f[1:] for f in features if f.startswith("+"))
+    except Exception as e:  # noqa: BLE001
+        return f"unknown ({e})", ""
+
+
+def _gpu() -> str:
+    """The NVIDIA GPUs nvidia-smi lists, and whether CuPy is installed; never raises."""
+    cupy = "CuPy installed" if importlib.util.find_spec("cupy") else "CuPy not installed"
+    if shutil.which("nvidia-smi") is None:
+        return f"none found (no nvidia-smi on PATH); {cupy}"
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"nvidia-smi failed ({e}); {cupy}"
+    gpus = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not gpus:
+        return f"nvidia-smi found no GPU ({(out.stderr or out.stdout).strip()[:120]}); {cupy}"
+    return f"{'; '.join(gpus)}; {cupy}"
+
+
+def cache_dir() -> str:
+    """Where graphc caches compiled code: $GRAPHC_CACHE_DIR, else ~/.cache/graphc."""
+    return os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "graphc")
+
+
+def _size(path: str) -> str:
+    if not os.path.isdir(path):
+        return "not created yet"
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+    return f"{total / 2 ** 20:.1f} MiB"
+
+
+def info(args: argparse.Namespace) -> int:
+    """Print what graphc runs on: versions, backends (and why not), CPU, GPU, cache."""
+    import graphc
+    from graphc import backends
+
+    print(f"graphc {graphc.__version__}")
+    print(f"python {platform.python_version()} ({sys.executable})")
+    for dist in ("numpy", "sympy", "llvmlite", "networkx"):
+        print(f"{dist} {_version(dist)}")
+    print("backends:")
+    for name, why in backends.status().items():
+        print(f"  {name:14s} {'available' if why is None else 'unavailable: ' + why}")
+    name, features = _cpu()
+    print(f"cpu: {name} ({os.cpu_count()} logical cores)")
+    print(f"cpu features: {features}")
+    print(f"gpu: {_gpu()}")
+    path = cache_dir()
+    print(f"cache: {path} ({_size(path)})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="graphc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train the lectures' sine-fitting MLP and print the loss")
-    p.add_argument("--epochs", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=2000, help="full-batch Adam steps (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and the initial weights")
     p.add_argument("--backend", default="auto", help="numpy, llvm, cuda or auto (the best available)")
     p.set_defaults(run=demo)
+    p = sub.add_parser("info", help="versions, backends (and why not), CPU, GPU and cache location")
+    p.set_defaults(run=info)
     from graphc.viz.cli import add_parser; add_parser(sub)  # noqa: E702 - the one line that wires `graphc viz`
     from graphc.compare.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc compare-diff`
     args = parser.parse_args(argv)
@@ -72,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except GraphcError as e:
-        print(f"graphc: error: {e}", file=sys.stderr)
+        # A user's script line is worth showing; the launcher's (bin/graphc, runpy) is not.
+        where = f"{e.loc}: " if e.loc is not None and e.loc.filename.endswith(".py") else ""
+        fix = f" (fix: {e.fix})" if e.fix else ""
+        print(f"graphc: error: {where}{e.what}{fix}", file=sys.stderr)
         return 1
 
 

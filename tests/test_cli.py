@@ -1,0 +1,38 @@
+"""The `graphc` command: info, demo, and errors as one line."""
+from __future__ import annotations
+
+from graphc import __version__
+from graphc.cli import main
+
+
+def test_info_reports_versions_backends_cpu_gpu_cache(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"graphc {__version__}\n")
+    for line in ("python ", "numpy ", "sympy ", "llvmlite ", "networkx ", "backends:", "cpu: ", "cpu features: ", "gpu: "):
+        assert f"\n{line}" in out, line
+    assert "  numpy " in out and "available" in out
+    assert f"cache: {tmp_path / 'cache'} (not created yet)" in out
+
+
+def test_info_cache_size(capsys, tmp_path, monkeypatch):
+    (tmp_path / "blob").write_bytes(b"x" * 2 ** 20)
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
+    main(["info"])
+    assert f"cache: {tmp_path} (1.0 MiB)" in capsys.readouterr().out
+
+
+def test_demo_prints_falling_loss(capsys):
+    assert main(["demo", "--epochs", "5", "--backend", "numpy"]) == 0
+    out = capsys.readouterr().out
+    losses = [float(line.split()[-1]) for line in out.splitlines() if line.strip().startswith("step")]
+    assert out.startswith("graphc demo: sine MLP 2->64->64->1") and "5 full-batch steps in" in out
+    assert len(losses) == 6 and losses[-1] < losses[0]
+
+
+def test_errors_are_one_line(capsys):
+    assert main(["demo", "--backend", "bogus"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("graphc: error: ") and err.count("\n") == 1
+    assert "unknown backend 'bogus' (fix: use one of" in err
