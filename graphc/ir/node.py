@@ -31,13 +31,21 @@ class Op:
     """
 
     name: str = "op"
+    #: The op's attributes, by name: set positionally by the constructor, they make its identity.
+    fields: tuple[str, ...] = ()
     #: False for ops whose output carries no derivative (comparisons, argmax, ...).
     differentiable: bool = True
     #: Leaves (placeholders, parameters, constants) have no inputs and no rule.
     is_leaf: bool = False
 
+    def __init__(self, *values: Any):
+        if len(values) != len(self.fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self.fields)} attribute(s) {self.fields}")
+        for name, value in zip(self.fields, values):
+            setattr(self, name, value)
+
     def attrs(self) -> tuple:
-        return ()
+        return tuple(getattr(self, f) for f in self.fields)
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.attrs() == other.attrs()  # type: ignore[union-attr]
@@ -67,7 +75,7 @@ class Op:
 
     def describe_attrs(self) -> dict[str, Any]:
         """Attributes by name, for printing and visualization."""
-        return {}
+        return {f: getattr(self, f) for f in self.fields}
 
 
 _INTERN: "weakref.WeakValueDictionary[tuple, Tensor]" = weakref.WeakValueDictionary()

@@ -366,16 +366,8 @@ class Cast(Elementwise):
     """Convert to another dtype (float to int truncates toward zero, like NumPy)."""
 
     name = "cast"
+    fields = ("dtype",)
     kind = ANY
-
-    def __init__(self, dtype: str):
-        self.dtype = dtype
-
-    def attrs(self):
-        return (self.dtype,)
-
-    def describe_attrs(self):
-        return {"dtype": self.dtype}
 
     def infer(self, x):
         return x.shape, self.dtype

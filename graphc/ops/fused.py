@@ -69,15 +69,7 @@ class FusedBase(Op):
 
 class FusedElementwise(FusedBase):
     name = "fused"
-
-    def __init__(self, lets: Lets, body: sp.Expr, n_inputs: int, dtype: str):
-        self.lets = lets
-        self.body = body
-        self.n_inputs = n_inputs
-        self.dtype = dtype
-
-    def attrs(self):
-        return (self.lets, self.body, self.n_inputs, self.dtype)
+    fields = ("lets", "body", "n_inputs", "dtype")
 
     def describe_attrs(self):
         return {"body": str(self.body)}
@@ -97,15 +89,8 @@ class FusedReduce(FusedBase):
     """reduce(body(inputs)) over `axes`: elementwise producers feeding a reduction, in one pass."""
 
     name = "fused_reduce"
+    fields = ("lets", "body", "n_inputs", "reducer", "axes", "keepdims", "dtype")
     REDUCERS = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod}
-
-    def __init__(self, lets: Lets, body: sp.Expr, n_inputs: int, reducer: str, axes: tuple, keepdims: bool,
-                 dtype: str):
-        self.lets, self.body, self.n_inputs, self.reducer = lets, body, n_inputs, reducer
-        self.axes, self.keepdims, self.dtype = axes, keepdims, dtype
-
-    def attrs(self):
-        return (self.lets, self.body, self.n_inputs, self.reducer, self.axes, self.keepdims, self.dtype)
 
     def describe_attrs(self):
         return {"body": str(self.body), "reduce": self.reducer, "axis": self.axes}
@@ -132,12 +117,7 @@ class MatMulEpilogue(FusedBase):
     """body(a @ b, extra inputs): bias and activation applied as the product is written."""
 
     name = "matmul_epilogue"
-
-    def __init__(self, lets: Lets, body: sp.Expr, n_extra: int, dtype: str):
-        self.lets, self.body, self.n_extra, self.dtype = lets, body, n_extra, dtype
-
-    def attrs(self):
-        return (self.lets, self.body, self.n_extra, self.dtype)
+    fields = ("lets", "body", "n_extra", "dtype")
 
     def describe_attrs(self):
         return {"body": str(self.body)}

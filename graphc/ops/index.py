@@ -58,19 +58,19 @@ def _numpy_key(key: tuple) -> tuple:
     return tuple(k[1] if k[0] == "int" else None if k[0] == "new" else slice(*k[1:]) for k in key)
 
 
-class Slice(Op):
-    """Basic (view) indexing with a static key."""
+class _Keyed(Op):
+    """An op parameterized by a normalized static index key."""
 
-    name = "slice"
-
-    def __init__(self, key: tuple):
-        self.key = key
-
-    def attrs(self):
-        return (self.key,)
+    fields = ("key",)
 
     def describe_attrs(self):
         return {"key": str(_numpy_key(self.key))}
+
+
+class Slice(_Keyed):
+    """Basic (view) indexing with a static key."""
+
+    name = "slice"
 
     def infer(self, x):
         shape, axis = [], 0
@@ -100,19 +100,10 @@ class Slice(Op):
         return f"{args[0]}{list(_numpy_key(self.key))}"
 
 
-class ScatterSlice(Op):
+class ScatterSlice(_Keyed):
     """Zeros shaped like the donor, with `g` written where `Slice(key)` reads."""
 
     name = "scatter_slice"
-
-    def __init__(self, key: tuple):
-        self.key = key
-
-    def attrs(self):
-        return (self.key,)
-
-    def describe_attrs(self):
-        return {"key": str(_numpy_key(self.key))}
 
     def infer(self, g, donor):
         return donor.shape, g.dtype
@@ -133,15 +124,7 @@ class Take(Op):
     """`np.take(x, indices, axis)`: the gather behind embeddings and `x[int_tensor]`."""
 
     name = "take"
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def attrs(self):
-        return (self.axis,)
-
-    def describe_attrs(self):
-        return {"axis": self.axis}
+    fields = ("axis",)
 
     def infer(self, x, idx):
         if not is_int(idx.dtype):
@@ -164,15 +147,7 @@ class ScatterAdd(Op):
     """Zeros shaped like the donor, with `g` added at `indices` along `axis` (repeats add up)."""
 
     name = "scatter_add"
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def attrs(self):
-        return (self.axis,)
-
-    def describe_attrs(self):
-        return {"axis": self.axis}
+    fields = ("axis",)
 
     def infer(self, g, idx, donor):
         return donor.shape, g.dtype
@@ -188,7 +163,6 @@ class ScatterAdd(Op):
     def jvp(self, node, tangents):
         t = tangents[0]
         return None if t is None else Tensor.make(self, [t, node.inputs[1], node.inputs[2]])
-
 
 def getitem(x: Tensor, key: Any) -> Tensor:
     """`x[key]`: static ints/slices/None/..., or one integer tensor on one axis."""
@@ -206,13 +180,11 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         return x
     return Tensor.make(Slice(nkey), [x])
 
-
 def slice_axis(x: Tensor, axis: int, start: int, stop: int, step: int = 1) -> Tensor:
     """`x[..., start:stop:step, ...]` on one axis."""
     key = [slice(None)] * x.ndim
     key[axis] = slice(start, stop, step)
     return getitem(x, tuple(key))
-
 
 def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
     """Elements of `x` at integer `indices` along `axis` (as `np.take`)."""
@@ -223,7 +195,6 @@ def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
                          fix="cast with gc.cast(i, 'int64')")
     (ax,) = normalize_axes("take", x, axis)
     return Tensor.make(Take(ax), [x, idx])
-
 
 def one_hot(indices: Any, depth: int, dtype: str = "float32") -> Tensor:
     """`indices` (ints) as one-hot rows of length `depth` (out-of-range rows are all zero)."""

@@ -49,17 +49,8 @@ class RandomUniform(Op):
     """Uniform numbers in [0, 1) shaped like `donor`, from key `[seed, counter]` (no gradient)."""
 
     name = "random_uniform"
+    fields = ("dtype", "stream")
     differentiable = False
-
-    def __init__(self, dtype: str, stream: int):
-        self.dtype = dtype
-        self.stream = stream
-
-    def attrs(self):
-        return (self.dtype, self.stream)
-
-    def describe_attrs(self):
-        return {"dtype": self.dtype, "stream": self.stream}
 
     def infer(self, key, donor):
         if key.dtype != "int64" or key.shape != (2,):

@@ -22,17 +22,8 @@ from .shape import broadcast_like, expand_dims
 class Reduce(Op):
     """Reduce `x` over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
 
+    fields = ("axes", "keepdims")
     numpy_fn: Any = None
-
-    def __init__(self, axes: tuple, keepdims: bool):
-        self.axes = axes
-        self.keepdims = keepdims
-
-    def attrs(self):
-        return (self.axes, self.keepdims)
-
-    def describe_attrs(self):
-        return {"axis": self.axes, "keepdims": self.keepdims}
 
     def infer(self, x):
         if self.keepdims:
@@ -148,15 +139,7 @@ class Softmax(Op):
     """exp(x) / sum(exp(x)) along one axis, computed without overflow."""
 
     name = "softmax"
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def attrs(self):
-        return (self.axis,)
-
-    def describe_attrs(self):
-        return {"axis": self.axis}
+    fields = ("axis",)
 
     def infer(self, x):
         return x.shape, _needs_float(self.name, x)
@@ -188,14 +171,8 @@ class Count(Op):
     """How many elements `x` has along `axes`, as a scalar of `dtype` (for free dims)."""
 
     name = "count"
+    fields = ("axes", "dtype")
     differentiable = False
-
-    def __init__(self, axes: tuple, dtype: str):
-        self.axes = axes
-        self.dtype = dtype
-
-    def attrs(self):
-        return (self.axes, self.dtype)
 
     def infer(self, x):
         return (), self.dtype
@@ -206,12 +183,10 @@ class Count(Op):
     def pullback(self, node, g):
         return [None]
 
-
 def _needs_float(name: str, x: Tensor) -> str:
     if not is_float(x.dtype):
         raise DTypeError(f"{name}: needs a float operand, got {desc(x)}", fix="cast with gc.cast(x, 'float32')")
     return x.dtype
-
 
 def _reduce(cls, x, axis, keepdims) -> Tensor:
     (x,) = as_tensors(x)
@@ -220,7 +195,6 @@ def _reduce(cls, x, axis, keepdims) -> Tensor:
         return x
     return Tensor.make(cls(axes, bool(keepdims)), [x])
 
-
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
     """Sum over `axis` (all axes when None); bools count as int64."""
     (x,) = as_tensors(x)
@@ -228,23 +202,18 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
         x = ew.cast(x, "int64")
     return _reduce(Sum, x, axis, keepdims)
 
-
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return _reduce(Prod, x, axis, keepdims)
-
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _reduce(Max, x, axis, keepdims)
 
-
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _reduce(Min, x, axis, keepdims)
-
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over `axis`, stable for large |x|."""
     return _reduce(LogSumExp, x, axis, keepdims)
-
 
 def _arg(cls, x, axis, keepdims) -> Tensor:
     (x,) = as_tensors(x)
@@ -254,15 +223,12 @@ def _arg(cls, x, axis, keepdims) -> Tensor:
     axes = normalize_axes(cls.name, x, axis)
     return Tensor.make(cls(axes, bool(keepdims)), [x])
 
-
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest element along `axis` (of the flattened tensor when None)."""
     return _arg(ArgMax, x, axis, keepdims)
 
-
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return _arg(ArgMin, x, axis, keepdims)
-
 
 def count(x: Tensor, axes: tuple, dtype: str) -> Tensor:
     """Number of elements along `axes`: a constant when the sizes are known."""
@@ -271,7 +237,6 @@ def count(x: Tensor, axes: tuple, dtype: str) -> Tensor:
         return Tensor.make(Count(tuple(axes), dtype), [x])
     return constant(np.asarray(int(np.prod(sizes)), dtype=dtype))
 
-
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over `axis` (ints give float32)."""
     (x,) = as_tensors(x)
@@ -279,7 +244,6 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         x = ew.cast(x, "float32")
     axes = normalize_axes("mean", x, axis)
     return ew.divide(sum(x, axes, keepdims), count(x, axes, x.dtype))
-
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over `axis` (population variance by default, as NumPy)."""
@@ -290,10 +254,8 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     n = count(x, axes, centered.dtype)
     return ew.divide(total, ew.subtract(n, float(ddof)) if ddof else n)
 
-
 def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     return ew.sqrt(var(x, axis, keepdims, ddof))
-
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis`."""
@@ -301,14 +263,11 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     (a,) = normalize_axes("softmax", x, axis)
     return Tensor.make(Softmax(a), [x])
 
-
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`."""
     (x,) = as_tensors(x)
     (a,) = normalize_axes("log_softmax", x, axis)
     return Tensor.make(LogSoftmax(a), [x])
-
-
 
 
 class SoftmaxCrossEntropy(Op):
@@ -319,15 +278,7 @@ class SoftmaxCrossEntropy(Op):
     """
 
     name = "softmax_cross_entropy"
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def attrs(self):
-        return (self.axis,)
-
-    def describe_attrs(self):
-        return {"axis": self.axis}
+    fields = ("axis",)
 
     def infer(self, z, t):
         if z.shape != t.shape or z.dtype != t.dtype:
@@ -345,7 +296,6 @@ class SoftmaxCrossEntropy(Op):
         dz = ew.mul(gk, ew.subtract(ew.mul(softmax(z, self.axis), total), t))
         dt = ew.negative(ew.mul(gk, log_softmax(z, self.axis)))
         return [dz, dt]
-
 
 def softmax_cross_entropy(logits: Any, targets: Any, axis: int = -1) -> Tensor:
     """Cross-entropy of `targets` (probabilities, e.g. one-hot) against softmax(`logits`)."""

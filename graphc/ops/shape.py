@@ -23,15 +23,7 @@ def _known(shape) -> bool:
 
 class Reshape(Op):
     name = "reshape"
-
-    def __init__(self, shape: tuple):
-        self.shape = shape
-
-    def attrs(self):
-        return (self.shape,)
-
-    def describe_attrs(self):
-        return {"shape": self.shape}
+    fields = ("shape",)
 
     def infer(self, x):
         target = list(self.shape)
@@ -75,15 +67,7 @@ class ExpandDims(Op):
     """Insert size-1 axes at the given positions of the result."""
 
     name = "expand_dims"
-
-    def __init__(self, axes: tuple):
-        self.axes = axes
-
-    def attrs(self):
-        return (self.axes,)
-
-    def describe_attrs(self):
-        return {"axes": self.axes}
+    fields = ("axes",)
 
     def infer(self, x):
         shape = list(x.shape)
@@ -105,15 +89,7 @@ class Squeeze(Op):
     """Remove size-1 axes."""
 
     name = "squeeze"
-
-    def __init__(self, axes: tuple):
-        self.axes = axes
-
-    def attrs(self):
-        return (self.axes,)
-
-    def describe_attrs(self):
-        return {"axes": self.axes}
+    fields = ("axes",)
 
     def infer(self, x):
         bad = [a for a in self.axes if x.shape[a] != 1]
@@ -134,15 +110,7 @@ class Squeeze(Op):
 
 class Transpose(Op):
     name = "transpose"
-
-    def __init__(self, perm: tuple):
-        self.perm = perm
-
-    def attrs(self):
-        return (self.perm,)
-
-    def describe_attrs(self):
-        return {"perm": self.perm}
+    fields = ("perm",)
 
     def infer(self, x):
         if sorted(self.perm) != list(range(x.ndim)):
@@ -163,15 +131,7 @@ class BroadcastTo(Op):
     """Repeat `x` along its size-1 (or missing leading) axes to a fixed shape."""
 
     name = "broadcast_to"
-
-    def __init__(self, shape: tuple):
-        self.shape = shape
-
-    def attrs(self):
-        return (self.shape,)
-
-    def describe_attrs(self):
-        return {"shape": self.shape}
+    fields = ("shape",)
 
     def infer(self, x):
         lead = len(self.shape) - x.ndim
@@ -213,15 +173,7 @@ class BroadcastLike(Op):
 
 class Concatenate(Op):
     name = "concatenate"
-
-    def __init__(self, axis: int):
-        self.axis = axis
-
-    def attrs(self):
-        return (self.axis,)
-
-    def describe_attrs(self):
-        return {"axis": self.axis}
+    fields = ("axis",)
 
     def infer(self, *xs):
         first = xs[0]
@@ -255,7 +207,6 @@ class Concatenate(Op):
         ts = [zeros_like(x) if t is None else t for x, t in zip(node.inputs, tangents)]
         return Tensor.make(self, ts)
 
-
 # -- user-facing functions -------------------------------------------------------
 
 def reshape(x: Any, shape: Any) -> Tensor:
@@ -265,7 +216,6 @@ def reshape(x: Any, shape: Any) -> Tensor:
     if shape == x.shape:
         return x
     return Tensor.make(Reshape(shape), [x])
-
 
 def expand_dims(x: Any, axis: Any) -> Tensor:
     """`x` with size-1 axes inserted at `axis` (positions in the result)."""
@@ -277,13 +227,11 @@ def expand_dims(x: Any, axis: Any) -> Tensor:
         raise ShapeError(f"expand_dims: axes {axis!r} do not fit a result of rank {nd} ({desc(x)})")
     return Tensor.make(ExpandDims(norm), [x]) if norm else x
 
-
 def squeeze(x: Any, axis: Any = None) -> Tensor:
     """`x` without its size-1 axes (all of them, or those in `axis`)."""
     (x,) = as_tensors(x)
     axes = tuple(i for i, d in enumerate(x.shape) if d == 1) if axis is None else normalize_axes("squeeze", x, axis)
     return Tensor.make(Squeeze(axes), [x]) if axes else x
-
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes of `x` (reverse them when `axes` is None)."""
@@ -295,20 +243,17 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
         return x
     return Tensor.make(Transpose(perm), [x])
 
-
 def swapaxes(x: Any, a: int, b: int) -> Tensor:
     (x,) = as_tensors(x)
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return transpose(x, perm)
 
-
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
     """`x` repeated to `shape` (NumPy rules)."""
     (x,) = as_tensors(x)
     shape = tuple(int(d) for d in shape)
     return x if shape == x.shape else Tensor.make(BroadcastTo(shape), [x])
-
 
 def broadcast_like(x: Tensor, donor: Tensor) -> Tensor:
     """`x` repeated to the shape of `donor` (equal ranks)."""
@@ -320,7 +265,6 @@ def broadcast_like(x: Tensor, donor: Tensor) -> Tensor:
         return broadcast_to(x, donor.shape)
     return Tensor.make(BroadcastLike(), [x, donor])
 
-
 def unbroadcast(g: Tensor, x: Tensor) -> Tensor:
     """Sum `g` back to the shape of `x` (the gradient of broadcasting `x`)."""
     from .reduce import sum as sum_
@@ -329,7 +273,6 @@ def unbroadcast(g: Tensor, x: Tensor) -> Tensor:
         g = sum_(g, axis=tuple(range(lead)))
     axes = tuple(i for i, (a, b) in enumerate(zip(x.shape, g.shape)) if a == 1 and b != 1)
     return sum_(g, axis=axes, keepdims=True) if axes else g
-
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
@@ -341,7 +284,6 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
     ts = [cast(t, dtype) for t in ts]
     (ax,) = normalize_axes("concatenate", ts[0], axis)
     return ts[0] if len(ts) == 1 else Tensor.make(Concatenate(ax), ts)
-
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
@@ -356,17 +298,14 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
         raise ShapeError(f"stack: all tensors need one shape, got {desc(*ts)}")
     return concatenate([expand_dims(t, axis % nd) for t in ts], axis=axis % nd)
 
-
 def zeros_like(x: Tensor) -> Tensor:
     """Zeros of the shape and dtype of `x` (a broadcast constant: no memory of its own)."""
     from ..ir import constant
     return broadcast_like(constant(np.zeros((1,) * x.ndim, x.dtype)), x)
 
-
 def ones_like(x: Tensor) -> Tensor:
     from ..ir import constant
     return broadcast_like(constant(np.ones((1,) * x.ndim, x.dtype)), x)
-
 
 def flatten(x: Any, start_axis: int = 1) -> Tensor:
     """Merge the axes from `start_axis` on into one (the batch axis stays)."""

@@ -108,20 +108,12 @@ def reshape_chain(node: Tensor):
     return None
 
 
-@SIMPLIFY.rule(Squeeze, name="squeeze(expand_dims)")
-def squeeze_expand(node: Tensor):
+@SIMPLIFY.rule(Squeeze, ExpandDims, name="squeeze/expand_dims pair")
+def squeeze_expand_pair(node: Tensor):
+    """squeeze(expand_dims(x)) and expand_dims(squeeze(x)) over the same axes are x."""
     x = node.inputs[0]
-    if isinstance(x.op, ExpandDims) and x.op.axes == node.op.axes:
-        return x.inputs[0]
-    return None
-
-
-@SIMPLIFY.rule(ExpandDims, name="expand_dims(squeeze)")
-def expand_squeeze(node: Tensor):
-    x = node.inputs[0]
-    if isinstance(x.op, Squeeze) and x.op.axes == node.op.axes:
-        return x.inputs[0]
-    return None
+    inverse = ExpandDims if isinstance(node.op, Squeeze) else Squeeze
+    return x.inputs[0] if type(x.op) is inverse and x.op.axes == node.op.axes else None
 
 
 @SIMPLIFY.rule(Sum, name="sum(broadcast)")
