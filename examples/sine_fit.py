@@ -35,8 +35,8 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
         history, test_mse = fit_one(activation, data, epochs=60 if quick else 300)
         results[activation] = test_mse
         print(f"{activation:8s} test MSE {test_mse:.4f}  (train loss {history['loss'][-1]:.4f})")
-        ax.semilogy(history["loss"], label=f"{activation} train")
-        ax.semilogy(history["val_loss"], "--", label=f"{activation} test")
+        line, = ax.semilogy(history["loss"], label=f"{activation} train")
+        ax.semilogy(history["val_loss"], "--", color=line.get_color(), label=f"{activation} test")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
     ax.set_title("sin(x0) + cos(x1): 2 -> 64 -> 64 -> 1")
