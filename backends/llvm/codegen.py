@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextlib import ExitStack, contextmanager
 from typing import Iterator, Sequence
 
-import numpy as np
 from llvmlite import ir
 
 from graphc.ir.errors import BackendError
@@ -117,7 +116,3 @@ def intrinsic(module: ir.Module, name: str, ret: ir.Type, args: Sequence[ir.Type
     if name in module.globals:
         return module.globals[name]
     return ir.Function(module, ir.FunctionType(ret, list(args)), name)
-
-
-def dtype_size(dtype: str) -> int:
-    return np.dtype(dtype).itemsize

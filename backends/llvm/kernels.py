@@ -336,7 +336,7 @@ def _checked_index(kf: KernelFunction, raw: ir.Value, size: int) -> ir.Value:
     return i
 
 
-def _gather_indices(k: Kernel, ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
+def _gather_indices(ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
                     axis: int, index_view: View) -> list[ir.Value]:
     """Indices into x for output (or g) position `idx`: the gathered axis comes from the index array."""
     n_idx = len(index_view.shape)
@@ -351,7 +351,7 @@ def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     shape = ctx.program.buffers[k.output].shape
     src, out = ctx.operand(x, x.shape), ctx.output(k)
     with nest(kf.b, shape) as idx:
-        at = _gather_indices(k, ctx, kf, idx, x.shape, axis, index_view)
+        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view)
         store(kf, out, idx, load(kf, src, at))
 
 
@@ -365,7 +365,7 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     fill_zero(kf, out, shape)
     src = ctx.operand(g, g.shape)
     with nest(kf.b, g.shape) as idx:
-        at = _gather_indices(k, ctx, kf, idx, shape, axis, index_view)
+        at = _gather_indices(ctx, kf, idx, shape, axis, index_view)
         t = storage_type(out.dtype)
         ptr = element(kf.b, kf.base(out.storage), t, out.strides, 0, at)
         kf.b.store(kf.b.fadd(kf.b.load(ptr, typ=t), load(kf, src, idx)), ptr)
