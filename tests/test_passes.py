@@ -209,6 +209,16 @@ def _mlp_step(backend="numpy", optimize="O2"):
     return gc.function([x, y], loss, updates=updates, backend=backend, optimize=optimize), params
 
 
+def test_fused_bodies_with_logic_match_the_reference():
+    x = gc.placeholder((5,), "float64", "x")
+    inside = gc.logical_and(x > -0.5, x < 0.5) | (x > 1.0)
+    out = gc.where(inside, gc.sigmoid(x), gc.erf(x) * 2.0)
+    xv = np.array([-1.0, -0.2, 0.3, 0.8, 1.5])
+    f = gc.function([x], out)
+    assert any(n.op.name == "fused" for n in f.optimized_graph((5,)).nodes)
+    np.testing.assert_allclose(f(xv), gc.function([x], out, optimize="O0")(xv), rtol=1e-15)
+
+
 def test_fusion_makes_fewer_kernels_with_bodies():
     f, _ = _mlp_step()
     prog = f.kernel_program((16, 2), (16, 1))

@@ -32,7 +32,8 @@ ACC = sp.Symbol("acc", real=True)  # the matmul result inside an epilogue body
 def numpy_namespace() -> dict[str, Callable]:
     """Opaque kernel functions (sigmoid, softplus, ...) mapped to the ops' NumPy routines."""
     ops = [v for v in vars(ew).values() if isinstance(v, ew.Elementwise)]
-    return {op.name: _on_arrays(op.numpy) for op in ops}
+    # Only names NumPy lacks: the printer also emits e.g. `logical_and.reduce`, which must stay NumPy's.
+    return {op.name: _on_arrays(op.numpy) for op in ops if not hasattr(np, op.name)}
 
 
 def _on_arrays(fn: Callable) -> Callable:
