@@ -295,7 +295,7 @@ UNARY = [gc.sin, gc.tanh, gc.sigmoid, gc.softplus, gc.square, gc.negative, lambd
          lambda t: gc.softmax(t, axis=1), lambda t: gc.max(t, axis=1, keepdims=True), lambda t: t.T.T,
          lambda t: t * 1.0 + 0.0, lambda t: gc.log(gc.sigmoid(t)), lambda t: gc.exp(t * 0.1) - 1.0]
 BINARY = [gc.add, gc.subtract, gc.multiply, lambda a, b: a / (1.0 + b * b), gc.maximum,
-          lambda a, b: a @ gc.transpose(b) @ b * 0.1]
+          lambda a, b: gc.broadcast_to(a, (3, 3)) @ gc.transpose(gc.broadcast_to(b, (3, 3))) * 0.1]
 
 
 def expressions():
