@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_passes import _build, expressions
+from test_passes import expressions, fuzz_case
 
 pytest.importorskip("llvmlite")
 
@@ -216,12 +216,7 @@ def test_mlp_softmax_cross_entropy_adam_matches_numpy(rng):
 @settings(max_examples=25, deadline=None)
 @given(expressions(), st.integers(0, 1000))
 def test_random_graphs_and_gradients_match_numpy(expr, seed):
-    rng = np.random.default_rng(seed)
-    xv, yv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
-    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
-    out = _build(expr, {"x": x, "y": y})
-    cost = gc.sum(gc.broadcast_to(out, (3, 3)) * gc.constant(rng.standard_normal((3, 3))))
-    outputs = [cost] + gc.grad(cost, [x, y], disconnected="zero")
+    (x, y), outputs, (xv, yv) = fuzz_case(expr, seed)
     want = gc.function([x, y], outputs)(xv, yv)
     got = gc.function([x, y], outputs, backend="llvm")(xv, yv)
     for a, b in zip(got, want):

@@ -313,15 +313,20 @@ def _build(expr, env):
     return fn(*[_build(a, env) for a in args])
 
 
-@settings(max_examples=60, deadline=None)
-@given(expressions(), st.integers(0, 1000))
-def test_random_graphs_o2_equal_o0_and_kernel_programs_equal_graphs(expr, seed):
+def fuzz_case(expr, seed):
+    """A random graph's cost and gradients, its inputs, and input values (shared with test_llvm)."""
     rng = np.random.default_rng(seed)
     xv, yv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
     out = _build(expr, {"x": x, "y": y})
     cost = gc.sum(gc.broadcast_to(out, (3, 3)) * gc.constant(rng.standard_normal((3, 3))))
-    outputs = [cost] + gc.grad(cost, [x, y], disconnected="zero")
+    return [x, y], [cost] + gc.grad(cost, [x, y], disconnected="zero"), (xv, yv)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(), st.integers(0, 1000))
+def test_random_graphs_o2_equal_o0_and_kernel_programs_equal_graphs(expr, seed):
+    (x, y), outputs, (xv, yv) = fuzz_case(expr, seed)
     want = gc.function([x, y], outputs, optimize="O0")(xv, yv)
     for backend in ("numpy", "numpy-kernels"):
         got = gc.function([x, y], outputs, optimize="O2", backend=backend)(xv, yv)
