@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_passes import expressions, fuzz_case
+from test_passes import _mlp_step, expressions, fuzz_case
 
 pytest.importorskip("llvmlite")
 
@@ -147,16 +147,8 @@ def test_gradients_with_scatter(rng):
 
 
 def _sine_step(backend, steps=5):
-    rng = np.random.default_rng(0)
-    x = gc.placeholder((100, 2), "float32", "x")
-    y = gc.placeholder((100, 1), "float32", "y")
-    params = [gc.parameter(rng.standard_normal(s).astype(np.float32) * 0.5, n)
-              for s, n in [((2, 16), "W1"), ((16,), "b1"), ((16, 1), "W2"), ((1,), "b2")]]
-    W1, b1, W2, b2 = params
-    loss = gc.mean(gc.square(gc.sigmoid(x @ W1 + b1) @ W2 + b2 - y))
-    grads = gc.grad(loss, params)
-    f = gc.function([x, y], loss, updates=[(p, p - 0.5 * g) for p, g in zip(params, grads)], backend=backend)
-    xv = rng.uniform(-1, 1, (100, 2)).astype(np.float32)
+    f, params = _mlp_step(backend, batch=100, hidden=16)
+    xv = np.random.default_rng(0).uniform(-1, 1, (100, 2)).astype(np.float32)
     yv = np.sin(3 * xv[:, :1]) * np.cos(xv[:, 1:])
     losses = [float(f(xv, yv)) for _ in range(steps)]
     return losses, [p.value.copy() for p in params]

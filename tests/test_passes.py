@@ -195,12 +195,13 @@ def test_passes_report_and_snapshots():
 
 # -- fusion and the kernel program --------------------------------------------------
 
-def _mlp_step(backend="numpy", optimize="O2"):
+def _mlp_step(backend="numpy", optimize="O2", batch=16, hidden=8):
+    """A 2 -> hidden -> 1 sigmoid MLP's SGD step (shared with test_llvm)."""
     rng = np.random.default_rng(0)
-    x = gc.placeholder((16, 2), "float32", "x")
-    y = gc.placeholder((16, 1), "float32", "y")
+    x = gc.placeholder((batch, 2), "float32", "x")
+    y = gc.placeholder((batch, 1), "float32", "y")
     params = [gc.parameter(rng.standard_normal(s).astype(np.float32) * 0.5, n)
-              for s, n in [((2, 8), "W1"), ((8,), "b1"), ((8, 1), "W2"), ((1,), "b2")]]
+              for s, n in [((2, hidden), "W1"), ((hidden,), "b1"), ((hidden, 1), "W2"), ((1,), "b2")]]
     W1, b1, W2, b2 = params
     h = gc.sigmoid(x @ W1 + b1)
     loss = gc.mean(gc.square(h @ W2 + b2 - y))
