@@ -17,6 +17,7 @@ from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders
 from .ir.dtypes import is_float
 from .ir.errors import DTypeError, InputError, ShapeError
 from .ops import cast
+from .ops.operands import as_tensors
 from .passes import PassReport, optimize
 from .schedule import KernelProgram, lower
 
@@ -222,13 +223,11 @@ def _check_updates(updates: Updates) -> tuple[tuple[Tensor, Tensor], ...]:
         if p in seen:
             raise InputError(f"function: parameter {p!r} is updated twice", loc=p.loc)
         seen.add(p)
-        (v,) = _as_update_value(p, v)
-        out.append((p, v))
+        out.append((p, _as_update_value(p, v)))
     return tuple(out)
 
 
-def _as_update_value(p: Tensor, v: Any) -> tuple[Tensor]:
-    from .ops.operands import as_tensors
+def _as_update_value(p: Tensor, v: Any) -> Tensor:
     (v,) = as_tensors(v) if isinstance(v, Tensor) else as_tensors(np.asarray(v, dtype=p.dtype))
     if v.shape != p.shape:
         raise ShapeError(f"function: the update of {p!r} has shape {v.type_str()}",
@@ -238,7 +237,7 @@ def _as_update_value(p: Tensor, v: Any) -> tuple[Tensor]:
             raise DTypeError(f"function: the update of {p!r} has dtype {v.dtype}",
                              fix=f"cast it with gc.cast(value, {p.dtype!r})", loc=v.loc)
         v = cast(v, p.dtype)
-    return (v,)
+    return v
 
 
 def _check_closed(graph: Graph) -> None:

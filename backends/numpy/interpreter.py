@@ -39,7 +39,7 @@ class Interpreter:
             if node not in roots:
                 self.dead_after[i].append(node)
         self.updated = [p.op.state for p, _ in graph.updates]
-        self.states = [n.op.state for n in graph.nodes if isinstance(n.op, Parameter)] + self.updated
+        self.states = [p.op.state for p in graph.parameters]
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         env: dict[Tensor, np.ndarray] = dict(zip(self.graph.inputs, args))

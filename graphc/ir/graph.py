@@ -79,8 +79,10 @@ class Graph:
 
     @property
     def parameters(self) -> list[Tensor]:
-        return [n for n in self.nodes if isinstance(n.op, Parameter)] + \
-            [p for p, _ in self.updates if p not in set(self.nodes)]
+        """Every parameter the graph reads or updates, once each."""
+        read = [n for n in self.nodes if isinstance(n.op, Parameter)]
+        seen = set(read)
+        return read + [p for p, _ in self.updates if p not in seen]
 
     def roots(self) -> list[Tensor]:
         return list(self.outputs) + [v for _, v in self.updates]
