@@ -76,13 +76,18 @@ def _const_expr(t: Tensor) -> sp.Expr:
     return sp.Integer(v) if isinstance(v, int) else sp.Float(v)
 
 
-def find_groups(graph: Graph) -> dict[Tensor, _Group]:
-    """Map each fusible node to its group."""
-    roots = set(graph.roots())
+def users_of(graph: Graph) -> dict[Tensor, list[Tensor]]:
+    """Each node's consumers (one entry per use)."""
     users: dict[Tensor, list[Tensor]] = {n: [] for n in graph.nodes}
     for n in graph.nodes:
         for i in n.inputs:
             users[i].append(n)
+    return users
+
+
+def find_groups(graph: Graph, users: dict[Tensor, list[Tensor]]) -> dict[Tensor, _Group]:
+    """Map each fusible node to its group."""
+    roots = set(graph.roots())
     group_of: dict[Tensor, _Group] = {}
     for node in reversed(graph.nodes):
         if not _fusible(node):
@@ -99,16 +104,13 @@ def find_groups(graph: Graph) -> dict[Tensor, _Group]:
 
 
 def fuse(graph: Graph, stats: RewriteStats) -> Graph:
-    group_of = find_groups(graph)
-    uses: dict[Tensor, int] = {}
-    for n in graph.nodes:
-        for i in n.inputs:
-            uses[i] = uses.get(i, 0) + 1
+    users = users_of(graph)
+    group_of = find_groups(graph, users)
     roots = set(graph.roots())
     done: dict[Tensor, Tensor] = {x: x for x in graph.inputs}  # old node -> rebuilt node (inputs are rebuilt before users)
 
     def single_use(t: Tensor) -> bool:
-        return uses.get(t, 0) == 1 and t not in roots
+        return len(users[t]) == 1 and t not in roots
 
     def kernel(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
         producer = node.inputs[0] if node.inputs else None
