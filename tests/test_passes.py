@@ -210,6 +210,19 @@ def _mlp_step(backend="numpy", optimize="O2", batch=16, hidden=8):
     return gc.function([x, y], loss, updates=updates, backend=backend, optimize=optimize), params
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numpy-kernels", "llvm"])
+def test_kernels_keep_a_shape_that_only_folded_constants_gave(backend):
+    """x - x folds to a constant, so the kernel's only input is the (3,) row y: its (3, 3) shape must stay."""
+    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3,), "float64", "y")
+    ratio = y / (1.0 + (x - x) * (x - x))
+    outs = [ratio, gc.sum(y * (2.0 + (x - x)), axis=0)]  # the second one is a fused reduction
+    xv, yv = np.ones((3, 3)), np.array([1.0, 2.0, 3.0])
+    got = gc.function([x, y], outs, backend=backend)(xv, yv)
+    assert got[0].shape == (3, 3)
+    np.testing.assert_allclose(got[0], np.broadcast_to(yv, (3, 3)))
+    np.testing.assert_allclose(got[1], 6 * yv, rtol=1e-12)
+
+
 def test_fused_bodies_with_logic_match_the_reference():
     x = gc.placeholder((5,), "float64", "x")
     inside = gc.logical_and(x > -0.5, x < 0.5) | (x > 1.0)

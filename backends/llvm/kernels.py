@@ -212,7 +212,7 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     reducer = getattr(op, "reducer", op.name)
     if reducer not in _START:
         raise Unsupported(f"reducer {reducer}")
-    domain = tuple(np.broadcast_shapes(*(v.shape for v in k.inputs)))
+    domain = k.domain
     axes = tuple(op.axes)
     outer = [i for i in range(len(domain)) if i not in axes]
     srcs = [ctx.operand(v, domain) for v in k.inputs]

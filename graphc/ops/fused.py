@@ -68,46 +68,52 @@ class FusedBase(Op):
         return np.broadcast_to(np.asarray(out, dtype=dtype), shape)
 
 
-class FusedElementwise(FusedBase):
+class _OverDomain(FusedBase):
+    """A kernel over an iteration space it carries (`domain`): constants folded into its body
+    may be what gave the result its shape, so the inputs alone do not say it."""
+
+    def domain_of(self, inputs: Sequence[Tensor]) -> tuple:
+        return broadcast_dims(self.name, [self.domain] + [t.shape for t in inputs], inputs)
+
+    def runtime_domain(self, arrays: Sequence[np.ndarray]) -> tuple:
+        return np.broadcast_shapes(tuple(1 if d is None else d for d in self.domain), *(a.shape for a in arrays))
+
+
+class FusedElementwise(_OverDomain):
     name = "fused"
-    fields = ("lets", "body", "n_inputs", "dtype")
+    fields = ("lets", "body", "n_inputs", "dtype", "domain")
 
     def describe_attrs(self):
         return {"body": str(self.body)}
 
     def infer(self, *inputs):
-        return broadcast_dims(self.name, [t.shape for t in inputs], inputs), self.dtype
+        return self.domain_of(inputs), self.dtype
 
     def numpy(self, *arrays):
-        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
-        return self.evaluate(input_symbols(self.n_inputs), arrays, shape, self.dtype)
+        return self.evaluate(input_symbols(self.n_inputs), arrays, self.runtime_domain(arrays), self.dtype)
 
     def format(self, args):
         return f"fused[{self.body}]({', '.join(args)})"
 
 
-class FusedReduce(FusedBase):
+class FusedReduce(_OverDomain):
     """reduce(body(inputs)) over `axes`: elementwise producers feeding a reduction, in one pass."""
 
     name = "fused_reduce"
-    fields = ("lets", "body", "n_inputs", "reducer", "axes", "keepdims", "dtype")
+    fields = ("lets", "body", "n_inputs", "reducer", "axes", "keepdims", "dtype", "domain")
     REDUCERS = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod}
 
     def describe_attrs(self):
         return {"body": str(self.body), "reduce": self.reducer, "axis": self.axes}
 
-    def domain(self, inputs: Sequence[Tensor]) -> tuple:
-        return broadcast_dims(self.name, [t.shape for t in inputs], inputs)
-
     def infer(self, *inputs):
-        dom = self.domain(inputs)
+        dom = self.domain_of(inputs)
         if self.keepdims:
             return tuple(1 if i in self.axes else d for i, d in enumerate(dom)), self.dtype
         return tuple(d for i, d in enumerate(dom) if i not in self.axes), self.dtype
 
     def numpy(self, *arrays):
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
-        values = self.evaluate(input_symbols(self.n_inputs), arrays, shape, self.dtype)
+        values = self.evaluate(input_symbols(self.n_inputs), arrays, self.runtime_domain(arrays), self.dtype)
         return self.REDUCERS[self.reducer](values, axis=self.axes, keepdims=self.keepdims)
 
     def format(self, args):

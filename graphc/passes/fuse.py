@@ -121,7 +121,8 @@ def fuse(graph: Graph, stats: RewriteStats) -> Graph:
             ins = group.inputs()
             lets, body = group.body(dict(zip(ins, input_symbols(len(ins)))))
             stats.fired["reduce fusion"] += 1
-            op = FusedReduce(lets, body, len(ins), reducer, node.op.axes, node.op.keepdims, node.dtype)
+            op = FusedReduce(lets, body, len(ins), reducer, node.op.axes, node.op.keepdims, node.dtype,
+                             producer.shape)
             return Tensor.make(op, [done[i] for i in ins], loc=node.loc)
         group = group_of.get(node)
         if group is None or group.root is not node:
@@ -142,8 +143,8 @@ def fuse(graph: Graph, stats: RewriteStats) -> Graph:
             stats.fired["matmul epilogue"] += 1
             operands = [done[i] for i in mm.inputs] + [done[i] for i in extra]
             return Tensor.make(MatMulEpilogue(lets, body, len(extra), node.dtype), operands, loc=node.loc)
-        return Tensor.make(FusedElementwise(lets, body, len(extra), node.dtype), [done[i] for i in extra],
-                           loc=node.loc)
+        return Tensor.make(FusedElementwise(lets, body, len(extra), node.dtype, node.shape),
+                           [done[i] for i in extra], loc=node.loc)
 
     def rebuild(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
         done[node] = kernel(node, inputs)

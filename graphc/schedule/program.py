@@ -72,9 +72,12 @@ class Kernel:
     @property
     def domain(self) -> tuple[int, ...]:
         """The iteration space: the output's shape, or for a reduction the shape it reduces over."""
-        if self.kind == "reduce" and self.inputs:
-            return tuple(np.broadcast_shapes(*(v.shape for v in self.inputs)))
-        return tuple(self.node.shape)
+        if self.kind != "reduce" or not self.inputs:
+            return tuple(self.node.shape)
+        declared = getattr(self.node.op, "domain", None)  # a fused reduction carries its own
+        if declared is not None:
+            return tuple(declared)
+        return tuple(np.broadcast_shapes(*(v.shape for v in self.inputs)))
 
 
 @dataclass
