@@ -59,16 +59,31 @@ class Function:
         self._variants: dict[tuple, Variant] = {}
         self._last: Variant | None = None
         self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
+        self._dtypes = tuple(np.dtype(t.dtype) for t in self.inputs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        arrays = self._arguments(args, kwargs)
-        signature = tuple(a.shape for a in arrays)
-        variant = self._variants.get(signature) or self._compile(signature)
+        variant = None if kwargs else self._fast_variant(args)
+        if variant is None:
+            arrays = self._arguments(args, kwargs)
+            signature = tuple(a.shape for a in arrays)
+            variant = self._variants.get(signature) or self._compile(signature)
+        else:
+            arrays = args
         self._last = variant
         outs = variant.executable(arrays)
         if self._single:
             return outs[0]
         return self._kind(outs)
+
+    def _fast_variant(self, args: tuple) -> Variant | None:
+        """The compiled variant when every argument already is a C-contiguous array of its input's
+        dtype with a compiled shape (nothing to convert or check: the common training-loop call)."""
+        if len(args) != len(self._dtypes):
+            return None
+        for a, dtype in zip(args, self._dtypes):
+            if type(a) is not np.ndarray or a.dtype is not dtype or not a.flags.c_contiguous:
+                return None
+        return self._variants.get(tuple(a.shape for a in args))
 
     def specialize(self, shapes: Sequence[tuple]) -> Graph:
         """The graph with every free dim fixed to the given input shapes."""

@@ -213,3 +213,23 @@ def test_random_graphs_and_gradients_match_numpy(expr, seed):
     got = gc.function([x, y], outputs, backend="llvm")(xv, yv)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_repeated_calls_see_mutated_inputs_new_arrays_and_parameter_values():
+    """The call fast path keeps the addresses of the arrays it saw last: in-place changes, new arrays,
+    converted arguments and new parameter values must all be read afresh."""
+    w = gc.parameter(np.arange(3.0, dtype=np.float32), "w")
+    x = gc.placeholder((3,), "float32", name="x")
+    f = gc.function([x], gc.sum(x * w), updates=[(w, w + 1)], backend="llvm")
+    xv = np.ones(3, np.float32)
+    assert f(xv) == 3.0  # w = 0 1 2, then 1 2 3
+    xv[:] = 2
+    assert f(xv) == 12.0  # same array, new contents; w then 2 3 4
+    assert f(np.full(3, 0.5, np.float32)) == 4.5  # a new array
+    assert f([1, 1, 1]) == 12.0  # a list is converted (slow path); w = 3 4 5 before
+    w.value = np.zeros(3, np.float32)
+    assert f(x=np.arange(3, dtype=np.float32)) == 0.0
+    np.testing.assert_array_equal(w.value, [1, 1, 1])
+    w.value.flags.writeable = False
+    with pytest.raises(gc.GraphcError, match="parameter w.s array is read-only"):
+        f(xv)

@@ -4,18 +4,16 @@ One `run` call per step through ctypes, which releases the GIL. The arena,
 scratch and staging areas are allocated once per executable; inputs, parameter
 arrays and fresh output arrays are put in the slot table on every call, after
 checking that each parameter array still has its compiled shape and dtype.
-Compiled machine code is cached in memory by the hash of the IR.
+Compiled machine code is cached in memory and on disk (cache.py) by the hash of the IR and the host.
 """
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import threading
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Sequence
 
-import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
@@ -24,7 +22,8 @@ from graphc.ir.errors import BackendError
 from graphc.schedule import KernelProgram
 
 from ..numpy.program import ProgramExecutor
-from . import blas
+from . import blas, cache
+from .checked import FAULT, fault_cell, fault_error
 from .lowering import ALIGN, Lowered, lower_program
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
@@ -57,25 +56,61 @@ def _bind_symbols() -> None:
         llvm.add_symbol(symbol, address)
 
 
-class Machine:
-    """Optimized, JIT-compiled code for one IR text (shared by executables with equal programs)."""
+#: the optimization the cached code went through (a key component: changing it must miss)
+PIPELINE = "new pass manager, speed 3, loop and SLP vectorization"
 
-    def __init__(self, text: str):
+
+def optimized_module(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
+    """Parse and verify the IR, then run the O3 pipeline for `tm` (the JIT and exported libraries share it)."""
+    module = llvm.parse_assembly(text)
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    module.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(module, pb)
+    return module
+
+
+class Machine:
+    """JIT-linked code for one IR text (shared by executables with equal programs).
+
+    The object code comes from the disk cache when it has the entry (no optimization
+    or code generation then); otherwise it is compiled once and stored there.
+    """
+
+    def __init__(self, text: str, parts: dict[str, str], key: str):
+        self.text = text
         tm = target_machine()
-        self.module = llvm.parse_assembly(text)
-        self.module.triple = tm.triple
-        self.module.data_layout = str(tm.target_data)
-        self.module.verify()
-        pto = llvm.create_pipeline_tuning_options(speed_level=3)
-        pto.loop_vectorization = True
-        pto.slp_vectorization = True
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(self.module, pb)
-        self.engine = llvm.create_mcjit_compiler(self.module, tm)
+        obj = cache.load(key) if cache.enabled() else None
+        if obj is not None:
+            self.cache_status = f"hit: loaded {cache.path(key)}"
+        else:
+            self.cache_status = (f"miss: {cache.nearest(parts)}; stored as {cache.path(key)}" if cache.enabled()
+                                 else "miss: the disk cache is off (GRAPHC_CACHE=0)")
+            self.module = optimized_module(text, tm)
+            obj = tm.emit_object(self.module)
+            if cache.enabled():
+                cache.store(key, parts, obj)
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         self.run = RUN(self.engine.get_function_address("run"))
-        self.optimized_ir = str(self.module)
-        self.asm = tm.emit_assembly(self.module)
+
+    @cached_property
+    def module(self) -> llvm.ModuleRef:
+        """The optimized module (recomputed on demand when the code came from the disk cache)."""
+        return optimized_module(self.text, target_machine())
+
+    @cached_property
+    def optimized_ir(self) -> str:
+        return str(self.module)
+
+    @cached_property
+    def asm(self) -> str:
+        return target_machine().emit_assembly(self.module)
 
 
 _MACHINES: dict[str, Machine] = {}
@@ -83,11 +118,11 @@ _LOCK = threading.Lock()
 
 
 def machine(text: str) -> Machine:
-    key = hashlib.sha256("\n".join([text, llvmlite.__version__, llvm.get_host_cpu_name(),
-                                    llvm.get_host_cpu_features().flatten()]).encode()).hexdigest()
+    parts = cache.components(text, PIPELINE)
+    key = cache.key(parts)
     with _LOCK:
         if key not in _MACHINES:
-            _MACHINES[key] = Machine(text)
+            _MACHINES[key] = Machine(text, parts, key)
             _dump(key[:16], text, _MACHINES[key])
         return _MACHINES[key]
 
@@ -106,10 +141,12 @@ def _dump(name: str, text: str, m: Machine) -> None:
 class Executable:
     """Called with the validated input arrays; returns the outputs after applying the updates."""
 
-    def __init__(self, program: KernelProgram):
+    def __init__(self, program: KernelProgram, checked: bool = False):
         self.program = program
-        self.lowered: Lowered = lower_program(program, blas=bool(blas.gemm_pointers()))
-        self.machine = machine(self.lowered.ir)
+        self.lowered: Lowered = lower_program(program, blas=bool(blas.gemm_pointers()), checked=checked)
+        self.machine = machine(self.lowered.ir)  # the checks are in the IR, so in the cache key
+        self._fault = None if self.lowered.sites is None else \
+            fault_cell(self.machine.engine.get_global_value_address(FAULT))
         low, plan = self.lowered, program.plan
         scratch_at = _aligned(plan.arena_bytes)
         staging_at = scratch_at + _aligned(low.scratch_bytes)
@@ -130,6 +167,11 @@ class Executable:
         self._slots[low.scratch_slot] = base + self._skip + scratch_at
         self._slots[low.staging_slot] = base + self._skip + staging_at
         self._params = [b for b in program.buffers if b.role == "param"]
+        self._out_specs = [(v.shape, np.dtype(program.buffers[v.buffer].dtype)) for v in program.outputs]
+        # the arrays whose addresses are in the slots: inputs, then parameters (a held array cannot move)
+        self._held: list[np.ndarray | None] = [None] * (len(program.inputs) + len(self._params))
+        self._param_dtypes = {len(program.inputs) + j: np.dtype(b.dtype) for j, b in enumerate(self._params)}
+        self._slots_address = ctypes.addressof(self._slots)
         self._callback = CALLBACK(self._fallback)
         self._error: BaseException | None = None
         self._lock = threading.Lock()
@@ -141,27 +183,46 @@ class Executable:
         return self.machine.asm
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
-        prog = self.program
-        outs = [np.empty(v.shape, prog.buffers[v.buffer].dtype) for v in prog.outputs]
+        outs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]
+        slots, held, flat = self._slots, self._held, self._flat
         with self._lock:
-            for b, a in zip(prog.inputs, args):
-                self._slots[b] = a.ctypes.data
-                self._flat[b] = a.reshape(-1)
-            for b in self._params:
+            for j, (b, a) in enumerate(zip(self.program.inputs, args)):
+                if a is not held[j]:  # a new array: fetch its address (a held one cannot move)
+                    held[j] = a
+                    slots[b] = a.ctypes.data
+            for j, b in enumerate(self._params, len(args)):
                 a = b.data.array
-                if a.shape != b.shape or a.dtype.name != b.dtype or not a.flags.c_contiguous or not a.flags.writeable:
-                    raise BackendError(f"parameter {b.name or b.id} changed to {a.dtype}{list(a.shape)} since it was "
-                                       f"compiled as {b.dtype}{list(b.shape)}", fix="recompile the function")
-                self._slots[b.id] = a.ctypes.data
-                self._flat[b.id] = a.reshape(-1)
-            for b, t in self.program.plan.in_place.items():
-                self._flat[b] = self._flat[t]
-            for j, o in enumerate(outs):
-                self._slots[self.lowered.n_buffers + j] = o.ctypes.data
-            rc = self.machine.run(ctypes.addressof(self._slots), self._callback)
+                if a is not held[j] or a.shape != b.shape or a.dtype is not self._param_dtypes[j] \
+                        or not a.flags.writeable:
+                    self._check_param(b, a)
+                    held[j] = a
+                    slots[b.id] = a.ctypes.data
+            for j, o in enumerate(outs, self.lowered.n_buffers):
+                slots[j] = o.ctypes.data
+            if self.lowered.fallbacks:  # the NumPy callback reads flat views of every storage
+                for b, a in zip(self.program.inputs, args):
+                    flat[b] = a.reshape(-1)
+                for b in self._params:
+                    flat[b.id] = b.data.array.reshape(-1)
+                for b, t in self.program.plan.in_place.items():
+                    flat[b] = flat[t]
+            rc = self.machine.run(self._slots_address, self._callback)
             if rc:
                 self._raise(rc - 1)
         return outs
+
+    @staticmethod
+    def _check_param(b, a: np.ndarray) -> None:
+        """The generated code writes parameters in place: each must still be the writable, contiguous
+        array of the shape and dtype it was compiled for."""
+        name = b.name or b.id
+        if a.shape != b.shape or a.dtype.name != b.dtype:
+            raise BackendError(f"parameter {name} changed to {a.dtype}{list(a.shape)} since it was "
+                               f"compiled as {b.dtype}{list(b.shape)}", fix="recompile the function")
+        if not a.flags.c_contiguous or not a.flags.writeable:
+            raise BackendError(f"parameter {name}'s array is {'read-only' if a.flags.c_contiguous else 'not contiguous'}"
+                               ", but the compiled step updates it in place",
+                               fix="set it with param.value = array (which copies into its buffer)")
 
     def _fallback(self, i: int) -> int:
         """Runs kernel i with its op's NumPy rule (called from native code, with the GIL)."""
@@ -178,6 +239,11 @@ class Executable:
 
     def _raise(self, i: int) -> None:
         error, self._error = self._error, None
+        if self._fault is not None:
+            fault = fault_error(self._fault, self.lowered.sites, self.program,
+                                i if i < len(self.program.kernels) else None, self.lowered.n_buffers)
+            if fault is not None:
+                raise fault
         if i >= len(self.program.kernels):
             raise BackendError(f"llvm: the generated code failed after the kernels (status {i + 1})")
         k = self.program.kernels[i]
