@@ -4,8 +4,11 @@ See docs/backends.md: kernels become loop nests printed from their SymPy
 bodies, matmuls call SciPy's BLAS, kernels without a native emitter (conv,
 random, scan, ...) run their op's NumPy rule through a callback from the same
 native call, and `GRAPHC_DUMP_IR=dir` dumps the IR of every compile.
+`"llvm-checked"` (or `GRAPHC_LLVM_CHECKED=1`) is the bounds-checked build (checked.py).
 """
 from __future__ import annotations
+
+import os
 
 from graphc.schedule import KernelProgram
 
@@ -13,8 +16,11 @@ from .runtime import Executable
 
 
 class LLVMBackend:
-    name = "llvm"
     consumes = "program"
+
+    def __init__(self, checked: bool = False):
+        self.name = "llvm-checked" if checked else "llvm"
+        self.checked = checked
 
     def available(self) -> str | None:
         try:
@@ -25,9 +31,10 @@ class LLVMBackend:
         return None
 
     def compile(self, program: KernelProgram) -> Executable:
-        return Executable(program)
+        return Executable(program, checked=self.checked or os.environ.get("GRAPHC_LLVM_CHECKED", "0") != "0")
 
 
 BACKEND = LLVMBackend()
+CHECKED = LLVMBackend(checked=True)
 
-__all__ = ["BACKEND", "LLVMBackend", "Executable"]
+__all__ = ["BACKEND", "CHECKED", "LLVMBackend", "Executable"]

@@ -4,15 +4,20 @@ A kernel is an internal function taking one `noalias` pointer per distinct
 storage it touches (a parameter updated in place is one storage with its new
 value), so LLVM may vectorize without runtime alias checks; the exported
 `run` calls them in order and returns 0, or the failing kernel's index + 1.
+In the checked build (checked.py) `element` also compares every address with
+its storage's extent.
 """
 from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from llvmlite import ir
 
 from graphc.ir.errors import BackendError
+
+if TYPE_CHECKING:
+    from .checked import Bounds
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -80,32 +85,50 @@ def nest(b: ir.IRBuilder, shape: Sequence[int]) -> Iterator[list[ir.Value]]:
         yield [stack.enter_context(loop(b, d)) for d in shape]
 
 
+class Builder(ir.IRBuilder):
+    """An IRBuilder that knows its kernel, so that `element` can check addresses in the checked build."""
+
+    def __init__(self, block: ir.Block, kernel: "KernelFunction"):
+        super().__init__(block)
+        self.kernel = kernel
+
+
 def element(b: ir.IRBuilder, base: ir.Value, etype: ir.Type, strides: Sequence[int], offset: int | ir.Value,
             idx: Sequence[ir.Value]) -> ir.Value:
-    """Pointer to base[offset + sum(idx * strides)] (zero strides drop out: broadcasting)."""
+    """Pointer to base[offset + sum(idx * strides)] (zero strides drop out: broadcasting).
+
+    The one place addresses are computed: in the checked build the offset is
+    compared with the extent of `base`'s storage first.
+    """
     off = ir.Constant(I64, offset) if isinstance(offset, int) else offset
     for i, s in zip(idx, strides):
         if s:
             term = i if s == 1 else b.mul(i, ir.Constant(I64, s), flags=["nsw"])
             off = b.add(off, term, flags=["nsw"])
+    if isinstance(b, Builder) and b.kernel.bounds is not None:
+        b.kernel.bounds.check(b, b.kernel.storage_of(base), etype, off)
     return b.gep(base, [off], inbounds=True, source_etype=etype)
 
 
 class KernelFunction:
     """One kernel as an internal function over its distinct storages; `ptr(buffer)` gives each base."""
 
-    def __init__(self, module: ir.Module, name: str, storages: Sequence[int]):
+    def __init__(self, module: ir.Module, name: str, storages: Sequence[int], bounds: "Bounds | None" = None):
         self.storages = list(dict.fromkeys(storages))
+        self.bounds = bounds
         fnty = ir.FunctionType(I32, [PTR] * len(self.storages))
         self.fn = ir.Function(module, fnty, name)
         self.fn.linkage = "internal"
         for arg in self.fn.args:
             arg.add_attribute("noalias")
-        self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.b = Builder(self.fn.append_basic_block("entry"), self)
         self.module = module
 
     def base(self, storage: int) -> ir.Value:
         return self.fn.args[self.storages.index(storage)]
+
+    def storage_of(self, base: ir.Value) -> int:
+        return next(s for s, arg in zip(self.storages, self.fn.args) if arg is base)
 
     def finish(self) -> None:
         self.b.ret(ir.Constant(I32, 0))

@@ -452,6 +452,10 @@ def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops
         ptr_a = element(b, kf.base(a_op.storage), t, a_op.strides[:-2], a_op.offset, idx)
         ptr_b = element(b, kf.base(b_op.storage), t, b_op.strides[:-2], b_op.offset, idx)
         ptr_c = element(b, kf.base(c_op.storage), t, c_op.strides[:-2], 0, idx)
+        if kf.bounds is not None:  # BLAS reads and writes whole matrices: check their last elements too
+            for op, (rows, cols) in zip(ops, ((m, kk), (kk, n), (m, n))):
+                last = [ir.Constant(I64, rows - 1), ir.Constant(I64, cols - 1)]
+                element(b, kf.base(op.storage), t, op.strides, op.offset, list(idx) + last)
         b.call(fn, scalars + [ptr_b, lds[0], ptr_a, lds[1], lds[2], ptr_c, lds[3]])
 
 

@@ -17,6 +17,7 @@ from llvmlite import ir
 
 from graphc.schedule import KernelProgram
 
+from .checked import Bounds, Site
 from .codegen import I32, PTR, KernelFunction, Unsupported, contiguous_strides
 from .kernels import Context, Operand, emit_copy, emitter
 
@@ -33,6 +34,7 @@ class Lowered:
     scratch_bytes: int
     staging_bytes: int
     fallbacks: dict[int, str] = field(default_factory=dict)  # kernel index -> why it is not native
+    sites: list[Site] | None = None  # the checked build's address checks (None: unchecked)
 
     @property
     def scratch_slot(self) -> int:
@@ -47,7 +49,7 @@ class Lowered:
         return self.staging_slot + 1
 
 
-def lower_program(program: KernelProgram, blas: bool) -> Lowered:
+def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> Lowered:
     module = ir.Module("graphc")
     module.triple = ""
     n_buf, n_out = len(program.buffers), len(program.outputs)
@@ -57,6 +59,18 @@ def lower_program(program: KernelProgram, blas: bool) -> Lowered:
         return plan.in_place.get(buffer, buffer)
 
     ctx = Context(program, storage, n_buf + n_out, blas)
+    staging_bytes = 0
+
+    def extent(slot: int) -> int:
+        """Bytes a storage slot holds (scratch and staging: at least, when the check is emitted)."""
+        if slot < n_buf:
+            return program.buffers[slot].nbytes
+        if slot < n_buf + n_out:
+            v = program.outputs[slot - n_buf]
+            return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(program.buffers[v.buffer].dtype).itemsize
+        return ctx.scratch_bytes if slot == ctx.scratch else staging_bytes
+
+    bounds = Bounds(module, extent) if checked else None
     callback_ty = ir.FunctionType(I32, [I32])
     run = ir.Function(module, ir.FunctionType(I32, [PTR, callback_ty.as_pointer()]), "run")
     slots, callback = run.args
@@ -71,7 +85,8 @@ def lower_program(program: KernelProgram, blas: bool) -> Lowered:
 
     for i, k in enumerate(program.kernels):
         name = f"k{i}_{k.name}"
-        kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch])
+        kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch],
+                            bounds)
         try:
             emitter(k)(ctx, k, kf)
             kf.finish()
@@ -85,7 +100,7 @@ def lower_program(program: KernelProgram, blas: bool) -> Lowered:
         call(kf, i + 1)
 
     def copy(name: str, shape: tuple, src: Operand, dst: Operand) -> None:
-        kf = KernelFunction(module, name, [dst.storage, src.storage])
+        kf = KernelFunction(module, name, [dst.storage, src.storage], bounds)
         emit_copy(kf, shape, src, dst)
         kf.finish()
         call(kf, len(program.kernels) + 1)
@@ -95,7 +110,7 @@ def lower_program(program: KernelProgram, blas: bool) -> Lowered:
         copy(f"output{j}", v.shape, Operand(storage(v.buffer), dtype, v.strides, v.offset),
              Operand(n_buf + j, dtype, contiguous_strides(v.shape)))
 
-    staged, finals, staging_bytes = [], [], 0
+    staged, finals = [], []
     for param, v in program.updates:
         if v.buffer in plan.in_place:
             continue
@@ -115,5 +130,6 @@ def lower_program(program: KernelProgram, blas: bool) -> Lowered:
     for n, (shape, src, dst) in enumerate(finals):
         copy(f"update{n}", shape, src, dst)
     b.ret(ir.Constant(I32, 0))
-    return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks)
+    return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
+                   bounds.sites if bounds is not None else None)
 
