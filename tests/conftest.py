@@ -1,11 +1,44 @@
+"""Shared test helpers: the `backend` fixture, `evaluate`, and the one table of tolerances per backend and dtype.
+
+Tests that compile a function and compare its result with a reference (NumPy
+closed forms, finite differences, torch) take the `backend` fixture and run
+once per backend. Its "llvm" id compiles the bounds-checked build
+("llvm-checked"), so every LLVM test also checks that no kernel addresses
+memory outside its storages; tests/test_llvm.py covers the unchecked build.
+"""
 import numpy as np
 import pytest
 
 import graphc as gc
 
+#: fixture id -> backend name passed to gc.function
+BACKENDS = {"numpy": "numpy", "llvm": "llvm-checked"}
 
-def evaluate(fn, *arrays, backend="numpy"):
-    """Build `fn` over placeholders shaped like `arrays`, compile it, and run it."""
+#: (backend family, dtype) -> assert_allclose tolerances for results compared with a NumPy reference.
+#: NumPy evaluates the same formulas as the references. LLVM sums in double (pairwise float32 sums differ),
+#: computes fused bodies in its own operation order and uses its own exp/log/tanh (<= 2 ulp float32,
+#: <= 4 ulp float64), so it gets a few ulp more room. docs/backends.md shows this table.
+TOLERANCES = {
+    ("numpy", "float32"): {"rtol": 2e-6, "atol": 1e-7},
+    ("numpy", "float64"): {"rtol": 1e-12, "atol": 1e-14},
+    ("llvm", "float32"): {"rtol": 1e-5, "atol": 1e-6},
+    ("llvm", "float64"): {"rtol": 1e-10, "atol": 1e-12},
+}
+
+
+def tol(backend: str, dtype="float64") -> dict:
+    """assert_allclose keyword arguments for `backend` (a name or fixture id) and a float dtype."""
+    family = "llvm" if backend.startswith("llvm") else "numpy"
+    return TOLERANCES[family, np.dtype(dtype).name]
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request) -> str:
+    return BACKENDS[request.param]
+
+
+def evaluate(fn, *arrays, backend):
+    """Build `fn` over placeholders shaped like `arrays`, compile it for `backend`, and run it."""
     xs = [gc.placeholder(np.shape(a), np.asarray(a).dtype.name, name=f"a{i}") for i, a in enumerate(arrays)]
     out = fn(*xs)
     return gc.function(xs, out, backend=backend)(*arrays)
