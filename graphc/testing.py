@@ -40,19 +40,19 @@ def check_grad(fn: Callable[..., Tensor], args: Sequence[np.ndarray], *, order: 
     cost = fn(*xs)
     if not isinstance(cost, Tensor) or cost.shape != ():
         raise ValueError("check_grad: fn must return a scalar tensor")
-    worst = _compare(xs, cost, arrays, eps, rtol, atol, "gradient")
+    worst = _compare(xs, cost, arrays, eps, rtol, atol, "gradient", backend)
     if order >= 2:
         rng = np.random.default_rng(0)
         dirs = [rng.standard_normal(a.shape) for a in arrays]
         gs = grad(cost, xs, disconnected="zero")
         directional = sum(((g * d).sum() for g, d in zip(gs, dirs)), start=0.0 * cost)
-        worst = max(worst, _compare(xs, directional, arrays, eps, rtol, atol, "second derivative"))
+        worst = max(worst, _compare(xs, directional, arrays, eps, rtol, atol, "second derivative", backend))
     return worst
 
 
-def _compare(xs, cost, arrays, eps, rtol, atol, what) -> float:
-    f = function(xs, cost)
-    g = function(xs, grad(cost, xs, disconnected="zero"))
+def _compare(xs, cost, arrays, eps, rtol, atol, what, backend) -> float:
+    f = function(xs, cost, backend=backend)
+    g = function(xs, grad(cost, xs, disconnected="zero"), backend=backend)
     symbolic = g(*arrays)
     numeric = numerical_grad(lambda a: float(f(*a)), [a.copy() for a in arrays], eps)
     worst = 0.0
