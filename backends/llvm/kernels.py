@@ -291,15 +291,15 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         b.store(ir.Constant(F64, 0.0), s)
 
         def add_exp(idx: list[ir.Value]) -> None:
-            e = p.call("exp", b.fsub(value(idx), top))
+            e = p.math("exp", b.fsub(value(idx), top))
             b.store(b.fadd(b.load(s, typ=F64), b.fpext(e, F64) if ftype != F64 else e), s)
         over_axes(add_exp)
         denom = b.load(s, typ=F64)
         denom = b.fptrunc(denom, ftype) if ftype != F64 else denom
-        log_denom = p.call("log", denom)
+        log_denom = p.math("log", denom)
         if name == "softmax":
             out = ctx.output(k)
-            over_axes(lambda idx: store(kf, out, idx, b.fdiv(p.call("exp", b.fsub(value(idx), top)), denom)))
+            over_axes(lambda idx: store(kf, out, idx, b.fdiv(p.math("exp", b.fsub(value(idx), top)), denom)))
         elif name == "log_softmax":
             out = ctx.output(k)
             over_axes(lambda idx: store(kf, out, idx, b.fsub(b.fsub(value(idx), top), log_denom)))

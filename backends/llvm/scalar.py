@@ -3,7 +3,8 @@
 Numbers are floats of the kernel's compute type, truth values are `i1`; each
 is converted on demand, so `where(x > 0, x, 0)` and `cast(x > 0, float)` both
 work. Shared subtrees are emitted once (memoized per body), `lets` become SSA
-values. The opaque kernel functions are written in their stable forms.
+values. The opaque kernel functions are written in their stable forms, and
+exp/expm1/log/log1p/tanh are inline arithmetic (vmath.py) so their loops vectorize.
 """
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import sympy as sp
 from llvmlite import ir
 
 from .codegen import F32, I1, Unsupported, intrinsic
+from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
         sp.Equality: "=="}
 #: SymPy function -> LLVM intrinsic stem (overloaded on the float type)
-_INTRINSICS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.floor: "floor",
-               sp.Abs: "fabs", sp.tanh: "tanh"}
+_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor", sp.Abs: "fabs"}
+#: SymPy function -> `VMath` method (inline, vectorizable)
+_VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh"}
 #: functions without an intrinsic: the C library's (float, double) names
-_LIBM = {sp.erf: ("erff", "erf"), "log1p": ("log1pf", "log1p"), "expm1": ("expm1f", "expm1")}
+_LIBM = {sp.erf: ("erff", "erf")}
 
 
 class ScalarPrinter:
@@ -30,6 +33,7 @@ class ScalarPrinter:
         self.b, self.ftype = b, ftype
         self.memo: dict[sp.Basic, ir.Value] = dict(env)
         self.suffix = "f32" if ftype == F32 else "f64"
+        self.vmath = VMath(b, ftype)
 
     def bind(self, lets: Sequence[tuple[sp.Symbol, sp.Expr]]) -> None:
         for sym, value in lets:
@@ -47,6 +51,10 @@ class ScalarPrinter:
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
         fn = intrinsic(self.b.module, f"llvm.{stem}.{self.suffix}", self.ftype, [self.ftype] * len(args))
         return self.b.call(fn, list(args))
+
+    def math(self, name: str, x: ir.Value) -> ir.Value:
+        """A `VMath` function (exp, expm1, log, log1p, tanh) of a compute-type value."""
+        return getattr(self.vmath, name)(x)
 
     def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
         name = names[0] if self.ftype == F32 else names[1]
@@ -69,6 +77,8 @@ class ScalarPrinter:
             return self.const(float(e))
         handler = _HANDLERS.get(type(e)) or _HANDLERS.get(getattr(e.func, "__name__", ""))
         if handler is None:
+            if type(e) in _VMATH:
+                return self.math(_VMATH[type(e)], self.num(self.emit(e.args[0])))
             if type(e) in _INTRINSICS:
                 return self.call(_INTRINSICS[type(e)], self.num(self.emit(e.args[0])))
             if type(e) in _LIBM:
@@ -113,7 +123,7 @@ def _product(b: ir.IRBuilder, vals: list[ir.Value]) -> ir.Value:
 def _pow(p: ScalarPrinter, e: sp.Pow, b: ir.IRBuilder) -> ir.Value:
     base, ex = e.base, e.exp
     if base is sp.E:
-        return p.call("exp", p.num(p.emit(ex)))
+        return p.math("exp", p.num(p.emit(ex)))
     x = p.num(p.emit(base))
     if ex.is_Integer:
         n = abs(int(ex))
@@ -195,19 +205,19 @@ def _arg(p: ScalarPrinter, x: sp.Basic) -> ir.Value:
 def _sigmoid(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
     """1 / (1 + exp(-x)): exp overflows to inf for very negative x, giving exactly 0, never NaN."""
     x = _arg(p, e.args[0])
-    return b.fdiv(p.const(1), b.fadd(p.const(1), p.call("exp", b.fneg(x))))
+    return b.fdiv(p.const(1), b.fadd(p.const(1), p.math("exp", b.fneg(x))))
 
 
 def _softplus(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
     """max(x, 0) + log1p(exp(-|x|)): never overflows."""
     x = _arg(p, e.args[0])
-    tail = p.libm(_LIBM["log1p"], p.call("exp", b.fneg(p.call("fabs", x))))
+    tail = p.math("log1p", p.math("exp", b.fneg(p.call("fabs", x))))
     return b.fadd(p.call("maxnum", x, p.const(0)), tail)
 
 
-def _opaque_libm(name: str) -> Callable:
+def _opaque_math(name: str) -> Callable:
     def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-        return p.libm(_LIBM[name], _arg(p, e.args[0]))
+        return p.math(name, _arg(p, e.args[0]))
     return emit
 
 
@@ -216,5 +226,5 @@ _HANDLERS: dict = {
     sp.sign: _sign, sp.Piecewise: _piecewise, sp.And: _logic("and"), sp.Or: _logic("or"), sp.Not: _not,
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
-    "sigmoid": _sigmoid, "softplus": _softplus, "log1p": _opaque_libm("log1p"), "expm1": _opaque_libm("expm1"),
+    "sigmoid": _sigmoid, "softplus": _softplus, "log1p": _opaque_math("log1p"), "expm1": _opaque_math("expm1"),
 }
