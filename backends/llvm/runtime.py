@@ -38,9 +38,14 @@ def target_machine() -> llvm.TargetMachine:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     _bind_symbols()
+    return host_target_machine()
+
+
+def host_target_machine(reloc: str = "default", codemodel: str = "jitdefault", jit: bool = True) -> llvm.TargetMachine:
+    """A new target machine for the host CPU: an execution engine owns (and frees) the one it is given."""
     target = llvm.Target.from_default_triple()
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                                        opt=3, jit=True)
+                                        opt=3, reloc=reloc, codemodel=codemodel, jit=jit)
 
 
 def _bind_symbols() -> None:
@@ -90,18 +95,17 @@ class Machine:
         else:
             self.cache_status = (f"miss: {cache.nearest(parts)}; stored as {cache.path(key)}" if cache.enabled()
                                  else "miss: the disk cache is off (GRAPHC_CACHE=0)")
-            self.module = optimized_module(text, tm)
-            obj = tm.emit_object(self.module)
+            obj = tm.emit_object(optimized_module(text, tm))
             if cache.enabled():
                 cache.store(key, parts, obj)
-        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine())
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         self.run = RUN(self.engine.get_function_address("run"))
 
     @cached_property
     def module(self) -> llvm.ModuleRef:
-        """The optimized module (recomputed on demand when the code came from the disk cache)."""
+        """The optimized module, recomputed on demand (code generation changes the one it compiles)."""
         return optimized_module(self.text, target_machine())
 
     @cached_property
