@@ -1,0 +1,76 @@
+"""`graphc bench` (and benchmarks/run.py): run the W1-W5 suite and print its Markdown report."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+
+from . import report, suite
+from .workloads import WORKLOADS
+
+
+def _subset(known: tuple[str, ...]):
+    """An argparse type: a comma-separated subset of `known` (argparse reports a bad one as a usage error)."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown) or repr(text)}; "
+                                             f"choose from {','.join(known)}")
+        return names
+    return parse
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def bench(args: argparse.Namespace) -> int:
+    """Run the suite; exit 1 when the frameworks' initial losses disagree."""
+    chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads, "gemm_n": 0 if args.no_gemm else 1024}
+    settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
+    results = suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]
+    text = report.markdown(results, command)
+    print(text)
+    if args.json:
+        tmp = f"{args.json}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"settings": asdict(settings), "runs": results.runs, "gemm": results.gemm,
+                       "loss_errors": results.loss_errors, "header": report.header(command)}, f, indent=1)
+        os.replace(tmp, args.json)
+    if results.loss_errors:
+        print("graphc bench: error: the frameworks' initial losses disagree (see the report)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Wire `graphc bench` into the `graphc` command."""
+    p = sub.add_parser("bench", help="time training steps W1-W5 against PyTorch, JAX and PyTensor (when installed)",
+                       description="Times the training steps W1-W5 on graphc-llvm, graphc-numpy and the installed "
+                                   "peers, each in a fresh process, from the same initial weights (first losses "
+                                   "checked equal), and prints a Markdown report; see docs/benchmarks.md.")
+    p.add_argument("--quick", action="store_true", help="few repeats (10 steps or 2 s per median): a smoke run")
+    p.add_argument("--workloads", type=_subset(tuple(WORKLOADS)), default=tuple(WORKLOADS),
+                   help="comma-separated subset, e.g. W1,W3 (default all)")
+    p.add_argument("--frameworks", type=_subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
+                   help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
+    p.add_argument("--threads", type=_positive, default=2, help="threads every framework may use (default 2)")
+    p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
+    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    p.set_defaults(run=bench, argv=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """benchmarks/run.py's entry: the same options as `graphc bench`."""
+    parser = argparse.ArgumentParser(prog="benchmarks/run.py")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(["bench"] + argv)
+    args.argv = ["python3", "benchmarks/run.py"] + argv
+    return args.run(args)

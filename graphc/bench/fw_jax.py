@@ -1,0 +1,83 @@
+"""The workloads in JAX: jax.jit of value_and_grad plus a hand-written optimizer update, float32."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .workloads import Problem
+
+
+def build(p: Problem, threads: int) -> Callable[[], object]:
+    """One jitted training step (threads come from XLA_FLAGS, set before JAX loads); returns the loss."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    jax.config.update("jax_enable_x64", False)
+    w = p.workload
+    act = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}[w.activation]
+    pool = lambda h: lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")  # noqa: E731
+
+    def conv(h, weight, bias, pad):
+        out = lax.conv_general_dilated(h, weight, (1, 1), [(pad, pad)] * 2, dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return out + bias[None, :, None, None]
+
+    def forward(t, x):
+        if w.model == "mlp":
+            h, n = x, len(w.sizes) - 1
+            for i in range(n):
+                h = h @ t[f"fc{i}.weight"] + t[f"fc{i}.bias"]
+                h = act(h) if i < n - 1 else h
+            return h
+        if w.model == "lenet":
+            h = pool(jax.nn.relu(conv(x, t["conv1.weight"], t["conv1.bias"], 2)))
+            h = pool(jax.nn.relu(conv(h, t["conv2.weight"], t["conv2.bias"], 0))).reshape(x.shape[0], -1)
+            h = jax.nn.relu(h @ t["fc1.weight"] + t["fc1.bias"])
+            h = jax.nn.relu(h @ t["fc2.weight"] + t["fc2.bias"])
+            return h @ t["fc3.weight"] + t["fc3.bias"]
+        n = w.sizes[2]
+        xw = jnp.swapaxes(x @ t["lstm.weight_ih"].T + t["lstm.bias_ih"], 0, 1)  # time first
+
+        def cell(state, xt):
+            h, c = state
+            z = xt + h @ t["lstm.weight_hh"].T + t["lstm.bias_hh"]
+            i, f, g, o = (z[:, k * n:(k + 1) * n] for k in range(4))
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            return (jax.nn.sigmoid(o) * jnp.tanh(c), c), None
+        zeros = jnp.zeros((x.shape[0], n), jnp.float32)
+        (h, _c), _ = lax.scan(cell, (zeros, zeros), xw)
+        return h @ t["head.weight"] + t["head.bias"]
+
+    def loss_fn(t, x, y):
+        out = forward(t, x)
+        if w.loss == "mse":
+            return jnp.mean(jnp.square(out - y))
+        return -jnp.mean(jnp.sum(y * jax.nn.log_softmax(out, axis=-1), axis=-1))
+
+    def update(t, state, grads):
+        if w.optimizer == "sgd":
+            return {k: t[k] - w.lr * grads[k] for k in t}, state
+        if w.optimizer == "momentum":
+            v = {k: 0.9 * state[k] + grads[k] for k in t}
+            return {k: t[k] - w.lr * v[k] for k in t}, v
+        m, v, step = state
+        step = step + 1.0
+        m = {k: 0.9 * m[k] + 0.1 * grads[k] for k in t}
+        v = {k: 0.999 * v[k] + 0.001 * grads[k] ** 2 for k in t}
+        size, bc2 = w.lr / (1 - 0.9 ** step), jnp.sqrt(1 - 0.999 ** step)
+        return {k: t[k] - size * m[k] / (jnp.sqrt(v[k]) / bc2 + 1e-8) for k in t}, (m, v, step)
+
+    @jax.jit
+    def train_step(t, state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(t, x, y)
+        t, state = update(t, state, grads)
+        return loss, t, state
+
+    t = {k: jnp.asarray(v) for k, v in p.params.items()}
+    zeros = {k: jnp.zeros_like(v) for k, v in t.items()}
+    state = (zeros, dict(zeros), jnp.float32(0)) if w.optimizer == "adam" else zeros
+    x, y = jnp.asarray(p.x), jnp.asarray(p.y)
+
+    def step():
+        nonlocal t, state
+        loss, t, state = train_step(t, state, x, y)
+        return loss.block_until_ready()
+    return step

@@ -1,0 +1,56 @@
+"""The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel) and torch.optim."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .workloads import Problem
+
+
+def build(p: Problem, threads: int) -> Callable[[], object]:
+    """One training step; calling it returns the loss before the update."""
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    w = p.workload
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in p.params.items()}
+    params = list(t.values())
+    x, y = torch.tensor(p.x), torch.tensor(p.y)
+    if w.model == "lstm":
+        _, n_in, hidden, _ = w.sizes
+        lstm = torch.nn.LSTM(n_in, hidden, batch_first=True)
+        with torch.no_grad():
+            for ours, theirs in (("weight_ih", "weight_ih_l0"), ("weight_hh", "weight_hh_l0"),
+                                 ("bias_ih", "bias_ih_l0"), ("bias_hh", "bias_hh_l0")):
+                getattr(lstm, theirs).copy_(t[f"lstm.{ours}"])
+        params = list(lstm.parameters()) + [t["head.weight"], t["head.bias"]]
+    act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[w.activation]
+
+    def forward() -> torch.Tensor:
+        if w.model == "mlp":
+            h, n = x, len(w.sizes) - 1
+            for i in range(n):
+                h = h @ t[f"fc{i}.weight"] + t[f"fc{i}.bias"]
+                h = act(h) if i < n - 1 else h
+            return h
+        if w.model == "lenet":
+            h = F.max_pool2d(torch.relu(F.conv2d(x, t["conv1.weight"], t["conv1.bias"], padding=2)), 2)
+            h = F.max_pool2d(torch.relu(F.conv2d(h, t["conv2.weight"], t["conv2.bias"])), 2).flatten(1)
+            h = torch.relu(h @ t["fc1.weight"] + t["fc1.bias"])
+            h = torch.relu(h @ t["fc2.weight"] + t["fc2.bias"])
+            return h @ t["fc3.weight"] + t["fc3.bias"]
+        _, (h, _c) = lstm(x)
+        return h[-1] @ t["head.weight"] + t["head.bias"]
+
+    if w.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=w.lr)
+    else:
+        opt = torch.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
+    loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
+
+    def step() -> torch.Tensor:
+        loss = loss_fn(forward(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+    return step

@@ -1,0 +1,122 @@
+"""Runs the workloads in fresh worker processes, one per framework, and checks the first losses agree."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .workloads import WORKLOADS
+
+FRAMEWORKS = ("graphc-llvm", "graphc-numpy", "torch", "jax", "pytensor")
+#: the initial-loss tolerance across frameworks (float32 sums in different orders)
+LOSS_RTOL = 1e-4
+
+
+@dataclass
+class Settings:
+    """How much to measure: steps per median, seconds per median, threads, which workloads and frameworks."""
+
+    workloads: tuple[str, ...] = tuple(WORKLOADS)
+    frameworks: tuple[str, ...] = FRAMEWORKS
+    repeats: int = 100
+    budget_s: float = 10.0
+    threads: int = 2
+    gemm_n: int = 1024          # 0: skip the GEMM line
+    timeout_s: float = 600.0
+
+    @classmethod
+    def quick(cls, **kw) -> "Settings":
+        return cls(repeats=10, budget_s=2.0, **kw)
+
+
+@dataclass
+class Results:
+    """Per workload, per framework: the worker's JSON (or {"na": reason}); plus GEMM rates and loss errors."""
+
+    settings: Settings
+    runs: dict[str, dict[str, dict]] = field(default_factory=dict)
+    gemm: dict[str, dict] = field(default_factory=dict)
+    loss_errors: list[str] = field(default_factory=list)
+
+
+def environment(threads: int, cache_dir: str | None = None) -> dict[str, str]:
+    """The workers' environment: thread counts fixed before any library loads, graphc's cache dir."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}"
+    # PyTensor's default backend, Numba, pins an llvmlite older than graphc's: use its C backend without Numba.
+    mode = "mode=NUMBA" if importlib.util.find_spec("numba") else "mode=FAST_RUN,linker=cvm"
+    env["PYTENSOR_FLAGS"] = f"{mode},floatX=float32"
+    if cache_dir is not None:
+        env["GRAPHC_CACHE_DIR"] = cache_dir
+    return env
+
+
+def run_worker(job: dict, env: dict[str, str], timeout_s: float) -> dict:
+    """The worker's result, or {"na": why} when it failed, timed out or printed no result."""
+    cmd = [sys.executable, "-m", "graphc.bench.worker", json.dumps(job)]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"na": f"timed out after {timeout_s:.0f} s"}
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"na": f"failed (exit {proc.returncode}): {tail[:200]}"}
+    out = json.loads(lines[-1])
+    return {"na": f"failed: {out['error']}"} if "error" in out else out
+
+
+def _missing(framework: str) -> str | None:
+    module = {"torch": "torch", "jax": "jax", "pytensor": "pytensor"}.get(framework)
+    return "not installed" if module and importlib.util.find_spec(module) is None else None
+
+
+def measure(name: str, framework: str, s: Settings, cache_dir: str) -> dict:
+    """One framework on one workload; graphc-llvm also gets a warm start from the cache its cold run filled."""
+    why = _missing(framework)
+    if why:
+        return {"na": why}
+    job = {"framework": framework, "workload": name, "repeats": s.repeats, "budget_s": s.budget_s,
+           "threads": s.threads}
+    env = environment(s.threads, cache_dir)
+    out = run_worker(job, env, s.timeout_s)
+    if framework == "graphc-llvm" and "na" not in out:
+        warm = run_worker(dict(job, repeats=0), env, s.timeout_s)
+        out["warm_s"] = warm.get("cold_s")
+    return out
+
+
+def check_losses(name: str, runs: dict[str, dict]) -> list[str]:
+    """Why the frameworks' first losses disagree (relative to graphc-numpy, else the first one), if they do."""
+    losses = {fw: r["first_loss"] for fw, r in runs.items() if "first_loss" in r}
+    if not losses:
+        return []
+    ref_fw = "graphc-numpy" if "graphc-numpy" in losses else next(iter(losses))
+    ref = losses[ref_fw]
+    return [f"{name}: {fw} first loss {v:.7g} != {ref_fw} {ref:.7g} (rtol {LOSS_RTOL})"
+            for fw, v in losses.items() if not abs(v - ref) <= LOSS_RTOL * abs(ref)]
+
+
+def run(s: Settings, log: Callable[[str], None] = lambda msg: None) -> Results:
+    """Every selected workload on every selected framework, then the GEMM rates; each in its own process."""
+    res = Results(s)
+    with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
+        for name in s.workloads:
+            runs = res.runs[name] = {}
+            for fw in s.frameworks:
+                log(f"{name} {fw} ...")
+                runs[fw] = measure(name, fw, s, os.path.join(tmp, name))
+            res.loss_errors += check_losses(name, runs)
+        if s.gemm_n and "graphc-llvm" in s.frameworks:
+            for dtype in ("float32", "float64"):
+                log(f"GEMM {dtype} {s.gemm_n}^3 ...")
+                job = {"gemm": dtype, "n": s.gemm_n, "threads": s.threads}
+                res.gemm[dtype] = run_worker(job, environment(s.threads, tmp), s.timeout_s)
+    return res

@@ -1,0 +1,98 @@
+"""The five training-step workloads W1-W5 (graphc issue 6): sizes, data and the one set of initial weights.
+
+Every framework trains from the arrays `problem()` returns, in graphc's layouts (dense weights
+(in, out); conv weights OIHW; LSTM weights in torch's layout and gate order i, f, g, o), so the
+first losses must agree; each framework module converts layouts where its own API differs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: The peers, fastest first by kind; graphc-llvm is compared with each of them.
+PEERS = ("torch", "jax", "pytensor")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One training step to time: a model kind with its sizes, a loss, an optimizer and the issue's targets."""
+
+    name: str
+    title: str
+    model: str                      # "mlp", "lenet" or "lstm"
+    batch: int
+    loss: str                       # "mse" or "ce" (softmax cross-entropy on one-hot rows)
+    optimizer: str                  # "sgd", "momentum" (0.9) or "adam"
+    lr: float
+    sizes: tuple[int, ...] = ()     # mlp: layer widths; lstm: (sequence, input, hidden, classes)
+    activation: str = "relu"
+    cold_target_s: float = 1.0      # the issue's cold-compile ceiling for graphc-llvm
+    min_speedup: dict[str, float] = field(default_factory=dict)  # peer -> required graphc-llvm speedup
+    reference_ms: dict[str, float] = field(default_factory=dict)  # the issue's peer step times (2 threads)
+
+
+WORKLOADS = {w.name: w for w in (
+    Workload("W1", "sine MLP 2-64-64-1 sigmoid, MSE, batch 1000, SGD", "mlp", 1000, "mse", "sgd", 0.1,
+             (2, 64, 64, 1), "sigmoid", reference_ms={"torch": 0.61, "jax": 0.43}),
+    Workload("W2", "tiny MLP 4-16-3 tanh, softmax CE, batch 32, SGD", "mlp", 32, "ce", "sgd", 0.1,
+             (4, 16, 3), "tanh", min_speedup={"torch": 6.0},
+             reference_ms={"torch": 0.108, "jax": 0.036, "pytensor": 0.017}),
+    Workload("W3", "MLP 784-512-512-10 ReLU, softmax CE, batch 128, Adam", "mlp", 128, "ce", "adam", 1e-3,
+             (784, 512, 512, 10), "relu", reference_ms={"torch": 5.2, "jax": 2.3}),
+    Workload("W4", "LeNet-5 1x28x28, softmax CE, batch 64, SGD momentum 0.9", "lenet", 64, "ce", "momentum",
+             0.01, cold_target_s=2.0, reference_ms={"torch": 3.9, "jax": 7.2}),
+    Workload("W5", "LSTM seq 32, batch 32, input 32, hidden 128, 10 classes, Adam", "lstm", 32, "ce", "adam",
+             1e-3, (32, 32, 128, 10), cold_target_s=2.0, reference_ms={"torch": 4.0, "jax": 8.0}),
+)}
+
+#: LeNet-5's layers as (name, shape): conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 400-120-84-10.
+LENET = (("conv1.weight", (6, 1, 5, 5)), ("conv1.bias", (6,)), ("conv2.weight", (16, 6, 5, 5)), ("conv2.bias", (16,)),
+         ("fc1.weight", (400, 120)), ("fc1.bias", (120,)), ("fc2.weight", (120, 84)), ("fc2.bias", (84,)),
+         ("fc3.weight", (84, 10)), ("fc3.bias", (10,)))
+
+
+@dataclass
+class Problem:
+    """A workload's initial weights (name -> array, in declaration order) and its one batch of data."""
+
+    workload: Workload
+    params: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+
+
+def _shapes(w: Workload) -> list[tuple[str, tuple[int, ...], int]]:
+    """(name, shape, fan_in) of every parameter, in the order each framework declares them."""
+    if w.model == "mlp":
+        out = []
+        for i, (a, b) in enumerate(zip(w.sizes, w.sizes[1:])):
+            out += [(f"fc{i}.weight", (a, b), a), (f"fc{i}.bias", (b,), a)]
+        return out
+    if w.model == "lenet":
+        fan = {"conv1": 25, "conv2": 150, "fc1": 400, "fc2": 120, "fc3": 84}
+        return [(name, shape, fan[name.split(".")[0]]) for name, shape in LENET]
+    _, n_in, hidden, classes = w.sizes
+    return [("lstm.weight_ih", (4 * hidden, n_in), hidden), ("lstm.weight_hh", (4 * hidden, hidden), hidden),
+            ("lstm.bias_ih", (4 * hidden,), hidden), ("lstm.bias_hh", (4 * hidden,), hidden),
+            ("head.weight", (hidden, classes), hidden), ("head.bias", (classes,), hidden)]
+
+
+def problem(name: str, seed: int = 0) -> Problem:
+    """The workload's data and initial weights: uniform(+-1/sqrt(fan_in)), torch's default, from one seed."""
+    w = WORKLOADS[name]
+    rng = np.random.default_rng(seed)
+    params = {n: rng.uniform(-1, 1, shape).astype(np.float32) / np.float32(np.sqrt(fan))
+              for n, shape, fan in _shapes(w)}
+    if w.model == "mlp":
+        x = rng.uniform(-1, 1, (w.batch, w.sizes[0])).astype(np.float32)
+    elif w.model == "lenet":
+        x = rng.standard_normal((w.batch, 1, 28, 28)).astype(np.float32)
+    else:
+        x = rng.standard_normal((w.batch, w.sizes[0], w.sizes[1])).astype(np.float32)
+    if w.loss == "mse":
+        y = (np.sin(3 * x[:, :1]) * np.cos(x[:, 1:2])).astype(np.float32)
+    else:
+        classes = w.sizes[-1] if w.model != "lenet" else 10
+        y = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, w.batch)]
+    return Problem(w, params, x, y)
