@@ -27,7 +27,8 @@ register_internal_dir(os.path.dirname(os.path.abspath(__file__)))
 PREFERENCE = ("llvm", "numpy")
 #: backend name -> (module under graphc.backends, attribute holding the backend object)
 KNOWN = {"numpy": ("numpy", "BACKEND"), "numpy-kernels": ("numpy", "KERNELS"),
-         "llvm": ("llvm", "BACKEND"), "llvm-checked": ("llvm", "CHECKED"), "cuda": ("cuda", "BACKEND")}
+         "llvm": ("llvm", "BACKEND"), "llvm-checked": ("llvm", "CHECKED"), "cuda": ("cuda", "BACKEND"),
+         "cuda-emulate": ("cuda", "EMULATED")}
 
 
 def _load(name: str) -> Any:

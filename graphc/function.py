@@ -140,6 +140,11 @@ class Function:
         """The host assembly of a variant (backend="llvm")."""
         return self.variant(*shapes).executable.asm()
 
+    def ptx(self, *shapes: tuple, arch: str = "sm_90") -> str:
+        """The PTX the cuda backend generates for a variant's kernel program (no GPU needed)."""
+        from .backends.cuda import generate_ptx
+        return generate_ptx(self.kernel_program(*shapes), arch)
+
     @property
     def variants(self) -> list[tuple]:
         """The input-shape signatures compiled so far."""

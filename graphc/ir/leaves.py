@@ -45,12 +45,25 @@ class Placeholder(Leaf):
 
 
 class ParamState:
-    """The buffer behind a parameter: the runtime reads and updates it in place."""
+    """The buffer behind a parameter: the runtime reads and updates it in place.
 
-    __slots__ = ("array",)
+    A device backend may hold the current value instead (`owner`, with
+    `download() -> ndarray`) so parameters stay on the GPU between calls;
+    reading `.array` brings the value back to the host and ends that ownership.
+    """
+
+    __slots__ = ("_array", "owner")
 
     def __init__(self, array: np.ndarray):
-        self.array = array
+        self._array = array
+        self.owner = None
+
+    @property
+    def array(self) -> np.ndarray:
+        if self.owner is not None:
+            owner, self.owner = self.owner, None
+            self._array[...] = owner.download()
+        return self._array
 
 
 class Parameter(Leaf):

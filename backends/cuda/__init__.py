@@ -1,0 +1,62 @@
+"""The CUDA backend: the kernel program as grid-stride PTX kernels, cuBLAS GEMMs and resident parameters.
+
+See docs/backends.md ("GPU (CUDA)"). `backend="cuda"` needs CuPy
+(`pip install 'graphc[cuda]'`), an NVIDIA driver and GPU, and the CUDA
+toolkit's libdevice; outputs are CuPy arrays (`to_numpy(x)` or `x.get()`).
+`backend="cuda-emulate"` runs the same kernels compiled for the CPU over an
+emulated grid (slow; for checking the backend without a GPU). `generate_ptx`
+needs neither a GPU nor CuPy.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphc.schedule import KernelProgram
+
+from . import nvptx
+from .executable import Executable
+from .lowering import lower_program
+
+
+def generate_ptx(program: KernelProgram, arch: str = "sm_90") -> str:
+    """The PTX module the cuda backend loads for a program (one `.entry` per kernel launch)."""
+    return nvptx.to_ptx(lower_program(program).ir, arch)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A host copy of an output (CuPy array or anything NumPy can read)."""
+    return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
+
+
+class CudaBackend:
+    name = "cuda"
+    consumes = "program"
+
+    def available(self) -> str | None:
+        from .runtime import unavailable
+        return unavailable()
+
+    def compile(self, program: KernelProgram) -> Executable:
+        from .runtime import device
+        return Executable(program, device())
+
+
+class EmulatedBackend:
+    name = "cuda-emulate"
+    consumes = "program"
+
+    def available(self) -> str | None:
+        from ..llvm import BACKEND as LLVM
+        return LLVM.available()
+
+    def compile(self, program: KernelProgram) -> Executable:
+        from .emulate import HostGrid
+        return Executable(program, HostGrid())
+
+
+BACKEND = CudaBackend()
+EMULATED = EmulatedBackend()
+
+__all__ = ["BACKEND", "EMULATED", "CudaBackend", "EmulatedBackend", "Executable", "generate_ptx", "to_numpy"]

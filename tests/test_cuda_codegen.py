@@ -1,0 +1,249 @@
+"""The cuda backend without a GPU: real PTX compiles, host-grid emulation against NumPy, runtime errors.
+
+(a) every kernel kind the scheduler emits is generated for sm_80 and sm_90 and
+assembled by ptxas (skipped with the reason when ptxas or libdevice is
+missing); (b) backend="cuda-emulate" runs the same kernels compiled for the
+host over an emulated grid and must match the NumPy reference (float32 rtol
+1e-5: only the math library differs); (c) a missing CuPy / driver / GPU is an
+actionable BackendError, and `import graphc` never imports CuPy.
+"""
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import graphc as gc
+from graphc.backends import cuda
+from graphc.backends.cuda import nvptx, runtime
+from graphc.backends.cuda.executable import Resident
+from graphc.backends.cuda.lowering import Host, Launch, lower_program
+from graphc.ir import BackendError, GraphcError
+from graphc.schedule.lower import KINDS
+
+TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
+#: kinds that run on the host on cuda (copied there, the op's NumPy rule, copied back)
+HOST_KINDS = {"conv", "loop", "generic"}
+
+
+def _conv(x, w):
+    return gc.relu(gc.conv2d(x, w)) * 2.0
+
+
+def _scan(x):
+    return gc.scan(lambda h, xt: h * 0.5 + xt, x, gc.zeros_like(x[0]))
+
+
+def _take_grad(t, i):
+    loss = gc.sum(gc.square(gc.take(t, i, axis=0))) + gc.sum(gc.tanh(t[1:3, ::2]))
+    return gc.grad(loss, [t])[0]
+
+
+def _rng(key, x):
+    return gc.random_uniform(key, x) + gc.random_uniform(key, (3, 5), "float64", stream=1).sum()
+
+
+R = np.random.default_rng(5)
+F32 = R.standard_normal((6, 7)).astype(np.float32)
+#: name -> (graph builder over placeholders, input arrays); together they cover every kernel kind
+CASES = {
+    "elementwise": (lambda x: gc.exp(x) * gc.sigmoid(x) + gc.where(x > 0, gc.log1p(gc.abs(x)), gc.tanh(x)), (F32,)),
+    "elementwise_f64_broadcast": (lambda x, y: gc.power(gc.abs(x) + 1, y) / (y + 2), (F32.astype(np.float64),
+                                                                                      np.arange(7.0))),
+    "reduce": (lambda x: (gc.sum(x, axis=0), gc.max(x, axis=1), gc.prod(x[:3], axis=1), gc.mean(gc.square(x))),
+               (F32,)),
+    "argextremum": (lambda x: (gc.argmax(x, axis=1), gc.argmin(x, axis=0)), (F32,)),
+    "softmax": (lambda x: (gc.softmax(x), gc.log_softmax(x), gc.logsumexp(x, axis=0)), (F32,)),
+    "softmax_cross_entropy": (lambda x, y: gc.softmax_cross_entropy(x, y), (F32, np.eye(7, dtype=np.float32)[:6])),
+    "matmul": (lambda a, b: (gc.matmul(a, b), gc.relu(gc.matmul(gc.transpose(a), a) + 1.0)),
+               (F32, R.standard_normal((7, 3)).astype(np.float32))),
+    "matmul_batched_vector": (lambda a, v: gc.matmul(a, v) * 2.0, (R.standard_normal((2, 4, 5)), np.arange(5.0))),
+    "take_scatter": (_take_grad, (R.standard_normal((5, 4)), np.array([0, 2, 2, -1], np.int64))),
+    "copy": (lambda x: (gc.concatenate([x, x * 2.0], axis=1), gc.reshape(gc.transpose(x), (3, 14)) + 1.0), (F32,)),
+    "rng": (_rng, (np.array([42, 7], np.int64), F32)),
+    "conv": (_conv, (R.standard_normal((2, 3, 6, 6)).astype(np.float32),
+                     R.standard_normal((4, 3, 3, 3)).astype(np.float32))),
+    "loop": (_scan, (R.standard_normal((4, 3)),)),
+}
+
+
+def _function(case: str, backend: str):
+    build, arrays = CASES[case]
+    xs = [gc.placeholder(np.shape(a), np.asarray(a).dtype.name, name=f"a{i}") for i, a in enumerate(arrays)]
+    return gc.function(xs, build(*xs), backend=backend), arrays
+
+
+def _program(case: str):
+    fn, _ = _function(case, "numpy")
+    return fn.kernel_program()
+
+
+def test_the_cases_cover_every_kernel_kind():
+    kinds = set()
+    for case in CASES:
+        kinds |= set(_program(case).counts())
+    assert set(KINDS.values()) <= kinds
+
+
+def test_only_host_kinds_fall_back():
+    for case in CASES:
+        program = _program(case)
+        lowered = lower_program(program)
+        for step in lowered.steps:
+            if isinstance(step, Host):
+                assert program.kernels[step.index].kind in HOST_KINDS, (case, lowered.fallbacks)
+
+
+# -- (a) PTX assembled by ptxas --------------------------------------------------------------------
+
+def _ptxas() -> str:
+    path = shutil.which("ptxas")
+    if path is None:
+        pytest.skip("ptxas (CUDA toolkit 13.0) is not on the PATH")
+    if nvptx.libdevice_path() is None:
+        pytest.skip("the CUDA toolkit's libdevice.10.bc was not found (set CUDA_HOME)")
+    return path
+
+
+@pytest.mark.parametrize("arch", nvptx.ARCHS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ptx_assembles_with_one_entry_per_kernel(case, arch, tmp_path):
+    ptxas = _ptxas()
+    program = _program(case)
+    lowered = lower_program(program)
+    ptx = cuda.generate_ptx(program, arch)
+    version = re.search(r"^\.version (\d+)\.(\d+)", ptx, re.M)
+    assert version and (int(version[1]), int(version[2])) <= (9, 0)
+    assert re.search(rf"^\.target {arch}\b", ptx, re.M)
+    entries = re.findall(r"^\.visible \.entry (\w+)\(", ptx, re.M)
+    assert sorted(entries) == sorted(lowered.entries)
+    assert ".extern .func" not in ptx  # libdevice is linked in: nothing is left to resolve
+    path = tmp_path / f"{case}.ptx"
+    path.write_text(ptx)
+    done = subprocess.run([ptxas, f"-arch={arch}", "-v", str(path), "-o", str(tmp_path / "out.cubin")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("Compiling entry function") == len(lowered.entries)
+
+
+def test_ptx_of_a_function_is_inspectable():
+    fn, arrays = _function("elementwise", "numpy")
+    fn(*arrays)
+    ptx = fn.ptx(arch="sm_80")
+    assert ".target sm_80" in ptx and ".visible .entry k0_fused" in ptx
+
+
+# -- (b) host-grid emulation against the NumPy reference ---------------------------------------
+
+def _assert_same(got, want):
+    for g, w in zip(got if isinstance(got, (list, tuple)) else [got], want if isinstance(want, (list, tuple)) else [want]):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape and g.dtype == w.dtype
+        if w.dtype.kind == "f":
+            np.testing.assert_allclose(g, w, **TOL[w.dtype.name])
+        else:
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_emulated_grid_matches_numpy(case):
+    ref, arrays = _function(case, "numpy")
+    emu, _ = _function(case, "cuda-emulate")
+    _assert_same(emu(*arrays), ref(*arrays))
+
+
+def test_random_numbers_reproduce_philox_bit_for_bit():
+    key = gc.placeholder((2,), "int64")
+    outs = [gc.random_uniform(key, (1001,)), gc.random_uniform(key, (3, 333), "float64", stream=5)]
+    ref = gc.function([key], outs)
+    emu = gc.function([key], outs, backend="cuda-emulate")
+    for k in ([0, 0], [2 ** 40 + 3, 2 ** 33 + 9], [-5, 123]):
+        for g, w in zip(emu(np.array(k, np.int64)), ref(np.array(k, np.int64))):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_large_elementwise_strides_over_the_grid():
+    """Far more elements than emulated threads: each thread strides through many items."""
+    x = np.linspace(-3, 3, 5000).astype(np.float32)
+    p = gc.placeholder((5000,), "float32")
+    got = gc.function([p], gc.tanh(p) * 3.0, backend="cuda-emulate")(x)
+    np.testing.assert_allclose(got, np.tanh(x) * 3.0, rtol=1e-5, atol=1e-6)
+
+
+def _adam_run(backend):
+    rng = np.random.default_rng(3)
+    xv = rng.standard_normal((32, 20)).astype(np.float32)
+    yv = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 32)]
+    model = gc.nn.MLP([20, 16, 5], activation="relu", rng=3)
+    x, y = gc.placeholder((32, 20), "float32"), gc.placeholder((32, 5), "float32")
+    loss = gc.losses.cross_entropy(model(x), y)
+    step = gc.function([x, y], loss, updates=gc.optim.Adam(model, lr=1e-2).updates(loss), backend=backend)
+    losses = [float(np.asarray(step(xv, yv))) for _ in range(4)]
+    return losses, model.parameters()
+
+
+def test_training_keeps_parameters_resident_and_matches_numpy():
+    ref_losses, ref_params = _adam_run("numpy")
+    losses, params = _adam_run("cuda-emulate")
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
+    assert all(isinstance(p.op.state.owner, Resident) for p in params)  # not copied back between steps
+    for p, r in zip(params, ref_params):
+        np.testing.assert_allclose(p.value, r.value, rtol=1e-3, atol=1e-5)
+        assert p.op.state.owner is None  # reading .value brought it back to the host
+
+
+def test_host_writes_reach_the_device_and_swaps_read_old_values():
+    results = []
+    for backend in ("numpy", "cuda-emulate"):
+        a, b = gc.parameter(np.arange(3.0), "a"), gc.parameter(np.arange(3.0) + 10, "b")
+        x = gc.placeholder((3,), "float64")
+        f = gc.function([x], a * 1.0, updates=[(a, b), (b, a + x)], backend=backend)
+        first = np.asarray(f(np.ones(3))).copy()
+        a.value = np.array([5.0, 6.0, 7.0])  # a host write after a call: the next call must see it
+        second = np.asarray(f(np.ones(3))).copy()
+        results.append((first, second, a.value.copy(), b.value.copy()))
+    for g, w in zip(*results):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_out_of_range_index_is_a_graphc_error():
+    x = gc.placeholder((10, 3), "float32")
+    i = gc.placeholder((2,), "int64")
+    f = gc.function([x, i], gc.take(x, i, axis=0), backend="cuda-emulate")
+    with pytest.raises(GraphcError, match="out of range"):
+        f(np.zeros((10, 3), np.float32), np.array([0, 10], np.int64))
+    np.testing.assert_array_equal(f(np.ones((10, 3), np.float32), np.array([9, -10]))[0], np.ones(3))
+
+
+# -- (c) what a machine without a GPU says -------------------------------------------------------
+
+def test_import_graphc_does_not_import_cupy():
+    check = "import sys, graphc, graphc.backends.cuda; assert 'cupy' not in sys.modules"
+    subprocess.run([sys.executable, "-c", check], check=True)
+
+
+def test_missing_cupy_is_named_with_the_install_command(monkeypatch):
+    real = runtime.importlib.import_module
+
+    def no_cupy(name, *args):
+        if name == "cupy":
+            raise ImportError("No module named 'cupy'")
+        return real(name, *args)
+    monkeypatch.setattr(runtime.importlib, "import_module", no_cupy)
+    x = gc.placeholder((2,), "float32")
+    with pytest.raises(BackendError, match=r"CuPy is not installed.*graphc\[cuda\]"):
+        gc.function([x], x * 1.0, backend="cuda")
+    assert "CuPy" in gc.backends.status()["cuda"]
+
+
+def test_missing_driver_or_gpu_is_named():
+    why = runtime.unavailable()
+    if why is None:
+        pytest.skip("this machine has a usable GPU")
+    assert gc.backends.status()["cuda"] == why
+    assert any(word in why for word in ("CuPy", "libcuda", "GPU", "libdevice"))
+    x = gc.placeholder((2,), "float32")
+    with pytest.raises(BackendError, match="backend 'cuda' is not available"):
+        gc.function([x], x * 2.0, backend="cuda")
