@@ -95,3 +95,101 @@ def test_exp_loop_vectorizes(dtype, vector):
     assert vector in ir_text and "zmm" in fn.asm()
     for libm in ("@expf", "@exp(", "@logf", "@log(", "@tanhf", "@tanh(", "@llvm.exp.", "@llvm.log."):
         assert libm not in ir_text
+
+
+# -- convolution and pooling ----------------------------------------------------------------
+
+TOL = {"float32": dict(rtol=2e-5, atol=2e-5), "float64": dict(rtol=1e-12, atol=1e-12)}
+
+
+def compile_both(build, arrays: dict, fallbacks_allowed: tuple = ()):
+    """Build the graph on both backends from placeholders named like `arrays`; returns (numpy, llvm) results."""
+    results = []
+    for backend in ("numpy", "llvm"):
+        xs = {k: gc.placeholder(v.shape, v.dtype.name, name=k) for k, v in arrays.items()}
+        fn = gc.function(list(xs.values()), build(**xs), backend=backend)
+        results.append(fn(*arrays.values()))
+        if backend == "llvm":
+            reasons = fn.variant().executable.lowered.fallbacks.values()
+            assert all(any(a in r for a in fallbacks_allowed) for r in reasons), list(reasons)
+    return results
+
+
+def assert_close(ref, got, dtype):
+    for r, g in zip(ref, got):
+        assert r.shape == g.shape and r.dtype == g.dtype
+        np.testing.assert_allclose(g, r, **TOL[dtype])
+
+
+CONV_CASES = [  # (N, C, H, W), (O, kh, kw), stride, padding, dilation, groups
+    ((2, 3, 9, 8), (4, 3, 3), 1, 0, 1, 1),
+    ((1, 1, 28, 28), (6, 5, 5), 1, 2, 1, 1),
+    ((3, 4, 11, 7), (6, 3, 2), 2, 1, 1, 2),
+    ((2, 2, 10, 9), (3, 3, 3), (2, 3), ((1, 2), (0, 1)), (2, 1), 1),
+    ((1, 6, 7, 7), (6, 3, 3), 1, "same", 2, 6),
+    ((2, 4, 5, 5), (2, 5, 5), 1, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_and_its_gradients(case, dtype):
+    xshape, (o, kh, kw), stride, padding, dilation, groups = case
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(xshape).astype(dtype)
+    w = rng.standard_normal((o, xshape[1] // groups, kh, kw)).astype(dtype)
+
+    def build(x, w):
+        y = gc.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        r = gc.constant(np.random.default_rng(2).standard_normal(y.shape).astype(dtype))
+        loss = gc.sum(y * r)
+        return [y] + list(gc.grad(loss, [x, w]))
+    assert_close(*compile_both(build, {"x": x, "w": w}), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("pool,kernel,stride,padding", [
+    ("max_pool2d", 2, None, 0), ("avg_pool2d", 2, None, 0), ("max_pool2d", 3, 2, 1), ("avg_pool2d", (3, 2), (1, 2), (1, 0)),
+])
+def test_pooling_and_its_gradients(pool, kernel, stride, padding, dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 9)).astype(dtype)
+
+    def build(x):
+        y = getattr(gc, pool)(x, kernel, stride, padding)
+        r = gc.constant(np.random.default_rng(4).standard_normal(y.shape).astype(dtype))
+        return [y, gc.grad(gc.sum(y * r), [x])[0]]
+    ref, got = compile_both(build, {"x": x})
+    if pool == "max_pool2d":  # a max is exact
+        np.testing.assert_array_equal(got[0], ref[0])
+    assert_close(ref, got, dtype)
+
+
+# -- Philox random numbers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1,), (3,), (5, 7), (2, 3, 4), (1000,)])
+@pytest.mark.parametrize("seed,counter,stream", [(0, 0, 0), (42, 7, 1), (-3, 2 ** 40 + 5, 2 ** 32 - 1),
+                                                 (2 ** 62 + 12345, 2 ** 63 - 1, 9)])
+def test_random_uniform_is_bit_identical(shape, dtype, seed, counter, stream):
+    key = np.array([seed, counter], np.int64)
+    ref, got = compile_both(lambda key: gc.random_uniform(key, shape, dtype, stream), {"key": key})
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+    assert ((got >= 0) & (got < 1)).all()
+
+
+def test_dropout_masks_and_key_updates_match_numpy():
+    """Three train steps of dropout (the key advancing each step) give the reference's masks bit for bit."""
+    x = np.random.default_rng(5).standard_normal((33, 17)).astype(np.float32)
+    outs = []
+    for backend in ("numpy", "llvm"):
+        drop = gc.nn.Dropout(0.3, seed=11)
+        p = gc.placeholder(x.shape, "float32")
+        fn = gc.function([p], drop(p), updates=drop.state_updates(), backend=backend)
+        outs.append([fn(x) for _ in range(3)])
+        if backend == "llvm":
+            assert fn.variant().executable.lowered.fallbacks == {}
+    for ref, got in zip(*outs):
+        np.testing.assert_array_equal(got, ref)
+    assert not np.array_equal(outs[1][0], outs[1][1])  # the key moved on

@@ -1,4 +1,4 @@
-"""One emitter per kernel kind, chosen by a dispatch table keyed by kind (and op name).
+"""The emitters of the common kernel kinds (emitters.py maps kinds and op names to them).
 
 Every emitter fills a `KernelFunction` whose output is written contiguously,
 reading inputs through strided views (zero strides broadcast). An emitter
@@ -7,7 +7,7 @@ the NumPy callback (see runtime.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
@@ -45,9 +45,17 @@ class Context:
     scratch: int  # storage slot of the per-executable scratch area
     blas: bool
     scratch_bytes: int = 0  # the most any kernel needs, grown by the emitters
+    private_slots: int = 0  # slots after scratch and staging that kernels asked for (see `reserve`)
+    loops: list = field(default_factory=list)  # the natively run loops' bodies (loop.NestedLoop)
 
     def dtype(self, buffer: int) -> str:
         return self.program.buffers[buffer].dtype
+
+    def reserve(self, n: int) -> list[int]:
+        """n new slots for a kernel's own pointers (the runtime fills them; see loop.py)."""
+        first = self.scratch + 2 + self.private_slots
+        self.private_slots += n
+        return list(range(first, first + n))
 
     def operand(self, view: View, domain: Sequence[int]) -> Operand:
         return Operand(self.storage(view.buffer), self.dtype(view.buffer),
@@ -418,17 +426,25 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
            Operand(ctx.storage(bv.buffer), out_dtype, broadcast_strides(bshape[:-2], bstr[:-2], batch) + bstr[-2:],
                    bv.offset),
            Operand(acc.storage, out_dtype, prod_strides))
-    layouts = (_gemm_layout(m, kk, *astr[-2:]), _gemm_layout(kk, n, *bstr[-2:]))
+    product(ctx, kf, batch, (m, n, kk), ops)
+    if k.body is not None:
+        _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
+
+
+def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int],
+            ops: tuple[Operand, ...]) -> None:
+    """C = A @ B for each batch index: BLAS when it can read A and B (C contiguous from 0), else loops."""
+    m, n, kk = mnk
+    a_op, b_op, c_op = ops
+    layouts = (_gemm_layout(m, kk, *a_op.strides[-2:]), _gemm_layout(kk, n, *b_op.strides[-2:]))
     if m * n == 0:
         pass
     elif kk == 0:
-        fill_zero(kf, ops[2], batch + (m, n))
+        fill_zero(kf, c_op, batch + (m, n))
     elif ctx.blas and None not in layouts:
-        _gemm_calls(kf, batch, (m, n, kk), ops, layouts)
+        _gemm_calls(kf, batch, mnk, ops, layouts)
     else:
-        _matmul_loops(kf, batch, (m, n, kk), ops)
-    if k.body is not None:
-        _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
+        _matmul_loops(kf, batch, mnk, ops)
 
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
@@ -451,7 +467,7 @@ def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops
     with nest(b, batch) as idx:
         ptr_a = element(b, kf.base(a_op.storage), t, a_op.strides[:-2], a_op.offset, idx)
         ptr_b = element(b, kf.base(b_op.storage), t, b_op.strides[:-2], b_op.offset, idx)
-        ptr_c = element(b, kf.base(c_op.storage), t, c_op.strides[:-2], 0, idx)
+        ptr_c = element(b, kf.base(c_op.storage), t, c_op.strides[:-2], c_op.offset, idx)
         if kf.bounds is not None:  # BLAS reads and writes whole matrices: check their last elements too
             for op, (rows, cols) in zip(ops, ((m, kk), (kk, n), (m, n))):
                 last = [ir.Constant(I64, rows - 1), ir.Constant(I64, cols - 1)]
@@ -471,7 +487,7 @@ def _matmul_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], o
         av = load(kf, a_op, idx)
         with loop(b, n) as j:
             bij = load(kf, b_op, idx[:nb] + [idx[nb + 1], j])
-            ptr = element(b, kf.base(c_op.storage), t, c_op.strides, 0, idx[:nb] + [idx[nb], j])
+            ptr = element(b, kf.base(c_op.storage), t, c_op.strides, c_op.offset, idx[:nb] + [idx[nb], j])
             b.store(b.fadd(b.load(ptr, typ=t), b.fmul(av, bij)), ptr)
 
 
@@ -486,27 +502,6 @@ def _epilogue(ctx: Context, k: Kernel, kf: KernelFunction, acc: Operand, mn: tup
     out = ctx.output(k)
     symbols = (fused.ACC,) + fused.input_symbols(len(extras))
     map_loop(kf, shape, srcs, out, body_compute(kf, symbols, srcs, k, out.dtype))
-
-
-#: kind -> emitter, or kind -> {op name -> emitter} where one kind covers several ops
-EMITTERS: dict[str, Callable | dict[str, Callable]] = {
-    "elementwise": emit_elementwise,
-    "reduce": emit_reduce,
-    "matmul": emit_matmul,
-    "softmax": emit_softmax,
-    "gather": {"take": emit_take},
-    "scatter": {"scatter_add": emit_scatter_add, "scatter_slice": emit_scatter_slice},
-    "copy": {"reshape": emit_reshape, "concatenate": emit_concatenate},
-}
-
-
-def emitter(k: Kernel) -> Callable:
-    entry = EMITTERS.get(k.kind)
-    if isinstance(entry, dict):
-        entry = entry.get(k.name)
-    if entry is None:
-        raise Unsupported(f"no native emitter for {k.kind} kernel {k.name}")
-    return entry
 
 
 def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Operand) -> None:

@@ -19,7 +19,9 @@ from graphc.schedule import KernelProgram
 
 from .checked import Bounds, Site
 from .codegen import I32, PTR, KernelFunction, Unsupported, contiguous_strides
-from .kernels import Context, Operand, emit_copy, emitter
+from .emitters import emitter
+from .loop import NestedLoop, private_slots
+from .kernels import Context, Operand, emit_copy
 
 ALIGN = 64
 
@@ -35,6 +37,8 @@ class Lowered:
     staging_bytes: int
     fallbacks: dict[int, str] = field(default_factory=dict)  # kernel index -> why it is not native
     sites: list[Site] | None = None  # the checked build's address checks (None: unchecked)
+    private_slots: int = 0  # slots after staging that kernels reserved (Context.reserve)
+    loops: list[NestedLoop] = field(default_factory=list)  # bodies of the loops run natively
 
     @property
     def scratch_slot(self) -> int:
@@ -46,7 +50,7 @@ class Lowered:
 
     @property
     def n_slots(self) -> int:
-        return self.staging_slot + 1
+        return self.staging_slot + 1 + self.private_slots
 
 
 def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> Lowered:
@@ -85,7 +89,8 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> 
 
     for i, k in enumerate(program.kernels):
         name = f"k{i}_{k.name}"
-        kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch],
+        kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch]
+                            + private_slots(ctx, k),
                             bounds)
         try:
             emitter(k)(ctx, k, kf)
@@ -131,5 +136,5 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> 
         copy(f"update{n}", shape, src, dst)
     b.ret(ir.Constant(I32, 0))
     return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
-                   bounds.sites if bounds is not None else None)
+                   bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops)
 
