@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=info)
     from graphc.viz.cli import add_parser; add_parser(sub)  # noqa: E702 - the one line that wires `graphc viz`
     from graphc.compare.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc compare-diff`
+    from graphc.bench.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc bench`
     args = parser.parse_args(argv)
     from graphc.ir.errors import GraphcError
     try:

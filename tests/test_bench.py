@@ -1,0 +1,113 @@
+"""The benchmark harness (graphc.bench): same weights everywhere, equal first losses, a tiny end-to-end run.
+
+No timing is asserted: only that the harness measures something and that every framework starts
+from the same loss, which is checked against NumPy closed forms here.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from graphc.bench import fw_graphc, report, suite, workloads
+from graphc.cli import main as graphc_main
+
+
+def _mlp_loss(p: workloads.Problem) -> float:
+    """The first loss of an MLP workload in plain NumPy."""
+    w = p.workload
+    act = {"sigmoid": lambda h: 1 / (1 + np.exp(-h)), "tanh": np.tanh, "relu": lambda h: np.maximum(h, 0)}
+    h, n = p.x.astype(np.float64), len(w.sizes) - 1
+    for i in range(n):
+        h = h @ p.params[f"fc{i}.weight"] + p.params[f"fc{i}.bias"]
+        h = act[w.activation](h) if i < n - 1 else h
+    if w.loss == "mse":
+        return float(np.mean((h - p.y) ** 2))
+    shifted = h - h.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.mean(np.sum(p.y * log_probs, axis=1)))
+
+
+def test_problems_are_reproducible_and_shaped_as_declared():
+    for name, w in workloads.WORKLOADS.items():
+        a, b = workloads.problem(name), workloads.problem(name)
+        assert list(a.params) == list(b.params)
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+            assert a.params[k].dtype == np.float32
+        assert a.x.shape[0] == a.y.shape[0] == w.batch
+    p = workloads.problem("W5")
+    assert p.params["lstm.weight_ih"].shape == (512, 32) and p.x.shape == (32, 32, 32)
+
+
+@pytest.mark.parametrize("name", ["W1", "W2"])
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_graphc_first_loss_matches_numpy_closed_form(name, backend):
+    p = workloads.problem(name)
+    step = fw_graphc.build(p, backend)
+    np.testing.assert_allclose(float(step()), _mlp_loss(p), rtol=1e-5)
+
+
+def test_llvm_and_numpy_train_alike():
+    """Three W2 steps: the updates (SGD) agree too, not only the first loss."""
+    p = workloads.problem("W2")
+    llvm, ref = fw_graphc.build(p, "llvm"), fw_graphc.build(p, "numpy")
+    for _ in range(3):
+        np.testing.assert_allclose(float(llvm()), float(ref()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("peer", ["torch", "jax"])
+def test_peer_first_loss_equals_graphc(peer):
+    pytest.importorskip(peer, reason=f"{peer} is an optional benchmark peer")
+    from importlib import import_module
+    module = import_module(f"graphc.bench.fw_{peer}")
+    for name in ("W2", "W5"):
+        p = workloads.problem(name)
+        theirs, ours = module.build(p, 2), fw_graphc.build(p, "numpy")
+        for _ in range(2):  # the first loss, then the loss after one identical update
+            np.testing.assert_allclose(float(np.asarray(theirs())), float(ours()), rtol=1e-4)
+
+
+def test_suite_runs_workers_and_reports_agreeing_losses(tmp_path):
+    s = suite.Settings(workloads=("W2",), frameworks=("graphc-llvm", "graphc-numpy"), repeats=3, budget_s=0.5,
+                       gemm_n=0, timeout_s=300)
+    res = suite.run(s)
+    llvm, ref = res.runs["W2"]["graphc-llvm"], res.runs["W2"]["graphc-numpy"]
+    assert res.loss_errors == []
+    np.testing.assert_allclose(llvm["first_loss"], _mlp_loss(workloads.problem("W2")), rtol=1e-5)
+    np.testing.assert_allclose(llvm["first_loss"], ref["first_loss"], rtol=suite.LOSS_RTOL)
+    assert llvm["steps"] == ref["steps"] == 3 and llvm["step_ms"] > 0 and llvm["warm_s"] > 0
+    text = report.markdown(res, ["graphc", "bench"])
+    assert "| W2: tiny MLP" in text and "(2 agree)" in text
+
+
+def test_disagreeing_losses_are_reported():
+    runs = {"graphc-numpy": {"first_loss": 1.0}, "torch": {"first_loss": 1.001}, "jax": {"na": "not installed"}}
+    errors = suite.check_losses("W1", runs)
+    assert len(errors) == 1 and "torch" in errors[0]
+    res = suite.Results(suite.Settings(workloads=("W1",), frameworks=("graphc-numpy", "torch", "jax")),
+                        runs={"W1": runs}, loss_errors=errors)
+    text = report.markdown(res, ["graphc", "bench"])
+    assert "DISAGREE" in text and "n/a (not installed)" in text
+
+
+def test_worker_failure_becomes_a_reason():
+    out = suite.run_worker({"framework": "graphc-llvm", "workload": "W9", "repeats": 1, "budget_s": 1,
+                            "threads": 1}, suite.environment(1), timeout_s=120)
+    assert out["na"].startswith("failed: KeyError")
+
+
+def test_cli_rejects_unknown_workload(capsys):
+    with pytest.raises(SystemExit) as e:
+        graphc_main(["bench", "--workloads", "W1,W9"])
+    assert e.value.code == 2 and "unknown W9" in capsys.readouterr().err
+
+
+def test_cli_prints_the_report_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = graphc_main(["bench", "--quick", "--workloads", "W2", "--frameworks", "graphc-numpy", "--no-gemm",
+                        "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert code == 0 and "| W2: tiny MLP" in capsys.readouterr().out
+    np.testing.assert_allclose(data["runs"]["W2"]["graphc-numpy"]["first_loss"],
+                               _mlp_loss(workloads.problem("W2")), rtol=1e-5)
+    assert list(tmp_path.iterdir()) == [out]  # the temporary file was renamed, not left behind
