@@ -10,6 +10,7 @@ from . import ops, testing
 from . import data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
+from .export import export_library
 from .ir import (DTYPES, BackendError, DTypeError, GradientError, Graph, GraphcError, InputError,
                  ShapeError, Tensor, constant, parameter, placeholder)
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
@@ -19,7 +20,7 @@ from .printing import pformat, pprint
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "function", "grad", "hessian", "hvp", "jvp", "vjp",
+    "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError", "InputError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
     "ops", "__version__", "data", "losses", "metrics", "nn", "optim", "train",

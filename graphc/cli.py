@@ -98,16 +98,26 @@ def _gpu() -> str:
     return f"{'; '.join(gpus)}; {cupy}"
 
 
-def cache_dir() -> str:
-    """Where graphc caches compiled code: $GRAPHC_CACHE_DIR, else ~/.cache/graphc."""
-    return os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "graphc")
+def _cache_summary() -> str:
+    """Where compiled code is cached (see backends/llvm/cache.py), its entries and size."""
+    from graphc.backends.llvm import cache
+    summary = cache.info()
+    if not os.path.isdir(summary.directory):
+        return f"{summary.directory} (not created yet)"
+    entries = "1 entry" if summary.entries == 1 else f"{summary.entries} entries"
+    return f"{summary.directory} ({entries}, {summary.bytes / 2 ** 20:.1f} MiB)"
 
 
-def _size(path: str) -> str:
-    if not os.path.isdir(path):
-        return "not created yet"
-    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
-    return f"{total / 2 ** 20:.1f} MiB"
+def cache_command(args: argparse.Namespace) -> int:
+    """`graphc cache info` and `graphc cache clear`: the LLVM backend's compiled-code cache."""
+    from graphc.backends.llvm import cache
+    if args.action == "clear":
+        freed = cache.clear()
+        print(f"removed {freed.entries} entries ({freed.bytes} bytes) from {freed.directory}")
+    else:
+        print(f"cache: {_cache_summary()}")
+        print("set GRAPHC_CACHE_DIR to move it, GRAPHC_CACHE=0 to turn it off")
+    return 0
 
 
 def info(args: argparse.Namespace) -> int:
@@ -126,8 +136,7 @@ def info(args: argparse.Namespace) -> int:
     print(f"cpu: {name} ({os.cpu_count()} logical cores)")
     print(f"cpu features: {features}")
     print(f"gpu: {_gpu()}")
-    path = cache_dir()
-    print(f"cache: {path} ({_size(path)})")
+    print(f"cache: {_cache_summary()}")
     return 0
 
 
@@ -141,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=demo)
     p = sub.add_parser("info", help="versions, backends (and why not), CPU, GPU and cache location")
     p.set_defaults(run=info)
+    p = sub.add_parser("cache", help="the LLVM backend's compiled-code cache: where, how big; clear it")
+    p.add_argument("action", choices=("info", "clear"), help="info: location, entries, size; clear: delete them")
+    p.set_defaults(run=cache_command)
     from graphc.viz.cli import add_parser; add_parser(sub)  # noqa: E702 - the one line that wires `graphc viz`
     from graphc.compare.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc compare-diff`
     from graphc.bench.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc bench`

@@ -17,10 +17,30 @@ def test_info_reports_versions_backends_cpu_gpu_cache(capsys, tmp_path, monkeypa
 
 
 def test_info_cache_size(capsys, tmp_path, monkeypatch):
-    (tmp_path / "blob").write_bytes(b"x" * 2 ** 20)
+    (tmp_path / ("0" * 64 + ".obj")).write_bytes(b"x" * 2 ** 20)
     monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
     main(["info"])
-    assert f"cache: {tmp_path} (1.0 MiB)" in capsys.readouterr().out
+    assert f"cache: {tmp_path} (1 entry, 1.0 MiB)" in capsys.readouterr().out
+
+
+def test_cache_info_and_clear(capsys, tmp_path, monkeypatch):
+    import numpy as np
+
+    import graphc as gc
+    from graphc.backends.llvm import runtime
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(runtime, "_MACHINES", {})
+    for act in (gc.tanh, gc.sigmoid):
+        x = gc.placeholder((4,), name="x")
+        gc.function([x], act(x) * 2.0, backend="llvm")(np.ones(4, np.float32))
+    size = sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert main(["cache", "info"]) == 0
+    assert f"cache: {tmp_path} (2 entries, " in capsys.readouterr().out
+    assert main(["cache", "clear"]) == 0
+    assert capsys.readouterr().out == f"removed 2 entries ({size} bytes) from {tmp_path}\n"
+    assert list(tmp_path.iterdir()) == []
+    main(["cache", "info"])
+    assert f"cache: {tmp_path} (0 entries, 0.0 MiB)" in capsys.readouterr().out
 
 
 def test_demo_prints_falling_loss(capsys):

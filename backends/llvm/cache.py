@@ -127,12 +127,13 @@ def store(k: str, parts: dict[str, str], payload: bytes) -> None:
                       stacklevel=2)
 
 
-def write_atomic(target: str, data: bytes) -> None:
+def write_atomic(target: str, data: bytes, mode: int = 0o600) -> None:
     """Write to a temporary file in the same folder, then rename it over `target` (readers never see a part)."""
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp", dir=os.path.dirname(target))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)

@@ -1,0 +1,364 @@
+"""A kernel program as a native shared library with a C header (ahead-of-time compilation).
+
+The library holds the program's `run` function (optimized for the host CPU,
+position-independent), one read-only data blob with the initial parameter values
+and the constants, and a generated C wrapper that owns the memory: `create`
+allocates a state (arena, scratch, staging, a copy of every parameter), `run`
+executes one step (outputs, then the parameter updates in place, as in Python),
+and query functions describe the inputs, outputs and parameters. The system C
+compiler links it (`$CC`, else cc, gcc or clang). Matmuls use the generated loop
+kernel: the library cannot reach SciPy's BLAS. Programs with kernels that
+run through NumPy callbacks cannot be exported.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+import numpy as np
+
+from graphc.ir.errors import BackendError, InputError
+from graphc.schedule import KernelProgram
+
+from .cache import write_atomic
+from .lowering import ALIGN, Lowered, lower_program
+from .runtime import host_target_machine, optimized_module, target_machine
+
+#: graphc dtype -> C element type (bool is one byte, like NumPy)
+C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What `export_program` wrote: the library, its header, and the prefix of every C symbol."""
+
+    library: str
+    header: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One input, output or parameter as the C API describes it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def ctype(self) -> str:
+        return C_TYPES[self.dtype]
+
+
+def export_program(program: KernelProgram, library: str, header: str, name: str | None = None) -> Exported:
+    """Compile `program` into the shared library `library` and its C header `header` (both written atomically)."""
+    name = name if name is not None else library_name(library)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InputError(f"export_library: name {name!r} is not a C identifier",
+                         fix="pass name= with letters, digits and underscores")
+    prefix = f"graphc_{name}"
+    _check_folder(library)
+    _check_folder(header)
+    for b in program.buffers:
+        if b.role != "temp" and b.dtype not in C_TYPES:
+            raise BackendError(f"export_library: {b.role} {b.name or b.id} has dtype {b.dtype}, which the C API "
+                               f"does not have", fix=f"use one of {', '.join(C_TYPES)}")
+    lowered = lower_program(program, blas=False)
+    if lowered.fallbacks:
+        kernels = "; ".join(f"k{i} {program.kernels[i].name} ({program.kernels[i].kind}, {why})"
+                            for i, why in sorted(lowered.fallbacks.items()))
+        raise BackendError(f"export_library: these kernels have no native code (they run through NumPy "
+                           f"callbacks in Python): {kernels}",
+                           fix="export a graph without these ops; see docs/backends.md for what compiles natively")
+    compiler = c_compiler()
+    data, offsets = _data_blob(program)
+    obj = _object_code(lowered.ir, prefix, data)
+    api = Api(program, lowered, prefix, offsets)
+    header_text = api.header(os.path.basename(header))
+    with tempfile.TemporaryDirectory(prefix="graphc-export-") as work:
+        paths = {n: os.path.join(work, n) for n in ("model.o", "wrapper.c", "model.h", "lib.so")}
+        with open(paths["model.o"], "wb") as f:
+            f.write(obj)
+        with open(paths["model.h"], "w") as f:
+            f.write(header_text)
+        with open(paths["wrapper.c"], "w") as f:
+            f.write(api.wrapper("model.h"))
+        cmd = [*compiler, "-std=c11", "-O2", "-fPIC", "-shared", "-o", paths["lib.so"], paths["wrapper.c"],
+               paths["model.o"], "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BackendError(f"export_library: {' '.join(cmd[:1])} failed to link the library: "
+                               f"{(done.stderr or done.stdout).strip()[-600:]}")
+        with open(paths["lib.so"], "rb") as f:
+            write_atomic(os.path.abspath(library), f.read(), 0o755)
+    write_atomic(os.path.abspath(header), header_text.encode(), 0o644)
+    return Exported(os.path.abspath(library), os.path.abspath(header), prefix)
+
+
+def library_name(path: str) -> str:
+    """The C name a library file suggests: libmodel.so -> model (other characters become '_')."""
+    stem = os.path.basename(path).split(".")[0]
+    stem = stem[3:] if stem.startswith("lib") and len(stem) > 3 else stem
+    stem = re.sub(r"\W", "_", stem)
+    return stem if stem and not stem[0].isdigit() else f"m_{stem}"
+
+
+def c_compiler() -> list[str]:
+    """The command of the system C compiler: $CC, else cc, gcc or clang."""
+    if os.environ.get("CC"):
+        return os.environ["CC"].split()
+    for candidate in ("cc", "gcc", "clang"):
+        found = shutil.which(candidate)
+        if found:
+            return [found]
+    raise BackendError("export_library needs a C compiler to link the shared library, and none was found "
+                       "($CC is unset; no cc, gcc or clang on PATH)",
+                       fix="install one (e.g. apt install gcc) or set CC to its path")
+
+
+def _check_folder(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"export_library: folder {folder} does not exist", fix="create it first")
+
+
+def _aligned(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def _data_blob(program: KernelProgram) -> tuple[bytes, dict[int, int]]:
+    """The initial parameter values and the constants, each 64-byte aligned: (bytes, buffer id -> offset)."""
+    parts, offsets, at = [], {}, 0
+    for b in program.buffers:
+        if b.role not in ("param", "const"):
+            continue
+        value = b.data.array if b.role == "param" else b.data
+        raw = np.ascontiguousarray(value, dtype=b.dtype).tobytes()
+        offsets[b.id] = at
+        parts.append(raw + bytes(_aligned(len(raw)) - len(raw)))
+        at += _aligned(len(raw))
+    return b"".join(parts) or bytes(ALIGN), offsets
+
+
+def _object_code(ir_text: str, prefix: str, data: bytes) -> bytes:
+    """Host object code (PIC) of the program, its `run` renamed and hidden, with the data blob linked in."""
+    target_machine()  # initializes LLVM's native target
+    tm = host_target_machine(reloc="pic", codemodel="default", jit=False)
+    module = optimized_module(ir_text, tm)
+    run = module.get_function("run")
+    run.name = f"{prefix}_kernels"
+    run.visibility = "hidden"
+    blob = llvm.parse_assembly(f'@{prefix}_data = hidden constant [{len(data)} x i8] c"\\{data.hex(chr(92))}", '
+                               f"align {ALIGN}\n")
+    blob.triple, blob.data_layout = module.triple, module.data_layout
+    module.link_in(blob)
+    return tm.emit_object(module)
+
+
+class Api:
+    """The C source of the header and of the wrapper that implements it."""
+
+    def __init__(self, program: KernelProgram, lowered: Lowered, prefix: str, offsets: dict[int, int]):
+        self.program, self.lowered, self.prefix, self.offsets = program, lowered, prefix, offsets
+        bufs = program.buffers
+        self.outputs = [Tensor(f"out{j}", v.shape, bufs[v.buffer].dtype) for j, v in enumerate(program.outputs)]
+        names = _c_names([bufs[b].name for b in program.inputs], {t.name for t in self.outputs})
+        self.inputs = [Tensor(n, bufs[b].shape, bufs[b].dtype) for n, b in zip(names, program.inputs)]
+        self.params = [b for b in bufs if b.role == "param"]
+
+    def header(self, filename: str) -> str:
+        p, guard = self.prefix, re.sub(r"\W", "_", filename).upper()
+        ins = "".join(f"\n *   {t.name}: {t.dtype}{list(t.shape)}" for t in self.inputs)
+        outs = "".join(f"\n *   {t.name}: {t.dtype}{list(t.shape)}" for t in self.outputs)
+        params = "".join(f"\n *   {j}: {b.name or f'param{j}'}: {b.dtype}{list(b.shape)}"
+                         for j, b in enumerate(self.params))
+        return f"""/* {filename}: the C API of a graphc training step, written by gc.export_library.
+ *
+ * Usage: s = {p}_create(); then {p}_run(s, inputs..., outputs...) once per step;
+ * {p}_destroy(s). A state holds the working memory and its own copy of the
+ * parameters, initialized to their values at export time; every run computes the
+ * outputs from the current parameters, then applies the updates to them in place
+ * (as the compiled Python function does). States are independent; one state must
+ * not run in two threads at once. Arrays are dense, row-major (C order).
+ *
+ * Inputs (in the order run takes them):{ins or " none"}
+ * Outputs (written by run):{outs or " none"}
+ * Parameters (read and write them through {p}_param):{params or " none"}
+ */
+#ifndef {guard}
+#define {guard}
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {{
+#endif
+
+typedef struct {p}_state {p}_state;
+
+/* A state with the parameters' initial values; NULL when out of memory. */
+{p}_state *{p}_create(void);
+/* Frees a state (NULL is allowed). */
+void {p}_destroy({p}_state *state);
+/* Resets the parameters to their values at export time. */
+void {p}_reset({p}_state *state);
+/* One step. Returns 0, or k + 1 when kernel k found an index out of range (a gather
+   or scatter; parameters written before that kernel keep their new values). */
+int {p}_run({self._run_params()});
+
+/* Descriptions: count, name, number of dims, shape (NULL for a bad index), dtype
+   ("float32", "float64", "int32", "int64" or "bool"), and number of elements. */
+int {p}_num_inputs(void);
+int {p}_num_outputs(void);
+int {p}_num_params(void);
+const char *{p}_input_name(int i);
+const char *{p}_output_name(int i);
+const char *{p}_param_name(int i);
+int {p}_input_ndim(int i);
+int {p}_output_ndim(int i);
+int {p}_param_ndim(int i);
+const int64_t *{p}_input_shape(int i);
+const int64_t *{p}_output_shape(int i);
+const int64_t *{p}_param_shape(int i);
+const char *{p}_input_dtype(int i);
+const char *{p}_output_dtype(int i);
+const char *{p}_param_dtype(int i);
+int64_t {p}_input_size(int i);
+int64_t {p}_output_size(int i);
+int64_t {p}_param_size(int i);
+/* The current value of parameter i in this state (writable; NULL for a bad index). */
+void *{p}_param(const {p}_state *state, int i);
+
+#ifdef __cplusplus
+}}
+#endif
+
+#endif
+"""
+
+    def _run_params(self) -> str:
+        args = [f"{self.prefix}_state *state"]
+        args += [f"const {t.ctype} *{t.name}" for t in self.inputs]
+        args += [f"{t.ctype} *{t.name}" for t in self.outputs]
+        return ", ".join(args)
+
+    def wrapper(self, header: str) -> str:
+        p, low, plan = self.prefix, self.lowered, self.program.plan
+        scratch_at = _aligned(plan.arena_bytes)
+        staging_at = scratch_at + _aligned(low.scratch_bytes)
+        memory = _aligned(staging_at + low.staging_bytes) or ALIGN
+        temps = "".join(f"    s->slots[{b}] = s->memory + {off};\n" for b, off in sorted(plan.offsets.items()))
+        consts = "".join(f"    s->slots[{b.id}] = (void *)({p}_data + {self.offsets[b.id]});\n"
+                         for b in self.program.buffers if b.role == "const")
+        params = "".join(f"    s->slots[{b.id}] = s->params[{j}] = aligned_alloc({ALIGN}, {_aligned(b.nbytes) or ALIGN});\n"
+                         f"    if (!s->params[{j}]) {{ {p}_destroy(s); return NULL; }}\n"
+                         for j, b in enumerate(self.params))
+        resets = "".join(f"    memcpy(s->params[{j}], {p}_data + {self.offsets[b.id]}, {b.nbytes});\n"
+                         for j, b in enumerate(self.params))
+        ins = "".join(f"    state->slots[{b}] = (void *){t.name};\n" for b, t in zip(self.program.inputs, self.inputs))
+        outs = "".join(f"    state->slots[{low.n_buffers + j}] = {t.name};\n" for j, t in enumerate(self.outputs))
+        n_params = max(len(self.params), 1)
+        return f"""/* Generated by gc.export_library: the state and the queries around the compiled kernels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "{header}"
+
+int {p}_kernels(void **slots, int (*callback)(int));
+extern const unsigned char {p}_data[];
+
+struct {p}_state {{
+    void *slots[{low.n_slots}];
+    unsigned char *memory;
+    void *params[{n_params}];
+}};
+
+/* Every kernel of an exported program is native: the callback is never called. */
+static int no_callback(int kernel) {{ (void)kernel; return 1; }}
+
+{p}_state *{p}_create(void) {{
+    {p}_state *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->memory = aligned_alloc({ALIGN}, {memory});
+    if (!s->memory) {{ {p}_destroy(s); return NULL; }}
+    memset(s->memory, 0, {memory});
+{temps}    s->slots[{low.scratch_slot}] = s->memory + {scratch_at};
+    s->slots[{low.staging_slot}] = s->memory + {staging_at};
+{consts}{params}    {p}_reset(s);
+    return s;
+}}
+
+void {p}_destroy({p}_state *s) {{
+    if (!s) return;
+    for (int j = 0; j < {len(self.params)}; j++) free(s->params[j]);
+    free(s->memory);
+    free(s);
+}}
+
+void {p}_reset({p}_state *s) {{
+    (void)s;
+{resets}}}
+
+int {p}_run({self._run_params()}) {{
+{ins}{outs}    return {p}_kernels(state->slots, no_callback);
+}}
+
+void *{p}_param(const {p}_state *state, int i) {{
+    return i >= 0 && i < {len(self.params)} ? state->params[i] : NULL;
+}}
+
+{self._queries()}"""
+
+    def _queries(self) -> str:
+        groups = {"input": self.inputs, "output": self.outputs,
+                  "param": [Tensor(b.name or f"param{j}", b.shape, b.dtype) for j, b in enumerate(self.params)]}
+        out = []
+        for kind, ts in groups.items():
+            n, p = len(ts), f"{self.prefix}_{kind}"
+            for j, t in enumerate(ts):
+                out.append(f"static const int64_t {p}_shape{j}[] = {{{', '.join(map(str, t.shape)) or '0'}}};")
+            table = ", ".join(f"{p}_shape{j}" for j in range(n)) or "NULL"
+            names = ", ".join(_c_string(t.name) for t in ts) or "NULL"
+            dtypes = ", ".join(_c_string(t.dtype) for t in ts) or "NULL"
+            ndims = ", ".join(str(len(t.shape)) for t in ts) or "0"
+            sizes = ", ".join(str(int(np.prod(t.shape, dtype=np.int64))) for t in ts) or "0"
+            out.append(f"""static const int64_t *const {p}_shapes[] = {{{table}}};
+static const char *const {p}_names[] = {{{names}}};
+static const char *const {p}_dtypes[] = {{{dtypes}}};
+static const int {p}_ndims[] = {{{ndims}}};
+static const int64_t {p}_sizes[] = {{{sizes}}};
+int {self.prefix}_num_{kind}s(void) {{ return {n}; }}
+const char *{p}_name(int i) {{ return i >= 0 && i < {n} ? {p}_names[i] : NULL; }}
+int {p}_ndim(int i) {{ return i >= 0 && i < {n} ? {p}_ndims[i] : -1; }}
+const int64_t *{p}_shape(int i) {{ return i >= 0 && i < {n} ? {p}_shapes[i] : NULL; }}
+const char *{p}_dtype(int i) {{ return i >= 0 && i < {n} ? {p}_dtypes[i] : NULL; }}
+int64_t {p}_size(int i) {{ return i >= 0 && i < {n} ? {p}_sizes[i] : -1; }}
+""")
+        return "\n".join(out)
+
+
+def _c_names(names: list[str], taken: set[str]) -> list[str]:
+    """C parameter names for the inputs: their names made identifiers, else in0, in1, ...; distinct, and never
+    a C keyword, `state` or a name in `taken`."""
+    out: list[str] = []
+    for i, n in enumerate(names):
+        c = re.sub(r"\W", "_", n or "")
+        if not c or c[0].isdigit() or c in _RESERVED or c in taken or c in out:
+            c = f"in{i}"
+        out.append(c)
+    return out
+
+
+_RESERVED = {"state", "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+             "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict",
+             "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
+             "void", "volatile", "while"}
+
+
+def _c_string(s: str) -> str:
+    return '"' + "".join(c if c.isalnum() or c in " _-.:/[]()," else f"\\{ord(c):03o}" for c in s) + '"'
