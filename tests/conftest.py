@@ -44,6 +44,15 @@ def evaluate(fn, *arrays, backend):
     return gc.function(xs, out, backend=backend)(*arrays)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compile_cache(tmp_path_factory):
+    """Compiled code is cached in a session temporary folder, never in the user's ~/.cache/graphc."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GRAPHC_CACHE_DIR", str(tmp_path_factory.mktemp("graphc-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

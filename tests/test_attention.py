@@ -11,10 +11,10 @@ torch = pytest.importorskip("torch", reason="PyTorch is the reference for attent
 F = torch.nn.functional
 
 
-def _run(build, arrays, params):
+def _run(build, arrays, params, *, backend):
     xs = [gc.placeholder(a.shape, "float64") for a in arrays]
     y = build(*xs)
-    return gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), xs + list(params)))(*arrays)
+    return gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), xs + list(params)), backend=backend)(*arrays)
 
 
 def _check(got, ty, leaves):
@@ -25,13 +25,13 @@ def _check(got, ty, leaves):
 
 
 @pytest.mark.parametrize("mask_kind", [None, "bool", "additive", "causal"])
-def test_scaled_dot_product_attention_matches_torch(rng, mask_kind):
+def test_scaled_dot_product_attention_matches_torch(rng, mask_kind, backend):
     q, k, v = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 5, 6))
     mask = {"bool": rng.random((5, 5)) > 0.3, "additive": rng.standard_normal((5, 5))}.get(mask_kind)
     if mask_kind == "bool":
         mask[:, 0] = True  # every query sees at least one key
     causal = mask_kind == "causal"
-    got = _run(lambda q, k, v: nn.scaled_dot_product_attention(q, k, v, mask, causal), [q, k, v], [])
+    got = _run(lambda q, k, v: nn.scaled_dot_product_attention(q, k, v, mask, causal), [q, k, v], [], backend=backend)
     ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
     ty = F.scaled_dot_product_attention(*ts, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
     _check(got, ty, ts)
@@ -45,7 +45,7 @@ def _copy_mha(mha, ref):
 
 
 @pytest.mark.parametrize("causal", [False, True])
-def test_multihead_attention_matches_torch(rng, causal):
+def test_multihead_attention_matches_torch(rng, causal, backend):
     torch.manual_seed(0)
     ref = torch.nn.MultiheadAttention(8, 2, batch_first=True).double()
     with torch.no_grad():
@@ -54,7 +54,7 @@ def test_multihead_attention_matches_torch(rng, causal):
     _copy_mha(mha, ref)
     x = rng.standard_normal((3, 5, 8))
     params = [mha.in_proj_weight, mha.in_proj_bias, mha.out_proj_weight, mha.out_proj_bias]
-    got = _run(lambda x: mha(x, causal=causal), [x], params)
+    got = _run(lambda x: mha(x, causal=causal), [x], params, backend=backend)
     tx = torch.tensor(x, requires_grad=True)
     mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1) if causal else None  # torch's MHA: True = blocked
     ty = ref(tx, tx, tx, attn_mask=mask, need_weights=False)[0]
@@ -62,7 +62,7 @@ def test_multihead_attention_matches_torch(rng, causal):
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_transformer_encoder_layer_matches_torch(rng, norm_first):
+def test_transformer_encoder_layer_matches_torch(rng, norm_first, backend):
     torch.manual_seed(0)
     ref = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=norm_first).double()
     block = nn.TransformerEncoderLayer(8, 2, 16, norm_first=norm_first, dtype="float64")
@@ -75,7 +75,7 @@ def test_transformer_encoder_layer_matches_torch(rng, norm_first):
             theirs.weight.normal_(), theirs.bias.normal_()
         mine.weight.value, mine.bias.value = theirs.weight.detach().numpy(), theirs.bias.detach().numpy()
     x = rng.standard_normal((2, 5, 8))
-    got = _run(block, [x], [block.linear1.weight, block.norm2.bias])
+    got = _run(block, [x], [block.linear1.weight, block.norm2.bias], backend=backend)
     tx = torch.tensor(x, requires_grad=True)
     ty = ref(tx)
     torch.sin(ty).sum().backward()
@@ -85,9 +85,10 @@ def test_transformer_encoder_layer_matches_torch(rng, norm_first):
     np.testing.assert_allclose(got[3], ref.norm2.bias.grad.numpy(), atol=1e-10, rtol=1e-8)
 
 
-def test_attention_derivatives_against_finite_differences(rng):
+def test_attention_derivatives_against_finite_differences(rng, backend):
     q, k, v = (rng.standard_normal((2, 3, 4)) for _ in range(3))
-    check_grad(lambda q, k, v: gc.sum(gc.sin(nn.scaled_dot_product_attention(q, k, v, causal=True))), [q, k, v])
+    check_grad(lambda q, k, v: gc.sum(gc.sin(nn.scaled_dot_product_attention(q, k, v, causal=True))), [q, k, v],
+               backend=backend)
 
 
 def test_attention_shape_errors():

@@ -12,12 +12,12 @@ F = torch.nn.functional
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 
 
-def _compare(build, torch_fn, arrays, params=(), atol=1e-10):
+def _compare(build, torch_fn, arrays, params=(), atol=1e-10, *, backend):
     """Forward value and gradients (of sum(sin(y))) of a graphc graph and a torch function, in float64."""
     xs = [gc.placeholder(a.shape, "float64", name=f"a{i}") for i, a in enumerate(arrays)]
     y = build(*xs)
     wrt = xs + list(params)
-    out = gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), wrt))(*arrays)
+    out = gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), wrt), backend=backend)(*arrays)
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     tp = [torch.tensor(p.value, requires_grad=True) for p in params]
     ty = torch_fn(*ts, *tp)
@@ -38,52 +38,56 @@ CONV_CASES = [  # (input shape, out channels, kernel, stride, padding, dilation,
 
 
 @pytest.mark.parametrize("shape, out, kernel, stride, padding, dilation, groups", CONV_CASES)
-def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation, groups):
+def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation, groups, backend):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((out, shape[1] // groups) + kernel)
     _compare(lambda x, w: gc.conv2d(x, w, stride, padding, dilation, groups),
-             lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, w])
+             lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, w], backend=backend)
 
 
-def test_conv1d_matches_torch(rng):
+def test_conv1d_matches_torch(rng, backend):
     x, w = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3))
-    _compare(lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w])
+    _compare(lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w],
+             backend=backend)
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
-def test_pools_match_torch(rng, kernel, stride, padding):
+def test_pools_match_torch(rng, kernel, stride, padding, backend):
     x = rng.standard_normal((2, 3, 7, 8))
-    _compare(lambda x: gc.max_pool2d(x, kernel, stride, padding), lambda x: F.max_pool2d(x, kernel, stride, padding), [x])
-    _compare(lambda x: gc.avg_pool2d(x, kernel, stride, padding), lambda x: F.avg_pool2d(x, kernel, stride, padding), [x])
+    _compare(lambda x: gc.max_pool2d(x, kernel, stride, padding), lambda x: F.max_pool2d(x, kernel, stride, padding), [x],
+             backend=backend)
+    _compare(lambda x: gc.avg_pool2d(x, kernel, stride, padding), lambda x: F.avg_pool2d(x, kernel, stride, padding), [x],
+             backend=backend)
 
 
-def test_global_avg_pool_and_flatten(rng):
+def test_global_avg_pool_and_flatten(rng, backend):
     x = rng.standard_normal((2, 3, 4, 5))
-    _compare(gc.global_avg_pool2d, lambda x: x.mean((2, 3)), [x])
-    _compare(gc.flatten, lambda x: x.flatten(1), [x])
+    _compare(gc.global_avg_pool2d, lambda x: x.mean((2, 3)), [x], backend=backend)
+    _compare(gc.flatten, lambda x: x.flatten(1), [x], backend=backend)
 
 
-def test_conv_second_derivatives():
+def test_conv_second_derivatives(backend):
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((4, 1, 3, 2))
-    check_grad(lambda x, w: gc.sum(gc.sin(gc.conv2d(x, w, (2, 1), 1, (1, 2), 2))), [x, w], order=2)
-    check_grad(lambda x, w: gc.sum(gc.conv1d(x[:, :, 0], w[:, :, 0], 1, "same", groups=2) ** 2), [x, w], order=2)
+    check_grad(lambda x, w: gc.sum(gc.sin(gc.conv2d(x, w, (2, 1), 1, (1, 2), 2))), [x, w], order=2, backend=backend)
+    check_grad(lambda x, w: gc.sum(gc.conv1d(x[:, :, 0], w[:, :, 0], 1, "same", groups=2) ** 2), [x, w], order=2,
+               backend=backend)
 
 
 @pytest.mark.parametrize("pool", [gc.max_pool2d, gc.avg_pool2d])
-def test_pool_derivatives(pool):
+def test_pool_derivatives(pool, backend):
     x = np.random.default_rng(1).standard_normal((2, 2, 5, 6))
-    check_grad(lambda x: gc.sum(pool(x, 3, 2, 1) ** 2), [x], order=2)
+    check_grad(lambda x: gc.sum(pool(x, 3, 2, 1) ** 2), [x], order=2, backend=backend)
 
 
-def test_conv_layer_matches_torch(rng):
+def test_conv_layer_matches_torch(rng, backend):
     layer = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, rng=0, dtype="float64")
     layer.bias.value = rng.standard_normal(6)
     x = rng.standard_normal((2, 4, 7, 7))
-    _compare(layer, lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2), [x], [layer.weight, layer.bias])
+    _compare(layer, lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2), [x], [layer.weight, layer.bias], backend=backend)
 
 
-def test_batch_norm_train_and_eval_match_torch(rng):
+def test_batch_norm_train_and_eval_match_torch(rng, backend):
     x = rng.standard_normal((4, 3, 5, 5)) * 2.0 + 1.0
     bn = nn.BatchNorm(3, momentum=0.2, dtype="float64")
     bn.weight.value, bn.bias.value = rng.standard_normal(3), rng.standard_normal(3)
@@ -91,9 +95,9 @@ def test_batch_norm_train_and_eval_match_torch(rng):
     with torch.no_grad():
         ref.weight[:], ref.bias[:] = torch.tensor(bn.weight.value), torch.tensor(bn.bias.value)
     _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean.clone(), ref.running_var.clone(), w, b, True),
-             [x], [bn.weight, bn.bias])
+             [x], [bn.weight, bn.bias], backend=backend)
     xp = gc.placeholder(x.shape, "float64")
-    step = gc.function([xp], bn(xp), updates=bn.state_updates())
+    step = gc.function([xp], bn(xp), updates=bn.state_updates(), backend=backend)
     for _ in range(2):
         step(x)
         ref(torch.tensor(x))
@@ -102,27 +106,27 @@ def test_batch_norm_train_and_eval_match_torch(rng):
     bn.eval(), ref.eval()
     assert bn.state_updates() == []
     _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean, ref.running_var, w, b, False),
-             [x], [bn.weight, bn.bias])
+             [x], [bn.weight, bn.bias], backend=backend)
 
 
-def test_batch_norm_1d_and_layer_norm_match_torch(rng):
+def test_batch_norm_1d_and_layer_norm_match_torch(rng, backend):
     x = rng.standard_normal((6, 4)) + 3.0
     bn = nn.BatchNorm(4, dtype="float64")
-    _compare(bn, lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [x], [bn.weight, bn.bias])
+    _compare(bn, lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [x], [bn.weight, bn.bias], backend=backend)
     x3 = rng.standard_normal((2, 3, 4, 5))
     ln = nn.LayerNorm((4, 5), dtype="float64")
     ln.weight.value, ln.bias.value = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
-    _compare(ln, lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [x3], [ln.weight, ln.bias])
-    check_grad(lambda x: gc.sum(gc.sin(nn.layer_norm(x, 2))), [x3[0]])
-    check_grad(lambda x: gc.sum(gc.sin(nn.BatchNorm(4, dtype="float64")(x))), [x])
+    _compare(ln, lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [x3], [ln.weight, ln.bias], backend=backend)
+    check_grad(lambda x: gc.sum(gc.sin(nn.layer_norm(x, 2))), [x3[0]], backend=backend)
+    check_grad(lambda x: gc.sum(gc.sin(nn.BatchNorm(4, dtype="float64")(x))), [x], backend=backend)
 
 
-def test_embedding_matches_torch(rng):
+def test_embedding_matches_torch(rng, backend):
     emb = nn.Embedding(7, 3, rng=0, dtype="float64")
     ids = np.array([[1, 3, 3], [0, 6, 1]])
     i = gc.placeholder(ids.shape, "int64")
     y = emb(i)
-    out, g = gc.function([i], [y, gc.grad(gc.sum(gc.sin(y)), emb.weight)])(ids)
+    out, g = gc.function([i], [y, gc.grad(gc.sum(gc.sin(y)), emb.weight)], backend=backend)(ids)
     tw = torch.tensor(emb.weight.value, requires_grad=True)
     ty = F.embedding(torch.tensor(ids), tw)
     torch.sin(ty).sum().backward()
@@ -149,9 +153,9 @@ def test_non_positive_output_size_is_a_clear_error():
         nn.Conv2d(3, 4, 3)(gc.placeholder((1, 2, 5, 5)))
 
 
-def test_free_batch_dim_specializes(rng):
+def test_free_batch_dim_specializes(rng, backend):
     x = gc.placeholder((None, 1, 8, 8))
     layer = nn.Conv2d(1, 2, 3, padding="same")
-    f = gc.function([x], gc.max_pool2d(layer(x), 2))
+    f = gc.function([x], gc.max_pool2d(layer(x), 2), backend=backend)
     assert f(rng.standard_normal((3, 1, 8, 8)).astype("float32")).shape == (3, 2, 4, 4)
     assert f(rng.standard_normal((5, 1, 8, 8)).astype("float32")).shape == (5, 2, 4, 4)

@@ -27,11 +27,11 @@ ACTIVATIONS = [
 ]
 
 
-def _values_and_grads(fn, tfn, x_np, weight):
+def _values_and_grads(fn, tfn, x_np, weight, *, backend):
     """fn's output and d sum(out * weight) / dx, in graphc and in torch."""
     x = gc.placeholder(x_np.shape, "float64", "x")
     out = fn(x)
-    f = gc.function([x], [out, gc.grad(gc.sum(out * weight), x)])
+    f = gc.function([x], [out, gc.grad(gc.sum(out * weight), x)], backend=backend)
     ours = f(x_np)
     tx = torch.tensor(x_np, requires_grad=True)
     tout = tfn(tx)
@@ -40,11 +40,11 @@ def _values_and_grads(fn, tfn, x_np, weight):
 
 
 @pytest.mark.parametrize("name,fn,tfn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_activation_matches_torch(name, fn, tfn):
+def test_activation_matches_torch(name, fn, tfn, backend):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 4)) * 3
     x[0, :3] = [0.0, 40.0, -40.0]  # a kink and the saturated tails
-    ours, ref = _values_and_grads(fn, tfn, x, rng.standard_normal((5, 4)))
+    ours, ref = _values_and_grads(fn, tfn, x, rng.standard_normal((5, 4)), backend=backend)
     np.testing.assert_allclose(ours[0], ref[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(ours[1], ref[1], rtol=1e-12, atol=1e-14)
 
@@ -56,9 +56,9 @@ def test_activation_matches_torch(name, fn, tfn):
     (nn.Softplus, {}, torch.nn.Softplus), (nn.Softmax, {}, lambda: torch.nn.Softmax(-1)),
     (nn.LogSoftmax, {}, lambda: torch.nn.LogSoftmax(-1)),
 ])
-def test_activation_modules_match_torch_modules(cls, kw, tcls):
+def test_activation_modules_match_torch_modules(cls, kw, tcls, backend):
     x = np.linspace(-3, 3, 12).reshape(3, 4)
-    ours, ref = _values_and_grads(cls(**kw), tcls(), x, np.ones((3, 4)) + x)
+    ours, ref = _values_and_grads(cls(**kw), tcls(), x, np.ones((3, 4)) + x, backend=backend)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
@@ -71,7 +71,7 @@ def _torch_linear(dense):
     return lin
 
 
-def test_dense_stack_values_and_all_gradients_match_torch():
+def test_dense_stack_values_and_all_gradients_match_torch(backend):
     model = nn.Sequential(nn.Dense(3, 5, "tanh", dtype="float64", rng=1),
                           nn.Dense(5, 4, "gelu", dtype="float64", rng=2),
                           nn.Dense(4, 2, dtype="float64", rng=3))
@@ -83,7 +83,7 @@ def test_dense_stack_values_and_all_gradients_match_torch():
     out = model(x)
     loss = gc.sum(out * w_np)
     params = model.parameters()
-    ours = gc.function([x], [out] + gc.grad(loss, [x] + params))(x_np)
+    ours = gc.function([x], [out] + gc.grad(loss, [x] + params), backend=backend)(x_np)
     tx = torch.tensor(x_np, requires_grad=True)
     tout = ref(tx)
     (tout * torch.tensor(w_np)).sum().backward()
@@ -160,21 +160,21 @@ def test_initializers_are_seeded_and_simple_ones_exact():
         nn.init.get("lecun")
 
 
-def test_penalties_values_and_gradients():
+def test_penalties_values_and_gradients(backend):
     w = gc.parameter(np.array([[1.0, -2.0], [0.0, 3.0]]))
     b = gc.parameter(np.array([-1.0, 0.5]))
     l2, l1 = nn.l2_penalty([w, b], 0.1), nn.l1_penalty([w, b], 0.1)
-    f = gc.function([], [l2, l1] + gc.grad(l2 + l1, [w, b]))
+    f = gc.function([], [l2, l1] + gc.grad(l2 + l1, [w, b]), backend=backend)
     v = f()
     assert v[0] == pytest.approx(0.05 * (1 + 4 + 9 + 1 + 0.25)) and v[1] == pytest.approx(0.1 * 7.5)
     np.testing.assert_allclose(v[2], 0.1 * w.value + 0.1 * np.sign(w.value))
 
 
-def test_dropout_train_eval_and_reproducible_counter():
+def test_dropout_train_eval_and_reproducible_counter(backend):
     x = gc.placeholder((None, 1000), "float64", "x")
     drop = nn.Dropout(0.3, seed=7)
     y = drop(x)
-    step = gc.function([x], [y, gc.grad(gc.sum(y), x)], updates=drop.state_updates())
+    step = gc.function([x], [y, gc.grad(gc.sum(y), x)], updates=drop.state_updates(), backend=backend)
     ones = np.ones((4, 1000))
     out1, g1 = step(ones)
     out2, _ = step(ones)
@@ -189,7 +189,7 @@ def test_dropout_train_eval_and_reproducible_counter():
     assert drop(x) is x
 
 
-def test_philox_known_answers_and_uniform_op():
+def test_philox_known_answers_and_uniform_op(backend):
     from graphc.ops.random import philox4x32
     cases = [((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
              ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
@@ -199,15 +199,15 @@ def test_philox_known_answers_and_uniform_op():
         assert tuple(int(w) for w in philox4x32([np.array(c, np.uint64) for c in ctr], key)) == expected
     key = gc.parameter(np.array([3, 0], "int64"))
     u32, u64 = gc.random_uniform(key, (200, 50)), gc.random_uniform(key, (4, 5), "float64", stream=1)
-    a, b = gc.function([], [u32, u64])()
+    a, b = gc.function([], [u32, u64], backend=backend)()
     assert a.dtype == np.float32 and b.dtype == np.float64 and a.shape == (200, 50)
     assert 0 <= a.min() and a.max() < 1 and abs(a.mean() - 0.5) < 0.01 and abs(a.var() - 1 / 12) < 0.002
     with pytest.raises(gc.DTypeError, match="int64\\[2\\]"):
         gc.random_uniform(gc.parameter(np.zeros(2)), (3,))
 
 
-def test_erf_op_values_and_gradient():
+def test_erf_op_values_and_gradient(backend):
     x = np.linspace(-3, 3, 13)
     xs = gc.placeholder((13,), "float64")
-    np.testing.assert_allclose(gc.function([xs], gc.erf(xs))(x), [math.erf(v) for v in x], rtol=1e-15)
-    gc.testing.check_grad(lambda t: gc.sum(gc.erf(t) * t), [x])
+    np.testing.assert_allclose(gc.function([xs], gc.erf(xs), backend=backend)(x), [math.erf(v) for v in x], rtol=1e-15)
+    gc.testing.check_grad(lambda t: gc.sum(gc.erf(t) * t), [x], backend=backend)

@@ -49,13 +49,13 @@ SETTINGS = {  # name: (graphc options given lr, torch weight decay, L1 weight, c
 }
 
 
-def _graphc_trajectory(make, lr, options):
+def _graphc_trajectory(make, lr, options, *, backend):
     params = [gc.parameter(v) for v in (W1, B1, W2, B2)]
     x, y = gc.placeholder((None, 3), "float64", "x"), gc.placeholder((None, 2), "float64", "y")
     out = gc.tanh(x @ params[0] + params[1]) @ params[2] + params[3]
     loss = gc.mean(gc.square(out - y))
     opt = make(params, lr, **options)
-    step = gc.function([x, y], loss, updates=opt.updates(loss))
+    step = gc.function([x, y], loss, updates=opt.updates(loss), backend=backend)
     trajectory = []
     for _ in range(STEPS):
         step(X, Y)
@@ -87,13 +87,13 @@ def _torch_trajectory(make, lr, wd, l1, clip, schedule):
 
 @pytest.mark.parametrize("setting", list(SETTINGS))
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_trajectory_matches_torch(name, setting):
+def test_trajectory_matches_torch(name, setting, backend):
     lr, ours_make, torch_make = OPTIMIZERS[name]
     options, wd, l1, clip, schedule = SETTINGS[setting]
     options = options(lr)
     if name == "adamw" and not wd:  # AdamW's point is its decay: always exercise it
         options, wd = {**options, "weight_decay": 0.02}, 0.02
-    ours = _graphc_trajectory(ours_make, lr, options)
+    ours = _graphc_trajectory(ours_make, lr, options, backend=backend)
     ref = _torch_trajectory(torch_make, lr, wd, l1, clip, schedule)
     worst = max(np.abs(a - b).max() / np.abs(b).max() for sa, sb in zip(ours, ref) for a, b in zip(sa, sb))
     assert worst < 1e-6, f"{name}/{setting}: relative trajectory error {worst:.2e}"
@@ -106,9 +106,9 @@ def test_trajectory_matches_torch(name, setting):
     (optim.Cosine(25, 0.01), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 25, 0.01), 25),
     (optim.Warmup(10, 0.1), lambda o: torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=10), 30),
 ])
-def test_schedules_match_torch_schedulers(ours, theirs, steps):
+def test_schedules_match_torch_schedulers(ours, theirs, steps, backend):
     opt = optim.SGD([gc.parameter(np.zeros(1))], lr=0.5, schedule=ours)
-    advance = gc.function([], opt.learning_rate(), updates=[(opt.step_count, opt.step_count + 1.0)])
+    advance = gc.function([], opt.learning_rate(), updates=[(opt.step_count, opt.step_count + 1.0)], backend=backend)
     t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     sched = theirs(t_opt)
     for k in range(steps):
@@ -117,9 +117,9 @@ def test_schedules_match_torch_schedulers(ours, theirs, steps):
         sched.step()
 
 
-def test_clip_by_global_norm_values():
+def test_clip_by_global_norm_values(backend):
     a, b = gc.placeholder((2,), "float64"), gc.placeholder((1,), "float64")
-    f = gc.function([a, b], optim.clip_by_global_norm([a, b], 1.0))
+    f = gc.function([a, b], optim.clip_by_global_norm([a, b], 1.0), backend=backend)
     ga, gb = f(np.array([3.0, 0.0]), np.array([4.0]))
     np.testing.assert_allclose(np.r_[ga, gb], np.array([3.0, 0.0, 4.0]) / (5 + 1e-6))
     small = f(np.array([0.3, 0.0]), np.array([0.4]))  # inside the norm ball: unchanged

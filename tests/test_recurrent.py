@@ -27,19 +27,19 @@ def _arrays(rng, t=4):
             rng.standard_normal((4, 4)) * 0.5]
 
 
-def test_scan_matches_unrolled_loop(rng):
+def test_scan_matches_unrolled_loop(rng, backend):
     arrays = _arrays(rng)
     xs = [gc.placeholder(a.shape, "float64") for a in arrays]
-    outs = [gc.function(xs, _rnn(*xs, scanned))(*arrays) for scanned in (True, False)]
+    outs = [gc.function(xs, _rnn(*xs, scanned), backend=backend)(*arrays) for scanned in (True, False)]
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-14)
 
 
 @pytest.mark.parametrize("scanned", [True, False])
-def test_scan_derivatives_first_and_second_order(rng, scanned):
-    check_grad(lambda *a: gc.sum(gc.sin(_rnn(*a, scanned))), _arrays(rng, 3), order=2)
+def test_scan_derivatives_first_and_second_order(rng, scanned, backend):
+    check_grad(lambda *a: gc.sum(gc.sin(_rnn(*a, scanned))), _arrays(rng, 3), order=2, backend=backend)
 
 
-def test_scan_reverse_several_carries_and_constants(rng):
+def test_scan_reverse_several_carries_and_constants(rng, backend):
     x, h = rng.standard_normal((3, 2, 3)), rng.standard_normal((2, 3))
 
     def f(x, h):
@@ -48,12 +48,12 @@ def test_scan_reverse_several_carries_and_constants(rng):
             return [a * 0.5 + gc.sin(xt) + b * 0.1, b * gc.tanh(a) + h]
         hs, cs = gc.scan(step, [h, h * 2.0], [x], reverse=True)
         return gc.sum(hs * hs) + gc.sum(gc.cos(cs))
-    check_grad(f, [x, h], order=2)
+    check_grad(f, [x, h], order=2, backend=backend)
 
 
-def test_scan_without_sequences_and_free_dims():
+def test_scan_without_sequences_and_free_dims(backend):
     c = gc.placeholder((None, 3))
-    f = gc.function([c], gc.scan(lambda c: c * 2.0, c, length=4))
+    f = gc.function([c], gc.scan(lambda c: c * 2.0, c, length=4), backend=backend)
     np.testing.assert_allclose(f(np.ones((2, 3), "float32"))[:, 0, 0], [2, 4, 8, 16])
 
 
@@ -84,7 +84,7 @@ def _torch_copy(layer, ref):
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("unroll", [False, True])
-def test_recurrent_layers_match_torch(rng, kind, unroll):
+def test_recurrent_layers_match_torch(rng, kind, unroll, backend):
     torch.manual_seed(0)
     ref = getattr(torch.nn, kind)(3, 5, batch_first=True).double()
     layer = getattr(nn, kind)(3, 5, unroll=unroll, dtype="float64")
@@ -94,7 +94,7 @@ def test_recurrent_layers_match_torch(rng, kind, unroll):
     out, state = layer.run(xp)
     cost = gc.sum(gc.sin(out)) + sum(gc.sum(s * s) for s in state)
     params = [layer.cell.weight_ih, layer.cell.weight_hh, layer.cell.bias_ih, layer.cell.bias_hh]
-    got = gc.function([xp], [out, *state] + gc.grad(cost, [xp] + params))(x)
+    got = gc.function([xp], [out, *state] + gc.grad(cost, [xp] + params), backend=backend)(x)
     tx = torch.tensor(x, requires_grad=True)
     t_out, t_state = ref(tx)
     t_state = list(t_state) if kind == "LSTM" else [t_state]
@@ -108,7 +108,7 @@ def test_recurrent_layers_match_torch(rng, kind, unroll):
 
 
 @pytest.mark.parametrize("cell_type", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
-def test_cells_match_torch(rng, cell_type):
+def test_cells_match_torch(rng, cell_type, backend):
     torch.manual_seed(0)
     ref = getattr(torch.nn, cell_type.__name__)(3, 4).double()
     cell = cell_type(3, 4, dtype="float64")
@@ -117,7 +117,7 @@ def test_cells_match_torch(rng, cell_type):
     x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
     state = [h, h * 0.5][: cell.n_states()]
     xp = gc.placeholder(x.shape, "float64")
-    got = gc.function([xp], cell(xp, [gc.constant(s) for s in state]))(x)
+    got = gc.function([xp], cell(xp, [gc.constant(s) for s in state]), backend=backend)(x)
     want = ref(torch.tensor(x), tuple(map(torch.tensor, state)) if len(state) > 1 else torch.tensor(h))
     want = list(want) if isinstance(want, tuple) else [want]
     for g, w in zip(got, want):
