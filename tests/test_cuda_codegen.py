@@ -19,17 +19,21 @@ import graphc as gc
 from graphc.backends import cuda
 from graphc.backends.cuda import nvptx, runtime
 from graphc.backends.cuda.executable import Resident
-from graphc.backends.cuda.lowering import Host, Launch, lower_program
+from graphc.backends.cuda.lowering import lower_program
+from graphc.backends.cuda.steps import Host
 from graphc.ir import BackendError, GraphcError
 from graphc.schedule.lower import KINDS
 
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
 #: kinds that run on the host on cuda (copied there, the op's NumPy rule, copied back)
-HOST_KINDS = {"conv", "loop", "generic"}
+HOST_KINDS = {"loop", "generic"}
 
 
-def _conv(x, w):
-    return gc.relu(gc.conv2d(x, w)) * 2.0
+def _conv(x, w, **window):
+    """conv2d, max pooling (patches) and both convolution gradients (col2im, unpatches)."""
+    y = gc.conv2d(x, w, **window)
+    loss = gc.sum(gc.square(gc.max_pool2d(gc.relu(y), 2))) + gc.sum(y * 0.5)
+    return (y, *gc.grad(loss, [x, w]))
 
 
 def _scan(x):
@@ -63,8 +67,10 @@ CASES = {
     "take_scatter": (_take_grad, (R.standard_normal((5, 4)), np.array([0, 2, 2, -1], np.int64))),
     "copy": (lambda x: (gc.concatenate([x, x * 2.0], axis=1), gc.reshape(gc.transpose(x), (3, 14)) + 1.0), (F32,)),
     "rng": (_rng, (np.array([42, 7], np.int64), F32)),
-    "conv": (_conv, (R.standard_normal((2, 3, 6, 6)).astype(np.float32),
-                     R.standard_normal((4, 3, 3, 3)).astype(np.float32))),
+    "conv": (lambda x, w: _conv(x, w, stride=2, padding=1), (R.standard_normal((2, 3, 9, 9)).astype(np.float32),
+                                                             R.standard_normal((4, 3, 3, 3)).astype(np.float32))),
+    "conv_dilated_f64": (lambda x, w: _conv(x, w, padding=(1, 2), dilation=2), (R.standard_normal((2, 2, 7, 8)),
+                                                                               R.standard_normal((3, 2, 2, 3)))),
     "loop": (_scan, (R.standard_normal((4, 3)),)),
 }
 
@@ -152,6 +158,16 @@ def test_emulated_grid_matches_numpy(case):
     ref, arrays = _function(case, "numpy")
     emu, _ = _function(case, "cuda-emulate")
     _assert_same(emu(*arrays), ref(*arrays))
+
+
+def test_grouped_convolution_runs_on_the_host():
+    x, w = gc.placeholder((2, 4, 6, 6), "float32"), gc.parameter(R.standard_normal((6, 2, 3, 3)).astype(np.float32))
+    y = gc.conv2d(x, w, groups=2)
+    f = gc.function([x], y, backend="cuda-emulate")
+    lowered = lower_program(f.kernel_program())
+    assert [type(s).__name__ for s in lowered.steps] == ["Host"] and "groups=2" in lowered.fallbacks[0]
+    xv = R.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    _assert_same(f(xv), gc.function([x], y)(xv))
 
 
 def test_random_numbers_reproduce_philox_bit_for_bit():

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..llvm.runtime import target_machine
 from .kernels import SPECIALS
-from .lowering import Launch, Lowered
+from .lowering import Lowered
+from .steps import Launch
 from .runtime import ArrayDevice
 
 #: the emulated launch shape: threads per block, most blocks

@@ -16,7 +16,8 @@ import numpy as np
 from graphc.ir import GraphcError
 from graphc.schedule import KernelProgram, View
 
-from .lowering import Gemm, Host, Launch, Lowered, Zero, lower_program
+from .lowering import Lowered, lower_program
+from .steps import Gemm, Host, Launch, Zero
 
 
 class Resident:
@@ -92,6 +93,13 @@ class Executable:
         s = self.program.plan.in_place.get(v.buffer, v.buffer) if storage is None else storage
         return self.device.strided(flat[s], v.offset, v.shape, v.strides)
 
+    def _storage_view(self, flat: dict[int, Any], v: View, dtype: str) -> Any:
+        """A view whose buffer is a storage id; the scratch area's raw bytes are read as `dtype`."""
+        base = flat[v.buffer]
+        if v.buffer == self.lowered.scratch:
+            base = self.device.flat(base, 0, dtype, base.nbytes // np.dtype(dtype).itemsize)
+        return self.device.strided(base, v.offset, v.shape, v.strides)
+
     def _run(self, step: Any, flat: dict[int, Any]) -> None:
         dev, prog = self.device, self.program
         if isinstance(step, Launch):
@@ -99,11 +107,8 @@ class Executable:
         elif isinstance(step, Zero):
             dev.zero(flat[step.storage])
         elif isinstance(step, Gemm):
-            base = flat[step.out]
-            if step.out == self.lowered.scratch:  # raw bytes: seen as the product's dtype
-                base = dev.flat(base, 0, prog.buffers[prog.kernels[step.index].output].dtype, int(np.prod(step.shape)))
-            out = dev.strided(base, 0, step.shape, _contiguous(step.shape))
-            dev.matmul(self._view(flat, step.a), self._view(flat, step.b), out)
+            a, b, out = (self._storage_view(flat, v, step.dtype) for v in (step.a, step.b, step.out))
+            dev.matmul(a, b, out)
         elif isinstance(step, Host):
             k = prog.kernels[step.index]
             ins = [dev.download(self._view(flat, v)) for v in k.inputs]

@@ -1,65 +1,34 @@
-"""A kernel program as GPU steps: kernel launches, GEMMs, zero fills and host fallbacks, plus one IR module.
+"""A kernel program as GPU steps (steps.py) and one IR module holding every kernel they launch.
 
 Storage ids are the program's buffer ids (a temporary written in place shares
-its parameter's id), then `scratch` for the GEMM result an epilogue reads.
-The module holds one kernel per launch (`k<i>_<op>`), for NVPTX or, with
-`host=True`, for the host-grid emulation. Kernels with no GPU emitter (conv,
-scan, generic ops, integer matmuls) become `Host` steps: their inputs are
-copied to the host, the op's NumPy rule runs, the result is copied back.
+its parameter's id), then `scratch`: GEMM results an epilogue reads and im2col
+matrices. The module holds one kernel per launch (`k<i>_<op>[_<part>]`), for
+NVPTX or, with `host=True`, for the host-grid emulation. Kernels with no GPU
+lowering (scan, generic ops, grouped convolutions, integer matmuls) become
+`Host` steps: inputs copied to the host, the op's NumPy rule, result copied back.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from llvmlite import ir
 
-from graphc.schedule import KernelProgram, View
+from graphc.schedule import Kernel, KernelProgram, View
 
 from ..llvm.codegen import Unsupported, broadcast_strides, contiguous_strides
 from ..llvm.kernels import Context, Operand
+from .conv import WINDOW_EMITTERS, plan_conv
 from .kernels import GpuKernel, emit_epilogue, emitter, work_items
-
-
-@dataclass(frozen=True)
-class Launch:
-    """Run kernel `name` over `items` grid-stride items with these storages (then the status word)."""
-
-    index: int  # the program's kernel index (for error messages)
-    name: str
-    storages: tuple[int, ...]
-    items: int
-
-
-@dataclass(frozen=True)
-class Zero:
-    storage: int
-
-
-@dataclass(frozen=True)
-class Gemm:
-    """out = matmul(a, b) (NumPy's rules: batches broadcast, 1-D operands promoted), out contiguous."""
-
-    index: int
-    a: View
-    b: View
-    out: int  # storage
-    shape: tuple[int, ...]  # the product's shape
-
-
-@dataclass(frozen=True)
-class Host:
-    index: int
-
-
-Step = Launch | Zero | Gemm | Host
+from .steps import Gemm, Host, Launch, Step, Zero
 
 
 @dataclass
 class Lowered:
     ir: str
     steps: list[Step]
-    scratch: int  # storage id of the GEMM scratch area
+    scratch: int  # storage id of the scratch area
     scratch_bytes: int
     fallbacks: dict[int, str] = field(default_factory=dict)  # kernel index -> why it runs on the host
 
@@ -68,57 +37,59 @@ class Lowered:
         return [s.name for s in self.steps if isinstance(s, Launch)]
 
 
-def storage_of(program: KernelProgram):
-    return lambda buffer: program.plan.in_place.get(buffer, buffer)
-
-
 def lower_program(program: KernelProgram, host: bool = False) -> Lowered:
     module = ir.Module("graphc_cuda")
     module.triple = ""
-    storage = storage_of(program)
+    storage = lambda buffer: program.plan.in_place.get(buffer, buffer)  # noqa: E731
     scratch = len(program.buffers)
     ctx = Context(program, storage, scratch, blas=False)
     steps: list[Step] = []
     fallbacks: dict[int, str] = {}
     for i, k in enumerate(program.kernels):
-        name = f"k{i}_{k.name}"
+        before = set(module.globals)
         try:
-            if k.kind == "matmul":
-                steps.extend(_matmul(ctx, i, k, module, name, host))
-                continue
-            emit = emitter(k)
-            kf = GpuKernel(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs], host)
-            emit(ctx, k, kf)
-            kf.finish()
+            steps.extend(_plan(ctx, i, k, module, host))
         except Unsupported as e:
-            if name in module.globals:
+            for name in set(module.globals) - before:
                 del module.globals[name]
             fallbacks[i] = e.what
             steps.append(Host(i))
-            continue
-        if k.kind == "scatter":
-            steps.append(Zero(storage(k.output)))
-        steps.append(Launch(i, name, tuple(kf.storages), work_items(k, ctx)))
     return Lowered(str(module), steps, scratch, ctx.scratch_bytes, fallbacks)
 
 
-def _matmul(ctx: Context, i: int, k, module: ir.Module, name: str, host: bool) -> list[Step]:
+def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
+    if k.kind == "matmul":
+        return _matmul(ctx, i, k, module, host)
+    if k.kind == "conv":
+        return plan_conv(ctx, i, k, module, host)
+    emit: Callable = WINDOW_EMITTERS.get(k.name) or emitter(k)
+    kf = GpuKernel(module, f"k{i}_{k.name}", [ctx.storage(k.output)] + [ctx.storage(v.buffer) for v in k.inputs],
+                   host)
+    emit(ctx, k, kf)
+    kf.finish()
+    launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx))
+    return [Zero(ctx.storage(k.output)), launch] if k.kind == "scatter" else [launch]
+
+
+def _matmul(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
     """A GEMM (cuBLAS) into the output, or into scratch followed by the epilogue kernel."""
     a, bv = k.inputs[:2]
     dtype = ctx.dtype(k.output)
     if dtype not in ("float32", "float64") or ctx.dtype(a.buffer) != dtype or ctx.dtype(bv.buffer) != dtype:
         raise Unsupported(f"matmul of {ctx.dtype(a.buffer)} and {ctx.dtype(bv.buffer)}")
     shape = _product_shape(a.shape, bv.shape)
+    operands = [View(ctx.storage(v.buffer), v.shape, v.strides, v.offset) for v in (a, bv)]
     if k.body is None:
-        return [Gemm(i, a, bv, ctx.storage(k.output), shape)]
+        return [Gemm(i, *operands, View(ctx.storage(k.output), shape, contiguous_strides(shape)), dtype)]
     ctx.scratch_bytes = max(ctx.scratch_bytes, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
     out_shape = ctx.program.buffers[k.output].shape
     acc = Operand(ctx.scratch, dtype, broadcast_strides(shape, contiguous_strides(shape), out_shape))
-    kf = GpuKernel(module, name, [ctx.storage(k.output), ctx.scratch] + [ctx.storage(v.buffer) for v in k.inputs[2:]],
-                   host)
+    kf = GpuKernel(module, f"k{i}_{k.name}", [ctx.storage(k.output), ctx.scratch] +
+                   [ctx.storage(v.buffer) for v in k.inputs[2:]], host)
     emit_epilogue(ctx, k, kf, acc)
     kf.finish()
-    return [Gemm(i, a, bv, ctx.scratch, shape), Launch(i, name, tuple(kf.storages), int(np.prod(out_shape)))]
+    return [Gemm(i, *operands, View(ctx.scratch, shape, contiguous_strides(shape)), dtype),
+            Launch(i, kf.fn.name, tuple(kf.storages), int(np.prod(out_shape, dtype=np.int64)))]
 
 
 def _product_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
