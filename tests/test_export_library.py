@@ -140,8 +140,18 @@ def test_gather_out_of_range_returns_the_kernel(tmp_path):
 def test_kernels_without_native_code_are_refused(tmp_path):
     a, b = gc.placeholder((3, 3), "int32", name="a"), gc.placeholder((3, 3), "int32", name="b")
     fn = gc.function([a, b], a @ b)
-    with pytest.raises(gc.BackendError, match=r"no native code .*k0 matmul \(matmul, matmul of int32"):
+    with pytest.raises(gc.BackendError, match=r"cannot go into a library .*k0 matmul \(matmul, matmul of int32"):
         gc.export_library(fn, str(tmp_path / "libint.so"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_scan_loops_are_refused(tmp_path):
+    xs = gc.placeholder((4, 2), name="xs")
+    w = gc.parameter(np.eye(2, dtype=np.float32), name="w")
+    h0 = gc.constant(np.zeros(2, np.float32))
+    fn = gc.function([xs], gc.sum(gc.scan(lambda h, x: gc.tanh(h @ w + x), h0, [xs])))
+    with pytest.raises(gc.BackendError, match=r"cannot go into a library .*: k\d+ scan \(loop, a loop over"):
+        gc.export_library(fn, str(tmp_path / "libscan.so"))
     assert os.listdir(tmp_path) == []
 
 

@@ -69,11 +69,15 @@ def export_program(program: KernelProgram, library: str, header: str, name: str 
             raise BackendError(f"export_library: {b.role} {b.name or b.id} has dtype {b.dtype}, which the C API "
                                f"does not have", fix=f"use one of {', '.join(C_TYPES)}")
     lowered = lower_program(program, blas=False)
-    if lowered.fallbacks:
+    unsupported = dict(lowered.fallbacks)
+    if lowered.loops or lowered.private_slots:  # a loop's body is a second executable the library would need
+        unsupported.update({i: "a loop over a nested program, which libraries do not support yet"
+                            for i, k in enumerate(program.kernels) if k.kind == "loop"})
+    if unsupported:
         kernels = "; ".join(f"k{i} {program.kernels[i].name} ({program.kernels[i].kind}, {why})"
-                            for i, why in sorted(lowered.fallbacks.items()))
-        raise BackendError(f"export_library: these kernels have no native code (they run through NumPy "
-                           f"callbacks in Python): {kernels}",
+                            for i, why in sorted(unsupported.items()))
+        raise BackendError(f"export_library: these kernels cannot go into a library (no native code, or "
+                           f"they need Python at run time): {kernels}",
                            fix="export a graph without these ops; see docs/backends.md for what compiles natively")
     compiler = c_compiler()
     data, offsets = _data_blob(program)
