@@ -145,9 +145,9 @@ def _dump(name: str, text: str, m: Machine) -> None:
 class Executable:
     """Called with the validated input arrays; returns the outputs after applying the updates."""
 
-    def __init__(self, program: KernelProgram, checked: bool = False):
+    def __init__(self, program: KernelProgram, checked: bool = False, lowered: Lowered | None = None):
         self.program = program
-        self.lowered: Lowered = lower_program(program, blas=bool(blas.gemm_pointers()), checked=checked)
+        self.lowered: Lowered = lowered or lower_program(program, blas=bool(blas.gemm_pointers()), checked=checked)
         self.machine = machine(self.lowered.ir)  # the checks are in the IR, so in the cache key
         self._fault = None if self.lowered.sites is None else \
             fault_cell(self.machine.engine.get_global_value_address(FAULT))
@@ -170,6 +170,11 @@ class Executable:
                 self._flat[b.id] = self._memory[start:start + b.nbytes].view(b.dtype)[:n]
         self._slots[low.scratch_slot] = base + self._skip + scratch_at
         self._slots[low.staging_slot] = base + self._skip + staging_at
+        # each natively run loop calls its body's own executable (arena and slot table: see loop.py)
+        self._bodies = [Executable(n.program, checked, n.lowered) for n in low.loops]
+        for n, body in zip(low.loops, self._bodies):
+            self._slots[n.fn_slot] = ctypes.cast(body.machine.run, ctypes.c_void_p).value
+            self._slots[n.table_slot] = body._slots_address
         self._params = [b for b in program.buffers if b.role == "param"]
         self._out_specs = [(v.shape, np.dtype(program.buffers[v.buffer].dtype)) for v in program.outputs]
         # the arrays whose addresses are in the slots: inputs, then parameters (a held array cannot move)
