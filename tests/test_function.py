@@ -5,19 +5,19 @@ import pytest
 import graphc as gc
 
 
-def test_updates_read_old_values_and_apply_after_outputs():
+def test_updates_read_old_values_and_apply_after_outputs(backend):
     a = gc.parameter(np.array([1.0, 2.0]), "a")
     b = gc.parameter(np.array([10.0, 20.0]), "b")
-    f = gc.function([], [a + b], updates=[(a, b), (b, a)])  # a swap: both read the old values
+    f = gc.function([], [a + b], updates=[(a, b), (b, a)], backend=backend)  # a swap: both read the old values
     (out,) = f()
     np.testing.assert_array_equal(out, [11, 22])
     np.testing.assert_array_equal(a.value, [10, 20])
     np.testing.assert_array_equal(b.value, [1, 2])
 
 
-def test_outputs_are_not_changed_by_the_update():
+def test_outputs_are_not_changed_by_the_update(backend):
     p = gc.parameter(np.zeros(3), "p")
-    f = gc.function([], p, updates=[(p, p + 1)])
+    f = gc.function([], p, updates=[(p, p + 1)], backend=backend)
     first = f()
     second = f()
     np.testing.assert_array_equal(first, np.zeros(3))
@@ -26,9 +26,9 @@ def test_outputs_are_not_changed_by_the_update():
     assert p.value[0] == 2
 
 
-def test_parameter_value_is_shared_and_checked():
+def test_parameter_value_is_shared_and_checked(backend):
     p = gc.parameter(np.ones((2, 2), np.float32), "p")
-    f = gc.function([], gc.sum(p))
+    f = gc.function([], gc.sum(p), backend=backend)
     assert f() == 4
     p.value = np.full((2, 2), 3.0)
     assert f() == 12
@@ -40,10 +40,10 @@ def test_parameter_value_is_shared_and_checked():
         _ = (p + 1).value
 
 
-def test_free_dims_compile_one_variant_per_shape(rng):
+def test_free_dims_compile_one_variant_per_shape(rng, backend):
     x = gc.placeholder((None, 3), "float64", "x")
     w = gc.parameter(rng.standard_normal((3, 2)), "w")
-    f = gc.function([x], gc.mean(x @ w, axis=0))
+    f = gc.function([x], gc.mean(x @ w, axis=0), backend=backend)
     for n in (1, 5, 5, 0, 7):
         xv = rng.standard_normal((n, 3))
         got = f(xv)
@@ -51,19 +51,19 @@ def test_free_dims_compile_one_variant_per_shape(rng):
     assert sorted(f.variants) == [((0, 3),), ((1, 3),), ((5, 3),), ((7, 3),)]
 
 
-def test_free_dims_must_agree_where_they_meet():
+def test_free_dims_must_agree_where_they_meet(backend):
     x = gc.placeholder((None,), "float64", "x")
     y = gc.placeholder((None,), "float64", "y")
-    f = gc.function([x, y], x * y)
+    f = gc.function([x, y], x * y, backend=backend)
     np.testing.assert_array_equal(f(np.ones(3), np.full(3, 2.0)), [2, 2, 2])
     with pytest.raises(gc.InputError, match="do not fit together"):
         f(np.ones(3), np.ones(4))
 
 
-def test_keyword_arguments_and_list_inputs():
+def test_keyword_arguments_and_list_inputs(backend):
     x = gc.placeholder((2,), "float32", "x")
     y = gc.placeholder((2,), "float32", "y")
-    f = gc.function([x, y], x - y)
+    f = gc.function([x, y], x - y, backend=backend)
     np.testing.assert_array_equal(f(y=[1, 2], x=[5, 5]), [4, 3])
     np.testing.assert_array_equal(f([5, 5], y=np.array([1, 1], np.float32)), [4, 4])
 
@@ -84,14 +84,14 @@ def test_call_validation_names_the_input(args, match):
         f(*args)
 
 
-def test_downcast_only_when_allowed():
+def test_downcast_only_when_allowed(backend):
     x = gc.placeholder((2,), "float32", "x")
-    f = gc.function([x], x * 2, allow_input_downcast=True)
+    f = gc.function([x], x * 2, allow_input_downcast=True, backend=backend)
     out = f(np.array([1.5, 2.0]))
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, [3, 4])
     # ints fit floats safely without the flag
-    np.testing.assert_array_equal(gc.function([x], x)(np.array([1, 2], np.int16)), [1, 2])
+    np.testing.assert_array_equal(gc.function([x], x, backend=backend)(np.array([1, 2], np.int16)), [1, 2])
 
 
 def test_function_declaration_errors():
@@ -112,27 +112,27 @@ def test_function_declaration_errors():
         gc.function([x], x, backend="tpu")
 
 
-def test_updates_accept_dicts_and_cast_float_values():
+def test_updates_accept_dicts_and_cast_float_values(backend):
     p = gc.parameter(np.zeros(2, np.float32), "p")
     x = gc.placeholder((2,), "float64", "x")
-    f = gc.function([x], [], updates={p: p + x})
+    f = gc.function([x], [], updates={p: p + x}, backend=backend)
     assert f(np.array([1.0, 2.0])) == []
     np.testing.assert_array_equal(p.value, [1, 2])
     assert p.value.dtype == np.float32
 
 
-def test_single_output_structure_is_kept():
+def test_single_output_structure_is_kept(backend):
     x = gc.placeholder((), "float64")
-    assert isinstance(gc.function([x], (x, x * 2))(1.0), tuple)
-    assert isinstance(gc.function([x], [x])(1.0), list)
-    assert gc.function([x], x * 3)(2.0) == 6.0
+    assert isinstance(gc.function([x], (x, x * 2), backend=backend)(1.0), tuple)
+    assert isinstance(gc.function([x], [x], backend=backend)(1.0), list)
+    assert gc.function([x], x * 3, backend=backend)(2.0) == 6.0
 
 
-def test_runtime_failure_points_at_the_users_line():
+def test_runtime_failure_points_at_the_users_line(backend):
     x = gc.placeholder((3,), "float32")
     i = gc.placeholder((2,), "int64")
     picked = gc.take(x, i)  # the line the error must show
-    f = gc.function([x, i], picked)
+    f = gc.function([x, i], picked, backend=backend)
     with pytest.raises(gc.GraphcError, match=r"test_function.py:\d+: .*picked = gc.take") as e:
         f(np.zeros(3, np.float32), np.array([0, 5]))
     assert "take failed" in str(e.value)

@@ -1,4 +1,7 @@
-"""Randomly composed expressions: values against NumPy, gradients against finite differences."""
+"""Randomly composed expressions: values against NumPy, gradients against finite differences.
+
+Each test runs per backend; LLVM compiles cost more than NumPy interpretation, so it draws fewer examples.
+"""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +24,8 @@ BINARY = {
     "div_safe": (lambda a, b: a / (1.0 + b * b), lambda a, b: a / (1.0 + b * b)),
 }
 LEAVES = ["x", "y", "c"]
+#: backend -> (examples for values, examples for gradients)
+EXAMPLES = {"numpy": (60, 40), "llvm-checked": (30, 20)}
 
 
 def expressions():
@@ -45,24 +50,28 @@ def arrays(rng):
     return rng.standard_normal((3, 3)), rng.standard_normal((3,)), rng.standard_normal((3, 1))
 
 
-@settings(max_examples=60, deadline=None)
-@given(expressions(), st.integers(0, 2**31 - 1))
-def test_random_expressions_match_numpy(expr, seed):
-    xv, yv, cv = arrays(np.random.default_rng(seed))
-    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3,), "float64", "y")
-    out = build(expr, {"x": x, "y": y, "c": gc.constant(cv)}, 0)
-    want = build(expr, {"x": xv, "y": yv, "c": cv}, 1)
-    np.testing.assert_allclose(gc.function([x, y], out)(xv, yv), want, rtol=1e-10, atol=1e-12)
-
-
-@settings(max_examples=40, deadline=None)
-@given(expressions(), st.integers(0, 2**31 - 1))
-def test_random_expressions_gradients(expr, seed):
-    xv, yv, cv = arrays(np.random.default_rng(seed))
-    weights = np.random.default_rng(seed + 1).standard_normal((3, 3))
-
-    def cost(x, y):
+def test_random_expressions_match_numpy(backend):
+    @settings(max_examples=EXAMPLES[backend][0], deadline=None)
+    @given(expressions(), st.integers(0, 2**31 - 1))
+    def check(expr, seed):
+        xv, yv, cv = arrays(np.random.default_rng(seed))
+        x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3,), "float64", "y")
         out = build(expr, {"x": x, "y": y, "c": gc.constant(cv)}, 0)
-        return gc.sum(gc.broadcast_to(out, (3, 3)) * weights) + 0.0 * gc.sum(x) + 0.0 * gc.sum(y)
+        want = build(expr, {"x": xv, "y": yv, "c": cv}, 1)
+        np.testing.assert_allclose(gc.function([x, y], out, backend=backend)(xv, yv), want, rtol=1e-10, atol=1e-12)
+    check()
 
-    check_grad(cost, [xv, yv], rtol=1e-5, atol=1e-6)
+
+def test_random_expressions_gradients(backend):
+    @settings(max_examples=EXAMPLES[backend][1], deadline=None)
+    @given(expressions(), st.integers(0, 2**31 - 1))
+    def check(expr, seed):
+        xv, yv, cv = arrays(np.random.default_rng(seed))
+        weights = np.random.default_rng(seed + 1).standard_normal((3, 3))
+
+        def cost(x, y):
+            out = build(expr, {"x": x, "y": y, "c": gc.constant(cv)}, 0)
+            return gc.sum(gc.broadcast_to(out, (3, 3)) * weights) + 0.0 * gc.sum(x) + 0.0 * gc.sum(y)
+
+        check_grad(cost, [xv, yv], rtol=1e-5, atol=1e-6, backend=backend)
+    check()
