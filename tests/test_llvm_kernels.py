@@ -147,6 +147,20 @@ def test_conv2d_and_its_gradients(case, dtype):
     assert_close(*compile_both(build, {"x": x, "w": w}), dtype)
 
 
+def test_conv_reads_strided_views():
+    """A transposed weight and a strided image (views the scheduler does not copy) read like dense arrays."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 12, 10)).astype(np.float32)
+    w = rng.standard_normal((3, 4, 3, 3)).astype(np.float32)  # (in, out, kh, kw): transposed below
+
+    def build(x, w):
+        xs, wt = x[:, :, ::2, 1:], gc.transpose(w, (1, 0, 3, 2))
+        y = gc.conv2d(xs, wt, padding=1)
+        gy = gc.transpose(gc.constant(np.random.default_rng(7).standard_normal(y.shape[::-1]).astype(np.float32)))
+        return [y] + list(gc.grad(gc.sum(y * gy), [x, w]))
+    assert_close(*compile_both(build, {"x": x, "w": w}), "float32")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("pool,kernel,stride,padding", [
     ("max_pool2d", 2, None, 0), ("avg_pool2d", 2, None, 0), ("max_pool2d", 3, 2, 1), ("avg_pool2d", (3, 2), (1, 2), (1, 0)),
