@@ -58,6 +58,8 @@ CASES = {
                                                                                       np.arange(7.0))),
     "reduce": (lambda x: (gc.sum(x, axis=0), gc.max(x, axis=1), gc.prod(x[:3], axis=1), gc.mean(gc.square(x))),
                (F32,)),
+    "reduce_cooperative": (lambda x: (gc.sum(x, axis=1), gc.max(gc.cast(x, "float64")), gc.mean(gc.exp(x))),
+                           (R.standard_normal((3, 700)).astype(np.float32),)),
     "argextremum": (lambda x: (gc.argmax(x, axis=1), gc.argmin(x, axis=0)), (F32,)),
     "softmax": (lambda x: (gc.softmax(x), gc.log_softmax(x), gc.logsumexp(x, axis=0)), (F32,)),
     "softmax_cross_entropy": (lambda x, y: gc.softmax_cross_entropy(x, y), (F32, np.eye(7, dtype=np.float32)[:6])),
@@ -132,6 +134,16 @@ def test_ptx_assembles_with_one_entry_per_kernel(case, arch, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("Compiling entry function") == len(lowered.entries)
+
+
+def test_large_reductions_use_block_cooperative_kernels_on_the_gpu():
+    program = _program("reduce_cooperative")
+    gpu, host = lower_program(program), lower_program(program, host=True)
+    reductions = [s for s in gpu.steps if program.kernels[s.index].kind == "reduce"]
+    assert len(reductions) == 3 and all(s.per_block for s in reductions)
+    assert not any(s.per_block for s in host.steps)
+    ptx = cuda.generate_ptx(program, "sm_90")
+    assert ptx.count("bar.sync") >= 6 and "shfl.sync.down.b32" in ptx and ".shared" in ptx
 
 
 def test_ptx_of_a_function_is_inspectable():
@@ -263,3 +275,13 @@ def test_missing_driver_or_gpu_is_named():
     x = gc.placeholder((2,), "float32")
     with pytest.raises(BackendError, match="backend 'cuda' is not available"):
         gc.function([x], x * 2.0, backend="cuda")
+
+
+def test_lenet_momentum_steps_match_numpy():
+    """W4's network (convolutions, pooling, dense layers, softmax CE, SGD momentum) at batch 4."""
+    from graphc.bench import fw_graphc, workloads
+    p = workloads.problem("W4")
+    p = workloads.Problem(p.workload, p.params, p.x[:4], p.y[:4])
+    ref, emu = fw_graphc.build(p, "numpy"), fw_graphc.build(p, "cuda-emulate")
+    np.testing.assert_allclose([float(np.asarray(emu())) for _ in range(3)], [float(ref()) for _ in range(3)],
+                               rtol=1e-4)

@@ -67,7 +67,8 @@ class HostGrid(ArrayDevice):
     def source(self, loaded: _Jitted) -> str:
         return loaded.text
 
-    def launch(self, loaded: _Jitted, name: str, args: list[np.ndarray], items: int) -> None:
+    def launch(self, loaded: _Jitted, name: str, args: list[np.ndarray], items: int, per_block: bool) -> None:
+        assert not per_block, "cooperative kernels are GPU-only: host code never has them"
         fn = loaded.functions[name]
         pointers = [a.ctypes.data for a in args]
         grid = max(1, min(-(-items // BLOCK), MAX_BLOCKS))

@@ -103,7 +103,8 @@ class Executable:
     def _run(self, step: Any, flat: dict[int, Any]) -> None:
         dev, prog = self.device, self.program
         if isinstance(step, Launch):
-            dev.launch(self.module, step.name, [flat[s] for s in step.storages] + [self._status], step.items)
+            dev.launch(self.module, step.name, [flat[s] for s in step.storages] + [self._status], step.items,
+                       step.per_block)
         elif isinstance(step, Zero):
             dev.zero(flat[step.storage])
         elif isinstance(step, Gemm):

@@ -66,6 +66,7 @@ class GpuKernel:
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.module = module
         self.printer = ScalarPrinter if host else LibdevicePrinter
+        self.per_block = False  # launched with one block per item (cooperative kernels) instead of per thread
 
     def base(self, storage: int) -> ir.Value:
         return self.fn.args[self.storages.index(storage)]
@@ -92,9 +93,23 @@ def grid_stride(kf: GpuKernel, n: int) -> Iterator[ir.Value]:
     """for (i = blockIdx*blockDim + threadIdx; i < n; i += blockDim*gridDim): yields i (i64)."""
     b = kf.b
     start = b.add(b.mul(kf.special("ctaid"), kf.special("ntid")), kf.special("tid"))
-    step = b.mul(kf.special("ntid"), kf.special("nctaid"))
+    with strided(kf, start, b.mul(kf.special("ntid"), kf.special("nctaid")), n) as i:
+        yield i
+
+
+@contextmanager
+def block_stride(kf: GpuKernel, n: int) -> Iterator[ir.Value]:
+    """for (i = blockIdx; i < n; i += gridDim): the whole block on one item (uniform, so barriers are safe)."""
+    with strided(kf, kf.special("ctaid"), kf.special("nctaid"), n) as i:
+        yield i
+
+
+@contextmanager
+def strided(kf: GpuKernel, start: ir.Value, step: ir.Value, n: int) -> Iterator[ir.Value]:
+    """for (i = start; i < n; i += step): yields i (i64)."""
+    b = kf.b
     fn, pre = b.function, b.block
-    header, body, done = fn.append_basic_block("grid"), fn.append_basic_block("item"), fn.append_basic_block("done")
+    header, body, done = fn.append_basic_block("loop"), fn.append_basic_block("item"), fn.append_basic_block("done")
     b.branch(header)
     b.position_at_end(header)
     i = b.phi(I64, "i")
@@ -242,6 +257,8 @@ def emit_reduce(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     if reducer not in _START:
         raise Unsupported(f"reducer {reducer}")
     domain, axes = k.domain, tuple(op.axes)
+    if not kf.host and _cooperative(domain, axes):
+        return emit_block_reduce(ctx, k, kf, reducer)
     outer = [i for i in range(len(domain)) if i not in axes]
     srcs = [ctx.operand(v, domain) for v in k.inputs]
     out = reduced_output(ctx, k, domain, axes)
@@ -256,6 +273,78 @@ def emit_reduce(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
             b.store(_combine(b, reducer, b.load(acc, typ=acc_type), x), acc)
         full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
         store(kf, out, full, from_compute(b, b.load(acc, typ=acc_type), out.dtype))
+
+
+def _cooperative(domain: Sequence[int], axes: Sequence[int]) -> bool:
+    """A block per output pays when each output reduces many items: few outputs, or contiguous rows."""
+    inner = int(np.prod([domain[a] for a in axes], dtype=np.int64))
+    outputs = int(np.prod(domain, dtype=np.int64)) // max(inner, 1)
+    return inner >= 256 and (outputs <= 1024 or len(domain) - 1 in axes)
+
+
+def _shuffle_down(kf: GpuKernel, v: ir.Value, delta: int) -> ir.Value:
+    """__shfl_down_sync(0xffffffff, v, delta) for f32 or f64 (as two 32-bit halves)."""
+    b = kf.b
+    shfl = intrinsic(kf.module, "llvm.nvvm.shfl.sync.down.i32", I32, [I32] * 4)
+
+    def word(x: ir.Value) -> ir.Value:
+        return b.call(shfl, [ir.Constant(I32, -1), x, ir.Constant(I32, delta), ir.Constant(I32, 31)])
+    if v.type == F32:
+        return b.bitcast(word(b.bitcast(v, I32)), F32)
+    bits = b.bitcast(v, I64)
+    lo, hi = word(b.trunc(bits, I32)), word(b.trunc(b.lshr(bits, ir.Constant(I64, 32)), I32))
+    return b.bitcast(b.or_(b.zext(lo, I64), b.shl(b.zext(hi, I64), ir.Constant(I64, 32))), F64)
+
+
+def _warp_reduce(kf: GpuKernel, reducer: str, v: ir.Value) -> ir.Value:
+    for delta in (16, 8, 4, 2, 1):
+        v = _combine(kf.b, reducer, v, _shuffle_down(kf, v, delta))
+    return v
+
+
+def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> None:
+    """One block per output (grid-stride over outputs): threads stride the reduced items, then warp
+    shuffles and one shared-memory exchange combine the partial results (GPU only: it has barriers)."""
+    op = k.node.op
+    domain, axes = k.domain, tuple(op.axes)
+    outer = [i for i in range(len(domain)) if i not in axes]
+    srcs = [ctx.operand(v, domain) for v in k.inputs]
+    out = reduced_output(ctx, k, domain, axes)
+    acc_type = F64 if reducer in ("sum", "prod") else (F32 if out.dtype == "float32" else F64)
+    b = kf.b
+    kf.per_block = True
+    shared_t = ir.ArrayType(acc_type, 32)
+    shared = ir.GlobalVariable(kf.module, shared_t, f"{kf.fn.name}_partials", addrspace=3)
+    shared.linkage = "internal"
+    shared.initializer = ir.Constant(shared_t, ir.Undefined)
+    partials = b.addrspacecast(shared, PTR)  # generic addressing; LLVM infers .shared accesses back
+    barrier = intrinsic(kf.module, "llvm.nvvm.barrier0", ir.VoidType(), [])
+    acc = alloca(b, acc_type)
+    start = ir.Constant(acc_type, _START[reducer])
+    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
+    tid, ntid = kf.special("tid"), kf.special("ntid")
+    lane, warp = b.and_(tid, ir.Constant(I64, 31)), b.lshr(tid, ir.Constant(I64, 5))
+    inner = [domain[a] for a in axes]
+    with block_stride(kf, int(np.prod([domain[a] for a in outer], dtype=np.int64))) as o:
+        oidx = unflatten(b, o, [domain[a] for a in outer])
+        b.store(start, acc)
+        with strided(kf, tid, ntid, int(np.prod(inner, dtype=np.int64))) as r:
+            idx = merge(len(domain), outer, oidx, axes, unflatten(b, r, inner))
+            b.store(_combine(b, reducer, b.load(acc, typ=acc_type), compute([load(kf, s, idx) for s in srcs])), acc)
+        partial = _warp_reduce(kf, reducer, b.load(acc, typ=acc_type))
+        with b.if_then(b.icmp_unsigned("==", lane, ir.Constant(I64, 0))):
+            b.store(partial, b.gep(partials, [warp], source_etype=acc_type))
+        b.call(barrier, [])
+        with b.if_then(b.icmp_unsigned("==", warp, ir.Constant(I64, 0))):
+            n_warps = b.lshr(b.add(ntid, ir.Constant(I64, 31)), ir.Constant(I64, 5))
+            slot = b.gep(partials, [b.select(b.icmp_unsigned("<", lane, n_warps), lane, ir.Constant(I64, 0))],
+                         source_etype=acc_type)
+            mine = b.select(b.icmp_unsigned("<", lane, n_warps), b.load(slot, typ=acc_type), start)
+            total = _warp_reduce(kf, reducer, mine)
+            with b.if_then(b.icmp_unsigned("==", tid, ir.Constant(I64, 0))):
+                full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
+                store(kf, out, full, from_compute(b, total, out.dtype))
+        b.call(barrier, [])  # the partials are read before the next output overwrites them
 
 
 def emit_argextremum(ctx: Context, k: Kernel, kf: GpuKernel) -> None:

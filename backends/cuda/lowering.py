@@ -67,7 +67,7 @@ def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> lis
                    host)
     emit(ctx, k, kf)
     kf.finish()
-    launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx))
+    launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx), kf.per_block)
     return [Zero(ctx.storage(k.output)), launch] if k.kind == "scatter" else [launch]
 
 

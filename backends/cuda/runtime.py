@@ -122,9 +122,9 @@ class CupyDevice(ArrayDevice):
     def source(self, loaded: Any) -> str:
         return loaded.ptx
 
-    def launch(self, loaded: Any, name: str, args: list[Any], items: int) -> None:
+    def launch(self, loaded: Any, name: str, args: list[Any], items: int, per_block: bool) -> None:
         if items:
-            grid = min(-(-items // BLOCK), self.max_blocks)
+            grid = min(items if per_block else -(-items // BLOCK), self.max_blocks)
             loaded.functions[name]((grid,), (BLOCK,), tuple(args))
 
     def sync(self) -> None:

@@ -18,6 +18,7 @@ class Launch:
     name: str
     storages: tuple[int, ...]
     items: int
+    per_block: bool = False  # one block (not one thread) per item: a cooperative kernel
 
 
 @dataclass(frozen=True)
