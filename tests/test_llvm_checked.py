@@ -92,3 +92,17 @@ def test_env_switches_llvm_to_the_checked_build_and_the_checks_are_in_the_cache_
     assert env.executable.machine is named.executable.machine
     xv = np.linspace(-2, 2, 4, dtype=np.float32)
     np.testing.assert_array_equal(env.executable([xv])[0], plain.executable([xv])[0])
+
+
+def test_checked_and_unchecked_builds_train_alike():
+    """The unchecked smoke test of this file: three SGD steps of an MLP agree between both builds."""
+    from test_passes import _mlp_step
+    rng = np.random.default_rng(3)
+    xv, yv = rng.standard_normal((16, 2)).astype(np.float32), rng.standard_normal((16, 1)).astype(np.float32)
+    runs = []
+    for backend in ("llvm", "llvm-checked"):
+        f, params = _mlp_step(backend)
+        runs.append(([f(xv, yv) for _ in range(3)], [p.value.copy() for p in params]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-6)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
