@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backends.llvm import cache, runtime
+from graphc.backends.llvm import cache, ircache, runtime
+from graphc.backends.llvm.lowering import lower_program
 
 
 @pytest.fixture
@@ -44,23 +45,25 @@ SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
     from test_llvm_cache import X, losses, step
-    from graphc.backends.llvm import cache
+    from graphc.backends.llvm import cache, ircache
+    if sys.argv[1] == "warm":  # the IR must come from the cache too
+        ircache.lower_program = None
     fn = step()
     print(losses(fn))
     print(cache.explain(fn))
 """)
 
 
-def test_second_process_loads_the_object_code(cache_dir):
+def test_second_process_loads_the_ir_and_object_code(cache_dir):
     script = SCRIPT.format(tests=os.path.dirname(__file__))
     env = dict(os.environ, GRAPHC_CACHE_DIR=str(cache_dir))
-    first, second = (subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                                    timeout=300) for _ in range(2))
+    first, second = (subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, env=env,
+                                    timeout=300) for mode in ("cold", "warm"))
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     values, status = first.stdout.splitlines()
     assert status.startswith("miss: the cache") and "is empty" in status
     assert second.stdout.splitlines() == [values, f"hit: loaded {cache_dir / objects(cache_dir)[0]}"]
-    assert len(objects(cache_dir)) == 1
+    assert len(objects(cache_dir)) == 1 and len([n for n in os.listdir(cache_dir) if n.endswith(".low")]) == 1
     assert eval(values) == pytest.approx(losses(step(backend="numpy")), rel=1e-5)
 
 
@@ -82,11 +85,12 @@ def test_key_covers_every_component():
         assert cache.key({**parts, name: parts[name] + "x"}) != cache.key(parts), name
 
 
+@pytest.mark.parametrize("suffix", [".obj", ".low"])
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
-def test_corrupt_entry_is_reported_and_rebuilt(cache_dir, monkeypatch, damage):
+def test_corrupt_entry_is_reported_and_rebuilt(cache_dir, monkeypatch, damage, suffix):
     expected = losses(step(backend="numpy"))
     losses(step())
-    (name,) = objects(cache_dir)
+    (name,) = [n for n in os.listdir(cache_dir) if n.endswith(suffix)]
     path = cache_dir / name
     data = path.read_bytes()
     path.write_bytes({"truncate": data[:len(data) // 2], "empty": b"",
@@ -94,8 +98,8 @@ def test_corrupt_entry_is_reported_and_rebuilt(cache_dir, monkeypatch, damage):
     monkeypatch.setattr(runtime, "_MACHINES", {})
     with pytest.warns(RuntimeWarning, match="is corrupt"):
         assert losses(step()) == pytest.approx(expected, rel=1e-5)
-    assert path.read_bytes() == data  # rebuilt: the same object code, whole again
-    assert cache.load(name[:-4]) is not None
+    assert path.read_bytes() == data  # rebuilt: the same entry, whole again
+    assert cache.load(name[:-4], suffix) is not None
 
 
 def test_entries_are_written_atomically(cache_dir, monkeypatch):
@@ -108,9 +112,10 @@ def test_entries_are_written_atomically(cache_dir, monkeypatch):
     monkeypatch.setattr(os, "replace", checking_replace)
     losses(step())
     (name,) = objects(cache_dir)
-    assert [(n, exists) for n, exists, _ in seen] == [(name[:-4] + ".json", False), (name, False)]
-    assert seen[1][2] == os.path.getsize(cache_dir / name)
-    assert sorted(os.listdir(cache_dir)) == [name[:-4] + ".json", name]  # no temporary file left
+    (low,) = [n for n in os.listdir(cache_dir) if n.endswith(".low")]
+    assert [(n, exists) for n, exists, _ in seen] == [(low, False), (name[:-4] + ".json", False), (name, False)]
+    assert seen[2][2] == os.path.getsize(cache_dir / name)
+    assert sorted(os.listdir(cache_dir)) == sorted([low, name[:-4] + ".json", name])  # no temporary file left
 
 
 def test_failed_write_leaves_no_entry(cache_dir, monkeypatch):
@@ -143,6 +148,7 @@ def test_location_info_and_clear(tmp_path, monkeypatch):
     info = cache.info()
     assert info.directory == str(tmp_path / "c") and info.entries == 2
     assert info.bytes == sum(os.path.getsize(tmp_path / "c" / n) for n in os.listdir(tmp_path / "c"))
+    assert len(os.listdir(tmp_path / "c")) == 6  # per program: object code, its key components, lowered IR
     freed = cache.clear()
     assert (freed.entries, freed.bytes) == (2, info.bytes)
     assert os.listdir(tmp_path / "c") == []
@@ -164,3 +170,42 @@ def test_explain_needs_the_llvm_backend():
     fn(X)
     with pytest.raises(gc.BackendError, match="llvm backend"):
         cache.explain(fn)
+
+
+def program_of(fn):
+    """The kernel program of fn, scheduled without compiling it."""
+    return fn.kernel_program(X.shape)
+
+
+def test_ir_fingerprint_is_exact():
+    base = program_of(step(backend="numpy"))
+    assert ircache.fingerprint(base, True) == ircache.fingerprint(program_of(step(backend="numpy")), True)
+    assert ircache.fingerprint(base, False) != ircache.fingerprint(base, True)
+    assert ircache.fingerprint(program_of(step(act="sigmoid", backend="numpy")), True) != ircache.fingerprint(base, True)
+    x = gc.placeholder((3,), name="x")
+    near = [gc.function([x], x * c).kernel_program((3,)) for c in (np.float32(0.1), np.nextafter(np.float32(0.1), 1))]
+    assert ircache.fingerprint(near[0], True) != ircache.fingerprint(near[1], True)  # one ulp apart
+    table = [gc.function([x], x + gc.constant(np.arange(3, dtype=np.float32) * s)).kernel_program((3,))
+             for s in (1, 2)]
+    assert ircache.fingerprint(table[0], True) != ircache.fingerprint(table[1], True)  # constants by content
+
+
+def test_unknown_attributes_make_a_program_uncacheable(cache_dir, monkeypatch):
+    program = program_of(step(backend="numpy"))
+    monkeypatch.setattr(type(program.kernels[0].node.op), "attrs", lambda self: (object(),))
+    assert ircache.fingerprint(program, True) is None
+    assert ircache.lower_cached(program, True, False).ir == lower_program(program, blas=True).ir
+    assert not [n for n in os.listdir(cache_dir) if n.endswith(".low")]
+
+
+def test_checked_builds_are_lowered_afresh(cache_dir):
+    program = program_of(step(backend="numpy"))
+    lowered = ircache.lower_cached(program, True, True)
+    assert lowered.sites is not None and not [n for n in os.listdir(cache_dir) if n.endswith(".low")]
+
+
+def test_cached_lowering_equals_a_fresh_one(cache_dir):
+    program = program_of(step(backend="numpy"))
+    first = ircache.lower_cached(program, True, False)  # stored
+    again = ircache.lower_cached(program, True, False)  # loaded
+    assert again == first == lower_program(program, blas=True)

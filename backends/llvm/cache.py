@@ -10,6 +10,9 @@ that could change the machine code misses. Two files per entry:
   entry is detected (a warning) and rebuilt instead of loaded;
 - `<key>.json`: the key components, which `explain` compares to say why a compile missed.
 
+`<fingerprint>.low` entries (same format) hold lowered IR by program fingerprint
+(see ircache.py), so a warm process also skips generating the IR.
+
 Files are written to a temporary name and renamed (`os.replace`), so a reader
 never sees a partial entry. Location: `$GRAPHC_CACHE_DIR`, else
 `$XDG_CACHE_HOME/graphc`, else `~/.cache/graphc`; `GRAPHC_CACHE=0` turns it off.
@@ -79,18 +82,19 @@ def path(k: str, suffix: str = ".obj") -> str:
     return os.path.join(directory(), k + suffix)
 
 
-def load(k: str) -> bytes | None:
-    """The object code stored under key k; None if absent, or (with a warning, after deleting it) corrupt."""
+def load(k: str, suffix: str = ".obj") -> bytes | None:
+    """The payload stored under key k; None if absent, or (with a warning, after deleting it) corrupt."""
     try:
-        with open(path(k), "rb") as f:
+        with open(path(k, suffix), "rb") as f:
             data = f.read()
     except OSError:
         return None
     why = _corruption(k, data)
     if why is None:
         return data[HEADER.size:len(data) - FOOTER.size]
-    warnings.warn(f"graphc cache: entry {path(k)} is corrupt ({why}); recompiling it", RuntimeWarning, stacklevel=2)
-    _remove(k)
+    warnings.warn(f"graphc cache: entry {path(k, suffix)} is corrupt ({why}); recompiling it", RuntimeWarning,
+                  stacklevel=2)
+    _remove(k, suffix)
     return None
 
 
@@ -114,16 +118,17 @@ def _corruption(k: str, data: bytes) -> str | None:
     return None
 
 
-def store(k: str, parts: dict[str, str], payload: bytes) -> None:
-    """Write the entry atomically (metadata first, so an object always has its components)."""
+def store(k: str, parts: dict[str, str] | None, payload: bytes, suffix: str = ".obj") -> None:
+    """Write the entry atomically (its key components first, if given: an object always has them)."""
     header = HEADER.pack(MAGIC, FORMAT, k.encode("ascii"), len(payload))
     footer = FOOTER.pack(hashlib.sha256(payload).digest(), END)
     try:
         os.makedirs(directory(), exist_ok=True)
-        write_atomic(path(k, ".json"), json.dumps(parts, indent=1, sort_keys=True).encode())
-        write_atomic(path(k), header + payload + footer)
+        if parts is not None:
+            write_atomic(path(k, ".json"), json.dumps(parts, indent=1, sort_keys=True).encode())
+        write_atomic(path(k, suffix), header + payload + footer)
     except OSError as e:  # a read-only or full disk costs the next process a compile, nothing more
-        warnings.warn(f"graphc cache: cannot write {path(k)} ({e}); the code is not cached", RuntimeWarning,
+        warnings.warn(f"graphc cache: cannot write {path(k, suffix)} ({e}); the code is not cached", RuntimeWarning,
                       stacklevel=2)
 
 
@@ -140,10 +145,10 @@ def write_atomic(target: str, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def _remove(k: str) -> None:
-    for suffix in (".obj", ".json"):
+def _remove(k: str, suffix: str) -> None:
+    for name in {path(k, suffix), path(k, ".json")}:
         try:
-            os.unlink(path(k, suffix))
+            os.unlink(name)
         except OSError:
             pass
 
@@ -159,11 +164,11 @@ def _files() -> list[str]:
     folder = directory()
     if not os.path.isdir(folder):
         return []
-    return [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith((".obj", ".json", ".tmp"))]
+    return [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith((".obj", ".low", ".json", ".tmp"))]
 
 
 def info() -> Summary:
-    """The cache folder, its number of entries and the bytes its files take."""
+    """The cache folder, its number of entries (compiled programs) and the bytes its files take."""
     files = _files()
     return Summary(directory(), sum(f.endswith(".obj") for f in files), sum(_size(f) for f in files))
 

@@ -24,7 +24,8 @@ from graphc.schedule import KernelProgram
 from ..numpy.program import ProgramExecutor
 from . import blas, cache
 from .checked import FAULT, fault_cell, fault_error
-from .lowering import ALIGN, Lowered, lower_program
+from .ircache import lower_cached
+from .lowering import ALIGN, Lowered
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, CALLBACK)
@@ -147,7 +148,7 @@ class Executable:
 
     def __init__(self, program: KernelProgram, checked: bool = False, lowered: Lowered | None = None):
         self.program = program
-        self.lowered: Lowered = lowered or lower_program(program, blas=bool(blas.gemm_pointers()), checked=checked)
+        self.lowered: Lowered = lowered or lower_cached(program, bool(blas.gemm_pointers()), checked)
         self.machine = machine(self.lowered.ir)  # the checks are in the IR, so in the cache key
         self._fault = None if self.lowered.sites is None else \
             fault_cell(self.machine.engine.get_global_value_address(FAULT))

@@ -1,0 +1,123 @@
+"""Lowered IR cached on disk by a fingerprint of the kernel program, so a warm process skips IR generation.
+
+Generating the IR (Python, llvmlite.ir) is the largest part of a warm compile
+once the object code comes from the cache. The fingerprint is a sha256 over
+everything `lower_program` reads: buffers (constants by their bytes), each
+kernel's kind, op type and attributes, node shape and dtype, views, SymPy body
+and lets (floats by their exact mantissa and exponent), the inputs, outputs,
+updates and memory plan, plus the source of this backend and the llvmlite
+version. Anything it cannot fingerprint exactly (an attribute of an unknown type,
+a field added to a dataclass it walks) makes the program uncacheable: a miss,
+never a wrong hit. Checked builds (their sites hold source locations) and
+programs with native loops (nested programs) are always lowered afresh.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+import llvmlite
+import numpy as np
+import sympy as sp
+from sympy.core.singleton import Singleton
+
+from graphc.schedule import KernelProgram
+from graphc.schedule.program import Buffer, Kernel, MemoryPlan
+
+from . import cache
+from .lowering import Lowered, lower_program
+
+SUFFIX = ".low"
+#: the dataclass fields the fingerprint covers: a new field makes programs uncacheable until it is covered
+KNOWN_FIELDS = {KernelProgram: {"buffers", "kernels", "inputs", "outputs", "updates", "plan"},
+                Kernel: {"kind", "node", "inputs", "output", "body", "lets"},
+                Buffer: {"id", "shape", "dtype", "role", "name", "data"},
+                MemoryPlan: {"offsets", "arena_bytes", "unplanned_bytes", "in_place"}}
+#: Lowered's fields and the values a cached one may have (the rest is JSON)
+PLAIN = {"sites": None, "private_slots": 0, "loops": []}
+
+
+class Unkeyable(Exception):
+    """A value the fingerprint cannot describe exactly."""
+
+
+def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
+    """`lower_program`, through the disk cache when it is on and the program can be fingerprinted."""
+    key = None if checked or not cache.enabled() else fingerprint(program, blas)
+    if key is not None:
+        data = cache.load(key, SUFFIX)
+        if data is not None:
+            fields = json.loads(data)
+            fields["fallbacks"] = {int(i): why for i, why in fields["fallbacks"].items()}
+            return Lowered(**fields)
+    lowered = lower_program(program, blas=blas, checked=checked)
+    if key is not None and all(getattr(lowered, f) == v for f, v in PLAIN.items()):
+        fields = {f.name: getattr(lowered, f.name) for f in dataclasses.fields(lowered) if f.name not in PLAIN}
+        cache.store(key, None, json.dumps(fields).encode(), SUFFIX)
+    return lowered
+
+
+def fingerprint(program: KernelProgram, blas: bool) -> str | None:
+    """The hex sha256 that names this program's lowered IR, or None if it cannot be fingerprinted exactly."""
+    try:
+        for obj in (program, program.plan, *program.buffers, *program.kernels):
+            if {f.name for f in dataclasses.fields(obj)} != KNOWN_FIELDS[type(obj)]:
+                raise Unkeyable(type(obj).__name__)
+        plan = program.plan
+        parts = (_source_version(), blas,
+                 [(b.id, b.shape, b.dtype, b.role, b.name, _key(b.data) if b.role == "const" else None)
+                  for b in program.buffers],
+                 [(k.kind, type(k.node.op).__module__, type(k.node.op).__qualname__, k.node.op.name,
+                   _key(k.node.op.attrs()), k.node.shape, k.node.dtype, k.inputs, k.output, _key(k.body),
+                   _key(k.lets), k.domain) for k in program.kernels],
+                 program.inputs, program.outputs, program.updates,
+                 sorted(plan.offsets.items()), plan.arena_bytes, sorted(plan.in_place.items()))
+    except Unkeyable:
+        return None
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _source_version() -> str:
+    """The hash of this backend's source (any change to the lowering must miss) and llvmlite's version."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256(llvmlite.__version__.encode())
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as f:
+                h.update(name.encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def _key(x: Any) -> Any:
+    """An exact, deterministic description of an attribute value (no ids, no rounding)."""
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    if isinstance(x, float):
+        return ("float", x.hex())
+    if isinstance(x, (tuple, list)):
+        return tuple(_key(v) for v in x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        a = np.asarray(x)
+        return ("array", a.dtype.str, a.shape, hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())
+    if isinstance(x, sp.Basic):
+        return _expr(x)
+    raise Unkeyable(type(x).__name__)
+
+
+def _expr(e: sp.Basic) -> Any:
+    if e.is_Symbol:
+        return ("symbol", type(e).__name__, e.name, getattr(e, "dummy_index", None))
+    if e.is_Float:
+        return ("Float", tuple(int(v) for v in e._mpf_))
+    if e.is_Rational:
+        return ("Rational", int(e.p), int(e.q))
+    if not e.args:
+        if isinstance(type(e), Singleton):  # pi, E, nan, oo, true, ...: the type names the value
+            return ("atom", type(e).__name__)
+        raise Unkeyable(type(e).__name__)
+    return (type(e).__name__, tuple(_expr(a) for a in e.args))
