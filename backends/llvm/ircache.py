@@ -64,9 +64,9 @@ def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
 def fingerprint(program: KernelProgram, blas: bool) -> str | None:
     """The hex sha256 that names this program's lowered IR, or None if it cannot be fingerprinted exactly."""
     try:
-        for obj in (program, program.plan, *program.buffers, *program.kernels):
-            if {f.name for f in dataclasses.fields(obj)} != KNOWN_FIELDS[type(obj)]:
-                raise Unkeyable(type(obj).__name__)
+        for cls in {type(program), type(program.plan), *map(type, program.buffers), *map(type, program.kernels)}:
+            if not _covered(cls):
+                raise Unkeyable(cls.__name__)
         plan = program.plan
         parts = (_source_version(), blas,
                  [(b.id, b.shape, b.dtype, b.role, b.name, _key(b.data) if b.role == "const" else None)
@@ -79,6 +79,11 @@ def fingerprint(program: KernelProgram, blas: bool) -> str | None:
     except Unkeyable:
         return None
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _covered(cls: type) -> bool:
+    return {f.name for f in dataclasses.fields(cls)} == KNOWN_FIELDS.get(cls)
 
 
 @lru_cache(maxsize=1)
