@@ -163,7 +163,8 @@ def test_conv_reads_strided_views():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("pool,kernel,stride,padding", [
-    ("max_pool2d", 2, None, 0), ("avg_pool2d", 2, None, 0), ("max_pool2d", 3, 2, 1), ("avg_pool2d", (3, 2), (1, 2), (1, 0)),
+    ("max_pool2d", 2, None, 0), ("avg_pool2d", 2, None, 0), ("max_pool2d", 3, 2, 1),
+    ("avg_pool2d", (3, 2), (1, 2), (1, 0)),
 ])
 def test_pooling_and_its_gradients(pool, kernel, stride, padding, dtype):
     rng = np.random.default_rng(3)
