@@ -173,6 +173,11 @@ class Function:
         if isinstance(v, Tensor):
             raise InputError(f"{label}: got a symbolic tensor; a compiled function takes arrays",
                              fix="pass NumPy arrays (or build the expression into the graph)")
+        device_input = getattr(self.backend, "device_input", None)
+        if device_input is not None:  # a GPU backend takes GPU arrays in place (checked by it)
+            on_device = device_input(v, x, label)
+            if on_device is not None:
+                return on_device
         if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, (list, tuple)):
             a = np.asarray(v)
             if a.dtype.name != x.dtype:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from graphc.ir import Tensor
+from graphc.ir.errors import InputError
 from graphc.schedule import KernelProgram
 
 from . import nvptx
@@ -30,6 +32,10 @@ def to_numpy(x: Any) -> np.ndarray:
     return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
 
 
+#: DLPack's device type of CUDA memory
+DLPACK_CUDA = 2
+
+
 class CudaBackend:
     name = "cuda"
     consumes = "program"
@@ -41,6 +47,23 @@ class CudaBackend:
     def compile(self, program: KernelProgram) -> Executable:
         from .runtime import device
         return Executable(program, device())
+
+    def device_input(self, v: Any, x: Tensor, label: str) -> Any:
+        """A GPU array (CUDA array interface, or DLPack on a CUDA device) checked against input x; None for
+        anything else (NumPy arrays and Python data are converted by the function as usual)."""
+        dlpack_cuda = hasattr(v, "__dlpack_device__") and not isinstance(v, np.ndarray) and \
+            v.__dlpack_device__()[0] == DLPACK_CUDA
+        if not (hasattr(v, "__cuda_array_interface__") or dlpack_cuda):
+            return None
+        from .runtime import device
+        a = device().as_input(v)
+        if a.dtype.name != x.dtype:
+            raise InputError(f"{label} expects {x.type_str()}, got a device array of {a.dtype}",
+                             fix=f"convert it on the device with .astype('{x.dtype}')")
+        if a.ndim != len(x.shape) or any(s is not None and s != d for d, s in zip(a.shape, x.shape)):
+            raise InputError(f"{label} expects shape {x.type_str()}, got a device array of shape {a.shape}",
+                             fix="'?' dims may take any size; the others must match")
+        return a
 
 
 class EmulatedBackend:

@@ -116,7 +116,7 @@ def plan_conv(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) ->
     out = View(ctx.storage(k.output), (), ())
 
     def kernel(suffix: str, storages: list[int]) -> GpuKernel:
-        return GpuKernel(module, f"k{i}_{op.name}_{suffix}", storages, host)
+        return GpuKernel(module, i, f"{op.name}_{suffix}", storages, host)
 
     def launch(kf: GpuKernel, items: int) -> Launch:
         kf.finish()

@@ -122,12 +122,12 @@ class Executable:
             dev.assign(out, dev.upload(np.ascontiguousarray(value)))
 
     def _check_status(self) -> None:
+        """A gather or scatter kernel that met a bad index wrote its kernel index + 1 to the status word."""
         status = int(self.device.download(self._status)[0])
         if status:
             self.device.zero(self._status)
-            kinds = sorted({self.program.kernels[s.index].name for s in self.lowered.steps
-                            if isinstance(s, Launch) and self.program.kernels[s.index].kind in ("gather", "scatter")})
-            raise GraphcError(f"{' or '.join(kinds)} failed at run time: an index is out of range",
+            k = self.program.kernels[status - 1]
+            raise GraphcError(f"{k.name} failed at run time: an index is out of range", loc=k.node.loc,
                               fix="indices must lie in [-n, n) for an axis of size n")
 
     def _update(self, flat: dict[int, Any]) -> None:

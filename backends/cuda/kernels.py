@@ -49,16 +49,17 @@ class LibdevicePrinter(ScalarPrinter):
 
 
 class GpuKernel:
-    """One kernel: `void name(storages..., status)` (+ the 4 grid ids on the host), thread ids by `special`.
+    """Program kernel `index` as `void k<index>_<label>(storages..., status)` (+ the 4 grid ids on the host).
 
-    `status` is an int32 word the kernel sets to 1 when an index is out of range.
+    `status` is an int32 word the kernel sets to index + 1 when an index is out of range.
     """
 
-    def __init__(self, module: ir.Module, name: str, storages: Sequence[int], host: bool):
+    def __init__(self, module: ir.Module, index: int, label: str, storages: Sequence[int], host: bool):
         self.storages = list(dict.fromkeys(storages))
-        self.host = host
+        self.host, self.index = host, index
         extra = [I32] * len(SPECIALS) if host else []
-        self.fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * (len(self.storages) + 1) + extra), name)
+        self.fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * (len(self.storages) + 1) + extra),
+                              f"k{index}_{label}")
         if not host:
             self.fn.calling_convention = "ptx_kernel"
         for arg in self.fn.args[:len(self.storages)]:
@@ -438,7 +439,7 @@ def _checked_index(kf: GpuKernel, raw: ir.Value, size: int) -> ir.Value:
     i = b.sext(raw, I64) if raw.type != I64 else raw
     i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
     with b.if_then(b.icmp_unsigned(">=", i, ir.Constant(I64, size)), likely=False):
-        b.store(ir.Constant(I32, 1), kf.status)
+        b.store(ir.Constant(I32, kf.index + 1), kf.status)
         b.ret_void()
     return i
 

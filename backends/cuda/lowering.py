@@ -63,8 +63,7 @@ def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> lis
     if k.kind == "conv":
         return plan_conv(ctx, i, k, module, host)
     emit: Callable = WINDOW_EMITTERS.get(k.name) or emitter(k)
-    kf = GpuKernel(module, f"k{i}_{k.name}", [ctx.storage(k.output)] + [ctx.storage(v.buffer) for v in k.inputs],
-                   host)
+    kf = GpuKernel(module, i, k.name, [ctx.storage(k.output)] + [ctx.storage(v.buffer) for v in k.inputs], host)
     emit(ctx, k, kf)
     kf.finish()
     launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx), kf.per_block)
@@ -84,7 +83,7 @@ def _matmul(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> l
     ctx.scratch_bytes = max(ctx.scratch_bytes, int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
     out_shape = ctx.program.buffers[k.output].shape
     acc = Operand(ctx.scratch, dtype, broadcast_strides(shape, contiguous_strides(shape), out_shape))
-    kf = GpuKernel(module, f"k{i}_{k.name}", [ctx.storage(k.output), ctx.scratch] +
+    kf = GpuKernel(module, i, k.name, [ctx.storage(k.output), ctx.scratch] +
                    [ctx.storage(v.buffer) for v in k.inputs[2:]], host)
     emit_epilogue(ctx, k, kf, acc)
     kf.finish()
