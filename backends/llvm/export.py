@@ -32,6 +32,11 @@ from .runtime import host_target_machine, optimized_module, target_machine
 #: graphc dtype -> C element type (bool is one byte, like NumPy)
 C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
 
+#: the description functions of every kind of tensor: (C return type, name)
+KINDS = ("input", "output", "param")
+QUERIES = (("const char *", "name"), ("int ", "ndim"), ("const int64_t *", "shape"), ("const char *", "dtype"),
+           ("int64_t ", "size"))
+
 
 @dataclass(frozen=True)
 class Exported:
@@ -217,24 +222,7 @@ int {p}_run({self._run_params()});
 
 /* Descriptions: count, name, number of dims, shape (NULL for a bad index), dtype
    ("float32", "float64", "int32", "int64" or "bool"), and number of elements. */
-int {p}_num_inputs(void);
-int {p}_num_outputs(void);
-int {p}_num_params(void);
-const char *{p}_input_name(int i);
-const char *{p}_output_name(int i);
-const char *{p}_param_name(int i);
-int {p}_input_ndim(int i);
-int {p}_output_ndim(int i);
-int {p}_param_ndim(int i);
-const int64_t *{p}_input_shape(int i);
-const int64_t *{p}_output_shape(int i);
-const int64_t *{p}_param_shape(int i);
-const char *{p}_input_dtype(int i);
-const char *{p}_output_dtype(int i);
-const char *{p}_param_dtype(int i);
-int64_t {p}_input_size(int i);
-int64_t {p}_output_size(int i);
-int64_t {p}_param_size(int i);
+{self._query_declarations()}
 /* The current value of parameter i in this state (writable; NULL for a bad index). */
 void *{p}_param(const {p}_state *state, int i);
 
@@ -244,6 +232,11 @@ void *{p}_param(const {p}_state *state, int i);
 
 #endif
 """
+
+    def _query_declarations(self) -> str:
+        lines = [f"int {self.prefix}_num_{kind}s(void);" for kind in KINDS]
+        lines += [f"{ret}{self.prefix}_{kind}_{query}(int i);" for ret, query in QUERIES for kind in KINDS]
+        return "\n".join(lines)
 
     def _run_params(self) -> str:
         args = [f"{self.prefix}_state *state"]
@@ -319,8 +312,8 @@ void *{p}_param(const {p}_state *state, int i) {{
 {self._queries()}"""
 
     def _queries(self) -> str:
-        groups = {"input": self.inputs, "output": self.outputs,
-                  "param": [Tensor(b.name or f"param{j}", b.shape, b.dtype) for j, b in enumerate(self.params)]}
+        params = [Tensor(b.name or f"param{j}", b.shape, b.dtype) for j, b in enumerate(self.params)]
+        groups = dict(zip(KINDS, (self.inputs, self.outputs, params)))
         out = []
         for kind, ts in groups.items():
             n, p = len(ts), f"{self.prefix}_{kind}"
