@@ -28,7 +28,7 @@ PREFERENCE = ("llvm", "numpy")
 #: backend name -> (module under graphc.backends, attribute holding the backend object)
 KNOWN = {"numpy": ("numpy", "BACKEND"), "numpy-kernels": ("numpy", "KERNELS"),
          "llvm": ("llvm", "BACKEND"), "llvm-checked": ("llvm", "CHECKED"), "cuda": ("cuda", "BACKEND"),
-         "cuda-emulate": ("cuda", "EMULATED")}
+         "cuda-host": ("cuda", "HOST_OUTPUTS"), "cuda-emulate": ("cuda", "EMULATED")}
 
 
 def _load(name: str) -> Any:

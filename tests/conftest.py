@@ -13,6 +13,8 @@ import graphc as gc
 
 #: fixture id -> backend name passed to gc.function
 BACKENDS = {"numpy": "numpy", "llvm": "llvm-checked"}
+if gc.backends.status()["cuda"] is None:  # a GPU machine: every backend test also runs on the GPU
+    BACKENDS["cuda"] = "cuda-host"  # (outputs copied to NumPy for the comparisons)
 
 #: (backend family, dtype) -> assert_allclose tolerances for results compared with a NumPy reference.
 #: NumPy evaluates the same formulas as the references. LLVM sums in double (pairwise float32 sums differ),
@@ -28,7 +30,7 @@ TOLERANCES = {
 
 def tol(backend: str, dtype="float64") -> dict:
     """assert_allclose keyword arguments for `backend` (a name or fixture id) and a float dtype."""
-    family = "llvm" if backend.startswith("llvm") else "numpy"
+    family = "llvm" if backend.startswith(("llvm", "cuda")) else "numpy"  # cuda: sums in double, libdevice
     return TOLERANCES[family, np.dtype(dtype).name]
 
 

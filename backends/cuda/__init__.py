@@ -2,7 +2,8 @@
 
 See docs/backends.md ("GPU (CUDA)"). `backend="cuda"` needs CuPy
 (`pip install 'graphc[cuda]'`), an NVIDIA driver and GPU, and the CUDA
-toolkit's libdevice; outputs are CuPy arrays (`to_numpy(x)` or `x.get()`).
+toolkit's libdevice; outputs are CuPy arrays (`to_numpy(x)` or `x.get()`), or
+NumPy arrays with `backend="cuda-host"`.
 `backend="cuda-emulate"` runs the same kernels compiled for the CPU over an
 emulated grid (slow; for checking the backend without a GPU). `generate_ptx`
 needs neither a GPU nor CuPy.
@@ -37,8 +38,13 @@ DLPACK_CUDA = 2
 
 
 class CudaBackend:
-    name = "cuda"
+    """backend="cuda" returns device (CuPy) arrays; "cuda-host" copies the outputs to NumPy arrays."""
+
     consumes = "program"
+
+    def __init__(self, host_outputs: bool = False):
+        self.host_outputs = host_outputs
+        self.name = "cuda-host" if host_outputs else "cuda"
 
     def available(self) -> str | None:
         from .runtime import unavailable
@@ -46,7 +52,7 @@ class CudaBackend:
 
     def compile(self, program: KernelProgram) -> Executable:
         from .runtime import device
-        return Executable(program, device())
+        return Executable(program, device(), self.host_outputs)
 
     def device_input(self, v: Any, x: Tensor, label: str) -> Any:
         """A GPU array (CUDA array interface, or DLPack on a CUDA device) checked against input x; None for
@@ -80,6 +86,7 @@ class EmulatedBackend:
 
 
 BACKEND = CudaBackend()
+HOST_OUTPUTS = CudaBackend(host_outputs=True)
 EMULATED = EmulatedBackend()
 
-__all__ = ["BACKEND", "EMULATED", "CudaBackend", "EmulatedBackend", "Executable", "generate_ptx", "to_numpy"]
+__all__ = ["BACKEND", "HOST_OUTPUTS", "EMULATED", "CudaBackend", "EmulatedBackend", "Executable", "generate_ptx", "to_numpy"]

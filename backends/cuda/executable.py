@@ -45,10 +45,10 @@ def resident(device: Any, state: Any) -> Any:
 
 
 class Executable:
-    """Called with the validated inputs (NumPy or device arrays); returns device arrays."""
+    """Called with the validated inputs (NumPy or device arrays); returns device arrays (or NumPy ones)."""
 
-    def __init__(self, program: KernelProgram, device: Any):
-        self.program, self.device = program, device
+    def __init__(self, program: KernelProgram, device: Any, host_outputs: bool = False):
+        self.program, self.device, self.host_outputs = program, device, host_outputs
         self.lowered: Lowered = lower_program(program, host=device.host_code)
         self.module = device.load(self.lowered)
         plan = program.plan
@@ -64,6 +64,10 @@ class Executable:
                 self._fixed[b.id] = device.flat(self._arena, plan.offsets[b.id], b.dtype, n)
         self._fixed[self.lowered.scratch] = self._scratch
         self._params = [b for b in program.buffers if b.role == "param"]
+        # a temporary that is returned whole gets fresh memory every call and is returned without a copy
+        self._fresh = {v.buffer: b for v in program.outputs
+                       if (b := program.buffers[v.buffer]).role == "temp" and v.buffer not in plan.in_place
+                       and v == View.contiguous(v.buffer, b.shape)}
         self._checks = any(isinstance(s, Launch) and program.kernels[s.index].kind in ("gather", "scatter")
                            for s in self.lowered.steps)
         self._lock = threading.Lock()
@@ -81,13 +85,19 @@ class Executable:
                 flat[b.id] = resident(dev, b.data).reshape(-1)
             for t, p in prog.plan.in_place.items():
                 flat[t] = flat[p]
+            for b in self._fresh.values():
+                flat[b.id] = dev.new(b.dtype, int(np.prod(b.shape, dtype=np.int64)))
             for step in self.lowered.steps:
                 self._run(step, flat)
             if self._checks:
                 self._check_status()
-            outs = [dev.copy_of(self._view(flat, v)) for v in prog.outputs]
+            outs, returned = [], set()
+            for v in prog.outputs:
+                whole = v.buffer in self._fresh and v.buffer not in returned
+                outs.append(flat[v.buffer].reshape(v.shape) if whole else dev.copy_of(self._view(flat, v)))
+                returned.add(v.buffer)
             self._update(flat)
-        return outs
+        return [dev.download(o) for o in outs] if self.host_outputs else outs
 
     def _view(self, flat: dict[int, Any], v: View, storage: int | None = None) -> Any:
         s = self.program.plan.in_place.get(v.buffer, v.buffer) if storage is None else storage

@@ -62,6 +62,9 @@ class ArrayDevice:
     def empty(self, nbytes: int) -> Any:
         return self.xp.zeros(max(nbytes, 1), np.uint8)
 
+    def new(self, dtype: str, n: int) -> Any:
+        return self.xp.empty(n, dtype)
+
     def flat(self, raw: Any, byte_offset: int, dtype: str, n: int) -> Any:
         """n elements of dtype at byte_offset of raw memory."""
         size = n * np.dtype(dtype).itemsize
