@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .workloads import Problem
+from .workloads import Problem, dense_layers, layer_names
 
 
 def build(p: Problem, threads: int) -> Callable[[], object]:
@@ -22,17 +22,11 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
 
     def forward(t, x):
         if w.model == "mlp":
-            h, n = x, len(w.sizes) - 1
-            for i in range(n):
-                h = h @ t[f"fc{i}.weight"] + t[f"fc{i}.bias"]
-                h = act(h) if i < n - 1 else h
-            return h
+            return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
             h = pool(jax.nn.relu(conv(x, t["conv1.weight"], t["conv1.bias"], 2)))
             h = pool(jax.nn.relu(conv(h, t["conv2.weight"], t["conv2.bias"], 0))).reshape(x.shape[0], -1)
-            h = jax.nn.relu(h @ t["fc1.weight"] + t["fc1.bias"])
-            h = jax.nn.relu(h @ t["fc2.weight"] + t["fc2.bias"])
-            return h @ t["fc3.weight"] + t["fc3.bias"]
+            return dense_layers(t, h, layer_names(w), jax.nn.relu)
         n = w.sizes[2]
         xw = jnp.swapaxes(x @ t["lstm.weight_ih"].T + t["lstm.bias_ih"], 0, 1)  # time first
 

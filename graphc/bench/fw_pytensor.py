@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .workloads import Problem
+from .workloads import Problem, dense_layers, layer_names
 
 
 def build(p: Problem, threads: int) -> Callable[[], object]:
@@ -19,8 +19,8 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
     t = {k: pytensor.shared(v, name=k) for k, v in p.params.items()}
     x = pt.tensor("x", dtype="float32", shape=p.x.shape)
     y = pt.tensor("y", dtype="float32", shape=p.y.shape)
-    act = {"sigmoid": pt.sigmoid, "tanh": pt.tanh, "relu": lambda h: pt.maximum(h, 0)}[w.activation]
     relu = lambda h: pt.maximum(h, 0)  # noqa: E731
+    act = {"sigmoid": pt.sigmoid, "tanh": pt.tanh, "relu": relu}[w.activation]
 
     def conv(h, name, pad, shape):
         n, c, hh, ww = shape
@@ -41,18 +41,12 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
 
     def forward():
         if w.model == "mlp":
-            h, n = x, len(w.sizes) - 1
-            for i in range(n):
-                h = pt.dot(h, t[f"fc{i}.weight"]) + t[f"fc{i}.bias"]
-                h = act(h) if i < n - 1 else h
-            return h
+            return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
             n = w.batch
             h = pool(relu(conv(x, "conv1", 2, (n, 1, 28, 28))), (n, 6, 28, 28))
             h = pool(relu(conv(h, "conv2", 0, (n, 6, 14, 14))), (n, 16, 10, 10))
-            h = relu(pt.dot(h.reshape((n, 400)), t["fc1.weight"]) + t["fc1.bias"])
-            h = relu(pt.dot(h, t["fc2.weight"]) + t["fc2.bias"])
-            return pt.dot(h, t["fc3.weight"]) + t["fc3.bias"]
+            return dense_layers(t, h.reshape((n, 400)), layer_names(w), relu)
         hidden = w.sizes[2]
         xw = (pt.dot(x, t["lstm.weight_ih"].T) + t["lstm.bias_ih"]).dimshuffle(1, 0, 2)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .workloads import Problem
+from .workloads import Problem, dense_layers, layer_names
 
 
 def build(p: Problem, threads: int) -> Callable[[], object]:
@@ -27,17 +27,11 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
 
     def forward() -> torch.Tensor:
         if w.model == "mlp":
-            h, n = x, len(w.sizes) - 1
-            for i in range(n):
-                h = h @ t[f"fc{i}.weight"] + t[f"fc{i}.bias"]
-                h = act(h) if i < n - 1 else h
-            return h
+            return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
             h = F.max_pool2d(torch.relu(F.conv2d(x, t["conv1.weight"], t["conv1.bias"], padding=2)), 2)
             h = F.max_pool2d(torch.relu(F.conv2d(h, t["conv2.weight"], t["conv2.bias"])), 2).flatten(1)
-            h = torch.relu(h @ t["fc1.weight"] + t["fc1.bias"])
-            h = torch.relu(h @ t["fc2.weight"] + t["fc2.bias"])
-            return h @ t["fc3.weight"] + t["fc3.bias"]
+            return dense_layers(t, h, layer_names(w), torch.relu)
         _, (h, _c) = lstm(x)
         return h[-1] @ t["head.weight"] + t["head.bias"]
 

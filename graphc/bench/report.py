@@ -49,8 +49,8 @@ def step_table(res: Results) -> list[str]:
     """Median step ms per framework; each peer's cell also shows graphc-llvm's speedup over it."""
     fws = res.settings.frameworks
     peers = [p for p in PEERS if p in fws]
-    rows = ["| workload | " + " | ".join(f"{fw} ms" for fw in fws) + " | target | pass |",
-            "|---" * (len(fws) + 3) + "|"]
+    rows = ["| workload | " + " | ".join(f"{fw} ms" for fw in fws) + " | target | pass | issue's peer ms |",
+            "|---" * (len(fws) + 4) + "|"]
     for name, runs in res.runs.items():
         w = WORKLOADS[name]
         ours = runs.get("graphc-llvm", {}).get("step_ms")
@@ -68,7 +68,8 @@ def step_table(res: Results) -> list[str]:
             target = ", ".join(f">= {k:g}x {p}" for p, k in need.items())
             ok = all(timed[p] / ours >= k for p, k in need.items())
         rows.append(f"| {name}: {w.title} | " + " | ".join(cells) +
-                    f" | {target} | {'n/a' if ok is None else 'yes' if ok else 'NO'} |")
+                    f" | {target} | {'n/a' if ok is None else 'yes' if ok else 'NO'} | "
+                    + ", ".join(f"{p} {ms:g}" for p, ms in w.reference_ms.items()) + " |")
     return rows
 
 
@@ -111,7 +112,8 @@ def markdown(res: Results, argv: list[str] | None = None) -> str:
     s = res.settings
     parts = header(argv if argv is not None else [os.path.basename(sys.executable)] + sys.argv)
     parts += ["", f"Median step time in ms ({s.threads} threads; up to {s.repeats} steps or {s.budget_s:g} s after "
-              "warm-up); in a peer's cell, (Nx) is graphc-llvm's speedup over it.", ""]
+              "warm-up); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' times "
+              "the issue measured on a quiet machine, to judge this run's load.", ""]
     parts += step_table(res) + ["", "Cold compile: building the step and its first call in a fresh process; "
                                 "warm: the same for graphc-llvm in a second process with its disk cache filled.", ""]
     parts += compile_table(res)

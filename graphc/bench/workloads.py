@@ -96,3 +96,17 @@ def problem(name: str, seed: int = 0) -> Problem:
         classes = w.sizes[-1] if w.model != "lenet" else 10
         y = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, w.batch)]
     return Problem(w, params, x, y)
+
+
+def layer_names(w: Workload) -> list[str]:
+    """The dense layers of a workload in order (LeNet's after its convolutions)."""
+    return [f"fc{i}" for i in range(len(w.sizes) - 1)] if w.model == "mlp" else ["fc1", "fc2", "fc3"]
+
+
+def dense_layers(params: dict, h, names: list[str], act):
+    """h @ weight + bias through the named layers with `act` between them: one definition for the peers
+    (PyTorch, JAX and PyTensor arrays all take @ and +); graphc uses gc.nn.Dense instead."""
+    for i, name in enumerate(names):
+        h = h @ params[f"{name}.weight"] + params[f"{name}.bias"]
+        h = act(h) if i < len(names) - 1 else h
+    return h
