@@ -6,12 +6,14 @@ padding) to a columns array whose layout each caller picks by strides over
 (N, C, Ho, Wo, kh, kw). `col2im`, its transpose, is written as a gather: each
 image pixel sums the column entries that came from it, in NumPy's
 `unwindows` order (kernel row, then column), so no two iterations write the
-same place and the loop vectorizes. With groups G, Og = O/G, K = C/G*kh*kw:
+same place and the loop vectorizes. With groups G, Og = O/G, K = C/G*kh*kw,
+columns are laid out (G, K, N*Ho*Wo) and images (N, O, Ho, Wo) are packed as
+(G, Og, N*Ho*Wo), so each convolution is one product per group over the whole
+batch (a few large GEMMs, not one small GEMM per image):
 
-- conv2d: cols (N, G, K, Ho*Wo); y[n, g] = w[g] (Og, K) @ cols[n, g].
-- conv2d_grad_input: cols[n, g] = w[g]^T @ gy[n, g], then col2im.
-- conv2d_grad_weight: cols (G, K, N*Ho*Wo) and gy packed as (G, Og, N*Ho*Wo);
-  gw[g] = gy[g] @ cols[g]^T, one product that also sums over the batch.
+- conv2d: y[g] = w[g] (Og x K) @ cols[g], unpacked into the output.
+- conv2d_grad_input: cols[g] = w[g]^T @ gy[g], then col2im.
+- conv2d_grad_weight: gw[g] = gy[g] @ cols[g]^T (the product also sums over the batch).
 """
 from __future__ import annotations
 
@@ -108,71 +110,93 @@ class Scratch:
         return dst
 
 
-def _geometry(k: Kernel, x_shape: Sequence[int], o: int) -> tuple[int, int, int, int]:
-    """(G, Og, K, Ho*Wo)."""
-    win, g = k.node.op.window, k.node.op.groups
-    kh, kw = win.kernel
-    ho, wo = win.out_shape(tuple(x_shape))
-    cg = x_shape[1] // g
-    return g, o // g, cg * kh * kw, ho * wo
+class ConvLayout:
+    """Columns (G, K, N*Ho*Wo) and images packed as (G, Og, N*Ho*Wo) in scratch: one GEMM per group.
+
+    Packing moves the batch next to the pixels, so each product spans the whole batch
+    (a batch of 1 is already packed, and is used in place).
+    """
+
+    def __init__(self, ctx: Context, k: Kernel, x_shape: Sequence[int], o: int):
+        self.ctx, self.win, self.g = ctx, k.node.op.window, k.node.op.groups
+        self.dtype = ctx.dtype(k.output)
+        self.n, c = x_shape[:2]
+        self.out_hw = self.win.out_shape(tuple(x_shape))
+        kh, kw = self.win.kernel
+        self.og, self.kk = o // self.g, c // self.g * kh * kw
+        self.nhw = self.n * self.out_hw[0] * self.out_hw[1]
+        self.scratch = Scratch(ctx, self.dtype)
+        at = self.scratch.take((self.g * self.kk, self.nhw))
+        #: the columns by (N, C, Ho, Wo, kh, kw), for im2col / col2im, and as G matrices K x N*Ho*Wo
+        self.cols_image = Operand(ctx.scratch, self.dtype,
+                                  _strides((c, kh, kw, self.n) + self.out_hw, "CijNHW"), at)
+        self.cols = Operand(ctx.scratch, self.dtype, (self.kk * self.nhw, self.nhw, 1), at)
+
+    def weight(self, kf: KernelFunction, view: View, transposed: bool) -> Operand:
+        """w (O, C/G, kh, kw) as G matrices Og x K (or K x Og)."""
+        w = self.scratch.dense(kf, view)
+        og, kk = self.og, self.kk
+        return Operand(w.storage, w.dtype, (og * kk, 1, kk) if transposed else (og * kk, kk, 1), w.offset)
+
+    def _regroup(self, strides: Sequence[int]) -> tuple[tuple, tuple, tuple]:
+        """(domain (N, G, Og, Ho, Wo), an image's strides over it, the packed strides over it)."""
+        s0, s1, s2, s3 = strides
+        ho, wo = self.out_hw
+        domain = (self.n, self.g, self.og, ho, wo)
+        return domain, (s0, self.og * s1, s1, s2, s3), (ho * wo, self.og * self.nhw, self.nhw, wo, 1)
+
+    def pack(self, kf: KernelFunction, view: View) -> Operand:
+        """An image (N, G*Og, Ho, Wo) as G matrices Og x N*Ho*Wo."""
+        src = self.ctx.operand(view, view.shape)
+        if self.n == 1 and view.is_dense():
+            return Operand(src.storage, src.dtype, (self.og * self.nhw, self.nhw, 1), view.offset)
+        at = self.scratch.take(view.shape)
+        domain, image, packed = self._regroup(src.strides)
+        map_loop(kf, domain, [Operand(src.storage, src.dtype, image, src.offset)],
+                 Operand(self.ctx.scratch, self.dtype, packed, at), identity(src.dtype, src.dtype))
+        return Operand(self.ctx.scratch, self.dtype, (self.og * self.nhw, self.nhw, 1), at)
+
+    def unpack_into(self, out: Operand) -> Operand:
+        """Where to put G matrices Og x N*Ho*Wo bound for the contiguous image `out`; `finish` copies them."""
+        if self.n == 1:
+            return Operand(out.storage, out.dtype, (self.og * self.nhw, self.nhw, 1))
+        return Operand(self.ctx.scratch, self.dtype, (self.og * self.nhw, self.nhw, 1),
+                       self.scratch.take((self.g * self.og, self.nhw)))
+
+    def finish(self, kf: KernelFunction, packed: Operand, out: Operand) -> None:
+        if packed.storage == out.storage:
+            return
+        ho, wo = self.out_hw
+        domain, image, strides = self._regroup(contiguous_strides((self.n, self.g * self.og, ho, wo)))
+        map_loop(kf, domain, [Operand(packed.storage, packed.dtype, strides, packed.offset)],
+                 Operand(out.storage, out.dtype, image), identity(out.dtype, out.dtype))
 
 
 def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, wv = k.inputs
-    n, c = x.shape[:2]
-    g, og, kk, hw = _geometry(k, x.shape, wv.shape[0])
-    scratch = Scratch(ctx, ctx.dtype(k.output))
-    w = scratch.dense(kf, wv)
-    cols = Operand(ctx.scratch, w.dtype, (), scratch.take((n, c, kk, hw)))
-    win = k.node.op.window
-    im2col(kf, win, ctx.operand(x, x.shape), x.shape,
-           Operand(cols.storage, cols.dtype, _strides((n, c) + win.kernel + win.out_shape(x.shape), "NCijHW"),
-                   cols.offset))
+    lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
+    im2col(kf, lay.win, ctx.operand(x, x.shape), x.shape, lay.cols_image)
     out = ctx.output(k)
-    ops = (Operand(w.storage, w.dtype, (0, og * kk, kk, 1), w.offset),
-           Operand(cols.storage, cols.dtype, (g * kk * hw, kk * hw, hw, 1), cols.offset),
-           Operand(out.storage, out.dtype, (g * og * hw, og * hw, hw, 1)))
-    product(ctx, kf, (n, g), (og, hw, kk), ops)
+    y = lay.unpack_into(out)
+    product(ctx, kf, (lay.g,), (lay.og, lay.nhw, lay.kk), (lay.weight(kf, wv, False), lay.cols, y))
+    lay.finish(kf, y, out)
 
 
 def emit_conv_grad_input(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     gyv, wv, x = k.inputs
-    n, c = x.shape[:2]
-    g, og, kk, hw = _geometry(k, x.shape, wv.shape[0])
-    scratch = Scratch(ctx, ctx.dtype(k.output))
-    w, gy = scratch.dense(kf, wv), scratch.dense(kf, gyv)
-    at = scratch.take((n, c, kk, hw))
-    ops = (Operand(w.storage, w.dtype, (0, og * kk, 1, kk), w.offset),
-           Operand(gy.storage, gy.dtype, (g * og * hw, og * hw, hw, 1), gy.offset),
-           Operand(ctx.scratch, w.dtype, (g * kk * hw, kk * hw, hw, 1), at))
-    product(ctx, kf, (n, g), (kk, hw, og), ops)
-    win = k.node.op.window
-    cols = Operand(ctx.scratch, w.dtype, _strides((n, c) + win.kernel + win.out_shape(x.shape), "NCijHW"), at)
-    col2im(kf, win, cols, ctx.output(k), x.shape)
+    lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
+    product(ctx, kf, (lay.g,), (lay.kk, lay.nhw, lay.og), (lay.weight(kf, wv, True), lay.pack(kf, gyv), lay.cols))
+    col2im(kf, lay.win, lay.cols_image, ctx.output(k), x.shape)
 
 
 def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, gyv, wv = k.inputs
-    n, c = x.shape[:2]
-    g, og, kk, hw = _geometry(k, x.shape, wv.shape[0])
-    win = k.node.op.window
-    scratch = Scratch(ctx, ctx.dtype(k.output))
-    cols_at = scratch.take((c, kk, n, hw))
-    im2col(kf, win, ctx.operand(x, x.shape), x.shape,
-           Operand(ctx.scratch, ctx.dtype(k.output),
-                   _strides((c,) + win.kernel + (n,) + win.out_shape(x.shape), "CijNHW"), cols_at))
-    # gy (N, G*Og, Ho, Wo) packed as (G, Og, N, Ho, Wo), copied over the domain (N, G, Og, Ho, Wo)
-    gy = ctx.operand(gyv, gyv.shape)
-    s, wo = gy.strides, gyv.shape[3]
-    src = Operand(gy.storage, gy.dtype, (s[0], og * s[1], s[1], s[2], s[3]), gy.offset)
-    packed = Operand(ctx.scratch, gy.dtype, (hw, og * n * hw, n * hw, wo, 1), scratch.take(gyv.shape))
-    map_loop(kf, (n, g, og) + gyv.shape[2:], [src], packed, identity(gy.dtype, gy.dtype))
-    nhw = n * hw
+    lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
+    im2col(kf, lay.win, ctx.operand(x, x.shape), x.shape, lay.cols_image)
+    cols_t = Operand(lay.cols.storage, lay.cols.dtype, (lay.kk * lay.nhw, 1, lay.nhw), lay.cols.offset)
     out = ctx.output(k)
-    ops = (Operand(ctx.scratch, out.dtype, (og * nhw, nhw, 1), packed.offset),
-           Operand(ctx.scratch, out.dtype, (kk * nhw, 1, nhw), cols_at),
-           Operand(out.storage, out.dtype, (og * kk, kk, 1)))
-    product(ctx, kf, (g,), (og, kk, nhw), ops)
+    product(ctx, kf, (lay.g,), (lay.og, lay.kk, lay.nhw),
+            (lay.pack(kf, gyv), cols_t, Operand(out.storage, out.dtype, (lay.og * lay.kk, lay.kk, 1))))
 
 
 def emit_patches(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
