@@ -54,6 +54,12 @@ F32 = R.standard_normal((6, 7)).astype(np.float32)
 #: name -> (graph builder over placeholders, input arrays); together they cover every kernel kind
 CASES = {
     "elementwise": (lambda x: gc.exp(x) * gc.sigmoid(x) + gc.where(x > 0, gc.log1p(gc.abs(x)), gc.tanh(x)), (F32,)),
+    "elementwise_math": (lambda x: (gc.erf(x) + gc.expm1(x) * gc.sin(x) - gc.cos(x) * gc.sqrt(gc.abs(x)),
+                                    gc.softplus(x) + gc.floor(x) * gc.sign(x), gc.maximum(x, 0.5) ** 3),
+                         (F32,)),
+    "elementwise_math_f64": (lambda x: (gc.erf(x) + gc.expm1(x) * gc.sin(x) - gc.cos(x) * gc.sqrt(gc.abs(x)),
+                                        gc.softplus(x) - gc.log(gc.abs(x) + 1) * gc.tanh(x)),
+                             (F32.astype(np.float64),)),
     "elementwise_f64_broadcast": (lambda x, y: gc.power(gc.abs(x) + 1, y) / (y + 2), (F32.astype(np.float64),
                                                                                       np.arange(7.0))),
     "reduce": (lambda x: (gc.sum(x, axis=0), gc.max(x, axis=1), gc.prod(x[:3], axis=1), gc.mean(gc.square(x))),

@@ -28,7 +28,7 @@ from ..llvm.kernels import (_START, Context, Operand, _combine, alloca, from_com
                             reduced_output, store, to_compute)
 from ..llvm.scalar import ScalarPrinter
 
-#: ScalarPrinter stems that NVPTX cannot lower itself: they become libdevice calls
+#: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
 _LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
 #: the special registers of the grid (NVPTX) and the host emulation's argument order
 SPECIALS = ("tid", "ctaid", "ntid", "nctaid")
@@ -37,15 +37,19 @@ SPECIALS = ("tid", "ctaid", "ntid", "nctaid")
 class LibdevicePrinter(ScalarPrinter):
     """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...)."""
 
+    def _nv(self, name: str, *args: ir.Value) -> ir.Value:
+        full = f"__nv_{name}f" if self.ftype == F32 else f"__nv_{name}"
+        return self.b.call(intrinsic(self.b.module, full, self.ftype, [self.ftype] * len(args)), list(args))
+
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
-        if stem not in _LIBDEVICE_STEMS:
-            return super().call(stem, *args)
-        name = f"__nv_{stem}f" if self.ftype == F32 else f"__nv_{stem}"
-        return self.b.call(intrinsic(self.b.module, name, self.ftype, [self.ftype] * len(args)), list(args))
+        return self._nv(stem, *args) if stem in _LIBDEVICE_STEMS else super().call(stem, *args)
+
+    def math(self, name: str, x: ir.Value) -> ir.Value:
+        """exp, expm1, log, log1p, tanh: libdevice's (the CPU's inline polynomials are for vectorizing)."""
+        return self._nv(name, x)
 
     def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
-        name = "__nv_" + (names[0] if self.ftype == F32 else names[1])
-        return self.b.call(intrinsic(self.b.module, name, self.ftype, [self.ftype]), [x])
+        return self._nv(names[1], x)
 
 
 class GpuKernel:
@@ -404,14 +408,14 @@ def emit_softmax(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
         if name == "logsumexp":  # an all -inf (or inf, nan) slice keeps its value: subtract 0
             top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
         b.store(ir.Constant(F64, 0.0), s)
-        over_axes(oidx, lambda idx: b.store(b.fadd(b.load(s, typ=F64), wide(p.call("exp", b.fsub(value(idx), top)))),
+        over_axes(oidx, lambda idx: b.store(b.fadd(b.load(s, typ=F64), wide(p.math("exp", b.fsub(value(idx), top)))),
                                             s))
         denom = b.load(s, typ=F64)
         denom = b.fptrunc(denom, ftype) if ftype != F64 else denom
-        log_denom = p.call("log", denom)
+        log_denom = p.math("log", denom)
         if name == "softmax":
             out = ctx.output(k)
-            over_axes(oidx, lambda idx: store(kf, out, idx, b.fdiv(p.call("exp", b.fsub(value(idx), top)), denom)))
+            over_axes(oidx, lambda idx: store(kf, out, idx, b.fdiv(p.math("exp", b.fsub(value(idx), top)), denom)))
         elif name == "log_softmax":
             out = ctx.output(k)
             over_axes(oidx, lambda idx: store(kf, out, idx, b.fsub(b.fsub(value(idx), top), log_denom)))
