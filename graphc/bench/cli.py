@@ -31,7 +31,8 @@ def _positive(text: str) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree."""
-    chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads, "gemm_n": 0 if args.no_gemm else 1024}
+    chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads,
+              "gemm_n": 0 if args.no_gemm else 1024}
     settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
     results = suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]

@@ -97,20 +97,22 @@ def gemm_lines(res: Results) -> list[str]:
     lines = []
     for dtype, rates in res.gemm.items():
         if "na" in rates:
-            lines.append(f"{dtype} GEMM {res.settings.gemm_n}^3: n/a ({rates['na']})")
+            lines.append(f"- {dtype} GEMM {res.settings.gemm_n}^3: n/a ({rates['na']})")
             continue
         best = max((k for k in rates if k != "graphc-llvm"), key=rates.get)
         share = rates["graphc-llvm"] / rates[best]
-        lines.append(f"{dtype} GEMM {res.settings.gemm_n}^3: " +
+        verdict = "yes" if share >= 0.9 else "NO"
+        lines.append(f"- {dtype} GEMM {res.settings.gemm_n}^3: " +
                      ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in rates.items()) +
-                     f"; graphc-llvm at {100 * share:.0f}% of {best} (target >= 90%: {'yes' if share >= 0.9 else 'NO'})")
+                     f"; graphc-llvm at {100 * share:.0f}% of {best} (target >= 90%: {verdict})")
     return lines
 
 
 def markdown(res: Results, argv: list[str] | None = None) -> str:
     """The whole report: header, the two tables, GEMM lines and any initial-loss disagreement."""
     s = res.settings
-    parts = header(argv if argv is not None else [os.path.basename(sys.executable)] + sys.argv)
+    command = argv if argv is not None else [os.path.basename(sys.executable)] + sys.argv
+    parts = [f"- {line}" for line in header(command)]
     parts += ["", f"Median step time in ms ({s.threads} threads; up to {s.repeats} steps or {s.budget_s:g} s after "
               "warm-up); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' times "
               "the issue measured on a quiet machine, to judge this run's load.", ""]
