@@ -17,8 +17,8 @@ from llvmlite import ir
 from graphc.schedule import Kernel, View
 
 from ..llvm.codegen import I64, Unsupported, contiguous_strides, element, storage_type
-from ..llvm.kernels import Context, Operand, identity, load, store
-from .kernels import GpuKernel, each, map_items
+from ..llvm.kernels import Context, Operand, identity, load, map_loop, store
+from .kernels import GpuKernel, each
 from .steps import Gemm, Launch, Step, Zero
 
 #: the logical axes of a window element: batch, channel, output row and column, kernel row and column
@@ -157,14 +157,10 @@ def plan_conv(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) ->
     # gy (N, O, Ho, Wo) copied to (O, N, Ho, Wo) order after the columns
     src = ctx.operand(gy, gy_shape)
     to = contiguous_strides((o, n, ho, wo))
-    map_items(kf, gy_shape, [src], Operand(scratch, dtype, (to[1], to[0], to[2], to[3]), windows),
+    map_loop(kf, gy_shape, [src], Operand(scratch, dtype, (to[1], to[0], to[2], to[3]), windows),
               identity(src.dtype, dtype))
     steps.append(launch(kf, n * o * p))
     gy_t = View(scratch, (o, n * p), (n * p, 1), windows)
     cols_t = View(scratch, (n * p, kk), (1, n * p))
     steps.append(Gemm(i, gy_t, cols_t, View(out.buffer, (o, kk), (kk, 1)), dtype))
     return steps
-
-
-#: op name -> emitter of the window ops (kinds gather and scatter)
-WINDOW_EMITTERS = {"patches": emit_patches, "unpatches": emit_unpatches}

@@ -17,11 +17,28 @@ from llvmlite import ir
 
 from graphc.schedule import Kernel, KernelProgram, View
 
+from ..llvm import kernels as cpu
 from ..llvm.codegen import Unsupported, broadcast_strides, contiguous_strides
+from ..llvm.emitters import emitter
 from ..llvm.kernels import Context, Operand
-from .conv import WINDOW_EMITTERS, plan_conv
-from .kernels import GpuKernel, emit_epilogue, emitter, work_items
+from . import kernels as gpu
+from .conv import emit_patches, emit_unpatches, plan_conv
+from .kernels import GpuKernel, emit_epilogue, work_items
 from .steps import Gemm, Host, Launch, Step, Zero
+
+
+#: kind -> emitter, or kind -> {op name -> emitter}: the CPU emitters wherever their items are independent
+#: (`GpuKernel.parallel` makes their outer loop a grid-stride loop); matmul and conv are planned below
+EMITTERS: dict[str, Callable | dict[str, Callable]] = {
+    "elementwise": cpu.emit_elementwise,
+    "reduce": gpu.emit_reduce,
+    "softmax": cpu.emit_softmax,
+    "gather": {"take": cpu.emit_take, "patches": emit_patches},
+    "scatter": {"scatter_add": gpu.emit_scatter_add, "scatter_slice": gpu.emit_scatter_slice,
+                "unpatches": emit_unpatches},
+    "copy": {"reshape": cpu.emit_reshape, "concatenate": cpu.emit_concatenate},
+    "rng": {"random_uniform": gpu.emit_rng},
+}
 
 
 @dataclass
@@ -62,7 +79,7 @@ def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> lis
         return _matmul(ctx, i, k, module, host)
     if k.kind == "conv":
         return plan_conv(ctx, i, k, module, host)
-    emit: Callable = WINDOW_EMITTERS.get(k.name) or emitter(k)
+    emit = emitter(k, EMITTERS)
     kf = GpuKernel(module, i, k.name, [ctx.storage(k.output)] + [ctx.storage(v.buffer) for v in k.inputs], host)
     emit(ctx, k, kf)
     kf.finish()

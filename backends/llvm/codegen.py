@@ -10,7 +10,7 @@ its storage's extent.
 from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, ContextManager, Iterator, Sequence
 
 from llvmlite import ir
 
@@ -126,6 +126,20 @@ class KernelFunction:
 
     def base(self, storage: int) -> ir.Value:
         return self.fn.args[self.storages.index(storage)]
+
+    @property
+    def printer(self) -> type:
+        """The class that prints scalar bodies (a GPU kernel substitutes one calling libdevice)."""
+        from .scalar import ScalarPrinter  # scalar.py imports this module
+        return ScalarPrinter
+
+    def parallel(self, shape: Sequence[int]) -> ContextManager[list[ir.Value]]:
+        """The loop over a kernel's independent items: a row-major nest (a GPU kernel strides its grid)."""
+        return nest(self.b, shape)
+
+    def fail(self) -> None:
+        """Leave the kernel with status 1: an index was out of range."""
+        self.b.ret(ir.Constant(I32, 1))
 
     def storage_of(self, base: ir.Value) -> int:
         """The storage whose argument `base` is (the checked build knows extents of arguments only)."""

@@ -25,8 +25,9 @@ EMITTERS: dict[str, Callable | dict[str, Callable]] = {
 }
 
 
-def emitter(k: Kernel) -> Callable:
-    entry = EMITTERS.get(k.kind)
+def emitter(k: Kernel, table: dict[str, Callable | dict[str, Callable]] = EMITTERS) -> Callable:
+    """The emitter of kernel k in `table` (another backend passes its own), or Unsupported."""
+    entry = table.get(k.kind)
     if isinstance(entry, dict):
         entry = entry.get(k.name)
     if entry is None:

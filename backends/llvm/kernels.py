@@ -23,7 +23,6 @@ from graphc.schedule.lower import _view_of
 from . import blas
 from .codegen import (F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
-from .scalar import ScalarPrinter
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def from_compute(b: ir.IRBuilder, v: ir.Value, dtype: str) -> ir.Value:
 def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand], dst: Operand,
              compute: Callable[[list[ir.Value]], ir.Value]) -> None:
     """dst[i] = compute(src[i] for each src) over the domain (row-major, innermost contiguous)."""
-    with nest(kf.b, domain) as idx:
+    with kf.parallel(domain) as idx:
         store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
 
 
@@ -116,7 +115,7 @@ def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequenc
 
     def compute(raws: list[ir.Value]) -> ir.Value:
         env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}
-        printer = ScalarPrinter(kf.b, ftype, env)
+        printer = kf.printer(kf.b, ftype, env)
         printer.bind(k.lets)
         return from_compute(kf.b, printer.emit(k.body), out_dtype)
     return compute
@@ -231,7 +230,7 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     b = kf.b
     acc = alloca(b, acc_type)
     compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
-    with nest(b, [domain[a] for a in outer]) as oidx:
+    with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(ir.Constant(acc_type, _START[reducer]), acc)
         with nest(b, [domain[a] for a in axes]) as iidx:
             idx = merge(len(domain), outer, oidx, axes, iidx)
@@ -254,7 +253,7 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     b = kf.b
     best, where = alloca(b, ftype), alloca(b, I64)
     better = ">" if op.name == "argmax" else "<"
-    with nest(b, [domain[a] for a in outer]) as oidx:
+    with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(ir.Constant(ftype, -np.inf if better == ">" else np.inf), best)
         b.store(ir.Constant(I64, 0), where)
         with loop(b, domain[axis]) as i:
@@ -280,7 +279,7 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     src = ctx.operand(x, domain)
     ftype = compute_type(ctx.dtype(k.output))
     b = kf.b
-    p = ScalarPrinter(b, ftype, {})
+    p = kf.printer(b, ftype, {})
     m, s, total = alloca(b, ftype), alloca(b, F64), alloca(b, F64)
 
     def over_axes(body: Callable[[list[ir.Value]], None]) -> None:
@@ -290,7 +289,7 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     def value(idx: list[ir.Value], operand: Operand = src) -> ir.Value:
         return to_compute(b, load(kf, operand, idx), operand.dtype, ftype)
 
-    with nest(b, [domain[a] for a in outer]) as oidx:
+    with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(p.const(-np.inf), m)
         over_axes(lambda idx: b.store(p.call("maximum", b.load(m, typ=ftype), value(idx)), m))
         top = b.load(m, typ=ftype)
@@ -334,13 +333,13 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 # -- gather and scatter ---------------------------------------------------------------------
 
 def _checked_index(kf: KernelFunction, raw: ir.Value, size: int) -> ir.Value:
-    """An index wrapped like NumPy's (-1 is the last); out of range returns 1 from the kernel."""
+    """An index wrapped like NumPy's (-1 is the last); out of range leaves the kernel (`kf.fail`)."""
     b = kf.b
     i = b.sext(raw, I64) if raw.type != I64 else raw
     i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
     bad = b.icmp_unsigned(">=", i, ir.Constant(I64, size))
     with b.if_then(bad, likely=False):
-        b.ret(ir.Constant(I32, 1))
+        kf.fail()
     return i
 
 
@@ -358,7 +357,7 @@ def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     axis = k.node.op.axis
     shape = ctx.program.buffers[k.output].shape
     src, out = ctx.operand(x, x.shape), ctx.output(k)
-    with nest(kf.b, shape) as idx:
+    with kf.parallel(shape) as idx:
         at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view)
         store(kf, out, idx, load(kf, src, at))
 
