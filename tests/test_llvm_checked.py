@@ -106,3 +106,23 @@ def test_checked_and_unchecked_builds_train_alike():
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-6)
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_a_fault_in_a_native_scan_body_names_the_scan_line(monkeypatch):
+    from graphc.backends.llvm import loop
+
+    def corrupted(body, shapes):  # the body's first kernel reads its first input one element too far
+        program = body_program(body, shapes)
+        program = dataclasses.replace(program, kernels=list(program.kernels))
+        return _shift_input(program, 0, 0, 4)
+
+    body_program = loop.body_program
+    monkeypatch.setattr(loop, "body_program", corrupted)
+    x = gc.placeholder((5, 4), "float64", name="x")
+    ys = gc.scan(lambda h, xt: gc.tanh(h * 0.5 + xt), gc.constant(np.zeros(4)), [x]); line = ys.loc.lineno  # noqa: E702
+    f = gc.function([x], ys, backend="llvm-checked")
+    assert f.variant().executable.lowered.loops  # the loop runs natively, not through the callback
+    with pytest.raises(gc.GraphcError, match=r"in the body of scan: .*index 4 is out of bounds .*holds 4 elements") \
+            as err:
+        f(np.ones((5, 4)))
+    assert err.value.loc.lineno == line

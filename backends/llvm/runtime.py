@@ -247,13 +247,24 @@ class Executable:
             return 1
         return 0
 
+    def _fault_error(self, i: int) -> BackendError | None:
+        """The checked build's error for a fault recorded by kernel i or by a loop body it ran."""
+        if self._fault is None:
+            return None
+        kernel = i if i < len(self.program.kernels) else None
+        fault = fault_error(self._fault, self.lowered.sites, self.program, kernel, self.lowered.n_buffers)
+        for body in self._bodies:
+            inner = body._fault_error(len(body.program.kernels))
+            if inner is not None and fault is None and kernel is not None:
+                k = self.program.kernels[kernel]
+                fault = BackendError(f"in the body of {k.name}: {inner.what}", loc=k.node.loc, fix=inner.fix)
+        return fault
+
     def _raise(self, i: int) -> None:
         error, self._error = self._error, None
-        if self._fault is not None:
-            fault = fault_error(self._fault, self.lowered.sites, self.program,
-                                i if i < len(self.program.kernels) else None, self.lowered.n_buffers)
-            if fault is not None:
-                raise fault
+        fault = self._fault_error(i)
+        if fault is not None:
+            raise fault
         if i >= len(self.program.kernels):
             raise BackendError(f"llvm: the generated code failed after the kernels (status {i + 1})")
         k = self.program.kernels[i]
