@@ -4,11 +4,13 @@ No timing is asserted: only that the harness measures something and that every f
 from the same loss, which is checked against NumPy closed forms here.
 """
 import json
+import os
+from importlib import import_module
 
 import numpy as np
 import pytest
 
-from graphc.bench import fw_graphc, report, suite, workloads
+from graphc.bench import fw_graphc, report, suite, worker, workloads
 from graphc.cli import main as graphc_main
 
 
@@ -55,12 +57,14 @@ def test_llvm_and_numpy_train_alike():
         np.testing.assert_allclose(float(llvm()), float(ref()), rtol=1e-5)
 
 
-@pytest.mark.parametrize("peer", ["torch", "jax"])
-def test_peer_first_loss_equals_graphc(peer):
+@pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS")  # it uses NumPy's matmul then
+@pytest.mark.parametrize("peer,names", [("torch", ("W2", "W5")), ("jax", ("W2", "W5")), ("pytensor", ("W2",))])
+def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
+    if "PYTENSOR_FLAGS" not in os.environ:  # read once, when PyTensor loads
+        monkeypatch.setenv("PYTENSOR_FLAGS", worker.pytensor_flags())
     pytest.importorskip(peer, reason=f"{peer} is an optional benchmark peer")
-    from importlib import import_module
     module = import_module(f"graphc.bench.fw_{peer}")
-    for name in ("W2", "W5"):
+    for name in names:
         p = workloads.problem(name)
         theirs, ours = module.build(p, 2), fw_graphc.build(p, "numpy")
         for _ in range(2):  # the first loss, then the loss after one identical update
@@ -88,6 +92,13 @@ def test_disagreeing_losses_are_reported():
                         runs={"W1": runs}, loss_errors=errors)
     text = report.markdown(res, ["graphc", "bench"])
     assert "DISAGREE" in text and "n/a (not installed)" in text
+
+
+def test_report_says_how_pytensor_ran():
+    runs = {"pytensor": {"first_loss": 1.0, "step_ms": 0.02, "cold_s": 3.0, "flags": "mode=NUMBA,floatX=float32"}}
+    res = suite.Results(suite.Settings(workloads=("W2",), frameworks=("pytensor",), pytensor_python="/venv/python"),
+                        runs={"W2": runs})
+    assert "PyTensor ran under /venv/python with PYTENSOR_FLAGS=mode=NUMBA,floatX=float32." in report.markdown(res, [])
 
 
 def test_worker_failure_becomes_a_reason():

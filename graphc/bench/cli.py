@@ -32,7 +32,7 @@ def _positive(text: str) -> int:
 def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree."""
     chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads,
-              "gemm_n": 0 if args.no_gemm else 1024}
+              "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python}
     settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
     results = suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]
@@ -63,6 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
     p.add_argument("--threads", type=_positive, default=2, help="threads every framework may use (default 2)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
+    p.add_argument("--pytensor-python", metavar="PYTHON", help="run PyTensor under this interpreter (a "
+                   "virtual environment with Numba, whose llvmlite differs from graphc's; see docs/benchmarks.md)")
     p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
     p.set_defaults(run=bench, argv=None)
 

@@ -116,6 +116,9 @@ def markdown(res: Results, argv: list[str] | None = None) -> str:
     parts += ["", f"Median step time in ms ({s.threads} threads; up to {s.repeats} steps or {s.budget_s:g} s after "
               "warm-up); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' times "
               "the issue measured on a quiet machine, to judge this run's load.", ""]
+    flags = sorted({r["flags"] for runs in res.runs.values() for r in runs.values() if "flags" in r})
+    where = f" under {s.pytensor_python}" if s.pytensor_python else ""
+    parts += [f"PyTensor ran{where} with PYTENSOR_FLAGS={' / '.join(flags)}.", ""] if flags else []
     parts += step_table(res) + ["", "Cold compile: building the step and its first call in a fresh process; "
                                 "warm: the same for graphc-llvm in a second process with its disk cache filled.", ""]
     parts += compile_table(res)

@@ -27,6 +27,7 @@ class Settings:
     budget_s: float = 10.0
     threads: int = 2
     gemm_n: int = 1024          # 0: skip the GEMM line
+    pytensor_python: str | None = None  # an interpreter with PyTensor and Numba (Numba's llvmlite is not graphc's)
     timeout_s: float = 600.0
 
     @classmethod
@@ -50,17 +51,14 @@ def environment(threads: int, cache_dir: str | None = None) -> dict[str, str]:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}"
-    # PyTensor's default backend, Numba, pins an llvmlite older than graphc's: use its C backend without Numba.
-    mode = "mode=NUMBA" if importlib.util.find_spec("numba") else "mode=FAST_RUN,linker=cvm"
-    env["PYTENSOR_FLAGS"] = f"{mode},floatX=float32"
     if cache_dir is not None:
         env["GRAPHC_CACHE_DIR"] = cache_dir
     return env
 
 
-def run_worker(job: dict, env: dict[str, str], timeout_s: float) -> dict:
+def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = sys.executable) -> dict:
     """The worker's result, or {"na": why} when it failed, timed out or printed no result."""
-    cmd = [sys.executable, "-m", "graphc.bench.worker", json.dumps(job)]
+    cmd = [python, "-m", "graphc.bench.worker", json.dumps(job)]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -80,13 +78,14 @@ def _missing(framework: str) -> str | None:
 
 def measure(name: str, framework: str, s: Settings, cache_dir: str) -> dict:
     """One framework on one workload; graphc-llvm also gets a warm start from the cache its cold run filled."""
-    why = _missing(framework)
+    python = s.pytensor_python if framework == "pytensor" and s.pytensor_python else sys.executable
+    why = _missing(framework) if python == sys.executable else None
     if why:
         return {"na": why}
     job = {"framework": framework, "workload": name, "repeats": s.repeats, "budget_s": s.budget_s,
            "threads": s.threads}
     env = environment(s.threads, cache_dir)
-    out = run_worker(job, env, s.timeout_s)
+    out = run_worker(job, env, s.timeout_s, python)
     if framework == "graphc-llvm" and "na" not in out:
         warm = run_worker(dict(job, repeats=0), env, s.timeout_s)
         out["warm_s"] = warm.get("cold_s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import statistics
 import sys
 import time
@@ -44,8 +45,16 @@ def median_ms(step: Callable[[], object], repeats: int, budget_s: float) -> tupl
     return 1e3 * statistics.median(times), len(times)
 
 
+def pytensor_flags() -> str:
+    """PyTensor's settings: Numba when it is importable (PyTensor's default), else its C backend; float32."""
+    mode = "mode=NUMBA" if importlib.util.find_spec("numba") else "mode=FAST_RUN,linker=cvm"
+    return f"{mode},floatX=float32"
+
+
 def train_step(framework: str, workload: str, repeats: int, budget_s: float, threads: int) -> dict:
     """Cold compile (build + first call), the first loss and the median step time of one framework."""
+    if framework == "pytensor":
+        os.environ.setdefault("PYTENSOR_FLAGS", pytensor_flags())  # read when PyTensor loads
     importlib.import_module(IMPORTS[framework])
     build = builder(framework, threads)
     problem = workloads.problem(workload)
@@ -53,6 +62,8 @@ def train_step(framework: str, workload: str, repeats: int, budget_s: float, thr
     step = build(problem)
     first = float(np.asarray(step()))
     out = {"cold_s": time.perf_counter() - t, "first_loss": first}
+    if framework == "pytensor":
+        out["flags"] = os.environ["PYTENSOR_FLAGS"]
     if repeats:
         out["step_ms"], out["steps"] = median_ms(step, repeats, budget_s)
     return out
