@@ -22,7 +22,8 @@ from ..llvm.codegen import Unsupported, broadcast_strides, contiguous_strides
 from ..llvm.emitters import emitter
 from ..llvm.kernels import Context, Operand
 from . import kernels as gpu
-from .conv import emit_patches, emit_unpatches, plan_conv
+from ..llvm.conv import emit_patches, emit_unpatches
+from .conv import plan_conv
 from .kernels import GpuKernel, emit_epilogue, work_items
 from .steps import Gemm, Host, Launch, Step, Zero
 
@@ -84,7 +85,8 @@ def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> lis
     emit(ctx, k, kf)
     kf.finish()
     launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx), kf.per_block)
-    return [Zero(ctx.storage(k.output)), launch] if k.kind == "scatter" else [launch]
+    zeroed = k.name in ("scatter_add", "scatter_slice")  # they write only part of the output (or add to it)
+    return [Zero(ctx.storage(k.output)), launch] if zeroed else [launch]
 
 
 def _matmul(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:

@@ -25,7 +25,7 @@ from llvmlite import ir
 from graphc.ops.conv import Window
 from graphc.schedule import Kernel, View
 
-from .codegen import I64, KernelFunction, contiguous_strides, nest, storage_type
+from .codegen import I64, KernelFunction, contiguous_strides, storage_type
 from .kernels import Context, Operand, identity, load, map_loop, product, store
 
 
@@ -51,7 +51,7 @@ def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], c
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
     top, _, left, _ = win.padding
     pad = ir.Constant(storage_type(x.dtype), fill)
-    with nest(b, (n, c, kh, kw, ho_n, wo_n)) as (ni, ci, i, j, ho, wo):
+    with kf.parallel((n, c, kh, kw, ho_n, wo_n)) as (ni, ci, i, j, ho, wo):
         row = b.add(b.mul(ho, _i(sh)), b.sub(b.mul(i, _i(dh)), _i(top)))
         col = b.add(b.mul(wo, _i(sw)), b.sub(b.mul(j, _i(dw)), _i(left)))
         inside = b.and_(b.icmp_unsigned("<", row, _i(h)), b.icmp_unsigned("<", col, _i(w)))  # negatives wrap
@@ -77,7 +77,7 @@ def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: 
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
     top, _, left, _ = win.padding
     t = storage_type(out.dtype)
-    with nest(b, shape) as (ni, ci, h, w):
+    with kf.parallel(shape) as (ni, ci, h, w):
         acc = ir.Constant(t, 0.0)
         for i in range(kh):
             ok_h, ho = _source(b, h, i, sh, dh, top, ho_n)
