@@ -107,10 +107,22 @@ def test_worker_failure_becomes_a_reason():
     assert out["na"].startswith("failed: KeyError")
 
 
-def test_cli_rejects_unknown_workload(capsys):
+@pytest.mark.parametrize("args,message", [
+    (["--workloads", "W1,W9"], "unknown W9"),
+    (["--frameworks", "tensorflow"], "unknown tensorflow"),
+    (["--threads", "0"], "not a positive whole number"),
+    (["--pytensor-python", "/no/such/python"], "is not an executable file"),
+    (["--json", "/no/such/folder/out.json"], "does not exist"),
+])
+def test_cli_rejects_bad_arguments_before_running(args, message, capsys):
     with pytest.raises(SystemExit) as e:
-        graphc_main(["bench", "--workloads", "W1,W9"])
-    assert e.value.code == 2 and "unknown W9" in capsys.readouterr().err
+        graphc_main(["bench", *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_worker_that_cannot_start_becomes_a_reason():
+    out = suite.run_worker({}, suite.environment(1), timeout_s=10, python="/no/such/python")
+    assert out["na"].startswith("cannot start /no/such/python")
 
 
 def test_cli_prints_the_report_and_writes_json(tmp_path, capsys):

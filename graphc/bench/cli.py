@@ -23,6 +23,19 @@ def _subset(known: tuple[str, ...]):
     return parse
 
 
+def _executable(path: str) -> str:
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise argparse.ArgumentTypeError(f"{path!r} is not an executable file (give a Python interpreter)")
+    return path
+
+
+def _output(path: str) -> str:
+    """A --json path whose folder exists: checked before the run, not after ten minutes of it."""
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise argparse.ArgumentTypeError(f"the folder of {path!r} does not exist")
+    return path
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -63,9 +76,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
     p.add_argument("--threads", type=_positive, default=2, help="threads every framework may use (default 2)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
-    p.add_argument("--pytensor-python", metavar="PYTHON", help="run PyTensor under this interpreter (a "
+    p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable, help="run PyTensor under this interpreter (a "
                    "virtual environment with Numba, whose llvmlite differs from graphc's; see docs/benchmarks.md)")
-    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+    p.add_argument("--json", metavar="PATH", type=_output, help="also write the raw results as JSON")
     p.set_defaults(run=bench, argv=None)
 
 

@@ -63,6 +63,8 @@ def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = s
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {"na": f"timed out after {timeout_s:.0f} s"}
+    except OSError as e:
+        return {"na": f"cannot start {python}: {e}"}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
