@@ -291,3 +291,10 @@ def test_lenet_momentum_steps_match_numpy():
     ref, emu = fw_graphc.build(p, "numpy"), fw_graphc.build(p, "cuda-emulate")
     np.testing.assert_allclose([float(np.asarray(emu())) for _ in range(3)], [float(ref()) for _ in range(3)],
                                rtol=1e-4)
+
+
+def test_host_arrays_are_not_device_inputs():
+    """Function._convert asks the cuda backend about each argument; NumPy and Python data stay on its usual path."""
+    x = gc.placeholder((3,), "float32")
+    for value in (np.ones(3, np.float32), [1.0, 2.0, 3.0], 2.5):
+        assert cuda.BACKEND.device_input(value, x, "input x") is None

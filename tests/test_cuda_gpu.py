@@ -32,6 +32,7 @@ def test_outputs_are_device_arrays_and_device_inputs_are_used_in_place():
     host = np.linspace(-2, 2, 1000).astype(np.float32)
     out = f(cupy.asarray(host))
     assert isinstance(out, cupy.ndarray)
+    assert ".visible .entry" in f.variant().executable.source()  # the PTX the driver loaded
     np.testing.assert_allclose(out.get(), np.tanh(host) * 2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(to_numpy(f(host)), np.tanh(host) * 2, rtol=1e-5, atol=1e-6)
     with pytest.raises(gc.InputError, match="float64"):

@@ -72,7 +72,8 @@ class Executable:
                            for s in self.lowered.steps)
         self._lock = threading.Lock()
 
-    def ptx(self) -> str:
+    def source(self) -> str:
+        """What the device loaded: PTX on a GPU, the host IR in the emulation."""
         return self.device.source(self.module)
 
     def __call__(self, args: Sequence[Any]) -> list[Any]:

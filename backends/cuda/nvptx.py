@@ -68,6 +68,7 @@ def target_machine(arch: str) -> llvm.TargetMachine:
     return target.create_target_machine(cpu=arch, features=PTX_ISA, opt=3)
 
 
+@lru_cache(maxsize=64)
 def to_ptx(text: str, arch: str) -> str:
     """PTX for an NVPTX module's IR text: libdevice linked when called, optimized at O3."""
     tm = target_machine(arch)
