@@ -171,8 +171,8 @@ def work_items(k: Kernel, ctx: Context) -> int:
         domain = k.domain if k.kind == "reduce" else k.inputs[0].shape
         axes = _axes(k)
         return int(np.prod([d for a, d in enumerate(domain) if a not in axes], dtype=np.int64))
-    if k.kind == "scatter":
-        return int(np.prod(_region(ctx, k).shape if k.name == "scatter_slice" else k.inputs[0].shape, dtype=np.int64))
+    if k.name in ("scatter_add", "scatter_slice"):
+        return int(np.prod(k.inputs[0].shape if k.name == "scatter_add" else _region(ctx, k).shape, dtype=np.int64))
     if k.name == "concatenate":
         return max(int(np.prod(v.shape, dtype=np.int64)) for v in k.inputs)
     return int(np.prod(ctx.program.buffers[k.output].shape, dtype=np.int64))
