@@ -4,7 +4,7 @@ Numbers are floats of the kernel's compute type, truth values are `i1`; each
 is converted on demand, so `where(x > 0, x, 0)` and `cast(x > 0, float)` both
 work. Shared subtrees are emitted once (memoized per body), `lets` become SSA
 values. The opaque kernel functions are written in their stable forms, and
-exp/expm1/log/log1p/tanh are inline arithmetic (vmath.py) so their loops vectorize.
+exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
 """
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp
 #: SymPy function -> LLVM intrinsic stem (overloaded on the float type)
 _INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor", sp.Abs: "fabs"}
 #: SymPy function -> `VMath` method (inline, vectorizable)
-_VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh"}
-#: functions without an intrinsic: the C library's (float, double) names
-_LIBM = {sp.erf: ("erff", "erf")}
+_VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.erf: "erf"}
 
 
 class ScalarPrinter:
@@ -56,10 +54,6 @@ class ScalarPrinter:
         """A `VMath` function (exp, expm1, log, log1p, tanh) of a compute-type value."""
         return getattr(self.vmath, name)(x)
 
-    def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
-        name = names[0] if self.ftype == F32 else names[1]
-        return self.b.call(intrinsic(self.b.module, name, self.ftype, [self.ftype]), [x])
-
     def emit(self, e: sp.Basic) -> ir.Value:
         if e not in self.memo:
             self.memo[e] = self._emit(e)
@@ -81,8 +75,6 @@ class ScalarPrinter:
                 return self.math(_VMATH[type(e)], self.num(self.emit(e.args[0])))
             if type(e) in _INTRINSICS:
                 return self.call(_INTRINSICS[type(e)], self.num(self.emit(e.args[0])))
-            if type(e) in _LIBM:
-                return self.libm(_LIBM[type(e)], self.num(self.emit(e.args[0])))
             raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")
         return handler(self, e, b)
 
