@@ -1,4 +1,4 @@
-"""exp, expm1, log, log1p and tanh as inline, branch-free LLVM IR, so loops using them vectorize.
+"""exp, expm1, log, log1p, tanh and erf as inline, branch-free LLVM IR, so loops using them vectorize.
 
 A libm call (`expf`) is opaque to the loop vectorizer and keeps its loop
 scalar; these are plain arithmetic, bit operations and selects, which become
@@ -9,9 +9,9 @@ round once. log: the exponent is split off so the mantissa m lies in
 [sqrt(1/2), sqrt(2)), then log(m) = f - f²/2 + s (f²/2 + R(s²)) with f = m - 1,
 s = f / (2 + f) (fdlibm's form; R is the atanh series). log1p: log(1 + x)
 corrected for the rounding of 1 + x. tanh: expm1(2|x|) / (expm1(2|x|) + 2)
-with x's sign, so it stays accurate near 0. Special values (nan, +-inf, +-0,
-subnormals) follow NumPy. Accuracy (tests/test_llvm_kernels.py): float32
-<= 2 ulp, float64 <= 4 ulp.
+with x's sign, so it stays accurate near 0. erf: see `VMath.erf`. Special
+values (nan, +-inf, +-0, subnormals) follow NumPy. Accuracy
+(tests/test_llvm_kernels.py): float32 <= 2 ulp, float64 <= 4 ulp.
 """
 from __future__ import annotations
 
