@@ -298,3 +298,23 @@ def test_host_arrays_are_not_device_inputs():
     x = gc.placeholder((3,), "float32")
     for value in (np.ones(3, np.float32), [1.0, 2.0, 3.0], 2.5):
         assert cuda.BACKEND.device_input(value, x, "input x") is None
+
+
+@pytest.mark.parametrize("workload", ["W3", "W4"])
+def test_benchmark_steps_run_entirely_on_the_gpu_and_assemble(workload, tmp_path):
+    """The training steps bench_cuda.py times: no host fallback, and ptxas accepts every kernel."""
+    from graphc.bench import fw_graphc, workloads
+    ptxas = _ptxas()
+    p = workloads.problem(workload)
+    net = fw_graphc.model(p)
+    x, y = gc.placeholder(p.x.shape, "float32"), gc.placeholder(p.y.shape, "float32")
+    loss = gc.losses.cross_entropy(net(x), y)
+    opt = gc.optim.Adam(net, lr=1e-3) if p.workload.optimizer == "adam" else gc.optim.SGD(net, lr=0.01, momentum=0.9)
+    program = gc.function([x, y], loss, updates=opt.updates(loss)).kernel_program()
+    lowered = lower_program(program)
+    assert not lowered.fallbacks
+    path = tmp_path / "step.ptx"
+    path.write_text(cuda.generate_ptx(program, "sm_90"))
+    done = subprocess.run([ptxas, "-arch=sm_90", str(path), "-o", str(tmp_path / "step.cubin")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
