@@ -226,3 +226,35 @@ def test_dropout_masks_and_key_updates_match_numpy():
     for ref, got in zip(*outs):
         np.testing.assert_array_equal(got, ref)
     assert not np.array_equal(outs[1][0], outs[1][1])  # the key moved on
+
+
+# -- whole training steps ----------------------------------------------------------------------
+
+def _lenet_step(backend: str, rng_seed: int = 0):
+    nn = gc.nn
+    r = np.random.default_rng(rng_seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2, activation="relu", rng=r), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, activation="relu", rng=r), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Dense(400, 120, "relu", rng=r), nn.Dropout(0.25, seed=3), nn.Dense(120, 10, rng=r))
+    x, y = gc.placeholder((6, 1, 28, 28), name="x"), gc.placeholder((6,), "int64", name="y")
+    loss = gc.losses.cross_entropy(model(x), y)
+    updates = gc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9).updates(loss) + model.state_updates()
+    return gc.function([x, y], loss, updates=updates, backend=backend), model
+
+
+def test_lenet_step_runs_without_callbacks_and_matches_numpy():
+    """LeNet-5 (max and average pooling, dropout) with SGD momentum: no fallbacks, same losses and weights."""
+    data = np.random.default_rng(8)
+    xs, ys = data.standard_normal((3, 6, 1, 28, 28)).astype(np.float32), data.integers(0, 10, (3, 6))
+    runs = []
+    for backend in ("numpy", "llvm"):
+        step, model = _lenet_step(backend)
+        losses = [float(step(x, y)) for x, y in zip(xs, ys)]
+        runs.append((losses, [p.value.copy() for p in model.parameters()]))
+        if backend == "llvm":
+            assert step.variant().executable.lowered.fallbacks == {}
+    (ref_losses, ref_params), (losses, params) = runs
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
+    for r, p in zip(ref_params, params):
+        np.testing.assert_allclose(p, r, rtol=1e-3, atol=1e-5)
