@@ -152,6 +152,20 @@ def test_large_reductions_use_block_cooperative_kernels_on_the_gpu():
     assert ptx.count("bar.sync") >= 6 and "shfl.sync.down.b32" in ptx and ".shared" in ptx
 
 
+def test_without_libdevice_exp_is_inline_and_sin_runs_on_the_host(monkeypatch, tmp_path):
+    ptxas = _ptxas()
+    monkeypatch.setattr(nvptx, "libdevice_path", lambda: None)
+    x = gc.placeholder((4, 5), "float32")
+    program = gc.function([x], [gc.exp(x) + gc.tanh(x), gc.sin(x) * 2.0]).kernel_program()
+    lowered = lower_program(program)
+    assert [program.kernels[i].node.op.name for i in lowered.fallbacks] == ["fused"]
+    assert "libdevice" in next(iter(lowered.fallbacks.values()))
+    ptx = cuda.generate_ptx(program, "sm_90")
+    assert "__nv_" not in ptx and len(lowered.entries) == 1
+    (tmp_path / "k.ptx").write_text(ptx)
+    assert subprocess.run([ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")]).returncode == 0
+
+
 def test_ptx_of_a_function_is_inspectable():
     fn, arrays = _function("elementwise", "numpy")
     fn(*arrays)

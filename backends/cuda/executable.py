@@ -68,7 +68,8 @@ class Executable:
         self._fresh = {v.buffer: b for v in program.outputs
                        if (b := program.buffers[v.buffer]).role == "temp" and v.buffer not in plan.in_place
                        and v == View.contiguous(v.buffer, b.shape)}
-        self._checks = any(isinstance(s, Launch) and program.kernels[s.index].kind in ("gather", "scatter")
+        # only index kernels can fail; checking costs a device sync, so programs without them skip it
+        self._checks = any(isinstance(s, Launch) and program.kernels[s.index].name in ("take", "scatter_add")
                            for s in self.lowered.steps)
         self._lock = threading.Lock()
 
@@ -100,8 +101,9 @@ class Executable:
             self._update(flat)
         return [dev.download(o) for o in outs] if self.host_outputs else outs
 
-    def _view(self, flat: dict[int, Any], v: View, storage: int | None = None) -> Any:
-        s = self.program.plan.in_place.get(v.buffer, v.buffer) if storage is None else storage
+    def _view(self, flat: dict[int, Any], v: View) -> Any:
+        """A program view (of a buffer, which may live in its parameter's storage)."""
+        s = self.program.plan.in_place.get(v.buffer, v.buffer)
         return self.device.strided(flat[s], v.offset, v.shape, v.strides)
 
     def _storage_view(self, flat: dict[int, Any], v: View, dtype: str) -> Any:
@@ -133,7 +135,7 @@ class Executable:
             dev.assign(out, dev.upload(np.ascontiguousarray(value)))
 
     def _check_status(self) -> None:
-        """A gather or scatter kernel that met a bad index wrote its kernel index + 1 to the status word."""
+        """A take or scatter_add kernel that met a bad index wrote its kernel index + 1 to the status word."""
         status = int(self.device.download(self._status)[0])
         if status:
             self.device.zero(self._status)

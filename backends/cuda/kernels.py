@@ -30,6 +30,7 @@ from ..llvm.kernels import (_START, Context, Operand, _combine, _gather_indices,
                             identity, load, map_loop, merge, reduced_output, store)
 from ..llvm.rng import _philox, _uniforms
 from ..llvm.scalar import ScalarPrinter
+from . import nvptx
 
 #: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
 _LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
@@ -38,9 +39,15 @@ SPECIALS = ("tid", "ctaid", "ntid", "nctaid")
 
 
 class LibdevicePrinter(ScalarPrinter):
-    """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...)."""
+    """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...).
+
+    Without libdevice, exp/expm1/log/log1p/tanh stay the CPU's inline polynomials (plain arithmetic,
+    fine on NVPTX) and a kernel needing sin, cos, erf or a general pow runs on the host instead.
+    """
 
     def _nv(self, name: str, *args: ir.Value) -> ir.Value:
+        if nvptx.libdevice_path() is None:
+            raise Unsupported(f"{name} needs libdevice.10.bc, which was not found ({nvptx.LIBDEVICE_FIX})")
         full = f"__nv_{name}f" if self.ftype == F32 else f"__nv_{name}"
         return self.b.call(intrinsic(self.b.module, full, self.ftype, [self.ftype] * len(args)), list(args))
 
@@ -49,7 +56,7 @@ class LibdevicePrinter(ScalarPrinter):
 
     def math(self, name: str, x: ir.Value) -> ir.Value:
         """exp, expm1, log, log1p, tanh: libdevice's (the CPU's inline polynomials are for vectorizing)."""
-        return self._nv(name, x)
+        return self._nv(name, x) if nvptx.libdevice_path() is not None else super().math(name, x)
 
     def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
         return self._nv(names[1], x)

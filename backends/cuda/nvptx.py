@@ -21,6 +21,7 @@ TRIPLE = "nvptx64-nvidia-cuda"
 #: the PTX ISA every module is emitted for (must stay <= what driver 580 / ptxas 13.0 load: 9.0)
 PTX_ISA = "+ptx80"
 ARCHS = ("sm_80", "sm_90")
+LIBDEVICE_FIX = "install the CUDA toolkit 13.0 and set CUDA_HOME to it, or pip install 'nvidia-cuda-nvcc==13.0.*'"
 
 
 def toolkit_root() -> str | None:
@@ -35,21 +36,26 @@ def toolkit_root() -> str | None:
     return "/usr/local/cuda" if os.path.isdir("/usr/local/cuda") else None
 
 
+@lru_cache(maxsize=1)
 def libdevice_path() -> str | None:
+    """libdevice.10.bc of the toolkit, else of a pip wheel (`nvidia-cuda-nvcc`) found by cuda.pathfinder."""
     root = toolkit_root()
     for r in (root, "/usr/local/cuda") if root else ("/usr/local/cuda",):
         path = os.path.join(r, "nvvm", "libdevice", "libdevice.10.bc")
         if os.path.exists(path):
             return path
-    return None
+    try:
+        from cuda.pathfinder import find_bitcode_lib  # installed with CuPy
+        return find_bitcode_lib("device")
+    except Exception:  # noqa: BLE001 - not installed, or it found nothing: there is no libdevice
+        return None
 
 
 @lru_cache(maxsize=1)
 def _libdevice_bitcode() -> bytes:
     path = libdevice_path()
     if path is None:
-        raise BackendError("cuda: libdevice.10.bc (the CUDA toolkit's math library) was not found",
-                           fix="install the CUDA toolkit 13.0 and set CUDA_HOME to its folder")
+        raise BackendError("cuda: libdevice.10.bc (the CUDA toolkit's math library) was not found", fix=LIBDEVICE_FIX)
     with open(path, "rb") as f:
         return f.read()
 

@@ -2,7 +2,8 @@
 
 CuPy (`pip install 'graphc[cuda]'`) is imported only when the cuda backend is
 used, never by `import graphc`. `unavailable()` names the first missing piece:
-CuPy, the NVIDIA driver (libcuda), a GPU, or the toolkit's libdevice.
+CuPy, the NVIDIA driver (libcuda) or a GPU (without libdevice, kernels that
+need its sin/cos/erf/pow run on the host: kernels.LibdevicePrinter).
 `ArrayDevice` holds what CuPy and NumPy share (the emulation's device is the
 NumPy one); `CupyDevice` adds loading PTX and launching kernels.
 """
@@ -48,8 +49,6 @@ def unavailable() -> str | None:
             return "the NVIDIA driver reports no GPU"
     except Exception as e:  # noqa: BLE001 - CUDARuntimeError and driver load errors all mean "no GPU here"
         return f"no usable GPU: {e}"
-    if nvptx.libdevice_path() is None:
-        return "the CUDA toolkit's nvvm/libdevice/libdevice.10.bc was not found; set CUDA_HOME to the toolkit"
     return None
 
 
