@@ -29,7 +29,9 @@ from .lowering import ALIGN, Lowered
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, CALLBACK)
-#: C library functions generated code may call (libm for exp/log/..., memset/memcpy from loop idioms)
+#: C library functions compiled code may call: sin/cos/pow intrinsics become libm calls, and LLVM's
+#: optimizer may turn pow(c, x) into exp/exp2 or recognize memset/memcpy loops (exp/log/tanh/erf of
+#: graphc's own bodies are inline, vmath.py)
 LIBC = ("expf", "exp", "logf", "log", "sinf", "sin", "cosf", "cos", "tanhf", "tanh", "powf", "pow", "erff", "erf",
         "log1pf", "log1p", "expm1f", "expm1", "exp2f", "exp2", "memset", "memcpy", "memmove")
 
