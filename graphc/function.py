@@ -136,6 +136,17 @@ class Function:
         """The LLVM IR of a variant (backend="llvm"): as generated, or after optimization."""
         return self.variant(*shapes).executable.llvm_ir(optimized)
 
+    def profile(self, *args: Any, calls: int = 20) -> Any:
+        """Time each kernel of the step over `calls` calls with these arguments (backend="llvm"):
+        a profiling build of the same program, so the calls update the parameters like steps do."""
+        arrays = self._arguments(args, {})
+        signature = tuple(a.shape for a in arrays)
+        variant = self._variants.get(signature) or self._compile(signature)
+        if not hasattr(variant.executable, "profile"):
+            raise InputError(f"profile: the {self.backend.name} backend has no kernel timers",
+                             fix="compile with backend=\"llvm\"")
+        return variant.executable.profile(arrays, calls)
+
     def asm(self, *shapes: tuple) -> str:
         """The host assembly of a variant (backend="llvm")."""
         return self.variant(*shapes).executable.asm()

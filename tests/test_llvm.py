@@ -273,3 +273,41 @@ def test_index_error_inside_a_native_loop_is_an_error_not_a_crash():
     assert f._last.executable.lowered.loops
     with pytest.raises(gc.GraphcError, match="scan"):
         f(np.ones((4, 3), np.float32), np.full((4, 2), 7, np.int64))
+
+
+def test_profile_times_every_kernel_and_steps_like_a_call(rng):
+    w = gc.parameter(rng.standard_normal((8, 4)), "w")
+    x = gc.placeholder((16, 8), "float64", name="x")
+    loss = gc.sum(gc.tanh(x @ w))
+    f = gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w)[0])], backend="llvm")
+    xv = rng.standard_normal((16, 8))
+    before = w.value.copy()
+    prof = f.profile(xv, calls=5)
+    kernels = f.kernel_program().kernels
+    assert [k.name for k in prof.kernels] == [k.name for k in kernels]
+    assert all(k.seconds >= 0 and k.native for k in prof.kernels)
+    assert 0 < sum(k.seconds for k in prof.kernels) <= prof.step_seconds
+    assert "matmul" in str(prof)
+    # 6 profiled steps (warm-up + 5) moved w like 6 steps of the plain function would
+    g = gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w)[0])], backend="numpy")
+    w.value = before
+    for _ in range(6):
+        g(xv)
+    expected = w.value.copy()
+    w.value = before
+    f.profile(xv, calls=5)
+    np.testing.assert_allclose(w.value, expected, rtol=1e-12)
+    with pytest.raises(gc.GraphcError, match="no kernel timers"):
+        g.profile(xv)
+
+
+def test_column_sums_keep_the_one_at_a_time_order(rng):
+    """Reductions that keep the innermost axis accumulate rows in scratch: same order, same bits."""
+    xv = rng.standard_normal((37, 3, 65)).astype(np.float32)
+    x = gc.placeholder(xv.shape, "float32")
+    outs = [gc.sum(x, axis=0), gc.sum(x, axis=(0, 1)), gc.max(x, axis=0), gc.sum(x * x, axis=1, keepdims=True)]
+    got = gc.function([x], outs, backend="llvm")(xv)
+    ref = [xv.astype(np.float64).sum(0), xv.astype(np.float64).sum((0, 1)), xv.max(0),
+           (xv * xv).astype(np.float64).sum(1, keepdims=True)]
+    for a, r in zip(got, ref):
+        np.testing.assert_allclose(a, r.astype(np.float32), rtol=1e-6)

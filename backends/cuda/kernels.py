@@ -34,6 +34,8 @@ from . import nvptx
 
 #: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
 _LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
+#: ScalarPrinter.math functions libdevice has (others stay the CPU's inline arithmetic)
+_LIBDEVICE_MATH = ("exp", "expm1", "log", "log1p", "tanh", "erf")
 #: the special registers of the grid (NVPTX) and the host emulation's argument order
 SPECIALS = ("tid", "ctaid", "ntid", "nctaid")
 
@@ -55,8 +57,10 @@ class LibdevicePrinter(ScalarPrinter):
         return self._nv(stem, *args) if stem in _LIBDEVICE_STEMS else super().call(stem, *args)
 
     def math(self, name: str, x: ir.Value) -> ir.Value:
-        """exp, expm1, log, log1p, tanh: libdevice's (the CPU's inline polynomials are for vectorizing)."""
-        return self._nv(name, x) if nvptx.libdevice_path() is not None else super().math(name, x)
+        """exp, expm1, log, log1p, tanh, erf: libdevice's (the CPU's inline polynomials are for vectorizing)."""
+        if name in _LIBDEVICE_MATH and nvptx.libdevice_path() is not None:
+            return self._nv(name, x)
+        return super().math(name, x)
 
     def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
         return self._nv(names[1], x)
@@ -67,6 +71,9 @@ class GpuKernel:
 
     `status` is an int32 word the kernel sets to index + 1 when an index is out of range.
     """
+
+    #: loop items run on different threads: they may not share accumulators
+    serial = False
 
     def __init__(self, module: ir.Module, index: int, label: str, storages: Sequence[int], host: bool):
         self.storages = list(dict.fromkeys(storages))

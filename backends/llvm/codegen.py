@@ -133,6 +133,9 @@ class KernelFunction:
         from .scalar import ScalarPrinter  # scalar.py imports this module
         return ScalarPrinter
 
+    #: items of a loop run one after another (one CPU thread), so they may share accumulators
+    serial = True
+
     def parallel(self, shape: Sequence[int]) -> ContextManager[list[ir.Value]]:
         """The loop over a kernel's independent items: a row-major nest (a GPU kernel strides its grid)."""
         return nest(self.b, shape)

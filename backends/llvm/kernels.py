@@ -228,8 +228,10 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     # sums and products accumulate in double: more accurate than NumPy's pairwise float32 sums
     acc_type = F64 if reducer in ("sum", "prod") else out_ftype
     b = kf.b
-    acc = alloca(b, acc_type)
     compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
+    if kf.serial and axes and len(domain) - 1 not in axes:
+        return _reduce_in_rows(ctx, kf, reducer, domain, axes, srcs, out, acc_type, compute)
+    acc = alloca(b, acc_type)
     with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(ir.Constant(acc_type, _START[reducer]), acc)
         with nest(b, [domain[a] for a in axes]) as iidx:
@@ -238,6 +240,26 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             b.store(_combine(b, reducer, b.load(acc, typ=acc_type), x), acc)
         full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
         store(kf, out, full, from_compute(b, b.load(acc, typ=acc_type), out.dtype))
+
+
+def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequence[int], axes: Sequence[int],
+                    srcs: Sequence[Operand], out: Operand, acc_type: ir.Type, compute: Callable) -> None:
+    """A reduction that keeps the innermost axis (a bias gradient: sum over the batch) walks the input in
+    memory order, combining each row into a row of accumulators in scratch: the inner loop is contiguous
+    and vectorizes, and each output still combines its items in the same order as one-at-a-time."""
+    b = kf.b
+    acc_dtype = "float64" if acc_type == F64 else "float32"
+    kept = [1 if i in axes else d for i, d in enumerate(domain)]
+    n_out = int(np.prod(kept, dtype=np.int64))
+    ctx.scratch_bytes = max(ctx.scratch_bytes, n_out * np.dtype(acc_dtype).itemsize)
+    accs = Operand(ctx.scratch, acc_dtype, tuple(0 if i in axes else s for i, s in enumerate(contiguous_strides(kept))))
+    with nest(b, kept) as idx:
+        store(kf, accs, idx, ir.Constant(acc_type, _START[reducer]))
+    with nest(b, domain) as idx:
+        x = compute([load(kf, s, idx) for s in srcs])
+        store(kf, accs, idx, _combine(b, reducer, load(kf, accs, idx), x))
+    with nest(b, kept) as idx:
+        store(kf, out, idx, from_compute(b, load(kf, accs, idx), out.dtype))
 
 
 def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:

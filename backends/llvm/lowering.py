@@ -21,6 +21,7 @@ from .checked import Bounds, Site
 from .codegen import I32, PTR, KernelFunction, Unsupported, contiguous_strides
 from .emitters import emitter
 from .loop import NestedLoop, private_slots
+from .profile import CycleCounters
 from .kernels import Context, Operand, emit_copy
 
 ALIGN = 64
@@ -53,7 +54,8 @@ class Lowered:
         return self.staging_slot + 1 + self.private_slots
 
 
-def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> Lowered:
+def lower_program(program: KernelProgram, blas: bool, checked: bool = False, profile: bool = False) -> Lowered:
+    """The module of a program; `profile` adds per-kernel cycle counters (see profile.py)."""
     module = ir.Module("graphc")
     module.triple = ""
     n_buf, n_out = len(program.buffers), len(program.outputs)
@@ -80,6 +82,7 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> 
     slots, callback = run.args
     b = ir.IRBuilder(run.append_basic_block("entry"))
     fallbacks: dict[int, str] = {}
+    timer = CycleCounters(module, b, len(program.kernels)) if profile else None
 
     def call(kf: KernelFunction, code: int) -> None:
         ptrs = [b.load(b.gep(slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.storages]
@@ -88,6 +91,8 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> 
             b.ret(ir.Constant(I32, code))
 
     for i, k in enumerate(program.kernels):
+        if timer is not None:
+            timer.start()
         name = f"k{i}_{k.name}"
         kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch]
                             + private_slots(ctx, k),
@@ -101,8 +106,10 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False) -> 
             rc = b.call(callback, [ir.Constant(I32, i)])
             with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
                 b.ret(ir.Constant(I32, i + 1))
-            continue
-        call(kf, i + 1)
+        else:
+            call(kf, i + 1)
+        if timer is not None:
+            timer.stop(i)
 
     def copy(name: str, shape: tuple, src: Operand, dst: Operand) -> None:
         kf = KernelFunction(module, name, [dst.storage, src.storage], bounds)

@@ -25,6 +25,7 @@ from ..numpy.program import ProgramExecutor
 from . import blas, cache
 from .checked import FAULT, fault_cell, fault_error
 from .ircache import lower_cached
+from .profile import Profile, measure
 from .lowering import ALIGN, Lowered
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
@@ -193,6 +194,10 @@ class Executable:
 
     def asm(self) -> str:
         return self.machine.asm
+
+    def profile(self, args: Sequence[np.ndarray], calls: int) -> Profile:
+        """Per-kernel times over `calls` steps, from a profiling build of the same program."""
+        return measure(self, args, calls)
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]
