@@ -75,6 +75,9 @@ class GpuKernel:
     #: loop items run on different threads: they may not share accumulators
     serial = False
 
+    #: items run on different threads, so the CPU emitters' shared-accumulator loops do not apply
+    serial = False
+
     def __init__(self, module: ir.Module, index: int, label: str, storages: Sequence[int], host: bool):
         self.storages = list(dict.fromkeys(storages))
         self.host, self.index = host, index
