@@ -7,6 +7,7 @@ the NumPy callback (see runtime.py).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Sequence
@@ -101,9 +102,25 @@ def from_compute(b: ir.IRBuilder, v: ir.Value, dtype: str) -> ir.Value:
     return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
 
 
+def coalesce(domain: Sequence[int], operands: Sequence[Operand]) -> tuple[tuple[int, ...], list[Operand]]:
+    """The same iteration with fewer, longer loops: size-1 axes dropped, and adjacent axes merged where
+    every operand steps through them as one (an image's 28x28 pixels become one loop of 784, whose
+    vectorized body then runs 98 times instead of 3.5). Zero strides merge with zero strides only."""
+    keep = [a for a, d in enumerate(domain) if d != 1]
+    dims = [domain[a] for a in keep]
+    strides = [[op.strides[a] for a in keep] for op in operands]
+    for i in range(len(dims) - 2, -1, -1):
+        if all(st[i] == st[i + 1] * dims[i + 1] for st in strides):
+            dims[i] *= dims.pop(i + 1)
+            for st in strides:
+                st[i] = st.pop(i + 1)
+    return tuple(dims), [dataclasses.replace(op, strides=tuple(st)) for op, st in zip(operands, strides)]
+
+
 def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand], dst: Operand,
              compute: Callable[[list[ir.Value]], ir.Value]) -> None:
     """dst[i] = compute(src[i] for each src) over the domain (row-major, innermost contiguous)."""
+    domain, (*srcs, dst) = coalesce(domain, [*srcs, dst])
     with kf.parallel(domain) as idx:
         store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
 
@@ -200,10 +217,13 @@ def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 # -- reductions --------------------------------------------------------------------------
 
 def _combine(b: ir.IRBuilder, reducer: str, acc: ir.Value, x: ir.Value) -> ir.Value:
+    """acc (op) x. Sums and products may be reassociated, so a contiguous inner loop vectorizes into
+    partial accumulators: they run in double (float32 data), which keeps them more accurate than
+    NumPy's pairwise float32 sums."""
     if reducer == "sum":
-        return b.fadd(acc, x)
+        return b.fadd(acc, x, flags=("reassoc",))
     if reducer == "prod":
-        return b.fmul(acc, x)
+        return b.fmul(acc, x, flags=("reassoc",))
     stem = "maximum" if reducer == "max" else "minimum"
     suffix = "f32" if acc.type != F64 else "f64"
     return b.call(intrinsic(b.module, f"llvm.{stem}.{suffix}", acc.type, [acc.type, acc.type]), [acc, x])
@@ -220,10 +240,12 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     if reducer not in _START:
         raise Unsupported(f"reducer {reducer}")
     domain = k.domain
-    axes = tuple(op.axes)
-    outer = [i for i in range(len(domain)) if i not in axes]
     srcs = [ctx.operand(v, domain) for v in k.inputs]
-    out = reduced_output(ctx, k, domain, axes)
+    out = reduced_output(ctx, k, domain, tuple(op.axes))
+    # the output's zero strides mark the reduced axes, so merging never mixes reduced and kept axes
+    domain, (*srcs, out) = coalesce(domain, [*srcs, out])
+    axes = tuple(i for i, st in enumerate(out.strides) if st == 0)
+    outer = [i for i in range(len(domain)) if i not in axes]
     out_ftype = compute_type(out.dtype)
     # sums and products accumulate in double: more accurate than NumPy's pairwise float32 sums
     acc_type = F64 if reducer in ("sum", "prod") else out_ftype
