@@ -43,13 +43,13 @@ def private_slots(ctx: Context, k: Kernel) -> list[int]:
 
 
 def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    from .lowering import lower_program  # a body is lowered like any program
+    from .ircache import lower_cached  # a body is lowered like any program (and cached like one)
     op = k.node.op
     init, seqs, consts = op.split(k.inputs)
     if op.length == 0:
         raise Unsupported("a scan of length 0")
     program = body_program(op.body, [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts])
-    sub = lower_program(program, ctx.blas, checked=kf.bounds is not None)
+    sub = lower_cached(program, ctx.blas, kf.bounds is not None)
     if sub.fallbacks:
         raise Unsupported("its body has kernels without native code: " + "; ".join(sub.fallbacks.values()))
     fn_slot, table_slot = kf.storages[-2:]
