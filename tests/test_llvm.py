@@ -311,3 +311,15 @@ def test_column_sums_keep_the_one_at_a_time_order(rng):
            (xv * xv).astype(np.float64).sum(1, keepdims=True)]
     for a, r in zip(got, ref):
         np.testing.assert_allclose(a, r.astype(np.float32), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [((6, 25), (25, 1300)), ((3, 2, 7), (7, 1100)), ((1, 3), (3, 1024 + 255))])
+def test_wide_products_use_blocked_loops_and_match_numpy(shapes, dtype, rng):
+    """Few rows times many columns (a convolution's filters times its image columns) run as
+    column-blocked loops instead of BLAS: full blocks, a tail block, batches."""
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    x, y = gc.placeholder(a.shape, dtype), gc.placeholder(b.shape, dtype)
+    f = gc.function([x, y], x @ y, backend="llvm")
+    assert "llvm.fmuladd" in f.llvm_ir(a.shape, b.shape)
+    np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
