@@ -65,8 +65,7 @@ class Function:
         variant = None if kwargs else self._fast_variant(args)
         if variant is None:
             arrays = self._arguments(args, kwargs)
-            signature = tuple(a.shape for a in arrays)
-            variant = self._variants.get(signature) or self._compile(signature)
+            variant = self._variant_for(tuple(a.shape for a in arrays))
         else:
             arrays = args
         self._last = variant
@@ -99,6 +98,10 @@ class Function:
             raise InputError(f"the input shapes {', '.join(map(str, shapes))} do not fit together "
                              f"in this graph: {e.what}", fix="free (None) dims that meet in an op must agree") from None
 
+    def _variant_for(self, signature: tuple) -> Variant:
+        """The variant compiled for these input shapes, compiling it on first use."""
+        return self._variants.get(signature) or self._compile(signature)
+
     def _compile(self, signature: tuple) -> Variant:
         graph = self.specialize(signature)
         optimized, report = optimize(graph, self.optimize, self.snapshots)
@@ -111,8 +114,7 @@ class Function:
         """The compiled variant for these input shapes (default: the last one called, or compile
         the declared shapes when they have no free dims)."""
         if shapes:
-            key = tuple(tuple(s) for s in shapes)
-            return self._variants.get(key) or self._compile(key)
+            return self._variant_for(tuple(tuple(s) for s in shapes))
         if self._last is not None:
             return self._last
         if any(None in x.shape for x in self.inputs):
@@ -140,8 +142,7 @@ class Function:
         """Time each kernel of the step over `calls` calls with these arguments (backend="llvm"):
         a profiling build of the same program, so the calls update the parameters like steps do."""
         arrays = self._arguments(args, {})
-        signature = tuple(a.shape for a in arrays)
-        variant = self._variants.get(signature) or self._compile(signature)
+        variant = self._variant_for(tuple(a.shape for a in arrays))
         if not hasattr(variant.executable, "profile"):
             raise InputError(f"profile: the {self.backend.name} backend has no kernel timers",
                              fix="compile with backend=\"llvm\"")

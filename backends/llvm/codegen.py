@@ -23,6 +23,15 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
 F32, F64 = ir.FloatType(), ir.DoubleType()
 
+#: bytes every working-memory area and scratch part starts on (a cache line, one AVX-512 vector)
+ALIGN = 64
+
+
+def aligned(n: int) -> int:
+    """n bytes rounded up to a multiple of ALIGN."""
+    return -(-n // ALIGN) * ALIGN
+
+
 #: graphc dtype -> LLVM storage type (bool is one byte, like NumPy)
 STORAGE = {"bool": I8, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
 

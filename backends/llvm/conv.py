@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 from llvmlite import ir
 
 from graphc.ops.conv import Window
 from graphc.schedule import Kernel, View
 
 from .codegen import I64, KernelFunction, contiguous_strides, storage_type
-from .kernels import Context, Operand, identity, load, map_loop, product, store
+from .kernels import Context, Operand, Scratch, identity, load, map_loop, product, store
 
 
 def _i(n: int) -> ir.Constant:
@@ -88,28 +87,6 @@ def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: 
         store(kf, out, [ni, ci, h, w], acc)
 
 
-class Scratch:
-    """Element offsets into the scratch area, handed out in order; grows `ctx.scratch_bytes`."""
-
-    def __init__(self, ctx: Context, dtype: str):
-        self.ctx, self.dtype, self.used = ctx, dtype, 0
-
-    def take(self, shape: Sequence[int]) -> int:
-        at = self.used
-        self.used += -(-int(np.prod(shape, dtype=np.int64)) // 16) * 16  # each part starts 64-byte aligned
-        self.ctx.scratch_bytes = max(self.ctx.scratch_bytes, self.used * np.dtype(self.dtype).itemsize)
-        return at
-
-    def dense(self, kf: KernelFunction, view: View) -> Operand:
-        """The view as a contiguous operand: itself when dense, else copied here."""
-        op = self.ctx.operand(view, view.shape)
-        if view.is_dense():
-            return Operand(op.storage, op.dtype, contiguous_strides(view.shape), view.offset)
-        dst = Operand(self.ctx.scratch, op.dtype, contiguous_strides(view.shape), self.take(view.shape))
-        map_loop(kf, view.shape, [op], dst, identity(op.dtype, op.dtype))
-        return dst
-
-
 class ConvLayout:
     """Columns (G, K, N*Ho*Wo) and images packed as (G, Og, N*Ho*Wo) in scratch: one GEMM per group.
 
@@ -125,8 +102,8 @@ class ConvLayout:
         kh, kw = self.win.kernel
         self.og, self.kk = o // self.g, c // self.g * kh * kw
         self.nhw = self.n * self.out_hw[0] * self.out_hw[1]
-        self.scratch = Scratch(ctx, self.dtype)
-        at = self.scratch.take((self.g * self.kk, self.nhw))
+        self.scratch = Scratch(ctx)
+        at = self.scratch.take((self.g * self.kk, self.nhw), self.dtype)
         #: the columns by (N, C, Ho, Wo, kh, kw), for im2col / col2im, and as G matrices K x N*Ho*Wo
         self.cols_image = Operand(ctx.scratch, self.dtype,
                                   _strides((c, kh, kw, self.n) + self.out_hw, "CijNHW"), at)
@@ -150,7 +127,7 @@ class ConvLayout:
         src = self.ctx.operand(view, view.shape)
         if self.n == 1 and view.is_dense():
             return Operand(src.storage, src.dtype, (self.og * self.nhw, self.nhw, 1), view.offset)
-        at = self.scratch.take(view.shape)
+        at = self.scratch.take(view.shape, self.dtype)
         domain, image, packed = self._regroup(src.strides)
         map_loop(kf, domain, [Operand(src.storage, src.dtype, image, src.offset)],
                  Operand(self.ctx.scratch, self.dtype, packed, at), identity(src.dtype, src.dtype))
@@ -161,7 +138,7 @@ class ConvLayout:
         if self.n == 1:
             return Operand(out.storage, out.dtype, (self.og * self.nhw, self.nhw, 1))
         return Operand(self.ctx.scratch, self.dtype, (self.og * self.nhw, self.nhw, 1),
-                       self.scratch.take((self.g * self.og, self.nhw)))
+                       self.scratch.take((self.g * self.og, self.nhw), self.dtype))
 
     def finish(self, kf: KernelFunction, packed: Operand, out: Operand) -> None:
         if packed.storage == out.storage:

@@ -26,7 +26,8 @@ from graphc.ir.errors import BackendError, InputError
 from graphc.schedule import KernelProgram
 
 from .cache import write_atomic
-from .lowering import ALIGN, Lowered, lower_program
+from .codegen import ALIGN, aligned
+from .lowering import Lowered, lower_program
 from .runtime import host_target_machine, optimized_module, target_machine
 
 #: graphc dtype -> C element type (bool is one byte, like NumPy)
@@ -136,9 +137,6 @@ def _check_folder(path: str) -> None:
         raise InputError(f"export_library: folder {folder} does not exist", fix="create it first")
 
 
-def _aligned(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
-
 
 def _data_blob(program: KernelProgram) -> tuple[bytes, dict[int, int]]:
     """The initial parameter values and the constants, each 64-byte aligned: (bytes, buffer id -> offset)."""
@@ -149,8 +147,8 @@ def _data_blob(program: KernelProgram) -> tuple[bytes, dict[int, int]]:
         value = b.data.array if b.role == "param" else b.data
         raw = np.ascontiguousarray(value, dtype=b.dtype).tobytes()
         offsets[b.id] = at
-        parts.append(raw + bytes(_aligned(len(raw)) - len(raw)))
-        at += _aligned(len(raw))
+        parts.append(raw + bytes(aligned(len(raw)) - len(raw)))
+        at += aligned(len(raw))
     return b"".join(parts) or bytes(ALIGN), offsets
 
 
@@ -246,13 +244,12 @@ void *{p}_param(const {p}_state *state, int i);
 
     def wrapper(self, header: str) -> str:
         p, low, plan = self.prefix, self.lowered, self.program.plan
-        scratch_at = _aligned(plan.arena_bytes)
-        staging_at = scratch_at + _aligned(low.scratch_bytes)
-        memory = _aligned(staging_at + low.staging_bytes) or ALIGN
+        scratch_at, staging_at, end = low.areas(plan.arena_bytes)
+        memory = aligned(end) or ALIGN
         temps = "".join(f"    s->slots[{b}] = s->memory + {off};\n" for b, off in sorted(plan.offsets.items()))
         consts = "".join(f"    s->slots[{b.id}] = (void *)({p}_data + {self.offsets[b.id]});\n"
                          for b in self.program.buffers if b.role == "const")
-        params = "".join(f"    s->slots[{b.id}] = s->params[{j}] = aligned_alloc({ALIGN}, {_aligned(b.nbytes) or ALIGN});\n"
+        params = "".join(f"    s->slots[{b.id}] = s->params[{j}] = aligned_alloc({ALIGN}, {aligned(b.nbytes) or ALIGN});\n"
                          f"    if (!s->params[{j}]) {{ {p}_destroy(s); return NULL; }}\n"
                          for j, b in enumerate(self.params))
         resets = "".join(f"    memcpy(s->params[{j}], {p}_data + {self.offsets[b.id]}, {b.nbytes});\n"

@@ -22,7 +22,7 @@ from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.lower import _view_of
 
 from . import blas
-from .codegen import (F32, F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, broadcast_strides,
+from .codegen import (F32, F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
 
 
@@ -142,6 +142,31 @@ def identity(dtype_in: str, dtype_out: str) -> Callable:
     if dtype_in != dtype_out:
         raise Unsupported(f"copy from {dtype_in} to {dtype_out}")
     return lambda raws: raws[0]
+
+
+class Scratch:
+    """One kernel's parts of the scratch area, handed out in order (each cache-line aligned);
+    grows `ctx.scratch_bytes` to the most any kernel takes."""
+
+    def __init__(self, ctx: Context):
+        self.ctx, self.used = ctx, 0
+
+    def take(self, shape: Sequence[int], dtype: str) -> int:
+        """A part for an array of `shape` and `dtype`: its offset in elements of that dtype."""
+        item = np.dtype(dtype).itemsize
+        at = self.used
+        self.used += aligned(int(np.prod(shape, dtype=np.int64)) * item)
+        self.ctx.scratch_bytes = max(self.ctx.scratch_bytes, self.used)
+        return at // item
+
+    def dense(self, kf: KernelFunction, view: View) -> Operand:
+        """The view as a contiguous operand: itself when dense, else copied here."""
+        op = self.ctx.operand(view, view.shape)
+        if view.is_dense():
+            return Operand(op.storage, op.dtype, contiguous_strides(view.shape), view.offset)
+        dst = Operand(self.ctx.scratch, op.dtype, contiguous_strides(view.shape), self.take(view.shape, op.dtype))
+        map_loop(kf, view.shape, [op], dst, identity(op.dtype, op.dtype))
+        return dst
 
 
 def alloca(b: ir.IRBuilder, t: ir.Type) -> ir.Value:
@@ -272,9 +297,8 @@ def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequ
     b = kf.b
     acc_dtype = "float64" if acc_type == F64 else "float32"
     kept = [1 if i in axes else d for i, d in enumerate(domain)]
-    n_out = int(np.prod(kept, dtype=np.int64))
-    ctx.scratch_bytes = max(ctx.scratch_bytes, n_out * np.dtype(acc_dtype).itemsize)
-    accs = Operand(ctx.scratch, acc_dtype, tuple(0 if i in axes else s for i, s in enumerate(contiguous_strides(kept))))
+    accs = Operand(ctx.scratch, acc_dtype, tuple(0 if i in axes else s for i, s in enumerate(contiguous_strides(kept))),
+                   Scratch(ctx).take(kept, acc_dtype))
     with nest(b, kept) as idx:
         store(kf, accs, idx, ir.Constant(acc_type, _START[reducer]))
     with nest(b, domain) as idx:
@@ -461,8 +485,7 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     if direct:
         acc = Operand(ctx.storage(k.output), out_dtype, ())
     else:
-        acc = Operand(ctx.scratch, out_dtype, ())
-        ctx.scratch_bytes = max(ctx.scratch_bytes, size * np.dtype(out_dtype).itemsize)
+        acc = Operand(ctx.scratch, out_dtype, (), Scratch(ctx).take((size,), out_dtype))
     prod_strides = contiguous_strides(batch + (m, n))
     ops = (Operand(ctx.storage(a.buffer), out_dtype, broadcast_strides(ashape[:-2], astr[:-2], batch) + astr[-2:],
                    a.offset),
@@ -485,11 +508,11 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
     elif kk == 0:
         fill_zero(kf, c_op, batch + (m, n))
     elif m <= WIDE_ROWS and n >= 4 * WIDE_BLOCK and b_op.strides[-1] == 1 and c_op.strides[-1] == 1:
-        _matmul_wide(kf, batch, mnk, ops)
+        _matmul_loops(kf, batch, mnk, ops, WIDE_BLOCK)
     elif ctx.blas and None not in layouts:
         _gemm_calls(kf, batch, mnk, ops, layouts)
     else:
-        _matmul_loops(kf, batch, mnk, ops)
+        _matmul_loops(kf, batch, mnk, ops, n)
 
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
@@ -520,48 +543,34 @@ def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops
         b.call(fn, scalars + [ptr_b, lds[0], ptr_a, lds[1], lds[2], ptr_c, lds[3]])
 
 
-#: a product with at most this many rows and many contiguous columns runs as `_matmul_wide`
+#: a product with at most WIDE_ROWS rows and many contiguous columns walks them in blocks of WIDE_BLOCK
 WIDE_ROWS, WIDE_BLOCK = 8, 256
 
 
-def _matmul_wide(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...]) -> None:
-    """C = A @ B for a few rows and many columns (a convolution's filters times its image columns,
-    where OpenBLAS runs at a fraction of its speed): B is walked in blocks of WIDE_BLOCK columns that
-    stay in cache while every row of A uses them; the innermost loop is contiguous and vectorizes."""
+def _matmul_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
+                  block: int) -> None:
+    """C = A @ B as loops, i-k-j within each block of `block` columns, the j loop contiguous.
+
+    The fallback without BLAS (or for views BLAS cannot read) takes all columns as one block. A few
+    rows times many columns (a convolution's filters times its image columns, where OpenBLAS runs
+    at a fraction of its speed) takes blocks of B that stay in cache while every row of A uses them."""
     b = kf.b
     m, n, kk = mnk
     a_op, b_op, c_op = ops
     t = storage_type(c_op.dtype)
     fma = intrinsic(b.module, f"llvm.fmuladd.{'f32' if t == F32 else 'f64'}", t, [t, t, t])
-    nb = len(batch)
     fill_zero(kf, c_op, batch + (m, n))
-    full, tail = divmod(n, WIDE_BLOCK)
+    full, tail = divmod(n, block)
     with nest(b, batch) as bidx:
-        for blocks, width, start in ((full, WIDE_BLOCK, 0), (1 if tail else 0, tail, full * WIDE_BLOCK)):
+        for blocks, width, start in ((full, block, 0), (1 if tail else 0, tail, full * block)):
             with loop(b, blocks) as blk:
-                j0 = b.add(ir.Constant(I64, start), b.mul(blk, ir.Constant(I64, WIDE_BLOCK)))
+                j0 = b.add(ir.Constant(I64, start), b.mul(blk, ir.Constant(I64, block)))
                 with nest(b, (m, kk)) as (i, k):
                     av = load(kf, a_op, bidx + [i, k])
                     with loop(b, width) as jj:
                         j = b.add(j0, jj)
                         ptr = element(b, kf.base(c_op.storage), t, c_op.strides, c_op.offset, bidx + [i, j])
                         b.store(b.call(fma, [av, load(kf, b_op, bidx + [k, j]), b.load(ptr, typ=t)]), ptr)
-
-
-def _matmul_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...]) -> None:
-    """The fallback without BLAS (or for views BLAS cannot read): i-k-j order, the j loop contiguous."""
-    b = kf.b
-    m, n, kk = mnk
-    a_op, b_op, c_op = ops
-    t = storage_type(c_op.dtype)
-    fill_zero(kf, c_op, batch + (m, n))
-    nb = len(batch)
-    with nest(b, batch + (m, kk)) as idx:
-        av = load(kf, a_op, idx)
-        with loop(b, n) as j:
-            bij = load(kf, b_op, idx[:nb] + [idx[nb + 1], j])
-            ptr = element(b, kf.base(c_op.storage), t, c_op.strides, c_op.offset, idx[:nb] + [idx[nb], j])
-            b.store(b.fadd(b.load(ptr, typ=t), b.fmul(av, bij)), ptr)
 
 
 def _epilogue(ctx: Context, k: Kernel, kf: KernelFunction, acc: Operand, mn: tuple[int, int], batch: tuple,

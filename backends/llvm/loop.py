@@ -15,16 +15,15 @@ callback, where `Scan.numpy` interprets it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 from llvmlite import ir
 
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.nested import body_program
 
-from .codegen import I32, I64, PTR, KernelFunction, Unsupported, contiguous_strides, element, loop, storage_type
-from .kernels import Context, Operand, emit_copy
-
-ALIGN = 64
+from .codegen import I32, I64, PTR, KernelFunction, Unsupported, element, loop, storage_type
+from .kernels import Context, Operand, Scratch
 
 
 @dataclass
@@ -58,23 +57,33 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     b = kf.b
     table = kf.base(table_slot)
     body_run = b.inttoptr(b.ptrtoint(kf.base(fn_slot), I64), ir.FunctionType(I32, [PTR, PTR]).as_pointer())
-    dense = _Dense(ctx, kf)
+    scratch = Scratch(ctx)
 
     def point(slot: int, ptr: ir.Value) -> None:
         b.store(ptr, b.gep(table, [ir.Constant(I64, slot)], source_etype=PTR))
 
+    def at(op: Operand, strides: tuple = (), idx: tuple = ()) -> ir.Value:
+        return element(b, kf.base(op.storage), storage_type(op.dtype), strides, op.offset, list(idx))
+
+    def rows(v: View):
+        """t -> pointer to row t of a (T, ...) sequence (copied densely first unless its rows are dense)."""
+        if View(v.buffer, v.shape[1:], v.strides[1:]).is_dense():
+            op, step = ctx.operand(v, v.shape), v.strides[0]
+        else:
+            op, step = scratch.dense(kf, v), int(np.prod(v.shape[1:], dtype=np.int64))
+        return lambda t: at(op, (step,), (t,))
+
     carry_slot, step_slots, const_slots = program.inputs[0], program.inputs[1:1 + len(seqs)], \
         program.inputs[1 + len(seqs):]
     for slot, c in zip(const_slots, consts):
-        point(slot, dense.whole(c))
-    init_ptr = dense.whole(init)
-    rows = [dense.rows(s) for s in seqs]
+        point(slot, at(scratch.dense(kf, c)))
+    init_ptr = at(scratch.dense(kf, init))
+    seq_rows = [rows(s) for s in seqs]
     out = ctx.output(k)
-    out_t = storage_type(out.dtype)
     row = int(np.prod(init.shape, dtype=np.int64))
 
     def out_row(t: ir.Value) -> ir.Value:
-        return element(b, kf.base(out.storage), out_t, (row,), 0, [t])
+        return at(out, (row,), (t,))
 
     n = op.length
     with loop(b, n) as i:
@@ -88,42 +97,9 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             before = b.add(t, ir.Constant(I64, 1)) if op.reverse else b.sub(t, ir.Constant(I64, 1))
             previous = out_row(b.select(first, t, before))  # a row that exists, also when unused
         point(carry_slot, b.select(first, init_ptr, previous))
-        for slot, at in zip(step_slots, rows):
-            point(slot, at(t))
+        for slot, row_at in zip(step_slots, seq_rows):
+            point(slot, row_at(t))
         point(sub.n_buffers, target)
         rc = b.call(body_run, [table, ir.Constant(PTR, None)])
         with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
             b.ret(rc)
-
-
-class _Dense:
-    """Base pointers of operands as dense arrays: the view itself when it is dense, else a copy in scratch."""
-
-    def __init__(self, ctx: Context, kf: KernelFunction):
-        self.ctx, self.kf, self.used = ctx, kf, 0
-
-    def whole(self, v: View) -> ir.Value:
-        storage, offset = (self.ctx.storage(v.buffer), v.offset) if v.is_dense() else self._copy(v)
-        return self._pointer(v, storage, (), offset, [])
-
-    def rows(self, v: View):
-        """t -> pointer to row t of a (T, ...) sequence (copied densely first unless its rows are dense)."""
-        if View(v.buffer, v.shape[1:], v.strides[1:]).is_dense():
-            storage, offset, step = self.ctx.storage(v.buffer), v.offset, v.strides[0]
-        else:
-            (storage, offset), step = self._copy(v), int(np.prod(v.shape[1:], dtype=np.int64))
-        return lambda t: self._pointer(v, storage, (step,), offset, [t])
-
-    def _pointer(self, v: View, storage: int, strides: tuple, offset: int, idx: list) -> ir.Value:
-        etype = storage_type(self.ctx.dtype(v.buffer))
-        return element(self.kf.b, self.kf.base(storage), etype, strides, offset, idx)
-
-    def _copy(self, v: View) -> tuple[int, int]:
-        """(scratch storage, element offset) of a dense copy of v."""
-        ctx, dtype = self.ctx, self.ctx.dtype(v.buffer)
-        item = np.dtype(dtype).itemsize
-        at = self.used // item
-        self.used += -(-int(np.prod(v.shape, dtype=np.int64)) * item // ALIGN) * ALIGN
-        ctx.scratch_bytes = max(ctx.scratch_bytes, self.used)
-        emit_copy(self.kf, v.shape, ctx.operand(v, v.shape), Operand(ctx.scratch, dtype, contiguous_strides(v.shape), at))
-        return ctx.scratch, at

@@ -18,13 +18,11 @@ from llvmlite import ir
 from graphc.schedule import KernelProgram
 
 from .checked import Bounds, Site
-from .codegen import I32, PTR, KernelFunction, Unsupported, contiguous_strides
+from .codegen import I32, PTR, KernelFunction, Unsupported, aligned, contiguous_strides
 from .emitters import emitter
+from .kernels import Context, Operand, emit_copy
 from .loop import NestedLoop, private_slots
 from .profile import CycleCounters
-from .kernels import Context, Operand, emit_copy
-
-ALIGN = 64
 
 
 @dataclass
@@ -48,6 +46,13 @@ class Lowered:
     @property
     def staging_slot(self) -> int:
         return self.scratch_slot + 1
+
+    def areas(self, arena_bytes: int) -> tuple[int, int, int]:
+        """Byte offsets of the scratch and staging areas after an arena of `arena_bytes`, and the
+        end of the working memory (the runtime and exported libraries lay it out alike)."""
+        scratch_at = aligned(arena_bytes)
+        staging_at = scratch_at + aligned(self.scratch_bytes)
+        return scratch_at, staging_at, staging_at + self.staging_bytes
 
     @property
     def n_slots(self) -> int:
@@ -135,7 +140,7 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
             stage = Operand(ctx.scratch + 1, dtype, contiguous_strides(v.shape), staging_bytes // item)
             staged.append((v.shape, src, stage))
             src = stage
-            staging_bytes += -(-program.buffers[param].nbytes // ALIGN) * ALIGN
+            staging_bytes += aligned(program.buffers[param].nbytes)
         finals.append((v.shape, src, Operand(param, dtype, contiguous_strides(v.shape))))
     for n, (shape, src, dst) in enumerate(staged):
         copy(f"stage{n}", shape, src, dst)
@@ -144,4 +149,3 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
     b.ret(ir.Constant(I32, 0))
     return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
                    bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops)
-

@@ -24,9 +24,10 @@ from graphc.schedule import KernelProgram
 from ..numpy.program import ProgramExecutor
 from . import blas, cache
 from .checked import FAULT, fault_cell, fault_error
+from .codegen import ALIGN
 from .ircache import lower_cached
+from .lowering import Lowered
 from .profile import Profile, measure
-from .lowering import ALIGN, Lowered
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, CALLBACK)
@@ -156,9 +157,8 @@ class Executable:
         self._fault = None if self.lowered.sites is None else \
             fault_cell(self.machine.engine.get_global_value_address(FAULT))
         low, plan = self.lowered, program.plan
-        scratch_at = _aligned(plan.arena_bytes)
-        staging_at = scratch_at + _aligned(low.scratch_bytes)
-        self._memory = np.zeros(staging_at + low.staging_bytes + ALIGN, np.uint8)
+        scratch_at, staging_at, end = low.areas(plan.arena_bytes)
+        self._memory = np.zeros(end + ALIGN, np.uint8)
         base = self._memory.ctypes.data
         self._skip = (-base) % ALIGN  # the arena starts on a cache line
         self._slots = (ctypes.c_void_p * low.n_slots)()
@@ -279,7 +279,3 @@ class Executable:
             raise GraphcError(f"{k.name} failed at run time: {error}", loc=k.node.loc) from error
         raise GraphcError(f"{k.name} failed at run time: an index is out of range", loc=k.node.loc,
                           fix="indices must lie in [-n, n) for an axis of size n")
-
-
-def _aligned(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
