@@ -94,7 +94,8 @@ def test_dead_code_is_dropped_and_levels_differ():
     o1, r1 = optimize(graph, "O1")
     o2, r2 = optimize(graph, "O2")
     assert o0 is graph and not r0.records
-    assert {r.name for r in r1.records} == {"canonicalize", "stabilize", "fold", "cse", "specialize", "dce"}
+    assert {r.name for r in r1.records} == {"canonicalize", "stabilize", "fold", "cse", "specialize", "merge-loops",
+                                              "dce"}
     assert len(o2) < len(o1) <= len(graph)
     assert "fuse" in str(r2) and "simplify" in str(r2)
 
@@ -362,3 +363,62 @@ def test_passes_handle_a_deep_chain_without_recursion():
     f = gc.function([x], outs)
     np.testing.assert_allclose(f(0.3), want, rtol=1e-12)
     assert len(f.optimized_graph(())) < len(f.graph) / 3  # fused into kernels of at most 64 ops
+
+
+# -- layout: transposed products, reshapes as views ------------------------------
+
+def test_a_transposed_product_is_the_product_of_the_transposes_unless_the_product_is_read_too(rng):
+    a, b = gc.placeholder((3, 4), "float64"), gc.placeholder((4, 5), "float64")
+    av, bv = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    once, _ = optimize(Graph((a, b), (gc.transpose(a @ b) * 2.0,)), "O2")
+    assert not any(n.op.name == "transpose" and n.inputs[0].op.name.startswith("matmul") for n in once.nodes)
+    m = a @ b
+    twice, _ = optimize(Graph((a, b), (gc.transpose(m) * 2.0, m)), "O2")
+    assert sum(n.op.name.startswith("matmul") for n in twice.nodes) == 1  # not computed twice
+    for g in (once, twice):
+        np.testing.assert_allclose(gc.function([a, b], g.outputs[0])(av, bv), (av @ bv).T * 2.0, rtol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=4), st.data())
+def test_a_reshape_is_a_view_exactly_when_numpy_can_make_one(dims, data):
+    from graphc.schedule.lower import _reshaped_strides
+    from graphc.schedule.program import View
+    base = np.arange(int(np.prod([2 * d for d in dims]))).reshape([2 * d for d in dims])
+    src = base[tuple(slice(0, 2 * d, data.draw(st.sampled_from([1, 2]))) for d in dims)]
+    src = src[tuple(slice(0, d) for d in dims)].transpose(data.draw(st.permutations(range(len(dims)))))
+    size, target = src.size, []
+    while size > 1:
+        target.append(data.draw(st.sampled_from([d for d in range(2, size + 1) if size % d == 0])))
+        size //= target[-1]
+    target = tuple(target) or (1,)
+    item = src.itemsize
+    strides = _reshaped_strides(View(0, src.shape, tuple(s // item for s in src.strides)), target)
+    try:
+        view = src.view()
+        view.shape = target  # NumPy refuses exactly the reshapes that need a copy
+    except AttributeError:
+        assert strides is None
+        return
+    assert strides is not None
+    offset = (src.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
+    got = np.lib.stride_tricks.as_strided(base.reshape(-1)[offset:], target, tuple(s * item for s in strides))
+    np.testing.assert_array_equal(got, src.reshape(target))
+
+
+def test_reshapes_of_strided_views_run_without_copies_where_they_can(rng, backend):
+    x = gc.placeholder((4, 3, 6), "float32")
+    xv = rng.standard_normal((4, 3, 6)).astype(np.float32)
+    y = gc.reshape(x[..., 1:4], (-1, 3))  # rows of 3 with a row stride of 6: a view
+    w = gc.placeholder((3, 2), "float32")
+    wv = rng.standard_normal((3, 2)).astype(np.float32)
+    f = gc.function([x, w], y @ w, backend=backend)
+    np.testing.assert_allclose(f(xv, wv), xv[..., 1:4].reshape(-1, 3) @ wv, **tol(backend, "float32"))
+    assert [k.kind for k in f.kernel_program().kernels] == ["matmul"]
+
+
+def test_reshape_merges_a_free_dim_with_fixed_ones():
+    x = gc.placeholder((6, None, 5))
+    assert gc.reshape(x, (-1, 5)).shape == (None, 5)
+    with pytest.raises(gc.ShapeError, match="do not divide"):
+        gc.reshape(x, (-1, 4))

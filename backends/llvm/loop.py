@@ -5,7 +5,9 @@ compiled to a separate machine with its own arena; its slot table is the
 handshake. The loop kernel gets two private slots, the body's `run` address
 and its slot table, which the runtime fills (runtime.py). Before the loop it
 points the constants' slots at dense copies of the constants; at each step it
-points the carry slot at the previous row (or the initial carry), each
+points the carry slot at the previous row (or the initial carry; a body with
+extra output columns gets the carry part of the previous row copied densely
+into scratch), each
 sequence slot at row t, and the output slot at the row it produces, then calls
 the body. A body writes its output after all its kernels have read their
 inputs, so with `last=True` the carry is updated in the output buffer itself.
@@ -22,8 +24,8 @@ from llvmlite import ir
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.nested import body_program
 
-from .codegen import I32, I64, PTR, KernelFunction, Unsupported, element, loop, storage_type
-from .kernels import Context, Operand, Scratch
+from .codegen import I32, I64, PTR, KernelFunction, Unsupported, contiguous_strides, element, loop, storage_type
+from .kernels import Context, Operand, Scratch, identity, map_loop
 
 
 @dataclass
@@ -80,7 +82,10 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     init_ptr = at(scratch.dense(kf, init))
     seq_rows = [rows(s) for s in seqs]
     out = ctx.output(k)
-    row = int(np.prod(init.shape, dtype=np.int64))
+    row_shape = init.shape[:-1] + k.node.shape[-1:] if op.body.extra else init.shape
+    row = int(np.prod(row_shape, dtype=np.int64))
+    carry_copy = Operand(ctx.scratch, out.dtype, contiguous_strides(init.shape), scratch.take(init.shape, out.dtype)) \
+        if op.body.extra else None
 
     def out_row(t: ir.Value) -> ir.Value:
         return at(out, (row,), (t,))
@@ -95,7 +100,13 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         else:
             target = out_row(t)
             before = b.add(t, ir.Constant(I64, 1)) if op.reverse else b.sub(t, ir.Constant(I64, 1))
-            previous = out_row(b.select(first, t, before))  # a row that exists, also when unused
+            previous_t = b.select(first, t, before)  # a row that exists, also when unused
+            previous = out_row(previous_t)
+            if carry_copy is not None:
+                offset = b.add(ir.Constant(I64, out.offset), b.mul(previous_t, ir.Constant(I64, row)))
+                src = Operand(out.storage, out.dtype, contiguous_strides(row_shape), offset)
+                map_loop(kf, init.shape, [src], carry_copy, identity(out.dtype, out.dtype))
+                previous = at(carry_copy)
         point(carry_slot, b.select(first, init_ptr, previous))
         for slot, row_at in zip(step_slots, seq_rows):
             point(slot, row_at(t))

@@ -6,12 +6,20 @@ body is closed: its inputs are placeholders for the carry, for the per-step
 slices of the sequences, and for constants (the parameters and outer tensors
 the step used are lifted out as extra inputs, so gradients reach them).
 
-The node's value is the stack of carries after each step, `(T, *carry)` with
-row t the carry after step t (or only the final carry with `last=True`). Its
-reverse rule is again made of scans, built from the body's own gradient
-(`graphc.autodiff.vjp`): one reverse scan carries the adjoint of the carry,
-then one scan per sequence maps the per-step input gradients, and one per
-constant accumulates its gradient. Second derivatives follow the same way.
+The body's output is the new carry, optionally followed by extra columns on
+the last axis: per-step values that are stacked but not carried. The node's
+value is the stack of those outputs after each step, `(T, *out)` with row t the
+output of step t (or only the final carry with `last=True`).
+
+The reverse rule is one reverse scan built from the body's own gradient
+(`graphc.autodiff.vjp`): it carries the adjoint of the carry and emits, as
+extra columns, each sequence's per-step gradient and the per-step factors of
+the constants' gradients. A constant's gradient is a sum over steps; where it
+is a sum of matrix products (a weight multiplying the carry), the sum runs
+after the loop as one large product over all steps instead of many small
+ones inside it, like PyTorch and JAX do for recurrent weights. Only gradients
+that fit neither pattern get a scan of their own. Second derivatives follow
+the same way.
 """
 from __future__ import annotations
 
@@ -23,18 +31,30 @@ import numpy as np
 from ..ir import Constant, Tensor, placeholder, substitute, toposort
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
+from .elementwise import ADD
+from .index import Slice
+from .linalg import MatMul, matmul
 from .operands import desc
-from .shape import concatenate, expand_dims, zeros_like
+from .reduce import Sum
+from .reduce import sum as reduce_sum
+from .shape import (BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims, reshape,
+                    transpose, zeros_like)
 
 _UIDS = itertools.count()
 
 
 class Body:
-    """A closed subgraph: (carry, per-step slices, constants) placeholders -> the new carry."""
+    """A closed subgraph: (carry, per-step slices, constants) placeholders -> the new carry, possibly
+    followed by `extra` per-step columns on the last axis."""
 
-    def __init__(self, carry: Tensor, steps: Sequence[Tensor], consts: Sequence[Tensor], out: Tensor):
+    def __init__(self, carry: Tensor, steps: Sequence[Tensor], consts: Sequence[Tensor], out: Tensor,
+                 extends: "Body | None" = None):
         self.carry, self.steps, self.consts, self.out = carry, tuple(steps), tuple(consts), out
+        self.extends = extends  # a body whose output columns this one's start with (passes merge the two loops)
         self.uid = next(_UIDS)
+        self.extra = out.shape[-1] - carry.shape[-1] if carry.ndim and out.ndim == carry.ndim else 0
+        assert out.dtype == carry.dtype and self.extra >= 0 and (self.extra or _fits(out.shape, carry.shape)), \
+            (out, carry)
         own = {carry, *self.steps, *self.consts}
         self.order = [n for n in toposort([out]) if n not in own]
         stray = [n for n in self.order if n.op.is_leaf and not isinstance(n.op, Constant)]
@@ -43,7 +63,7 @@ class Body:
                              fix="build the body with gc.scan, which lifts outer tensors into inputs")
 
     def run(self, carry: np.ndarray, steps: Sequence[np.ndarray], consts: Sequence[np.ndarray]) -> np.ndarray:
-        """The new carry for one step, interpreting the body with each op's NumPy rule."""
+        """One step's output, interpreting the body with each op's NumPy rule."""
         env = dict(zip((self.carry, *self.steps, *self.consts), (carry, *steps, *consts)))
         for node in self.order:
             if isinstance(node.op, Constant):
@@ -53,24 +73,30 @@ class Body:
             env[node] = val if val.dtype.name == node.dtype else val.astype(node.dtype)
         return env[self.out]
 
+    def carried(self, out):
+        """The carry part of an output row (or of a stack of them): all of it without extra columns."""
+        return out[..., : out.shape[-1] - self.extra] if self.extra else out
+
     def size(self) -> int:
         """Nodes in the body, nested bodies included."""
         return node_count([self.out])
 
 
 class Scan(Op):
-    """Inputs (init, *sequences, *constants); the carries after each of `length` steps, stacked."""
+    """Inputs (init, *sequences, *constants); the outputs of each of `length` steps, stacked."""
 
     name = "scan"
 
     def __init__(self, body: Body, length: int, reverse: bool = False, last: bool = False):
+        assert not (last and body.extra), "a scan with extra columns stacks its outputs"
         self.body, self.length, self.reverse, self.last = body, length, reverse, last
 
     def attrs(self):
         return (self.body.uid, self.length, self.reverse, self.last)
 
     def describe_attrs(self):
-        return {"length": self.length, "reverse": self.reverse, "last": self.last, "body_nodes": self.body.size()}
+        return {"length": self.length, "reverse": self.reverse, "last": self.last, "extra": self.body.extra,
+                "body_nodes": self.body.size()}
 
     def split(self, inputs: Sequence) -> tuple:
         n = len(self.body.steps)
@@ -92,58 +118,228 @@ class Scan(Op):
             if dtype != inner.dtype or not _fits(shape, inner.shape):
                 raise DTypeError(f"scan: operand {desc(outer)} does not fit the body input {desc(inner)}",
                                  fix="pass operands of the shapes and dtypes the step was built with")
-        return (init.shape if self.last else (self.length,) + init.shape), init.dtype
+        row = init.shape[:-1] + b.out.shape[-1:] if b.extra else init.shape
+        return (row if self.last else (self.length,) + row), init.dtype
 
     def numpy(self, init, *rest):
         _, seqs, consts = self.split((init,) + rest)
         steps = range(self.length - 1, -1, -1) if self.reverse else range(self.length)
-        carry, stacked = init, None
+        carry, out, stacked = init, init, None
         for t in steps:
-            carry = self.body.run(carry, [s[t] for s in seqs], consts)
+            out = self.body.run(carry, [s[t] for s in seqs], consts)
+            carry = self.body.carried(out)
             if not self.last:
                 if stacked is None:
-                    stacked = np.empty((self.length,) + carry.shape, carry.dtype)
-                stacked[t] = carry
+                    stacked = np.empty((self.length,) + out.shape, out.dtype)
+                stacked[t] = out
         if self.last or self.length == 0:
             return np.array(carry, copy=True) if self.last else np.empty((0,) + init.shape, init.dtype)
         return stacked
 
     def pullback(self, node, g):
-        from ..autodiff import vjp  # the reverse rule differentiates the body: autodiff sits above ops
         if self.last:  # the stacked scan, seeded only in the row of the final carry
             full = Tensor.make(Scan(self.body, self.length, self.reverse), node.inputs)
             row = full[0 if self.reverse else self.length - 1]
             (seed,) = row.op.pullback(row, g)
             return full.op.pullback(full, seed)
-        b, n = self.body, self.length
-        init, seqs, consts = self.split(node.inputs)
-        lam = placeholder(b.carry.shape, b.carry.dtype, name="adjoint")
-        g_prev = placeholder(b.carry.shape, b.carry.dtype, name="seed")
-        local = vjp([b.out], [lam], [b.carry, *b.steps, *b.consts])
-        step_in = [b.carry, *b.steps, lam]  # per-step placeholders of every gradient scan
-        carries = _before(node, init, self.reverse, n)
-        d_carry = g_prev if local[0] is None else local[0] + g_prev
-        adj0 = g[0] if self.reverse else g[n - 1]
-        adjoint = Tensor.make(Scan(Body(lam, [b.carry, *b.steps, g_prev], b.consts, d_carry), n, not self.reverse),
-                              [adj0, carries, *seqs, _before(g, zeros_like(init), self.reverse, n), *consts])
-        lam_seq = _before(adjoint, adj0, not self.reverse, n)
-        per_step = [carries, *seqs, lam_seq]
-        grads: list[Tensor | None] = [adjoint[n - 1] if self.reverse else adjoint[0]]
-        for seq, d in zip(seqs, local[1: 1 + len(seqs)]):
-            if d is None:
-                grads.append(None)
-                continue
-            slot = placeholder(d.shape, d.dtype, name="unused")
-            grads.append(Tensor.make(Scan(Body(slot, step_in, b.consts, d), n, self.reverse),
-                                     [zeros_like(seq[0]), *per_step, *consts]))
-        for const, d in zip(consts, local[1 + len(seqs):]):
-            if d is None:
-                grads.append(None)
-                continue
-            acc = placeholder(d.shape, d.dtype, name="total")
-            grads.append(Tensor.make(Scan(Body(acc, step_in, b.consts, acc + d), n, self.reverse, last=True),
-                                     [zeros_like(const), *per_step, *consts]))
+        return _Reverse(self, node, g).grads()
+
+
+class _Reverse:
+    """The reverse rule of a stacked scan (see the module docstring).
+
+    Per-step placeholders of the reverse body: the carry before step t (from the
+    forward stack), each sequence's row t, `seed` (the cotangent of output row
+    t) and, in scans of their own only, `adjoint` at step t. The main reverse
+    scan carries `adjoint`: d loss / d (carry after step t) through later steps.
+    """
+
+    def __init__(self, op: Scan, node: Tensor, g: Tensor):
+        from ..autodiff import vjp  # the reverse rule differentiates the body: autodiff sits above ops
+        self.op, b, n = op, op.body, op.length
+        self.init, self.seqs, self.consts = op.split(node.inputs)
+        self.adjoint = placeholder(b.carry.shape, b.carry.dtype, name="adjoint")
+        self.seed = placeholder(b.out.shape, b.out.dtype, name="seed")
+        direct = b.carried(self.seed) + self.adjoint
+        cot = concatenate([direct, self.seed[..., b.carry.shape[-1]:]], axis=-1) if b.extra else direct
+        local = vjp([b.out], [cot], [b.carry, *b.steps, *b.consts])
+        self.stacks = {b.carry: _before(b.carried(node), self.init, op.reverse, n), self.seed: g,
+                       **dict(zip(b.steps, self.seqs))}
+        self.extras: list[Tensor] = []  # per-step tensors the main reverse scan emits as extra columns
+        self.residuals: list[Tensor] = []  # the per-step placeholder of the stashed forward values, if any
+        self.local = self._stash(node, local)
+
+    def _stash(self, node: Tensor, local: list[Tensor | None]) -> list[Tensor | None]:
+        """Residuals: the forward step's values the gradient reads (gate activations, the product with
+        the weights) are emitted as extra columns by a forward scan over the same operands, which
+        passes merge with the original loop, so the reverse loop reads them instead of recomputing."""
+        b = self.op.body
+        forward = set(b.order)
+        grads = [d for d in local if d is not None]
+        wanted = {i for x in toposort(grads) if x not in forward for i in x.inputs if i in forward}
+        order = toposort(grads)
+        for v in reversed(order):  # consumers first: a view of a stashed value costs nothing
+            if v in wanted and isinstance(v.op, _VIEWS):
+                wanted.discard(v)
+                wanted.add(v.inputs[0])
+        residuals = [v for v in order if v in wanted and v in forward and not isinstance(v.op, Constant)
+                     and self._fits_row(v)]
+        if not residuals:
+            return local
+        wide = Body(b.carry, b.steps, b.consts, concatenate([b.out, *residuals], axis=-1), extends=b)
+        stashed = Tensor.make(Scan(wide, self.op.length, self.op.reverse), node.inputs)
+        row = placeholder(b.carry.shape[:-1] + wide.out.shape[-1:], b.carry.dtype, name="residuals")
+        self.residuals.append(row)  # the whole row (dense in the stack), sliced in the body
+        self.stacks[row] = stashed
+        holes, at = [], b.out.shape[-1]
+        for r in residuals:
+            holes.append(row[..., at: at + r.shape[-1]])
+            at += r.shape[-1]
+        new = iter(substitute(grads, dict(zip(residuals, holes))))
+        return [None if d is None else next(new) for d in local]
+
+    def _fits_row(self, v: Tensor) -> bool:
+        """Whether v can be a column block of an output row: the carry's leading dims and dtype."""
+        carry = self.op.body.carry
+        return bool(carry.ndim) and v.ndim == carry.ndim and v.dtype == carry.dtype and \
+            v.shape[-1] is not None and _fits(v.shape[:-1], carry.shape[:-1])
+
+    def grads(self) -> list[Tensor | None]:
+        b, n = self.op.body, self.op.length
+        n_seq = len(self.seqs)
+        seq_plans = [None if d is None else self._stacked(d) for d in self.local[1: 1 + n_seq]]
+        const_plans = [None if d is None else self._summed(d) for d in self.local[1 + n_seq:]]
+        d_carry = self.local[0] if self.local[0] is not None else zeros_like(self.adjoint)
+        out = concatenate([d_carry, *self.extras], axis=-1) if self.extras else d_carry
+        step_in = [b.carry, *b.steps, self.seed, *self.residuals]
+        main = closed_scan(self.adjoint, step_in, b.consts, out, n, not self.op.reverse,
+                           [zeros_like(self.init), *(self.stacks[s] for s in step_in)], self.consts)
+        width = b.carry.shape[-1] if b.carry.ndim else None
+        adjoints = main[..., :width] if self.extras else main
+        self.stacks[self.adjoint] = _before(adjoints, zeros_like(self.init), not self.op.reverse, n)
+        at = width or 0
+        for e in self.extras:
+            self.stacks[e] = main[..., at: at + e.shape[-1]]
+            at += e.shape[-1]
+        grads: list[Tensor | None] = [adjoints[n - 1] if self.op.reverse else adjoints[0]]
+        for d, plan, seq in zip(self.local[1: 1 + n_seq], seq_plans, self.seqs):
+            grads.append(None if d is None else plan(self.stacks) if plan else self._own_scan(d, seq[0], False))
+        for d, plan, const in zip(self.local[1 + n_seq:], const_plans, self.consts):
+            grads.append(None if d is None else plan(self.stacks) if plan else self._own_scan(d, const, True))
         return grads
+
+    def _stacked(self, v: Tensor):
+        """stacks -> v at every step, stacked `(T, *v)`; None when neither available nor emittable."""
+        if v in self.stacks:
+            return lambda stacks: stacks[v]
+        if isinstance(v.op, Slice):
+            inner = self._stacked(v.inputs[0])
+            key = (("slice", None, None, None),) + v.op.key
+            return inner and (lambda stacks: Tensor.make(Slice(key), [inner(stacks)]))
+        if self._fits_row(v):
+            if not any(v is e for e in self.extras):
+                self.extras.append(v)
+            return lambda stacks: stacks[v]
+        return None
+
+    def _summed(self, d: Tensor):
+        """stacks -> the sum of d over all steps, with products of per-step matrices as one product over
+        all steps; None when d fits no pattern."""
+        op = d.op
+        if isinstance(op, Transpose) or (op is ADD and all(i.shape == d.shape and _product(i) for i in d.inputs)):
+            parts = [self._summed(i) for i in d.inputs]  # the sum of a transpose, or of products one by one
+            if all(parts):
+                return lambda stacks: Tensor.make(op, [p(stacks) for p in parts])
+        if isinstance(op, Sum):  # a reduction of per-step values: all steps' values reduced at once
+            rows = self._stacked(d.inputs[0])
+            if rows:
+                return lambda stacks: Tensor.make(op, [reduce_sum(rows(stacks), axis=0)])
+        if isinstance(op, MatMul) and d.inputs[0].ndim == 2 and d.inputs[1].ndim == 2:
+            a, q = d.inputs
+            q_rows = self._stacked(q)
+            if isinstance(a.op, Transpose):  # sum_t u_t^T q_t = U^T Q, U and Q the steps' rows stacked
+                u_rows = self._stacked(a.inputs[0])
+                if u_rows and q_rows:
+                    return lambda stacks: matmul(transpose(_rows(u_rows(stacks))), _rows(q_rows(stacks)))
+            elif a.shape[0] is not None:  # sum_t a_t q_t = [a_0 a_1 ...] [q_0; q_1; ...]
+                a_cols = self._stacked(a)
+                if a_cols and q_rows:
+                    return lambda stacks: matmul(reshape(transpose(a_cols(stacks), (1, 0, 2)), (a.shape[0], -1)),
+                                                 _rows(q_rows(stacks)))
+        rows = self._stacked(d)
+        return rows and (lambda stacks: reduce_sum(rows(stacks), axis=0))
+
+    def _own_scan(self, d: Tensor, like: Tensor, total: bool) -> Tensor:
+        """A scan of its own over all per-step values: d stacked (a sequence's gradient), or summed."""
+        b, n = self.op.body, self.op.length
+        step_in = [b.carry, *b.steps, self.seed, *self.residuals, self.adjoint]
+        per_step = [self.stacks[s] for s in step_in]
+        acc = placeholder(d.shape, d.dtype, name="total" if total else "unused")
+        return closed_scan(acc, step_in, b.consts, acc + d if total else d, n, self.op.reverse,
+                           [zeros_like(like), *per_step], self.consts, last=total)
+
+
+#: ops whose value is a view of their first input's (free to recompute from it)
+_VIEWS = (Slice, Transpose, Reshape, ExpandDims, Squeeze, BroadcastTo)
+
+
+def merge_scans(roots: Sequence[Tensor]) -> dict[Tensor, Tensor]:
+    """Scan nodes to replace: a loop whose body another loop over the same operands extends becomes
+    the leading columns of that one, so both run as one loop (see `Body.extends`)."""
+    wider: dict[tuple, Tensor] = {}
+    scans = [n for n in toposort(roots) if isinstance(n.op, Scan)]
+    for n in scans:
+        if n.op.body.extends is not None:
+            wider.setdefault(_loop_key(n, n.op.body.extends), n)
+    replace = {}
+    for n in scans:
+        w = wider.get(_loop_key(n, n.op.body))
+        if w is not None and not n.op.last:
+            replace[n] = w[..., : n.shape[-1]]
+    return replace
+
+
+def _loop_key(n: Tensor, body: Body) -> tuple:
+    return (body.uid, n.op.length, n.op.reverse, n.op.last, tuple(id(i) for i in n.inputs))
+
+
+def _product(t: Tensor) -> bool:
+    """A (transposed) matrix product, whose sum over steps `_Reverse._summed` turns into one product."""
+    while isinstance(t.op, Transpose):
+        t = t.inputs[0]
+    return isinstance(t.op, MatMul)
+
+
+def _rows(stacked: Tensor) -> Tensor:
+    """(T, k, m) -> (T k, m): every step's rows, one after another."""
+    return reshape(stacked, (-1, stacked.shape[-1]))
+
+
+def closed_scan(carry: Tensor, steps: Sequence[Tensor], consts: Sequence[Tensor], out: Tensor, length: int,
+                reverse: bool, operands: Sequence[Tensor], outer: Sequence[Tensor], last: bool = False) -> Tensor:
+    """The scan node of a body, `operands` (init and sequences) and `outer` (the constants' values).
+
+    Loop-invariant code motion first: the body's parts that read constants only
+    (a transposed weight, a product of two constants) become constants
+    themselves, computed once before the loop instead of at every step."""
+    fixed = set(consts)
+    invariant: set[Tensor] = set(consts)
+    for node in toposort([out]):
+        if node.inputs and all(i in invariant for i in node.inputs):
+            invariant.add(node)
+    hoist = {i for node in toposort([out]) if node not in invariant for i in node.inputs
+             if i in invariant and i not in fixed}
+    hoist = [n for n in toposort([out]) if n in hoist]  # a deterministic order
+    if hoist:
+        holes = [placeholder(h.shape, h.dtype, name=f"invariant{i}") for i, h in enumerate(hoist)]
+        values = substitute(hoist, dict(zip(consts, outer)))
+        (out,) = substitute([out], dict(zip(hoist, holes)))
+        consts, outer = [*consts, *holes], [*outer, *values]
+    read = set(toposort([out]))  # operands the body does not read are dropped (not copied per loop)
+    seqs = [(p, s) for p, s in zip(steps, operands[1:]) if p in read]
+    used = [(p, c) for p, c in zip(consts, outer) if p in read]
+    body = Body(carry, [p for p, _ in seqs], [p for p, _ in used], out)
+    return Tensor.make(Scan(body, length, reverse, last), [operands[0], *(s for _, s in seqs), *(c for _, c in used)])
 
 
 def _fits(a: tuple, b: tuple) -> bool:
@@ -206,7 +402,7 @@ def scan(step: Callable[..., Tensor | Sequence[Tensor]], init: Tensor | Sequence
     _check_carries(new, like=carries)
     out = new[0] if len(new) == 1 else concatenate(new, axis=-1)
     out, outer, holes = _lift(out, {carry_in, *steps})
-    stacked = Tensor.make(Scan(Body(carry_in, steps, holes, out), n, reverse), [packed, *xs, *outer])
+    stacked = closed_scan(carry_in, steps, holes, out, n, reverse, [packed, *xs], outer)
     return _unpack(stacked, widths) if many else stacked
 
 

@@ -36,9 +36,9 @@ class Reshape(Op):
                                  fix="use -1 for the one dim that follows the free size")
             known = int(np.prod([d for d in x.shape if d is not None]))
             rest = int(np.prod([d for d in target if d != -1]))
-            if known != rest:
+            if rest == 0 or known % rest:  # the -1 dim holds known / rest elements per free index
                 raise ShapeError(f"reshape: {desc(x)} cannot become {self.shape}: the fixed dims hold "
-                                 f"{known} elements per free index, the new shape {rest}")
+                                 f"{known} elements per free index, which the new shape's {rest} do not divide")
             return tuple(None if d == -1 else d for d in target), x.dtype
         size = int(np.prod(x.shape))
         if -1 in target:

@@ -14,6 +14,7 @@ from typing import Sequence
 from ..ir import Graph
 from .canonicalize import CANONICAL, canonicalize, cse
 from .fuse import fuse
+from .loops import merge_loops
 from .manager import LEVELS, Pass, PassRecord, PassReport, run_passes
 from .rewrite import RewriteError, RewriteStats, Rule, RuleSet, rewrite
 from .simplify import FOLD, SIMPLIFY
@@ -43,6 +44,7 @@ PIPELINE: tuple[Pass, ...] = (
     Pass("specialize", "specialize", 1, specialize, "shape-donor ops become static ones"),
     Pass("fold-again", "simplify", 2, fold, "fold what specialization made constant"),
     Pass("simplify-again", "simplify", 2, simplify, "identities exposed by specialization"),
+    Pass("merge-loops", "simplify", 1, merge_loops, "a scan and the scan that stashes its residuals: one loop"),
     Pass("dce", "simplify", 1, dce, "drop unreachable nodes"),
     Pass("fuse", "fuse", 2, fuse, "elementwise groups, reductions, matmul epilogues"),
 )
@@ -56,4 +58,4 @@ def optimize(graph: Graph, level: str | int = "O2", snapshots: bool = False,
 
 __all__ = ["PIPELINE", "LEVELS", "Pass", "PassRecord", "PassReport", "RewriteError", "RewriteStats", "Rule",
            "RuleSet", "optimize", "run_passes", "rewrite", "canonicalize", "stabilize", "simplify", "fold",
-           "cse", "specialize", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD", "SPECIALIZE"]
+           "cse", "specialize", "merge_loops", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD", "SPECIALIZE"]
