@@ -500,6 +500,7 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int],
             ops: tuple[Operand, ...]) -> None:
     """C = A @ B for each batch index: BLAS when it can read A and B (C contiguous from 0), else loops."""
+    batch, mnk, ops = _fold_batch(batch, mnk, ops)
     m, n, kk = mnk
     a_op, b_op, c_op = ops
     layouts = (_gemm_layout(m, kk, *a_op.strides[-2:]), _gemm_layout(kk, n, *b_op.strides[-2:]))
@@ -513,6 +514,22 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
         _gemm_calls(kf, batch, mnk, ops, layouts)
     else:
         _matmul_loops(kf, batch, mnk, ops, n)
+
+
+def _fold_batch(batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...]) -> tuple:
+    """A batch of products with one shared right operand whose left rows follow each other in memory
+    (x @ W with x of shape (..., m, k)) as one product with all the rows: one large GEMM, not many small."""
+    m, n, kk = mnk
+    a_op, b_op, c_op = ops
+    if not batch or any(b_op.strides[:-2]) or m == 0:
+        return batch, mnk, ops
+    step = a_op.strides[-2] * m
+    for d, s in zip(reversed(batch), reversed(a_op.strides[:-2])):
+        if d != 1 and s != step:
+            return batch, mnk, ops
+        step *= d
+    rows = int(np.prod(batch, dtype=np.int64)) * m
+    return (), (rows, n, kk), tuple(Operand(op.storage, op.dtype, op.strides[-2:], op.offset) for op in ops)
 
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],

@@ -11,7 +11,7 @@ from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from .operands import as_tensors, broadcast_dims, desc
-from .shape import expand_dims, squeeze, swapaxes, unbroadcast
+from .shape import expand_dims, reshape, squeeze, swapaxes, unbroadcast
 
 
 class MatMul(Op):
@@ -54,7 +54,11 @@ class MatMul(Op):
         if b.ndim == 1:
             g2 = expand_dims(g2, -1)
         ga = unbroadcast(matmul(g2, swapaxes(b2, -1, -2)), a2)
-        gb = unbroadcast(matmul(swapaxes(a2, -1, -2), g2), b2)
+        if b.ndim == 2 and a.ndim > 2 and sum(d is None for d in a.shape[:-1]) <= 1:
+            # x @ W over leading axes: W's gradient is one product over all of x's rows, not a sum of many
+            gb = matmul(swapaxes(reshape(a, (-1, a.shape[-1])), 0, 1), reshape(g, (-1, g.shape[-1])))
+        else:
+            gb = unbroadcast(matmul(swapaxes(a2, -1, -2), g2), b2)
         if a.ndim == 1:
             ga = squeeze(ga, 0)
         if b.ndim == 1:

@@ -8,11 +8,31 @@ caps on rounds and on node growth that name the rule responsible when hit.
 from __future__ import annotations
 
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from ..ir import Graph, GraphcError, Tensor, substitute
+from ..ir import Graph, GraphcError, Tensor, substitute, toposort
 from ..ir.source import INHERITED
+
+
+#: readers of each node of the graph a rewrite round started from (graph outputs count as readers)
+_USES: ContextVar[Counter] = ContextVar("uses", default=Counter())
+
+
+def uses(node: Tensor) -> int | None:
+    """How many nodes (and graph outputs) read `node`; None for a node built during this round."""
+    count = _USES.get()
+    return count[node] if node in count else None
+
+
+def _count_uses(graph: Graph) -> Counter:
+    roots = graph.roots()
+    count: Counter = Counter({n: 0 for n in toposort(roots)})
+    for node in list(count):
+        count.update(node.inputs)
+    count.update(roots)
+    return count
 
 
 class RewriteError(GraphcError):
@@ -98,7 +118,11 @@ def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int =
             raise RewriteError(f"{rules.name}: node {node!r} kept being rewritten; last rules: "
                                f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)
 
-        graph = map_graph(graph, rebuild)
+        token = _USES.set(_count_uses(graph))
+        try:
+            graph = map_graph(graph, rebuild)
+        finally:
+            _USES.reset(token)
         stats.fired.update(fired_now)
         if len(graph) > limit:
             culprit = fired_now.most_common(1)[0][0] if fired_now else "?"

@@ -7,11 +7,12 @@ from ..ir import Constant, Tensor, constant
 from ..ir.leaves import Leaf
 from ..ir.node import Op
 from ..ops import elementwise as ew
+from ..ops.linalg import MatMul
 from ..ops.reduce import Sum
 from ..ops.shape import (BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose,
                          broadcast_to, reshape, transpose)
 from .patterns import filled, is_const, is_op, same_type_as, scalar_const
-from .rewrite import RuleSet
+from .rewrite import RuleSet, uses
 
 SIMPLIFY = RuleSet("simplify")
 FOLD = RuleSet("fold")
@@ -98,6 +99,18 @@ def transpose_transpose(node: Tensor):
         return None
     perm = tuple(x.op.perm[p] for p in node.op.perm)
     return transpose(x.inputs[0], perm)
+
+
+@SIMPLIFY.rule(Transpose, name="(a@b).T")
+def transpose_product(node: Tensor):
+    """(a @ b)^T = b^T @ a^T, when nothing else reads a @ b: transposed operands are free (BLAS reads
+    them as they are), a transposed result costs a strided pass in whatever reads it."""
+    x = node.inputs[0]
+    if not isinstance(x.op, MatMul) or node.op.perm != (1, 0) or any(i.ndim != 2 for i in x.inputs) or \
+            uses(x) != 1:
+        return None
+    a, b = x.inputs
+    return Tensor.make(MatMul(), [transpose(b), transpose(a)])
 
 
 @SIMPLIFY.rule(Reshape, name="reshape chain")

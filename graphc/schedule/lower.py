@@ -64,9 +64,9 @@ def _view_of(node: Tensor, src: View) -> View | None:
         strides = (0,) * lead + src.strides
         return View(src.buffer, node.shape,
                     tuple(0 if d == 1 and t != 1 else s for d, t, s in zip(dims, node.shape, strides)), src.offset)
-    if isinstance(op, shape.Reshape) and src.is_dense():
-        v = View.contiguous(src.buffer, node.shape)
-        return View(v.buffer, v.shape, v.strides, src.offset)
+    if isinstance(op, shape.Reshape):
+        strides = _reshaped_strides(src, tuple(node.shape))
+        return None if strides is None else View(src.buffer, tuple(node.shape), strides, src.offset)
     if isinstance(op, index.Slice):
         dims, strides, offset, axis = [], [], src.offset, 0
         for k in op.key:
@@ -85,6 +85,33 @@ def _view_of(node: Tensor, src: View) -> View | None:
             axis += 1
         return View(src.buffer, tuple(dims), tuple(strides), offset)
     return None
+
+
+def _reshaped_strides(src: View, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Strides that read `src` in row-major order as `shape` without copying, or None (NumPy's rule:
+    every group of old axes that merges into new ones must be laid out as one run)."""
+    if 0 in shape or 0 in src.shape:
+        return View.contiguous(src.buffer, shape).strides
+    old = [(d, s) for d, s in zip(src.shape, src.strides) if d != 1]
+    strides = [1] * len(shape)
+    oi = ni = 0
+    while oi < len(old) and ni < len(shape):
+        oj, nj = oi + 1, ni + 1
+        o_size, n_size = old[oi][0], shape[ni]
+        while o_size != n_size:
+            if n_size < o_size:
+                n_size *= shape[nj]
+                nj += 1
+            else:
+                o_size *= old[oj][0]
+                oj += 1
+        if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)):
+            return None
+        strides[nj - 1] = old[oj - 1][1]
+        for k in range(nj - 1, ni, -1):
+            strides[k - 1] = strides[k] * shape[k]
+        oi, ni = oj, nj
+    return tuple(strides)
 
 
 def lower(graph: Graph, in_place: bool = True) -> KernelProgram:
