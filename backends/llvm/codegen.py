@@ -69,8 +69,11 @@ def broadcast_strides(shape: Sequence[int], strides: Sequence[int], to: Sequence
 
 
 @contextmanager
-def loop(b: ir.IRBuilder, n: int | ir.Value) -> Iterator[ir.Value]:
-    """for (i = 0; i < n; i++): yields i (i64) with the builder inside the body."""
+def loop(b: ir.IRBuilder, n: int | ir.Value, unroll: bool = True) -> Iterator[ir.Value]:
+    """for (i = 0; i < n; i++): yields i (i64) with the builder inside the body.
+
+    `unroll=False` tells LLVM not to unroll it (loops around calls such as memcpy: fully unrolled and
+    expanded inline, thousands of moves in one block make code generation take seconds)."""
     fn = b.function
     pre = b.block
     header, body, done = fn.append_basic_block("loop"), fn.append_basic_block("body"), fn.append_basic_block("done")
@@ -83,15 +86,25 @@ def loop(b: ir.IRBuilder, n: int | ir.Value) -> Iterator[ir.Value]:
     b.position_at_end(body)
     yield i
     i.add_incoming(b.add(i, ir.Constant(I64, 1), flags=["nsw", "nuw"]), b.block)
-    b.branch(header)
+    back = b.branch(header)
+    if not unroll:
+        back.set_metadata("llvm.loop", _no_unroll(b.module))
     b.position_at_end(done)
 
 
+def _no_unroll(module: ir.Module) -> ir.MDValue:
+    """A fresh loop ID asking for no unrolling (a loop ID's first operand is the ID itself)."""
+    option = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    loop_id = module.add_metadata([ir.MetaDataString(module, f"loop{len(module.metadata)}"), option])
+    loop_id.operands = (loop_id, option)
+    return loop_id
+
+
 @contextmanager
-def nest(b: ir.IRBuilder, shape: Sequence[int]) -> Iterator[list[ir.Value]]:
+def nest(b: ir.IRBuilder, shape: Sequence[int], unroll: bool = True) -> Iterator[list[ir.Value]]:
     """Row-major loop nest over `shape` (the last index innermost, so unit strides vectorize)."""
     with ExitStack() as stack:
-        yield [stack.enter_context(loop(b, d)) for d in shape]
+        yield [stack.enter_context(loop(b, d, unroll)) for d in shape]
 
 
 class Builder(ir.IRBuilder):

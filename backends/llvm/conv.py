@@ -25,7 +25,7 @@ from graphc.ops.conv import Window
 from graphc.schedule import Kernel, View
 
 from .codegen import I64, KernelFunction, contiguous_strides, storage_type
-from .kernels import Context, Operand, Scratch, identity, load, map_loop, product, store
+from .kernels import Context, Operand, Scratch, emit_copy, load, product, store
 
 
 def _i(n: int) -> ir.Constant:
@@ -129,8 +129,8 @@ class ConvLayout:
             return Operand(src.storage, src.dtype, (self.og * self.nhw, self.nhw, 1), view.offset)
         at = self.scratch.take(view.shape, self.dtype)
         domain, image, packed = self._regroup(src.strides)
-        map_loop(kf, domain, [Operand(src.storage, src.dtype, image, src.offset)],
-                 Operand(self.ctx.scratch, self.dtype, packed, at), identity(src.dtype, src.dtype))
+        emit_copy(kf, domain, Operand(src.storage, src.dtype, image, src.offset),
+                  Operand(self.ctx.scratch, self.dtype, packed, at))
         return Operand(self.ctx.scratch, self.dtype, (self.og * self.nhw, self.nhw, 1), at)
 
     def unpack_into(self, out: Operand) -> Operand:
@@ -145,8 +145,8 @@ class ConvLayout:
             return
         ho, wo = self.out_hw
         domain, image, strides = self._regroup(contiguous_strides((self.n, self.g * self.og, ho, wo)))
-        map_loop(kf, domain, [Operand(packed.storage, packed.dtype, strides, packed.offset)],
-                 Operand(out.storage, out.dtype, image), identity(out.dtype, out.dtype))
+        emit_copy(kf, domain, Operand(packed.storage, packed.dtype, strides, packed.offset),
+                  Operand(out.storage, out.dtype, image))
 
 
 def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:

@@ -25,7 +25,7 @@ from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.nested import body_program
 
 from .codegen import I32, I64, PTR, KernelFunction, Unsupported, contiguous_strides, element, loop, storage_type
-from .kernels import Context, Operand, Scratch, identity, map_loop
+from .kernels import Context, Operand, Scratch, emit_copy
 
 
 @dataclass
@@ -105,7 +105,7 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             if carry_copy is not None:
                 offset = b.add(ir.Constant(I64, out.offset), b.mul(previous_t, ir.Constant(I64, row)))
                 src = Operand(out.storage, out.dtype, contiguous_strides(row_shape), offset)
-                map_loop(kf, init.shape, [src], carry_copy, identity(out.dtype, out.dtype))
+                emit_copy(kf, init.shape, src, carry_copy)
                 previous = at(carry_copy)
         point(carry_slot, b.select(first, init_ptr, previous))
         for slot, row_at in zip(step_slots, seq_rows):
