@@ -31,13 +31,13 @@ import numpy as np
 from ..ir import Constant, Tensor, placeholder, substitute, toposort
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
-from .elementwise import ADD
+from .elementwise import ADD, Elementwise
 from .index import Slice
 from .linalg import MatMul, matmul
 from .operands import desc
 from .reduce import Sum
 from .reduce import sum as reduce_sum
-from .shape import (BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims, reshape,
+from .shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims, reshape,
                     transpose, zeros_like)
 
 _UIDS = itertools.count()
@@ -170,18 +170,20 @@ class _Reverse:
         self.local = self._stash(node, local)
 
     def _stash(self, node: Tensor, local: list[Tensor | None]) -> list[Tensor | None]:
-        """Residuals: the forward step's values the gradient reads (gate activations, the product with
-        the weights) are emitted as extra columns by a forward scan over the same operands, which
-        passes merge with the original loop, so the reverse loop reads them instead of recomputing."""
+        """Residuals: the forward step's values the gradient reads are emitted as extra columns by a
+        forward scan over the same operands, which passes merge with the original loop, so the reverse
+        loop reads them instead of recomputing. Like JAX's `dots_saveable` policy, only values of
+        non-elementwise ops are stashed (the product with the weights, not the gate activations):
+        elementwise chains are recomputed from them, fused into the reverse loop's own kernels."""
         b = self.op.body
         forward = set(b.order)
         grads = [d for d in local if d is not None]
         wanted = {i for x in toposort(grads) if x not in forward for i in x.inputs if i in forward}
         order = toposort(grads)
-        for v in reversed(order):  # consumers first: a view of a stashed value costs nothing
-            if v in wanted and isinstance(v.op, _VIEWS):
+        for v in reversed(order):  # consumers first: views and elementwise chains are recomputed
+            if v in wanted and isinstance(v.op, _RECOMPUTED):
                 wanted.discard(v)
-                wanted.add(v.inputs[0])
+                wanted.update(v.inputs)
         residuals = [v for v in order if v in wanted and v in forward and not isinstance(v.op, Constant)
                      and self._fits_row(v)]
         if not residuals:
@@ -279,8 +281,8 @@ class _Reverse:
                            [zeros_like(like), *per_step], self.consts, last=total)
 
 
-#: ops whose value is a view of their first input's (free to recompute from it)
-_VIEWS = (Slice, Transpose, Reshape, ExpandDims, Squeeze, BroadcastTo)
+#: ops a reverse loop recomputes from their inputs rather than reading stashed: views, elementwise ops
+_RECOMPUTED = (Slice, Transpose, Reshape, ExpandDims, Squeeze, BroadcastTo, Concatenate, Elementwise)
 
 
 def merge_scans(roots: Sequence[Tensor]) -> dict[Tensor, Tensor]:
