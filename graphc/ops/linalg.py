@@ -11,7 +11,7 @@ from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from .operands import as_tensors, broadcast_dims, desc
-from .shape import expand_dims, reshape, squeeze, swapaxes, unbroadcast
+from .shape import Transpose, expand_dims, reshape, squeeze, swapaxes, transpose, unbroadcast
 
 
 class MatMul(Op):
@@ -56,7 +56,8 @@ class MatMul(Op):
         ga = unbroadcast(matmul(g2, swapaxes(b2, -1, -2)), a2)
         if b.ndim == 2 and a.ndim > 2 and sum(d is None for d in a.shape[:-1]) <= 1:
             # x @ W over leading axes: W's gradient is one product over all of x's rows, not a sum of many
-            gb = matmul(swapaxes(reshape(a, (-1, a.shape[-1])), 0, 1), reshape(g, (-1, g.shape[-1])))
+            a_rows, g_rows = _same_order(a, g)
+            gb = matmul(swapaxes(reshape(a_rows, (-1, a.shape[-1])), 0, 1), reshape(g_rows, (-1, g.shape[-1])))
         else:
             gb = unbroadcast(matmul(swapaxes(a2, -1, -2), g2), b2)
         if a.ndim == 1:
@@ -70,6 +71,17 @@ class MatMul(Op):
         a, b = node.inputs
         terms = ([matmul(ta, b)] if ta is not None else []) + ([matmul(a, tb)] if tb is not None else [])
         return terms[0] if len(terms) == 1 else ew.add(*terms)
+
+
+def _same_order(a: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """a and g with their leading axes permuted alike, so that flattening them copies the smaller one.
+
+    sum over rows of a_r^T g_r does not depend on the rows' order: when g is a transposed view (a
+    time-major gradient read batch-major), a is permuted to g's source order instead."""
+    if isinstance(g.op, Transpose) and g.op.perm[-1] == g.ndim - 1 and a.shape[-1] is not None and \
+            g.shape[-1] is not None and a.shape[-1] < g.shape[-1]:
+        return transpose(a, tuple(int(i) for i in np.argsort(g.op.perm))), g.inputs[0]
+    return a, g
 
 
 def matmul(a: Any, b: Any) -> Tensor:
