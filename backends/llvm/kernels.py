@@ -610,7 +610,7 @@ def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Opera
     if src.dtype != dst.dtype:
         raise Unsupported(f"copy from {src.dtype} to {dst.dtype}")
     domain, (s, d) = coalesce(shape, [src, dst])
-    if not (kf.serial and domain and domain[-1] >= MEMMOVE_MIN and s.strides[-1] == 1 and d.strides[-1] == 1):
+    if not (kf.serial and domain and domain[-1] >= MEMCPY_MIN and s.strides[-1] == 1 and d.strides[-1] == 1):
         map_loop(kf, shape, [src], dst, identity(src.dtype, dst.dtype))
         return
     b, t, n = kf.b, storage_type(src.dtype), domain[-1]
@@ -626,4 +626,4 @@ def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Opera
 
 
 #: rows shorter than this are copied by a loop
-MEMMOVE_MIN = 16
+MEMCPY_MIN = 16

@@ -101,11 +101,12 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             target = out_row(t)
             before = b.add(t, ir.Constant(I64, 1)) if op.reverse else b.sub(t, ir.Constant(I64, 1))
             previous_t = b.select(first, t, before)  # a row that exists, also when unused
-            previous = out_row(previous_t)
-            if carry_copy is not None:
+            if carry_copy is None:
+                previous = out_row(previous_t)
+            else:
                 offset = b.add(ir.Constant(I64, out.offset), b.mul(previous_t, ir.Constant(I64, row)))
-                src = Operand(out.storage, out.dtype, contiguous_strides(row_shape), offset)
-                emit_copy(kf, init.shape, src, carry_copy)
+                emit_copy(kf, init.shape, Operand(out.storage, out.dtype, contiguous_strides(row_shape), offset),
+                          carry_copy)
                 previous = at(carry_copy)
         point(carry_slot, b.select(first, init_ptr, previous))
         for slot, row_at in zip(step_slots, seq_rows):

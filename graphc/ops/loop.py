@@ -178,8 +178,8 @@ class _Reverse:
         b = self.op.body
         forward = set(b.order)
         grads = [d for d in local if d is not None]
-        wanted = {i for x in toposort(grads) if x not in forward for i in x.inputs if i in forward}
         order = toposort(grads)
+        wanted = {i for x in order if x not in forward for i in x.inputs if i in forward}
         for v in reversed(order):  # consumers first: views and elementwise chains are recomputed
             if v in wanted and isinstance(v.op, _RECOMPUTED):
                 wanted.discard(v)
@@ -326,12 +326,12 @@ def closed_scan(carry: Tensor, steps: Sequence[Tensor], consts: Sequence[Tensor]
     themselves, computed once before the loop instead of at every step."""
     fixed = set(consts)
     invariant: set[Tensor] = set(consts)
-    for node in toposort([out]):
+    nodes = toposort([out])
+    for node in nodes:
         if node.inputs and all(i in invariant for i in node.inputs):
             invariant.add(node)
-    hoist = {i for node in toposort([out]) if node not in invariant for i in node.inputs
-             if i in invariant and i not in fixed}
-    hoist = [n for n in toposort([out]) if n in hoist]  # a deterministic order
+    hoist = {i for node in nodes if node not in invariant for i in node.inputs if i in invariant and i not in fixed}
+    hoist = [n for n in nodes if n in hoist]  # a deterministic order
     if hoist:
         holes = [placeholder(h.shape, h.dtype, name=f"invariant{i}") for i, h in enumerate(hoist)]
         values = substitute(hoist, dict(zip(consts, outer)))

@@ -16,23 +16,29 @@ from ..ir import Graph, GraphcError, Tensor, substitute, toposort
 from ..ir.source import INHERITED
 
 
-#: readers of each node of the graph a rewrite round started from (graph outputs count as readers)
-_USES: ContextVar[Counter] = ContextVar("uses", default=Counter())
+class _Readers:
+    """Readers of each node of the graph a rewrite round started from (graph outputs count as readers),
+    counted when a rule first asks: most rule sets never do."""
+
+    def __init__(self, graph: Graph | None):
+        self.graph, self._count = graph, None
+
+    def of(self, node: Tensor) -> int | None:
+        if self._count is None:
+            roots = self.graph.roots() if self.graph is not None else []
+            self._count = Counter({n: 0 for n in toposort(roots)})
+            for n in list(self._count):
+                self._count.update(n.inputs)
+            self._count.update(roots)
+        return self._count[node] if node in self._count else None
+
+
+_READERS: ContextVar[_Readers] = ContextVar("readers", default=_Readers(None))
 
 
 def uses(node: Tensor) -> int | None:
     """How many nodes (and graph outputs) read `node`; None for a node built during this round."""
-    count = _USES.get()
-    return count[node] if node in count else None
-
-
-def _count_uses(graph: Graph) -> Counter:
-    roots = graph.roots()
-    count: Counter = Counter({n: 0 for n in toposort(roots)})
-    for node in list(count):
-        count.update(node.inputs)
-    count.update(roots)
-    return count
+    return _READERS.get().of(node)
 
 
 class RewriteError(GraphcError):
@@ -118,11 +124,11 @@ def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int =
             raise RewriteError(f"{rules.name}: node {node!r} kept being rewritten; last rules: "
                                f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)
 
-        token = _USES.set(_count_uses(graph))
+        token = _READERS.set(_Readers(graph))
         try:
             graph = map_graph(graph, rebuild)
         finally:
-            _USES.reset(token)
+            _READERS.reset(token)
         stats.fired.update(fired_now)
         if len(graph) > limit:
             culprit = fired_now.most_common(1)[0][0] if fired_now else "?"
