@@ -6,10 +6,13 @@ everything `lower_program` reads: buffers (constants by their bytes), each
 kernel's kind, op type and attributes, node shape and dtype, views, SymPy body
 and lets (floats by their exact mantissa and exponent), the inputs, outputs,
 updates and memory plan, plus the source of this backend and the llvmlite
-version. Anything it cannot fingerprint exactly (an attribute of an unknown type,
-a field added to a dataclass it walks) makes the program uncacheable: a miss,
-never a wrong hit. Checked builds (their sites hold source locations) and
-programs with native loops (nested programs) are always lowered afresh.
+version. A loop kernel is described by its body's program (its fingerprint,
+recursively), never by the body's per-process id; on a hit, the bodies of the
+natively run loops are scheduled again and lowered through this cache too.
+Anything it cannot fingerprint exactly (an attribute of an unknown type, a
+field added to a dataclass it walks) makes the program uncacheable: a miss,
+never a wrong hit. Checked builds (their sites hold source locations) are
+always lowered afresh.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from graphc.schedule import KernelProgram
 from graphc.schedule.program import Buffer, Kernel, MemoryPlan
 
 from . import cache
+from .loop import NestedLoop, body_of
 from .lowering import Lowered, lower_program
 
 SUFFIX = ".low"
@@ -37,8 +41,6 @@ KNOWN_FIELDS = {KernelProgram: {"buffers", "kernels", "inputs", "outputs", "upda
                 Kernel: {"kind", "node", "inputs", "output", "body", "lets"},
                 Buffer: {"id", "shape", "dtype", "role", "name", "data"},
                 MemoryPlan: {"offsets", "arena_bytes", "unplanned_bytes", "in_place"}}
-#: Lowered's fields and the values a cached one may have (the rest is JSON)
-PLAIN = {"sites": None, "private_slots": 0, "loops": []}
 
 
 class Unkeyable(Exception):
@@ -53,10 +55,15 @@ def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
         if data is not None:
             fields = json.loads(data)
             fields["fallbacks"] = {int(i): why for i, why in fields["fallbacks"].items()}
+            bodies = [body_of(k) for i, k in enumerate(program.kernels)
+                      if k.kind == "loop" and i not in fields["fallbacks"]]
+            fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, checked))
+                               for (fn, table), body in zip(fields["loops"], bodies)]
             return Lowered(**fields)
     lowered = lower_program(program, blas=blas, checked=checked)
-    if key is not None and all(getattr(lowered, f) == v for f, v in PLAIN.items()):
-        fields = {f.name: getattr(lowered, f.name) for f in dataclasses.fields(lowered) if f.name not in PLAIN}
+    if key is not None:
+        fields = {f.name: getattr(lowered, f.name) for f in dataclasses.fields(lowered) if f.name != "sites"}
+        fields["loops"] = [(n.fn_slot, n.table_slot) for n in lowered.loops]
         cache.store(key, None, json.dumps(fields).encode(), SUFFIX)
     return lowered
 
@@ -72,13 +79,24 @@ def fingerprint(program: KernelProgram, blas: bool) -> str | None:
                  [(b.id, b.shape, b.dtype, b.role, b.name, _key(b.data) if b.role == "const" else None)
                   for b in program.buffers],
                  [(k.kind, type(k.node.op).__module__, type(k.node.op).__qualname__, k.node.op.name,
-                   _key(k.node.op.attrs()), k.node.shape, k.node.dtype, k.inputs, k.output, _key(k.body),
+                   _op_key(k, blas), k.node.shape, k.node.dtype, k.inputs, k.output, _key(k.body),
                    _key(k.lets), k.domain) for k in program.kernels],
                  program.inputs, program.outputs, program.updates,
                  sorted(plan.offsets.items()), plan.arena_bytes, sorted(plan.in_place.items()))
     except Unkeyable:
         return None
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _op_key(k: Kernel, blas: bool) -> Any:
+    """A kernel's op attributes; a loop's body (an object with a per-process id) by its program's fingerprint."""
+    op = k.node.op
+    if k.kind != "loop":
+        return _key(op.attrs())
+    body = fingerprint(body_of(k), blas) if op.length else "empty"
+    if body is None:
+        raise Unkeyable("a loop body")
+    return (body, op.length, op.reverse, op.last)
 
 
 @lru_cache(maxsize=None)

@@ -43,13 +43,19 @@ def private_slots(ctx: Context, k: Kernel) -> list[int]:
     return ctx.reserve(2) if k.kind == "loop" else []
 
 
+def body_of(k: Kernel) -> KernelProgram:
+    """The program of a loop kernel's body, for the shapes of the kernel's operands."""
+    init, seqs, consts = k.node.op.split(k.inputs)
+    return body_program(k.node.op.body, [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts])
+
+
 def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     from .ircache import lower_cached  # a body is lowered like any program (and cached like one)
     op = k.node.op
     init, seqs, consts = op.split(k.inputs)
     if op.length == 0:
         raise Unsupported("a scan of length 0")
-    program = body_program(op.body, [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts])
+    program = body_of(k)
     sub = lower_cached(program, ctx.blas, kf.bounds is not None)
     if sub.fallbacks:
         raise Unsupported("its body has kernels without native code: " + "; ".join(sub.fallbacks.values()))
