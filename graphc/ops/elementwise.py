@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import sympy as sp
+import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
 from ..ir.dtypes import canonical, is_float, promote
