@@ -104,6 +104,32 @@ def test_matmul_transposed_views_and_epilogue(rng):
     both(lambda x, y: gc.transpose(x)[::2] @ gc.transpose(y)[:, 1:4], a, b)
 
 
+#: (a, b as stored, b transposed in the graph): shapes OpenBLAS is slow on, which get loop kernels
+LOOP_PRODUCTS = {
+    "few terms": ((150, 16), (16, 700), False),  # conv input gradient: k <= 32 unrolled, column blocks + tail
+    "one term": ((9, 1), (1, 130), False),
+    "five terms": ((3, 10, 5), (5, 100), False),  # a batch folded into the rows
+    "batched few terms": ((3, 10, 7), (3, 7, 100), False),
+    "small result, long k": ((6, 1000), (25, 1000), True),  # conv weight gradient: blocks of dot products
+    "odd blocks, k chunks": ((7, 5000), (9, 5000), True),  # row and column tails, a partial chunk of k
+}
+
+
+@pytest.mark.parametrize("case", list(LOOP_PRODUCTS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("backend", ["llvm", "llvm-checked"])
+def test_loop_products_match_numpy(case, dtype, backend, rng):
+    ashape, bshape, transposed = LOOP_PRODUCTS[case]
+    a, b = (rng.standard_normal(s) for s in (ashape, bshape))
+    x, y = gc.placeholder(ashape, dtype), gc.placeholder(bshape, dtype)
+    fn = gc.function([x, y], x @ (gc.transpose(y) if transposed else y), backend=backend)
+    got = fn(a.astype(dtype), b.astype(dtype))
+    k = ashape[-1]
+    eps = 1e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(got, a @ (b.T if transposed else b), rtol=10 * eps, atol=10 * eps * np.sqrt(k))
+    assert "gemm" not in fn.llvm_ir()  # made by the loop kernels, not BLAS
+
+
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax", "logsumexp"])
 def test_softmax_family(fn, rng):
     x = rng.standard_normal((5, 8)).astype(np.float32) * 30

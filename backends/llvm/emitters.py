@@ -5,14 +5,14 @@ from typing import Callable
 
 from graphc.schedule import Kernel
 
-from . import conv, kernels, loop, rng
+from . import conv, kernels, loop, matmul, rng
 from .codegen import Unsupported
 
 #: kind -> emitter, or kind -> {op name -> emitter}
 EMITTERS: dict[str, Callable | dict[str, Callable]] = {
     "elementwise": kernels.emit_elementwise,
     "reduce": kernels.emit_reduce,
-    "matmul": kernels.emit_matmul,
+    "matmul": matmul.emit_matmul,
     "softmax": kernels.emit_softmax,
     "gather": {"take": kernels.emit_take, "patches": conv.emit_patches},
     "scatter": {"scatter_add": kernels.emit_scatter_add, "scatter_slice": kernels.emit_scatter_slice,
