@@ -7,7 +7,8 @@ padding) to a columns array whose layout each caller picks by strides over
 image pixel sums the column entries that came from it, in NumPy's
 `unwindows` order (kernel row, then column), so no two iterations write the
 same place and the loop vectorizes. With groups G, Og = O/G, K = C/G*kh*kw,
-columns are laid out (G, K, N*Ho*Wo) and images (N, O, Ho, Wo) are packed as
+columns are laid out (G, K, N*Ho*Wo) (rows padded to an odd number of cache
+lines, `_leading`) and images (N, O, Ho, Wo) are packed as
 (G, Og, N*Ho*Wo), so each convolution is one product per group over the whole
 batch (a few large GEMMs, not one small GEMM per image):
 
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 from llvmlite import ir
 
 from graphc.ops.conv import Window
 from graphc.schedule import Kernel, View
 
-from .codegen import I64, KernelFunction, contiguous_strides, storage_type
-from .kernels import Context, Operand, Scratch, emit_copy, load, product, store
+from .codegen import I64, KernelFunction, contiguous_strides, element, loop, nest, storage_type
+from .kernels import Context, Operand, Scratch, emit_copy, fill_zero, load, store
+from .matmul import product
 
 
 def _i(n: int) -> ir.Constant:
@@ -71,6 +74,17 @@ def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int
 
 def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
     """out[n, c, h, w] = the sum of the column entries whose window element is (h, w) (out contiguous)."""
+    if kf.serial and _tiles(win, shape):  # each pixel in exactly one window: a copy
+        n, c, h, w = shape
+        (kh, kw), (ho_n, wo_n) = win.kernel, win.out_shape(tuple(shape))
+        s = cols.strides
+        emit_copy(kf, (n, c, ho_n, kh, wo_n, kw), Operand(cols.storage, cols.dtype, s[:3] + (s[4], s[3], s[5]),
+                                                           cols.offset),
+                  Operand(out.storage, out.dtype, (c * h * w, h * w, kh * w, w, kw, 1), out.offset))
+        return
+    if kf.serial:
+        _col2im_rows(kf, win, cols, out, shape)
+        return
     b = kf.b
     ho_n, wo_n = win.out_shape(tuple(shape))
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
@@ -85,6 +99,50 @@ def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: 
                 v = load(kf, cols, [ni, ci, ho, wo, _i(i), _i(j)])
                 acc = b.fadd(acc, b.select(b.and_(ok_h, ok_w), v, ir.Constant(t, 0.0)))
         store(kf, out, [ni, ci, h, w], acc)
+
+
+def _tiles(win: Window, shape: Sequence[int]) -> bool:
+    """Whether the windows tile the image exactly (pooling with stride = window): no overlap, no gap."""
+    ho, wo = win.out_shape(tuple(shape))
+    return (win.dilation == (1, 1) and win.stride == win.kernel and not any(win.padding)
+            and (ho * win.kernel[0], wo * win.kernel[1]) == tuple(shape[2:]))
+
+
+def _col2im_rows(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
+    """col2im on one CPU thread: zero the image, then add each window row of the columns into the image
+    row it came from. The run of wo for one (n, c, ho, i, j) is contiguous on both sides (stride 1), so
+    it vectorizes; which wo land inside the image is known per j when the kernel is generated, so there
+    is no test per element (the gather form tests 2 x kh x kw conditions per pixel, scalar: 5x slower)."""
+    b = kf.b
+    n, c, h, w = shape
+    ho_n, wo_n = win.out_shape(tuple(shape))
+    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
+    top, _, left, _ = win.padding
+    t = storage_type(out.dtype)
+    fill_zero(kf, out, shape)
+    with nest(b, (n, c, ho_n), unroll=False) as (ni, ci, ho):
+        for i in range(kh):
+            row = b.add(b.mul(ho, _i(sh)), _i(i * dh - top))
+            with b.if_then(b.icmp_unsigned("<", row, _i(h))):  # a negative row wraps to a large one
+                for j in range(kw):
+                    lo = max(0, -((j * dw - left) // sw))  # the first wo whose column is >= 0
+                    hi = min(wo_n, (w - 1 + left - j * dw) // sw + 1)
+                    if lo >= hi:
+                        continue
+                    with loop(b, hi - lo) as q:
+                        wo = b.add(q, _i(lo))
+                        col = b.add(b.mul(wo, _i(sw)), _i(j * dw - left))
+                        ptr = element(b, kf.base(out.storage), t, out.strides, out.offset, [ni, ci, row, col])
+                        b.store(b.fadd(b.load(ptr, typ=t), load(kf, cols, [ni, ci, ho, wo, _i(i), _i(j)])), ptr)
+
+
+def _leading(n: int, itemsize: int) -> int:
+    """The row length, at least n, for rows the products walk side by side: an odd number of cache
+    lines, so that the rows' heads fall in different cache sets (rows a multiple of 4 KiB apart, such
+    as 64 images of 24x24 floats, share one L1 set and evict each other: a product 6x slower)."""
+    per_line = 64 // itemsize
+    lines = -(-n // per_line)
+    return (lines + 1 - lines % 2) * per_line
 
 
 class ConvLayout:
@@ -103,11 +161,12 @@ class ConvLayout:
         self.og, self.kk = o // self.g, c // self.g * kh * kw
         self.nhw = self.n * self.out_hw[0] * self.out_hw[1]
         self.scratch = Scratch(ctx)
-        at = self.scratch.take((self.g * self.kk, self.nhw), self.dtype)
+        ld = self.ld = _leading(self.nhw, np.dtype(self.dtype).itemsize)
+        at = self.scratch.take((self.g * self.kk, ld), self.dtype)
         #: the columns by (N, C, Ho, Wo, kh, kw), for im2col / col2im, and as G matrices K x N*Ho*Wo
-        self.cols_image = Operand(ctx.scratch, self.dtype,
-                                  _strides((c, kh, kw, self.n) + self.out_hw, "CijNHW"), at)
-        self.cols = Operand(ctx.scratch, self.dtype, (self.kk * self.nhw, self.nhw, 1), at)
+        ho, wo = self.out_hw
+        self.cols_image = Operand(ctx.scratch, self.dtype, (ho * wo, kh * kw * ld, wo, 1, kw * ld, ld), at)
+        self.cols = Operand(ctx.scratch, self.dtype, (self.kk * ld, ld, 1), at)
 
     def weight(self, kf: KernelFunction, view: View, transposed: bool) -> Operand:
         """w (O, C/G, kh, kw) as G matrices Og x K (or K x Og)."""
@@ -170,7 +229,7 @@ def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, gyv, wv = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
     im2col(kf, lay.win, ctx.operand(x, x.shape), x.shape, lay.cols_image)
-    cols_t = Operand(lay.cols.storage, lay.cols.dtype, (lay.kk * lay.nhw, 1, lay.nhw), lay.cols.offset)
+    cols_t = Operand(lay.cols.storage, lay.cols.dtype, (lay.kk * lay.ld, 1, lay.ld), lay.cols.offset)
     out = ctx.output(k)
     product(ctx, kf, (lay.g,), (lay.og, lay.kk, lay.nhw),
             (lay.pack(kf, gyv), cols_t, Operand(out.storage, out.dtype, (lay.og * lay.kk, lay.kk, 1))))
