@@ -35,6 +35,9 @@ RULE_CASES = [
     (SIMPLIFY, "sum(broadcast)", lambda: gc.sum(gc.broadcast_to(X[:, :1], (4, 3)), axis=1) + Y[:, 0]),
     (SIMPLIFY, "sum(sum)", lambda: gc.sum(gc.sum(X, axis=1), axis=0) + gc.sum(gc.sum(Y, 0, True), 1, True)),
     (SIMPLIFY, "broadcast of a scalar", lambda: X + gc.broadcast_to(gc.expand_dims(gc.constant(2.0, "float64"), 0), (3,))),
+    (SIMPLIFY, "concatenate(concatenate)", lambda: gc.concatenate([gc.concatenate([X, Y], 1), X], 1) * 2.0),
+    (SIMPLIFY, "adjacent slices", lambda: gc.grad(gc.sum(gc.sin(X[:, 2:]) * Y[:, 2:]) + gc.sum(X[:, :2] * Y[:, :2]),
+                                                  X)),
     (FOLD, "fold", lambda: X + gc.exp(gc.constant(np.arange(3.0))) * 2.0),
     (CANONICAL, "x-(-y)", lambda: X - (-Y)),
     (CANONICAL, "x+(-y)", lambda: X + (-Y)),
@@ -422,3 +425,25 @@ def test_reshape_merges_a_free_dim_with_fixed_ones():
     assert gc.reshape(x, (-1, 5)).shape == (None, 5)
     with pytest.raises(gc.ShapeError, match="do not divide"):
         gc.reshape(x, (-1, 4))
+
+
+def test_the_gradient_of_parts_summed_in_any_order_is_one_concatenate(rng):
+    """An LSTM's four gates: slices of one tensor whose gradients (scatters into zeros) are summed out of order."""
+    z = gc.placeholder((2, 16), "float64")
+    parts = {8: gc.sin, 0: gc.square, 4: gc.cos, 12: lambda t: 3.0 * t}
+    loss = sum((gc.sum(f(z[:, i:i + 4])) for i, f in parts.items()), gc.constant(0.0, "float64"))
+    graph, report = optimize(Graph((z,), (gc.grad(loss, z),)), "O2")
+    names = [n.op.name for n in graph.nodes]
+    assert "scatter_slice" not in names and names.count("concatenate") == 1 and "adjacent slices" in str(report)
+    zv = rng.standard_normal((2, 16))
+    want = np.concatenate([2 * zv[:, :4], -np.sin(zv[:, 4:8]), np.cos(zv[:, 8:12]), np.full((2, 4), 3.0)], 1)
+    np.testing.assert_allclose(gc.function([z], graph.outputs[0])(zv), want, rtol=1e-12)
+    # parts that cover a range, not the whole axis: one scatter of their concatenate; a gap keeps two scatters
+    for ranges, scatters in (([(2, 5), (5, 9)], 1), ([(0, 4), (8, 12)], 2)):
+        loss = sum((gc.sum(gc.sin(z[:, i:j])) for i, j in ranges), gc.constant(0.0, "float64"))
+        graph, _ = optimize(Graph((z,), (gc.grad(loss, z),)), "O2")
+        assert [n.op.name for n in graph.nodes].count("scatter_slice") == scatters
+        want = np.zeros((2, 16))
+        for i, j in ranges:
+            want[:, i:j] = np.cos(zv[:, i:j])
+        np.testing.assert_allclose(gc.function([z], graph.outputs[0])(zv), want, rtol=1e-12)

@@ -8,6 +8,8 @@ are written so that LLVM's vectorizer finds the contiguous axis: see each one.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 
@@ -82,7 +84,8 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
         pass
     elif kk == 0:
         fill_zero(kf, c_op, batch + (m, n))
-    elif kk <= SMALL_K and n >= SMALL_K_COLS and b_op.strides[-1] == 1 and c_op.strides[-1] == 1:
+    elif kk <= SMALL_K and n >= SMALL_K_COLS and b_op.strides[-1] == 1 and c_op.strides[-1] == 1 and \
+            _spread(b_op.strides[-2] * np.dtype(b_op.dtype).itemsize, kk):
         _small_k_loops(kf, batch, mnk, ops)
     elif m * n <= DOT_SIZE and kk >= DOT_K and a_op.strides[-1] == 1 and b_op.strides[-2] == 1:
         _dot_loops(kf, batch, mnk, ops)
@@ -190,6 +193,14 @@ def _small_k_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], 
                             chains = [b.fadd(*chains[p:p + 2]) if p + 1 < len(chains) else chains[p]
                                       for p in range(0, len(chains), 2)]
                         store(kf, c_op, bidx + [i, j], chains[0])
+
+
+def _spread(stride_bytes: int, rows: int) -> bool:
+    """Whether rows this far apart, walked side by side, spread over the 64 sets of the L1 cache (at
+    most 8 rows per set): rows a multiple of 2 or 4 KiB apart share one or two sets and evict each other."""
+    if stride_bytes % 64:
+        return True
+    return -(-rows // (64 // math.gcd(stride_bytes // 64, 64))) <= 8
 
 
 #: products with at most DOT_SIZE results, each a dot product of at least DOT_K terms; blocks of

@@ -7,10 +7,11 @@ from ..ir import Constant, Tensor, constant
 from ..ir.leaves import Leaf
 from ..ir.node import Op
 from ..ops import elementwise as ew
+from ..ops.index import ScatterSlice
 from ..ops.linalg import MatMul
 from ..ops.reduce import Sum
-from ..ops.shape import (BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Transpose,
-                         broadcast_to, reshape, transpose)
+from ..ops.shape import (BroadcastLike, BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose,
+                         broadcast_to, concatenate, reshape, transpose)
 from .patterns import filled, is_const, is_op, same_type_as, scalar_const
 from .rewrite import RuleSet, uses
 
@@ -39,6 +40,79 @@ def sub_zero(node: Tensor):
     if a is b:
         return filled(node, 0)
     return None
+
+
+def _slab(node: Tensor) -> tuple[int, int, int] | None:
+    """(axis, start, stop) of a scatter_slice that writes one contiguous range of one axis (whole others)."""
+    key = node.op.key if isinstance(node.op, ScatterSlice) else None
+    if key is None or len(key) > node.ndim or any(k[0] != "slice" for k in key):
+        return None
+    ranges = [slice(*k[1:]).indices(n) for k, n in zip(key, node.shape)]
+    partial = [(axis, r) for axis, (r, n) in enumerate(zip(ranges, node.shape)) if r != (0, n, 1)]
+    if len(partial) != 1 or partial[0][1][2] != 1:
+        return None
+    axis, (start, stop, _) = partial[0]
+    return axis, start, stop
+
+
+@SIMPLIFY.rule(type(ew.ADD), name="adjacent slices")
+def adjacent_slices(node: Tensor):
+    """In a sum, scatter_slice(a)[i:j] + scatter_slice(b)[j:k] = scatter_slice(concatenate(a, b))[i:k],
+    and a whole axis is the concatenate alone: the gradient of cutting a tensor into parts (an LSTM's
+    four gates, summed in any order) becomes one copy, not one zero-filled tensor per part and a sum."""
+    terms = _addends(node)
+    slabs = sorted(((_slab(t), n, t) for n, t in enumerate(terms)
+                    if t.shape == node.shape and t.dtype == node.dtype and _slab(t) is not None),
+                   key=lambda x: x[0])
+    runs: list[list] = []
+    for slab, n, t in slabs:
+        if runs and runs[-1][-1][0][0] == slab[0] and runs[-1][-1][0][2] == slab[1]:
+            runs[-1].append((slab, n, t))
+        else:
+            runs.append([(slab, n, t)])
+    runs = [r for r in runs if len(r) > 1]
+    if not runs:
+        return None
+    merged = {id(t) for r in runs for _, _, t in r}
+    out = [t for t in terms if id(t) not in merged] + [_joined(node, r) for r in runs]
+    total = out[0]
+    for t in out[1:]:
+        total = ew.add(total, t)
+    return same_type_as(total, node)
+
+
+def _addends(node: Tensor) -> list[Tensor]:
+    """The terms of the sum tree under `node`: additions of its shape that nothing else reads are opened."""
+    out, stack = [], list(reversed(node.inputs))
+    while stack:
+        x = stack.pop()
+        if isinstance(x.op, type(ew.ADD)) and x.shape == node.shape and x.dtype == node.dtype and uses(x) == 1:
+            stack.extend(reversed(x.inputs))
+        else:
+            out.append(x)
+    return out
+
+
+def _joined(node: Tensor, run: list) -> Tensor:
+    """One scatter_slice (or the bare concatenate, for a whole axis) for scatter_slices of adjacent ranges."""
+    axis, start, stop = run[0][0][0], run[0][0][1], run[-1][0][2]
+    joined = concatenate([p for _, _, t in run for p in _parts(t.inputs[0], axis)], axis)
+    if (start, stop) == (0, node.shape[axis]):
+        return joined
+    key = tuple(("slice", start, stop, None) if i == axis else ("slice", None, None, None) for i in range(node.ndim))
+    return Tensor.make(ScatterSlice(key), [joined, run[0][2].inputs[1]])
+
+
+def _parts(x: Tensor, axis: int) -> tuple[Tensor, ...]:
+    """The pieces of a concatenate along `axis` that nothing else reads (else x itself)."""
+    return x.inputs if isinstance(x.op, Concatenate) and x.op.axis == axis and uses(x) == 1 else (x,)
+
+
+@SIMPLIFY.rule(Concatenate, name="concatenate(concatenate)")
+def nested_concatenate(node: Tensor):
+    """concatenate(concatenate(a, b), c) along one axis is concatenate(a, b, c): one copy of a and b."""
+    parts = [p for x in node.inputs for p in _parts(x, node.op.axis)]
+    return Tensor.make(Concatenate(node.op.axis), parts) if len(parts) > len(node.inputs) else None
 
 
 @SIMPLIFY.rule(type(ew.MUL), name="x*1,x*0")
