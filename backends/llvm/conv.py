@@ -74,16 +74,8 @@ def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int
 
 def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
     """out[n, c, h, w] = the sum of the column entries whose window element is (h, w) (out contiguous)."""
-    if kf.serial and _tiles(win, shape):  # each pixel in exactly one window: a copy
-        n, c, h, w = shape
-        (kh, kw), (ho_n, wo_n) = win.kernel, win.out_shape(tuple(shape))
-        s = cols.strides
-        emit_copy(kf, (n, c, ho_n, kh, wo_n, kw), Operand(cols.storage, cols.dtype, s[:3] + (s[4], s[3], s[5]),
-                                                           cols.offset),
-                  Operand(out.storage, out.dtype, (c * h * w, h * w, kh * w, w, kw, 1), out.offset))
-        return
-    if kf.serial:
-        _col2im_rows(kf, win, cols, out, shape)
+    if kf.serial:  # one CPU thread: rows added into rows, or a copy when each pixel is in one window
+        (_untile if _tiles(win, shape) else _col2im_rows)(kf, win, cols, out, shape)
         return
     b = kf.b
     ho_n, wo_n = win.out_shape(tuple(shape))
@@ -106,6 +98,16 @@ def _tiles(win: Window, shape: Sequence[int]) -> bool:
     ho, wo = win.out_shape(tuple(shape))
     return (win.dilation == (1, 1) and win.stride == win.kernel and not any(win.padding)
             and (ho * win.kernel[0], wo * win.kernel[1]) == tuple(shape[2:]))
+
+
+def _untile(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
+    """col2im of windows that tile the image: out[n, c, ho*kh + i, wo*kw + j] = cols[n, c, ho, wo, i, j]."""
+    n, c, h, w = shape
+    (kh, kw), (ho_n, wo_n) = win.kernel, win.out_shape(tuple(shape))
+    s = cols.strides
+    emit_copy(kf, (n, c, ho_n, kh, wo_n, kw),
+              Operand(cols.storage, cols.dtype, s[:3] + (s[4], s[3], s[5]), cols.offset),
+              Operand(out.storage, out.dtype, (c * h * w, h * w, kh * w, w, kw, 1), out.offset))
 
 
 def _col2im_rows(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:

@@ -117,7 +117,7 @@ def _fold_batch(batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
                 layouts: tuple) -> None:
-    """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, n)."""
+    """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, ldc)."""
     b = kf.b
     m, n, kk = mnk
     a_op, b_op, c_op = ops
@@ -277,11 +277,10 @@ def _matmul_loops(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], o
     t = storage_type(c_op.dtype)
     fma = _fma(b, t)
     fill_zero(kf, c_op, batch + (m, n))
-    full, tail = divmod(n, block)
     with nest(b, batch) as bidx:
-        for blocks, width, start in ((full, block, 0), (1 if tail else 0, tail, full * block)):
-            with loop(b, blocks) as blk:
-                j0 = b.add(ir.Constant(I64, start), b.mul(blk, ir.Constant(I64, block)))
+        for count, width, start in _blocks(n, block):
+            with loop(b, count) as blk:
+                j0 = b.add(_c(start), b.mul(blk, _c(block)))
                 with nest(b, (m, kk)) as (i, k):
                     av = load(kf, a_op, bidx + [i, k])
                     with loop(b, width) as jj:

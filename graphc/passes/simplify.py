@@ -61,8 +61,8 @@ def adjacent_slices(node: Tensor):
     and a whole axis is the concatenate alone: the gradient of cutting a tensor into parts (an LSTM's
     four gates, summed in any order) becomes one copy, not one zero-filled tensor per part and a sum."""
     terms = _addends(node)
-    slabs = sorted(((_slab(t), n, t) for n, t in enumerate(terms)
-                    if t.shape == node.shape and t.dtype == node.dtype and _slab(t) is not None),
+    slabs = sorted(((slab, n, t) for n, t in enumerate(terms)
+                    if t.shape == node.shape and t.dtype == node.dtype and (slab := _slab(t)) is not None),
                    key=lambda x: x[0])
     runs: list[list] = []
     for slab, n, t in slabs:
