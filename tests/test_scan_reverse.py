@@ -39,6 +39,9 @@ def test_an_lstm_gradient_is_one_forward_loop_and_one_reverse_loop():
     # ... so the reverse loop only has the carry's adjoint product, reading a hoisted W_hh, not W_hh^T^T
     (product,) = _matmuls(backward.op.body.out)
     assert not isinstance(product.inputs[1].op, Transpose)
+    # ... which reads the stashed gate activations: it evaluates no sigmoid or tanh of its own
+    assert not {n.op.name for n in toposort([backward.op.body.out])} & {"sigmoid", "tanh"}
+    assert {n.op.name for n in toposort([forward.op.body.out])} >= {"sigmoid", "tanh"}
     # W_hh's gradient is one product over all 5 x 2 stacked rows, after the loops
     outer = [n for n in graph.nodes if isinstance(n.op, MatMul) and n.ndim == 2 and
              sorted(n.shape) == sorted(lstm.cell.weight_hh.shape)]

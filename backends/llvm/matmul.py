@@ -56,16 +56,20 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     # the product goes straight to the output unless the epilogue broadcasts it or reads the output's storage
     direct = k.body is None or (int(np.prod(out_shape, dtype=np.int64)) == size and
                                 all(ctx.storage(e.buffer) != ctx.storage(k.output) for e in extras))
+    scratch = Scratch(ctx)
     if direct:
         acc = Operand(ctx.storage(k.output), out_dtype, ())
     else:
-        acc = Operand(ctx.scratch, out_dtype, (), Scratch(ctx).take((size,), out_dtype))
+        acc = Operand(ctx.scratch, out_dtype, (), scratch.take((size,), out_dtype))
     prod_strides = contiguous_strides(batch + (m, n))
-    ops = (Operand(ctx.storage(a.buffer), out_dtype, broadcast_strides(ashape[:-2], astr[:-2], batch) + astr[-2:],
-                   a.offset),
-           Operand(ctx.storage(bv.buffer), out_dtype, broadcast_strides(bshape[:-2], bstr[:-2], batch) + bstr[-2:],
-                   bv.offset),
-           Operand(acc.storage, out_dtype, prod_strides))
+    a_op = Operand(ctx.storage(a.buffer), out_dtype, broadcast_strides(ashape[:-2], astr[:-2], batch) + astr[-2:],
+                   a.offset)
+    b_op = Operand(ctx.storage(bv.buffer), out_dtype, broadcast_strides(bshape[:-2], bstr[:-2], batch) + bstr[-2:],
+                   bv.offset)
+    if batch and not any(b_op.strides[:-2]) and all(a_op.strides[:-2]) and kk <= n and \
+            not _rows_follow(a_op, batch, m):  # a transposed sequence: its rows packed, the batch folds
+        a_op = scratch.dense(kf, View(a.buffer, batch + (m, kk), a_op.strides, a.offset))
+    ops = (a_op, b_op, Operand(acc.storage, out_dtype, prod_strides))
     product(ctx, kf, batch, (m, n, kk), ops)
     if k.body is not None:
         _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
@@ -103,16 +107,21 @@ def _fold_batch(batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...
     one large GEMM, not many small."""
     m, n, kk = mnk
     a_op, b_op, c_op = ops
-    if not batch or any(b_op.strides[:-2]) or m == 0:
+    if not batch or any(b_op.strides[:-2]) or m == 0 or not (_rows_follow(a_op, batch, m) and
+                                                              _rows_follow(c_op, batch, m)):
         return batch, mnk, ops
-    for op in (a_op, c_op):
-        step = op.strides[-2] * m
-        for d, s in zip(reversed(batch), reversed(op.strides[:-2])):
-            if d != 1 and s != step:
-                return batch, mnk, ops
-            step *= d
     rows = int(np.prod(batch, dtype=np.int64)) * m
     return (), (rows, n, kk), tuple(Operand(op.storage, op.dtype, op.strides[-2:], op.offset) for op in ops)
+
+
+def _rows_follow(op: Operand, batch: tuple, m: int) -> bool:
+    """Whether the rows of all the batch's matrices follow each other at one stride (one matrix of rows)."""
+    step = op.strides[-2] * m
+    for d, s in zip(reversed(batch), reversed(op.strides[:-2])):
+        if d != 1 and s != step:
+            return False
+        step *= d
+    return True
 
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],

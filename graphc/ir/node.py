@@ -37,6 +37,8 @@ class Op:
     differentiable: bool = True
     #: Leaves (placeholders, parameters, constants) have no inputs and no rule.
     is_leaf: bool = False
+    #: Indices of inputs read only for their shape and dtype (shape donors), never for their values.
+    donors: tuple[int, ...] = ()
 
     def __init__(self, *values: Any):
         if len(values) != len(self.fields):

@@ -115,7 +115,7 @@ class _Recurrent(Module):
             raise ShapeError(f"{type(self).__name__}({cell.input_size} -> {cell.hidden_size}): input {x.type_str()} "
                              f"is not (batch, time, {cell.input_size}) with a fixed number of steps",
                              fix="inputs are batch-first; give the time axis a fixed size")
-        xw = ops.transpose(cell.project(x), (1, 0, 2))  # time first
+        xw = cell.project(ops.transpose(x, (1, 0, 2)))  # time first (x is narrower than xw: transpose it)
         state = list(state) if state is not None else zero_state(cell, x[:, 0])
         if self.unroll:
             steps = []

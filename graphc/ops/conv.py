@@ -171,6 +171,7 @@ class ConvGradInput(WindowOp):
     """The transpose of conv2d in its input: gy (N, O, Ho, Wo), w -> shaped like the donor x."""
 
     name = "conv2d_grad_input"
+    donors = (2,)
 
     def infer(self, gy, w, donor):
         return donor.shape, gy.dtype
@@ -193,6 +194,7 @@ class ConvGradWeight(WindowOp):
     """The transpose of conv2d in its weight: x, gy -> shaped like the donor w."""
 
     name = "conv2d_grad_weight"
+    donors = (2,)
 
     def infer(self, x, gy, donor):
         return donor.shape, x.dtype
@@ -236,6 +238,7 @@ class Unpatches(WindowOp):
     """col2im, the transpose of `Patches`: windows added back into an image shaped like the donor."""
 
     name = "unpatches"
+    donors = (1,)
 
     def infer(self, cols, donor):
         return donor.shape, cols.dtype

@@ -104,6 +104,7 @@ class ScatterSlice(_Keyed):
     """Zeros shaped like the donor, with `g` written where `Slice(key)` reads."""
 
     name = "scatter_slice"
+    donors = (1,)
 
     def infer(self, g, donor):
         return donor.shape, g.dtype
@@ -148,6 +149,7 @@ class ScatterAdd(Op):
 
     name = "scatter_add"
     fields = ("axis",)
+    donors = (2,)
 
     def infer(self, g, idx, donor):
         return donor.shape, g.dtype

@@ -31,7 +31,7 @@ import numpy as np
 from ..ir import Constant, Tensor, placeholder, substitute, toposort
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
-from .elementwise import ADD, Elementwise
+from .elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
 from .index import Slice
 from .linalg import MatMul, matmul
 from .operands import desc
@@ -172,32 +172,45 @@ class _Reverse:
     def _stash(self, node: Tensor, local: list[Tensor | None]) -> list[Tensor | None]:
         """Residuals: the forward step's values the gradient reads are emitted as extra columns by a
         forward scan over the same operands, which passes merge with the original loop, so the reverse
-        loop reads them instead of recomputing. Like JAX's `dots_saveable` policy, only values of
-        non-elementwise ops are stashed (the product with the weights, not the gate activations):
-        elementwise chains are recomputed from them, fused into the reverse loop's own kernels."""
+        loop reads them instead of recomputing. Products and other non-elementwise values are
+        stashed, as in JAX's `dots_saveable` policy, and so are transcendental activations (an LSTM's
+        gates): the reverse loop then multiplies them, where recomputing would evaluate each
+        sigmoid and tanh again (and their derivatives' sigmoid(-x)). Cheap elementwise chains and
+        views are recomputed, fused into the reverse loop's own kernels."""
         b = self.op.body
         forward = set(b.order)
         grads = [d for d in local if d is not None]
         order = toposort(grads)
-        wanted = {i for x in order if x not in forward for i in x.inputs if i in forward}
+        wanted = {i for x in order if x not in forward for at, i in enumerate(x.inputs)
+                  if i in forward and at not in x.op.donors}
         for v in reversed(order):  # consumers first: views and elementwise chains are recomputed
-            if v in wanted and isinstance(v.op, _RECOMPUTED):
+            if v in wanted and isinstance(v.op, _RECOMPUTED) and not any(v.op is t for t in _STASHED):
                 wanted.discard(v)
                 wanted.update(v.inputs)
         residuals = [v for v in order if v in wanted and v in forward and not isinstance(v.op, Constant)
                      and self._fits_row(v)]
-        if not residuals:
-            return local
-        wide = Body(b.carry, b.steps, b.consts, concatenate([b.out, *residuals], axis=-1), extends=b)
-        stashed = Tensor.make(Scan(wide, self.op.length, self.op.reverse), node.inputs)
-        row = placeholder(b.carry.shape[:-1] + wide.out.shape[-1:], b.carry.dtype, name="residuals")
-        self.residuals.append(row)  # the whole row (dense in the stack), sliced in the body
-        self.stacks[row] = stashed
-        holes, at = [], b.out.shape[-1]
-        for r in residuals:
-            holes.append(row[..., at: at + r.shape[-1]])
-            at += r.shape[-1]
-        new = iter(substitute(grads, dict(zip(residuals, holes))))
+        mapping: dict[Tensor, Tensor] = {}
+        if residuals:
+            wide = Body(b.carry, b.steps, b.consts, concatenate([b.out, *residuals], axis=-1), extends=b)
+            stashed = Tensor.make(Scan(wide, self.op.length, self.op.reverse), node.inputs)
+            row = placeholder(b.carry.shape[:-1] + wide.out.shape[-1:], b.carry.dtype, name="residuals")
+            self.residuals.append(row)  # the whole row (dense in the stack), sliced in the body
+            self.stacks[row] = stashed
+            at = b.out.shape[-1]
+            for r in residuals:
+                mapping[r] = row[..., at: at + r.shape[-1]]
+                at += r.shape[-1]
+
+        def shape_only(v: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
+            """A forward value a gradient node reads only for its shape becomes zeros of that shape, so the
+            reverse loop does not compute it (a gate's scatter would recompute the product otherwise)."""
+            if v not in forward:
+                inputs = tuple(zeros_like(x) if at in v.op.donors and x in forward and None not in x.shape
+                               else new for at, (x, new) in enumerate(zip(v.inputs, inputs)))
+            if all(a is x for a, x in zip(inputs, v.inputs)):
+                return v
+            return Tensor.make(v.op, inputs, loc=v.loc)
+        new = iter(substitute(grads, mapping, rebuild=shape_only))
         return [None if d is None else next(new) for d in local]
 
     def _fits_row(self, v: Tensor) -> bool:
@@ -283,6 +296,8 @@ class _Reverse:
 
 #: ops a reverse loop recomputes from their inputs rather than reading stashed: views, elementwise ops
 _RECOMPUTED = (Slice, Transpose, Reshape, ExpandDims, Squeeze, BroadcastTo, Concatenate, Elementwise)
+#: elementwise ops a reverse loop reads stashed all the same: each costs tens of operations per element
+_STASHED = (SIGMOID, TANH, EXP, EXPM1, LOG, LOG1P, SOFTPLUS, ERF, SIN, COS)
 
 
 def merge_scans(roots: Sequence[Tensor]) -> dict[Tensor, Tensor]:

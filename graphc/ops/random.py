@@ -50,6 +50,7 @@ class RandomUniform(Op):
 
     name = "random_uniform"
     fields = ("dtype", "stream")
+    donors = (1,)
     differentiable = False
 
     def infer(self, key, donor):

@@ -155,6 +155,7 @@ class BroadcastLike(Op):
     """Broadcast `x` to the shape of `donor` (for shapes with free dims; donor values unused)."""
 
     name = "broadcast_like"
+    donors = (1,)
 
     def infer(self, x, donor):
         if x.ndim != donor.ndim or not all(a in (1, b) or b is None for a, b in zip(x.shape, donor.shape)):
