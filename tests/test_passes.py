@@ -83,6 +83,25 @@ def test_specialize_turns_shape_donors_static():
     np.testing.assert_allclose(BACKEND.compile(new)([XV]), BACKEND.compile(graph)([XV]))
 
 
+def test_sums_in_either_order_and_keepdims_are_one_reduction():
+    # an LSTM's two bias gradients: the sum over (time, batch) in two orders, one keeping dims
+    graph = Graph((X,), (gc.sum(gc.sum(X, 0), 0, True), gc.sum(gc.sum(X, 0, True), 1), gc.sum(X, (0, 1), True)))
+    new, _ = optimize(graph, "O2")
+    assert [n.op.name for n in new.nodes].count("sum") == 1
+    for got, want in zip(BACKEND.compile(new)([XV]), BACKEND.compile(graph)([XV])):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_batched_product_plus_bias_is_one_matmul_epilogue(backend):
+    x, w, b = (np.random.default_rng(2).standard_normal(s) for s in ((5, 4, 3), (3, 6), (6,)))
+    xs = gc.placeholder(x.shape, "float64")
+    out = gc.tanh(xs @ gc.constant(w) + gc.constant(b))
+    fn = gc.function([xs], out, backend=backend)
+    assert [n.op.name for n in fn.optimized_graph().nodes if n.op.name.startswith("matmul")] == ["matmul_epilogue"]
+    np.testing.assert_allclose(fn(x), np.tanh(x @ w + b), rtol=1e-12)
+
+
 def test_cse_merges_commuted_operands():
     graph = Graph((X, Y), (gc.exp(X * Y) + gc.exp(Y * X),))
     new, report = optimize(graph, "O1")

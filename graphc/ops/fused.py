@@ -18,6 +18,7 @@ import sympy as sp
 from ..ir import GraphcError, Tensor
 from ..ir.node import Op
 from . import elementwise as ew
+from .linalg import MatMul
 from .operands import broadcast_dims
 
 
@@ -130,7 +131,7 @@ class MatMulEpilogue(FusedBase):
         return {"body": str(self.body)}
 
     def infer(self, a, b, *extra):
-        shape = a.shape[:-1] + b.shape[-1:]
+        shape = MatMul().infer(a, b)[0]
         return broadcast_dims(self.name, [shape] + [t.shape for t in extra], (a, b) + extra), self.dtype
 
     def numpy(self, a, b, *extra):

@@ -128,8 +128,8 @@ def fuse(graph: Graph, stats: RewriteStats) -> Graph:
         if group is None or group.root is not node:
             return remake(node, inputs)
         ins = group.inputs()
-        mm = next((i for i in ins if isinstance(i.op, MatMul) and i.ndim == 2 and i.inputs[0].ndim == 2
-                   and i.inputs[1].ndim == 2 and i.shape == node.shape and single_use(i)), None)
+        mm = next((i for i in ins if isinstance(i.op, MatMul) and i.inputs[0].ndim >= 2
+                   and i.inputs[1].ndim >= 2 and i.shape == node.shape and single_use(i)), None)
         if mm is None and (len(group.members) == 1 or not ins):  # nothing to fuse, or only constants
             return remake(node, inputs)
         extra = [i for i in ins if i is not mm]

@@ -221,15 +221,18 @@ def sum_of_broadcast(node: Tensor):
 
 @SIMPLIFY.rule(Sum, name="sum(sum)")
 def sum_of_sum(node: Tensor):
-    """Two sums in a row are one sum over both sets of axes (one pass over the data)."""
+    """Two sums in a row are one sum over both sets of axes (one pass over the data); with different
+    keepdims, one sum that keeps them, reshaped (so it matches, and CSE merges, the other orders)."""
     x = node.inputs[0]
-    if not isinstance(x.op, Sum) or x.op.keepdims != node.op.keepdims:
+    if not isinstance(x.op, Sum) or (x.op.keepdims != node.op.keepdims and None in node.shape):
         return None
     inner = x.op.axes
-    kept = list(range(x.inputs[0].ndim)) if node.op.keepdims else \
+    kept = list(range(x.inputs[0].ndim)) if x.op.keepdims else \
         [i for i in range(x.inputs[0].ndim) if i not in inner]
     axes = tuple(sorted(set(inner) | {kept[a] for a in node.op.axes}))
-    return Tensor.make(Sum(axes, node.op.keepdims), [x.inputs[0]])
+    if x.op.keepdims == node.op.keepdims:
+        return Tensor.make(Sum(axes, node.op.keepdims), [x.inputs[0]])
+    return reshape(Tensor.make(Sum(axes, True), [x.inputs[0]]), node.shape)
 
 
 @SIMPLIFY.rule(BroadcastTo, name="broadcast of a scalar")
