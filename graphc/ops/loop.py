@@ -206,7 +206,7 @@ class _Reverse:
             reverse loop does not compute it (a gate's scatter would recompute the product otherwise)."""
             if v not in forward:
                 inputs = tuple(zeros_like(x) if at in v.op.donors and x in forward and None not in x.shape
-                               else new for at, (x, new) in enumerate(zip(v.inputs, inputs)))
+                               else y for at, (x, y) in enumerate(zip(v.inputs, inputs)))
             if all(a is x for a, x in zip(inputs, v.inputs)):
                 return v
             return Tensor.make(v.op, inputs, loc=v.loc)
