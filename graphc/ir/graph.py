@@ -38,18 +38,19 @@ def substitute(outputs: Sequence[Tensor], mapping: Mapping[Tensor, Tensor],
     Nodes keep their source location. `rebuild(old, new_inputs)` may build a node
     differently (passes use this); by default the same op is applied to the new inputs.
     """
+    rebuild = rebuild or remake
     new: dict[Tensor, Tensor] = dict(mapping)
     for node in toposort(outputs):
-        if node in new:
-            continue
-        inputs = tuple(new[i] for i in node.inputs)
-        if rebuild is not None:
-            new[node] = rebuild(node, inputs)
-        elif all(a is b for a, b in zip(inputs, node.inputs)):
-            new[node] = node
-        else:
-            new[node] = Tensor.make(node.op, inputs, loc=node.loc)
+        if node not in new:
+            new[node] = rebuild(node, tuple(new[i] for i in node.inputs))
     return [new[o] for o in outputs]
+
+
+def remake(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
+    """`node`'s op applied to new inputs (the node itself when they are unchanged)."""
+    if all(a is b for a, b in zip(inputs, node.inputs)):
+        return node
+    return Tensor.make(node.op, inputs, loc=node.loc)
 
 
 def placeholders_of(outputs: Iterable[Tensor]) -> list[Tensor]:

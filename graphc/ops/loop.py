@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..ir import Constant, Tensor, placeholder, substitute, toposort
+from ..ir import Constant, Tensor, placeholder, remake, substitute, toposort
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from .elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
@@ -184,7 +184,7 @@ class _Reverse:
         wanted = {i for x in order if x not in forward for at, i in enumerate(x.inputs)
                   if i in forward and at not in x.op.donors}
         for v in reversed(order):  # consumers first: views and elementwise chains are recomputed
-            if v in wanted and isinstance(v.op, _RECOMPUTED) and not any(v.op is t for t in _STASHED):
+            if v in wanted and isinstance(v.op, _RECOMPUTED) and v.op not in _STASHED:
                 wanted.discard(v)
                 wanted.update(v.inputs)
         residuals = [v for v in order if v in wanted and v in forward and not isinstance(v.op, Constant)
@@ -207,9 +207,7 @@ class _Reverse:
             if v not in forward:
                 inputs = tuple(zeros_like(x) if at in v.op.donors and x in forward and None not in x.shape
                                else y for at, (x, y) in enumerate(zip(v.inputs, inputs)))
-            if all(a is x for a, x in zip(inputs, v.inputs)):
-                return v
-            return Tensor.make(v.op, inputs, loc=v.loc)
+            return remake(v, inputs)
         new = iter(substitute(grads, mapping, rebuild=shape_only))
         return [None if d is None else next(new) for d in local]
 

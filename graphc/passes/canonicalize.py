@@ -6,9 +6,9 @@ elimination. Subtraction of a negation becomes addition, and `x * x` a square.
 """
 from __future__ import annotations
 
-from ..ir import Graph, Tensor, toposort
+from ..ir import Graph, Tensor, remake, toposort
 from ..ops import elementwise as ew
-from .rewrite import RewriteStats, RuleSet, map_graph, remake, rewrite
+from .rewrite import RewriteStats, RuleSet, map_graph, rewrite
 
 COMMUTATIVE = (ew.ADD, ew.MUL, ew.MAXIMUM, ew.MINIMUM, ew.EQUAL, ew.NOT_EQUAL, ew.AND, ew.OR)
 CANONICAL = RuleSet("canonicalize")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..ir import Graph, Tensor
+from ..ir import Graph, Tensor, remake
 from ..ops import elementwise as ew
 from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, input_symbols
 from ..ops.linalg import MatMul
 from ..ops.reduce import Max, Min, Prod, Sum
 from .patterns import scalar_const
-from .rewrite import RewriteStats, map_graph, remake
+from .rewrite import RewriteStats, map_graph
 
 REDUCERS = {Sum: "sum", Max: "max", Min: "min", Prod: "prod"}
 MAX_GROUP = 64  # ops per kernel: keeps SymPy bodies (and compile time) small

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from ..ir import Graph, GraphcError, Tensor, substitute, toposort
+from ..ir import Graph, GraphcError, Tensor, remake, substitute, toposort
 from ..ir.source import INHERITED
 
 
@@ -88,13 +88,6 @@ def map_graph(graph: Graph, rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tens
     n = len(graph.outputs)
     values = new[n:len(roots)]
     return Graph(graph.inputs, tuple(new[:n]), tuple((p, v) for (p, _), v in zip(graph.updates, values)))
-
-
-def remake(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
-    """`node`'s op applied to new inputs (the node itself when they are unchanged)."""
-    if all(a is b for a, b in zip(inputs, node.inputs)):
-        return node
-    return Tensor.make(node.op, inputs, loc=node.loc)
 
 
 def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int = 20,
