@@ -15,6 +15,19 @@ def test_updates_read_old_values_and_apply_after_outputs(backend):
     np.testing.assert_array_equal(b.value, [1, 2])
 
 
+def test_swaps_read_old_values_and_host_writes_reach_the_next_call(backend):
+    a, b = gc.parameter(np.arange(3.0), "a"), gc.parameter(np.arange(3.0) + 10, "b")
+    x = gc.placeholder((3,), "float64")
+    f = gc.function([x], a * 1.0, updates=[(a, b), (b, a + x)], backend=backend)
+    np.testing.assert_array_equal(np.asarray(f(np.ones(3))), [0, 1, 2])
+    np.testing.assert_array_equal(a.value, [10, 11, 12])
+    np.testing.assert_array_equal(b.value, [1, 2, 3])
+    a.value = np.array([5.0, 6.0, 7.0])  # a host write after a call: the next call must see it
+    np.testing.assert_array_equal(np.asarray(f(np.ones(3))), [5, 6, 7])
+    np.testing.assert_array_equal(a.value, [1, 2, 3])
+    np.testing.assert_array_equal(b.value, [6, 7, 8])
+
+
 def test_outputs_are_not_changed_by_the_update(backend):
     p = gc.parameter(np.zeros(3), "p")
     f = gc.function([], p, updates=[(p, p + 1)], backend=backend)

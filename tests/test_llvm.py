@@ -188,18 +188,6 @@ def test_sine_mlp_training_matches_numpy():
         np.testing.assert_allclose(p, r, rtol=1e-4, atol=1e-6)
 
 
-def test_swap_updates_read_old_values():
-    results = []
-    for backend in ("numpy", "llvm"):
-        a, b = gc.parameter(np.arange(3.0), "a"), gc.parameter(np.arange(3.0) + 10, "b")
-        x = gc.placeholder((3,), "float64")
-        f = gc.function([x], a * 1.0, updates=[(a, b), (b, a + x)], backend=backend)
-        out = f(np.ones(3))
-        results.append((out, a.value.copy(), b.value.copy()))
-    for r, g in zip(*results):
-        np.testing.assert_array_equal(g, r)
-
-
 def test_ir_and_asm_are_inspectable(tmp_path, monkeypatch):
     monkeypatch.setenv("GRAPHC_DUMP_IR", str(tmp_path))
     x = gc.placeholder((4, 3), "float32")
