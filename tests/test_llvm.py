@@ -203,6 +203,21 @@ def test_conv_runs_through_the_numpy_callback(rng):
     both(lambda a, b: gc.relu(gc.conv2d(a, b)) * 2.0, x, w)
 
 
+def test_outputs_written_in_place_by_native_and_callback_kernels(rng):
+    """Whole-temporary outputs live in the output arrays: an integer product (NumPy callback) and a
+    native sum both write their output array directly, and a later kernel reads the product there."""
+    a, b = gc.placeholder((3, 4), "int64"), gc.placeholder((4, 2), "int64")
+    m = a @ b
+    f = gc.function([a, b], [m, m * 3 + 1, gc.sum(m * m, axis=0)], backend="llvm")
+    av, bv = rng.integers(-5, 5, (3, 4)), rng.integers(-5, 5, (4, 2))
+    outs = f(av, bv)
+    lowered = f._last.executable.lowered
+    assert lowered.fallbacks and len(lowered.direct) == 3
+    ref = av @ bv
+    for got, want in zip(outs, [ref, ref * 3 + 1, (ref * ref).sum(axis=0)]):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_mlp_softmax_cross_entropy_adam_matches_numpy(rng):
     xv = rng.standard_normal((32, 20)).astype(np.float32)
     yv = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 32)]
@@ -266,12 +281,13 @@ def _scan_cases():
     return [transposed_const, nested, final_sum]
 
 
+@pytest.mark.parametrize("steps", [4, 5])  # a `last` scan ends on its output buffer after even and odd steps
 @pytest.mark.parametrize("case", _scan_cases(), ids=lambda f: f.__name__)
-def test_scan_loops_run_natively_and_match_numpy(case, rng):
-    xv, wv = rng.standard_normal((5, 3)), rng.standard_normal((3, 3)) * 0.5
+def test_scan_loops_run_natively_and_match_numpy(case, steps, rng):
+    xv, wv = rng.standard_normal((steps, 3)), rng.standard_normal((3, 3)) * 0.5
     results = []
     for backend in ("numpy", "llvm"):
-        x, w = gc.placeholder((5, 3), "float64"), gc.placeholder((3, 3), "float64")
+        x, w = gc.placeholder((steps, 3), "float64"), gc.placeholder((3, 3), "float64")
         f = gc.function([x, w], case(x, w), backend=backend)
         results.append(f(xv, wv))
     assert f._last.executable.lowered.fallbacks == {}
@@ -337,3 +353,52 @@ def test_wide_products_use_blocked_loops_and_match_numpy(shapes, dtype, rng):
     f = gc.function([x, y], x @ y, backend="llvm")
     assert "llvm.fmuladd" in f.llvm_ir(a.shape, b.shape)
     np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mnk", [(32, 512, 128), (13, 300, 70), (16, 256, 33)])
+def test_few_rows_times_a_transposed_weight_run_flipped(mnk, dtype, rng):
+    """x @ W.T with few rows and many columns: BLAS computes the product transposed and a tiled
+    transpose puts it back; alone, under a bias epilogue, and as a batch whose rows fold."""
+    from graphc.backends.llvm.matmul import flip_pays
+    m, n, k = mnk
+    xv, wv, bv = (rng.standard_normal(s).astype(dtype) for s in ((m, k), (n, k), (n,)))
+    x, w, b = (gc.placeholder(v.shape, dtype) for v in (xv, wv, bv))
+    outs = [x @ w.T, x @ w.T + b, gc.reshape(x[: m // 4 * 4], (4, m // 4, k)) @ w.T]
+    f = gc.function([x, w, b], outs, backend="llvm")
+    assert flip_pays(m, n, k) and "shufflevector" in f.llvm_ir(xv.shape, wv.shape, bv.shape)
+    refs = [xv @ wv.T, xv @ wv.T + bv, xv[: m // 4 * 4].reshape(4, m // 4, k) @ wv.T]
+    for got, ref in zip(f(xv, wv, bv), refs):
+        np.testing.assert_allclose(got, ref, rtol=1e-4 if dtype == "float32" else 1e-12, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("shape", [(8, 8), (13, 21), (3, 37, 45)])
+def test_transposing_copies_move_whole_tiles_and_copy_the_edges(shape, dtype, rng):
+    xv = (rng.standard_normal(shape) * 100).astype(dtype)
+    x = gc.placeholder(shape, dtype)
+    f = gc.function([x], gc.reshape(gc.transpose(x, (*range(len(shape) - 2), len(shape) - 1, len(shape) - 2)), (-1,)),
+                    backend="llvm")
+    assert "shufflevector" in f.llvm_ir(shape)
+    np.testing.assert_array_equal(f(xv), np.swapaxes(xv, -1, -2).reshape(-1))
+
+
+def test_loops_take_their_weights_the_way_flipped_products_read_them(rng):
+    """An RNN and its gradient: h @ W.T forward and dz @ W backward both read W with k contiguous in
+    the body (W as it is, W.T made dense once per loop), and match the NumPy backend."""
+    def loss(x, w):
+        hs = gc.scan(lambda h, xt: gc.tanh(xt + h @ w.T), x[0] * 0.0, [x])
+        return gc.grad(gc.sum(hs[-1] * hs[-1]), [x, w])
+    xv, wv = rng.standard_normal((4, 16, 128)) * 0.5, rng.standard_normal((128, 128)) * 0.05
+    results = []
+    for backend in ("numpy", "llvm"):
+        x, w = gc.placeholder(xv.shape, "float64"), gc.placeholder(wv.shape, "float64")
+        f = gc.function([x, w], loss(x, w), backend=backend)
+        results.append(f(xv, wv))
+    loops = f._last.executable.lowered.loops
+    assert len(loops) == 2
+    for n in loops:
+        products = [k for k in n.program.kernels if k.kind == "matmul"]
+        assert products and all(k.inputs[1].strides[-2] == 1 for k in products)
+    for got, ref in zip(*results[::-1]):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)

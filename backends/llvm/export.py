@@ -191,7 +191,8 @@ class Api:
  * parameters, initialized to their values at export time; every run computes the
  * outputs from the current parameters, then applies the updates to them in place
  * (as the compiled Python function does). States are independent; one state must
- * not run in two threads at once. Arrays are dense, row-major (C order).
+ * not run in two threads at once. Arrays are dense, row-major (C order); an
+ * output array must not overlap an input.
  *
  * Inputs (in the order run takes them):{ins or " none"}
  * Outputs (written by run):{outs or " none"}

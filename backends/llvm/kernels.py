@@ -21,7 +21,7 @@ from graphc.ops.index import Slice
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.lower import _view_of
 
-from .codegen import (F64, I1, I8, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
+from .codegen import (F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
 
 
@@ -452,6 +452,10 @@ def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Opera
     if src.dtype != dst.dtype:
         raise Unsupported(f"copy from {src.dtype} to {dst.dtype}")
     domain, (s, d) = coalesce(shape, [src, dst])
+    if kf.serial and kf.bounds is None and len(domain) >= 2 and min(domain[-2:]) >= TILE and \
+            s.strides[-2] == 1 and d.strides[-1] == 1:
+        _transpose_tiles(kf, domain, s, d)
+        return
     if not (kf.serial and domain and domain[-1] >= MEMCPY_MIN and s.strides[-1] == 1 and d.strides[-1] == 1):
         map_loop(kf, shape, [src], dst, identity(src.dtype, dst.dtype))
         return
@@ -469,3 +473,53 @@ def emit_copy(kf: KernelFunction, shape: Sequence[int], src: Operand, dst: Opera
 
 #: rows shorter than this are copied by a loop
 MEMCPY_MIN = 16
+
+
+#: a transposing copy moves TILE x TILE blocks through vector registers
+TILE = 8
+
+
+def _transpose_tiles(kf: KernelFunction, domain: tuple[int, ...], src: Operand, dst: Operand) -> None:
+    """dst = src where src runs contiguously down the columns and dst along the rows (a product's
+    transposed result, a transposed weight made dense). Element by element, one side is a strided
+    gather; here each TILE x TILE block is TILE vector loads of src's columns, log2(TILE) rounds of
+    shuffles that swap ever smaller off-diagonal blocks, and TILE vector stores of dst's rows. The
+    edges that do not fill a block are copied element by element."""
+    b, t = kf.b, storage_type(src.dtype)
+    vec, align = ir.VectorType(t, TILE), np.dtype(src.dtype).itemsize
+    lead, (rows, cols) = domain[:-2], domain[-2:]
+    full_r, full_c = rows // TILE * TILE, cols // TILE * TILE
+    with nest(b, lead, unroll=False) as idx:
+        with loop(b, full_r // TILE, unroll=False) as bi:
+            i0 = b.mul(bi, ir.Constant(I64, TILE))
+            with loop(b, full_c // TILE, unroll=False) as bj:
+                j0 = b.mul(bj, ir.Constant(I64, TILE))
+                at = [b.add(j0, ir.Constant(I64, j)) for j in range(TILE)]
+                block = [b.load(element(b, kf.base(src.storage), t, src.strides, src.offset, idx + [i0, j]),
+                                typ=vec, align=align) for j in at]
+                d = TILE // 2
+                while d:  # swap the off-diagonal d x d blocks of every 2d x 2d block
+                    low, high = _swap_masks(d)
+                    for r in range(TILE):
+                        if not r & d:
+                            block[r], block[r + d] = (b.shuffle_vector(block[r], block[r + d], low),
+                                                      b.shuffle_vector(block[r], block[r + d], high))
+                    d //= 2
+                for i, row in enumerate(block):
+                    ptr = element(b, kf.base(dst.storage), t, dst.strides, dst.offset,
+                                  idx + [b.add(i0, ir.Constant(I64, i)), j0])
+                    b.store(row, ptr, align=align)
+    copy = identity(src.dtype, dst.dtype)
+    for (r0, nr), (c0, nc) in (((0, rows), (full_c, cols - full_c)), ((full_r, rows - full_r), (0, full_c))):
+        if nr and nc:
+            part = [dataclasses.replace(op, offset=op.offset + r0 * op.strides[-2] + c0 * op.strides[-1])
+                    for op in (src, dst)]
+            map_loop(kf, lead + (nr, nc), part[:1], part[1], copy)
+
+
+def _swap_masks(d: int) -> tuple[ir.Constant, ir.Constant]:
+    """Shuffle masks of rows r and r + d that swap their off-diagonal d x d blocks (indices of the
+    second vector start at TILE)."""
+    mask = ir.VectorType(I32, TILE)
+    return (ir.Constant(mask, [TILE + c - d if c & d else c for c in range(TILE)]),
+            ir.Constant(mask, [TILE + c if c & d else c + d for c in range(TILE)]))

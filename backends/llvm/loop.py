@@ -9,8 +9,9 @@ points the carry slot at the previous row (or the initial carry; a body with
 extra output columns gets the carry part of the previous row copied densely
 into scratch), each
 sequence slot at row t, and the output slot at the row it produces, then calls
-the body. A body writes its output after all its kernels have read their
-inputs, so with `last=True` the carry is updated in the output buffer itself.
+the body. A body's kernels may write its output row before others read their
+inputs (lowering.py), so with `last=True` the steps alternate between the
+output buffer and a scratch copy instead of updating the carry in place.
 Bodies with kernels that need the NumPy callback keep the whole loop on the
 callback, where `Scan.numpy` interprets it.
 """
@@ -22,10 +23,11 @@ import numpy as np
 from llvmlite import ir
 
 from graphc.schedule import Kernel, KernelProgram, View
-from graphc.schedule.nested import body_program
+from graphc.schedule.nested import body_program, swapped
 
 from .codegen import I32, I64, PTR, KernelFunction, Unsupported, contiguous_strides, element, loop, storage_type
 from .kernels import Context, Operand, Scratch, emit_copy
+from .matmul import flip_pays
 
 
 @dataclass
@@ -45,8 +47,32 @@ def private_slots(ctx: Context, k: Kernel) -> list[int]:
 
 def body_of(k: Kernel) -> KernelProgram:
     """The program of a loop kernel's body, for the shapes of the kernel's operands."""
+    return _body(k)[0]
+
+
+def _body(k: Kernel) -> tuple[KernelProgram, set[int]]:
+    """The body's program, with the weights that only its flipped products read taken transposed
+    (see `flipped_weights`), and those weights' numbers among the constants."""
     init, seqs, consts = k.node.op.split(k.inputs)
-    return body_program(k.node.op.body, [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts])
+    shapes = [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts]
+    flipped = flipped_weights(body_program(k.node.op.body, shapes), len(consts))
+    return body_program(k.node.op.body, shapes, flipped), set(flipped)
+
+
+def flipped_weights(program: KernelProgram, n_consts: int) -> list[int]:
+    """The constants (numbered among the constants) read only as the right operand of products that
+    run flipped once that operand has its k axis contiguous (matmul.flip_pays): h @ W_hh.T with W_hh
+    stored as it is, rather than densified as W_hh.T once per loop and read the slow way round."""
+    first = len(program.inputs) - n_consts
+    wanted = {b: True for b in program.inputs[first:] if len(program.buffers[b].shape) == 2}
+    for k in program.kernels:
+        for pos, v in enumerate(k.inputs):
+            if v.buffer not in wanted:
+                continue
+            a = k.inputs[0]
+            wanted[v.buffer] &= k.kind == "matmul" and pos == 1 and v.is_dense() and v.offset == 0 and \
+                len(a.shape) == 2 and v.buffer != a.buffer and flip_pays(a.shape[0], v.shape[1], v.shape[0])
+    return [j for j, b in enumerate(program.inputs[first:]) if wanted.get(b)]
 
 
 def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
@@ -55,7 +81,7 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     init, seqs, consts = op.split(k.inputs)
     if op.length == 0:
         raise Unsupported("a scan of length 0")
-    program = body_of(k)
+    program, flipped = _body(k)
     sub = lower_cached(program, ctx.blas, kf.bounds is not None)
     if sub.fallbacks:
         raise Unsupported("its body has kernels without native code: " + "; ".join(sub.fallbacks.values()))
@@ -83,7 +109,9 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
     carry_slot, step_slots, const_slots = program.inputs[0], program.inputs[1:1 + len(seqs)], \
         program.inputs[1 + len(seqs):]
-    for slot, c in zip(const_slots, consts):
+    for j, (slot, c) in enumerate(zip(const_slots, consts)):
+        if j in flipped:
+            c = View(c.buffer, swapped(c.shape), c.strides[:-2] + c.strides[-2:][::-1], c.offset)
         point(slot, at(scratch.dense(kf, c)))
     init_ptr = at(scratch.dense(kf, init))
     seq_rows = [rows(s) for s in seqs]
@@ -93,6 +121,8 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     carry_copy = Operand(ctx.scratch, out.dtype, contiguous_strides(init.shape), scratch.take(init.shape, out.dtype)) \
         if op.body.extra else None
 
+    spare = Operand(ctx.scratch, out.dtype, (), scratch.take(init.shape, out.dtype)) if op.last else None
+
     def out_row(t: ir.Value) -> ir.Value:
         return at(out, (row,), (t,))
 
@@ -100,9 +130,11 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     with loop(b, n) as i:
         t = b.sub(ir.Constant(I64, n - 1), i) if op.reverse else i
         first = b.icmp_signed("==", i, ir.Constant(I64, 0))
-        if op.last:
-            target = kf.base(out.storage)
-            previous = target
+        if op.last:  # the steps alternate between the output and a scratch copy, ending on the output
+            on_out = b.icmp_signed("==", b.and_(b.sub(ir.Constant(I64, n - 1), i), ir.Constant(I64, 1)),
+                                   ir.Constant(I64, 0))
+            target = b.select(on_out, at(out), at(spare))
+            previous = b.select(on_out, at(spare), at(out))
         else:
             target = out_row(t)
             before = b.add(t, ir.Constant(I64, 1)) if op.reverse else b.sub(t, ir.Constant(I64, 1))

@@ -2,9 +2,12 @@
 
 `slots` holds one pointer per storage: every buffer (a temporary written in
 place shares its parameter's slot), then one per output array, the scratch
-area and the staging area. `run` executes the kernels in order, copies the
-outputs out, stages update values that live in parameter or input storage
-(so swaps read old values), then writes every update into its parameter.
+area and the staging area. A temporary that is a whole output is written
+straight into the output's slot (a loop body's row then costs no copy per
+step; output arrays must not overlap the inputs). `run` executes the kernels
+in order, copies the other outputs out, stages update values that live in
+parameter or input storage (so swaps read old values), then writes every
+update into its parameter.
 Kernels with no native emitter call `callback(kernel index)`, which runs the
 op's NumPy rule with the GIL held (see runtime.py).
 """
@@ -38,6 +41,7 @@ class Lowered:
     sites: list[Site] | None = None  # the checked build's address checks (None: unchecked)
     private_slots: int = 0  # slots after staging that kernels reserved (Context.reserve)
     loops: list[NestedLoop] = field(default_factory=list)  # bodies of the loops run natively
+    direct: dict[int, int] = field(default_factory=dict)  # temporary -> output slot it is written into
 
     @property
     def scratch_slot(self) -> int:
@@ -66,8 +70,10 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
     n_buf, n_out = len(program.buffers), len(program.outputs)
     plan = program.plan
 
+    direct = direct_outputs(program)
+
     def storage(buffer: int) -> int:
-        return plan.in_place.get(buffer, buffer)
+        return direct[buffer] if buffer in direct else plan.in_place.get(buffer, buffer)
 
     ctx = Context(program, storage, n_buf + n_out, blas)
     staging_bytes = 0
@@ -123,6 +129,8 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         call(kf, len(program.kernels) + 1)
 
     for j, v in enumerate(program.outputs):
+        if direct.get(v.buffer) == n_buf + j:
+            continue
         dtype = program.buffers[v.buffer].dtype
         copy(f"output{j}", v.shape, Operand(storage(v.buffer), dtype, v.strides, v.offset),
              Operand(n_buf + j, dtype, contiguous_strides(v.shape)))
@@ -135,7 +143,8 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         src = Operand(storage(v.buffer), dtype, v.strides, v.offset)
         if src.storage == param and v.is_dense() and v.offset == 0:
             continue  # p := p
-        if program.buffers[src.storage].role != "temp":  # parameter, input or constant storage: stage it
+        if program.buffers[plan.in_place.get(v.buffer, v.buffer)].role != "temp":  # parameter, input or
+            # constant storage: stage it
             item = np.dtype(dtype).itemsize
             stage = Operand(ctx.scratch + 1, dtype, contiguous_strides(v.shape), staging_bytes // item)
             staged.append((v.shape, src, stage))
@@ -148,4 +157,17 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         copy(f"update{n}", shape, src, dst)
     b.ret(ir.Constant(I32, 0))
     return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
-                   bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops)
+                   bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops, direct)
+
+
+def direct_outputs(program: KernelProgram) -> dict[int, int]:
+    """Temporaries the kernels may write straight into an output slot: each output that is a whole
+    temporary, dense from its start (the first output of a temporary output twice)."""
+    n_buf, direct = len(program.buffers), {}
+    for j, v in enumerate(program.outputs):
+        b = program.buffers[v.buffer]
+        if b.role == "temp" and v.buffer not in program.plan.in_place and v.buffer not in direct \
+                and v.offset == 0 and v.is_dense() and int(np.prod(v.shape, dtype=np.int64)) == b.nbytes \
+                // np.dtype(b.dtype).itemsize:
+            direct[v.buffer] = n_buf + j
+    return direct

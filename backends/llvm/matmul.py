@@ -3,8 +3,12 @@ where OpenBLAS is slow, and the epilogue a fused matmul applies to the product.
 
 Row-major C = A @ B is column-major C^T = B^T A^T, so one BLAS call takes any
 operand whose rows or columns are contiguous. A batch of products sharing its
-right operand is folded into one product with all the rows. The loop kernels
-are written so that LLVM's vectorizer finds the contiguous axis: see each one.
+right operand is folded into one product with all the rows. A product with
+few rows and many columns whose B has its k axis contiguous (x @ W.T) runs as
+column-major C = A B instead, BLAS's m being C's rows: OpenBLAS is up to twice
+as fast that way round (see `flip_pays`); the result lands transposed in
+scratch and a tiled transpose (kernels.py) puts it in place. The loop kernels are
+written so that LLVM's vectorizer finds the contiguous axis: see each one.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from graphc.schedule import Kernel, View
 from . import blas
 from .codegen import (F32, I8, I32, I64, PTR, KernelFunction, Unsupported, broadcast_strides, contiguous_strides,
                       element, intrinsic, loop, nest, storage_type)
-from .kernels import Context, Operand, Scratch, alloca, body_compute, fill_zero, load, map_loop, store
+from .kernels import Context, Operand, Scratch, alloca, body_compute, emit_copy, fill_zero, load, map_loop, store
 
 
 def _as_matrix(v: View, left: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -69,8 +73,15 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     if batch and not any(b_op.strides[:-2]) and all(a_op.strides[:-2]) and kk <= n and \
             not _rows_follow(a_op, batch, m):  # a transposed sequence: its rows packed, the batch folds
         a_op = scratch.dense(kf, View(a.buffer, batch + (m, kk), a_op.strides, a.offset))
-    ops = (a_op, b_op, Operand(acc.storage, out_dtype, prod_strides))
-    product(ctx, kf, batch, (m, n, kk), ops)
+    ops = (a_op, b_op, Operand(acc.storage, out_dtype, prod_strides, acc.offset))
+    folded, mnk, flat = _fold_batch(batch, (m, n, kk), ops)
+    if ctx.blas and not folded and flip_pays(*mnk) and flat[1].strides[-2] == 1 and _blas_reads(mnk, flat, True):
+        rows, cols = mnk[:2]  # column-major C = A B: element (i, j) of the product at i + j * rows
+        flipped = Operand(ctx.scratch, out_dtype, (1, rows), scratch.take((rows * cols,), out_dtype))
+        _gemm_calls(kf, (), mnk, flat[:2] + (flipped,), True)
+        emit_copy(kf, (rows, cols), flipped, flat[2])  # a tiled transpose (kernels.py)
+    else:
+        product(ctx, kf, batch, (m, n, kk), ops)
     if k.body is not None:
         _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
 
@@ -83,7 +94,6 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
     batch, mnk, ops = _fold_batch(batch, mnk, ops)
     m, n, kk = mnk
     a_op, b_op, c_op = ops
-    layouts = (_gemm_layout(m, kk, *a_op.strides[-2:]), _gemm_layout(kk, n, *b_op.strides[-2:]))
     if m * n == 0:
         pass
     elif kk == 0:
@@ -95,8 +105,8 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
         _dot_loops(kf, batch, mnk, ops)
     elif m <= WIDE_ROWS and n >= 4 * WIDE_BLOCK and b_op.strides[-1] == 1 and c_op.strides[-1] == 1:
         _matmul_loops(kf, batch, mnk, ops, WIDE_BLOCK)
-    elif ctx.blas and None not in layouts and c_op.strides[-1] == 1 and (m == 1 or c_op.strides[-2] >= n):
-        _gemm_calls(kf, batch, mnk, ops, layouts)
+    elif ctx.blas and _blas_reads(mnk, ops, False) and c_op.strides[-1] == 1 and (m == 1 or c_op.strides[-2] >= n):
+        _gemm_calls(kf, batch, mnk, ops, False)
     else:
         _matmul_loops(kf, batch, mnk, ops, n)
 
@@ -124,13 +134,40 @@ def _rows_follow(op: Operand, batch: tuple, m: int) -> bool:
     return True
 
 
+#: a product runs flipped (column-major C = A B) when C has at least FLIP_ROWS rows and at least
+#: FLIP_COLS columns and twice as many columns as rows
+FLIP_ROWS, FLIP_COLS = 8, 128
+
+
+def flip_pays(m: int, n: int, kk: int) -> bool:
+    """Whether C = A @ B (B's k axis contiguous) is faster as column-major C = A B than as C^T = B^T A^T.
+    OpenBLAS's sgemm here runs fastest with its m the smaller side of C: flipped, 32 x 128 x 512 takes
+    35 us against 53 us and 16 x 256 x 1024 74 us against 156 us, transpose included (NumPy: 44 and
+    135 us; benchmarks/bench_gemm_flip.py). With B's columns contiguous instead, the usual way round
+    is as fast or faster, and square-ish products gain nothing."""
+    return m >= FLIP_ROWS and n >= max(FLIP_COLS, 2 * m) and kk > 1
+
+
+def _blas_reads(mnk: tuple[int, int, int], ops: tuple[Operand, ...], flipped: bool) -> tuple | None:
+    """((op, ld) of BLAS's first operand, (op, ld) of its second), or None where BLAS cannot read one:
+    B^T then A^T for C^T = B^T A^T; A then B (each read as the transpose of its transpose) when flipped."""
+    m, n, kk = mnk
+    a_op, b_op = ops[:2]
+    if flipped:
+        first, second = _gemm_layout(kk, m, *a_op.strides[-2:][::-1]), _gemm_layout(n, kk, *b_op.strides[-2:][::-1])
+    else:
+        first, second = _gemm_layout(kk, n, *b_op.strides[-2:]), _gemm_layout(m, kk, *a_op.strides[-2:])
+    return None if first is None or second is None else (first, second)
+
+
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
-                layouts: tuple) -> None:
-    """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, ldc)."""
+                flipped: bool) -> None:
+    """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, ldc);
+    flipped, gemm(opA, opB, m, n, k, 1, A, lda, B, ldb, 0, C, ldc) with C's columns `ldc` apart."""
     b = kf.b
     m, n, kk = mnk
     a_op, b_op, c_op = ops
-    (ta, lda), (tb, ldb) = layouts
+    (t1, ld1), (t2, ld2) = _blas_reads(mnk, ops, flipped)
     t = storage_type(c_op.dtype)
     symbol = blas.GEMM[c_op.dtype][0]
     fn = intrinsic(b.module, symbol, ir.VoidType(), [PTR] * 13)
@@ -139,18 +176,18 @@ def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops
         s = alloca(b, typ)
         b.store(ir.Constant(typ, value), s)
         return s
-    scalars = [slot(I8, ord(tb)), slot(I8, ord(ta)), slot(I32, n), slot(I32, m), slot(I32, kk), slot(t, 1.0)]
-    ldc = c_op.strides[-2] if m > 1 else n
-    lds = [slot(I32, ldb), slot(I32, lda), slot(t, 0.0), slot(I32, ldc)]
+    rows, cols, first, second = (m, n, a_op, b_op) if flipped else (n, m, b_op, a_op)
+    ldc = c_op.strides[-1] if flipped else c_op.strides[-2] if m > 1 else n
+    scalars = [slot(I8, ord(t1)), slot(I8, ord(t2)), slot(I32, rows), slot(I32, cols), slot(I32, kk), slot(t, 1.0)]
+    lds = [slot(I32, ld1), slot(I32, ld2), slot(t, 0.0), slot(I32, ldc)]
     with nest(b, batch) as idx:
-        ptr_a = element(b, kf.base(a_op.storage), t, a_op.strides[:-2], a_op.offset, idx)
-        ptr_b = element(b, kf.base(b_op.storage), t, b_op.strides[:-2], b_op.offset, idx)
-        ptr_c = element(b, kf.base(c_op.storage), t, c_op.strides[:-2], c_op.offset, idx)
+        ptr_1, ptr_2, ptr_c = (element(b, kf.base(op.storage), t, op.strides[:-2], op.offset, idx)
+                               for op in (first, second, c_op))
         if kf.bounds is not None:  # BLAS reads and writes whole matrices: check their last elements too
-            for op, (rows, cols) in zip(ops, ((m, kk), (kk, n), (m, n))):
-                last = [ir.Constant(I64, rows - 1), ir.Constant(I64, cols - 1)]
+            for op, (r, c) in zip(ops, ((m, kk), (kk, n), (m, n))):
+                last = [ir.Constant(I64, r - 1), ir.Constant(I64, c - 1)]
                 element(b, kf.base(op.storage), t, op.strides, op.offset, list(idx) + last)
-        b.call(fn, scalars + [ptr_b, lds[0], ptr_a, lds[1], lds[2], ptr_c, lds[3]])
+        b.call(fn, scalars + [ptr_1, lds[0], ptr_2, lds[1], lds[2], ptr_c, lds[3]])
 
 
 def _fma(b: ir.IRBuilder, t: ir.Type) -> ir.Function:
@@ -303,7 +340,8 @@ def _epilogue(ctx: Context, k: Kernel, kf: KernelFunction, acc: Operand, mn: tup
     """out = body(acc, extras...) over the output domain (acc broadcast like the product's shape)."""
     shape = ctx.program.buffers[k.output].shape
     prod_shape = tuple(batch) + mn[:1] * (len(a.shape) > 1) + mn[1:] * (len(bv.shape) > 1)
-    acc_view = Operand(acc.storage, acc.dtype, broadcast_strides(prod_shape, contiguous_strides(prod_shape), shape))
+    acc_view = Operand(acc.storage, acc.dtype, broadcast_strides(prod_shape, contiguous_strides(prod_shape), shape),
+                       acc.offset)
     extras = [ctx.operand(v, shape) for v in k.inputs[2:]]
     srcs = [acc_view] + extras
     out = ctx.output(k)

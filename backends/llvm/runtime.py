@@ -223,6 +223,8 @@ class Executable:
                     flat[b.id] = b.data.array.reshape(-1)
                 for b, t in self.program.plan.in_place.items():
                     flat[b] = flat[t]
+                for b, slot in self.lowered.direct.items():
+                    flat[b] = outs[slot - self.lowered.n_buffers].reshape(-1)
             rc = self.machine.run(self._slots_address, self._callback)
             if rc:
                 self._raise(rc - 1)
