@@ -73,15 +73,26 @@ def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
 
 def test_suite_runs_workers_and_reports_agreeing_losses(tmp_path):
     s = suite.Settings(workloads=("W2",), frameworks=("graphc-llvm", "graphc-numpy"), repeats=3, budget_s=0.5,
-                       gemm_n=0, timeout_s=300)
+                       rounds=2, gemm_n=0, timeout_s=300)
     res = suite.run(s)
     llvm, ref = res.runs["W2"]["graphc-llvm"], res.runs["W2"]["graphc-numpy"]
     assert res.loss_errors == []
     np.testing.assert_allclose(llvm["first_loss"], _mlp_loss(workloads.problem("W2")), rtol=1e-5)
     np.testing.assert_allclose(llvm["first_loss"], ref["first_loss"], rtol=suite.LOSS_RTOL)
     assert llvm["steps"] == ref["steps"] == 3 and llvm["step_ms"] > 0 and llvm["warm_s"] > 0
+    assert len(llvm["rounds_step_ms"]) == 2 and llvm["step_ms"] == np.median(llvm["rounds_step_ms"])
     text = report.markdown(res, ["graphc", "bench"])
-    assert "| W2: tiny MLP" in text and "(2 agree)" in text
+    assert "| W2: tiny MLP" in text and "(2 agree)" in text and "- W2: graphc-llvm " in text
+
+
+def test_rounds_combine_into_medians_and_a_failed_round_fails_the_result():
+    outs = [{"first_loss": 1.0, "step_ms": 3.0, "cold_s": 0.5, "warm_s": 0.05},
+            {"first_loss": 1.0, "step_ms": 9.0, "cold_s": 0.7, "warm_s": 0.09},
+            {"first_loss": 1.0, "step_ms": 4.0, "cold_s": 0.6, "warm_s": 0.04}]
+    out = suite.combine(outs)
+    assert (out["step_ms"], out["cold_s"], out["warm_s"]) == (4.0, 0.6, 0.05)
+    assert out["rounds_step_ms"] == [3.0, 9.0, 4.0]
+    assert suite.combine(outs[:2] + [{"na": "timed out after 600 s"}]) == {"na": "timed out after 600 s"}
 
 
 def test_disagreeing_losses_are_reported():

@@ -46,6 +46,8 @@ def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree."""
     chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads,
               "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python}
+    if args.rounds is not None:
+        chosen["rounds"] = args.rounds
     settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
     results = suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]
@@ -75,6 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frameworks", type=_subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
     p.add_argument("--threads", type=_positive, default=2, help="threads every framework may use (default 2)")
+    p.add_argument("--rounds", type=_positive, help="runs of every framework per workload, in turn; the report takes "
+                                                    "their median (default 3, 1 with --quick)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
     p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable, help="run PyTensor under this interpreter (a "
                    "virtual environment with Numba, whose llvmlite differs from graphc's; see docs/benchmarks.md)")

@@ -73,6 +73,17 @@ def step_table(res: Results) -> list[str]:
     return rows
 
 
+def spread_lines(res: Results) -> list[str]:
+    """Each framework's per-round median step times, where there was more than one round."""
+    lines = []
+    for name, runs in res.runs.items():
+        cells = [f"{fw} " + " / ".join(f"{ms:.3f}" for ms in r["rounds_step_ms"])
+                 for fw, r in runs.items() if len(r.get("rounds_step_ms", ())) > 1]
+        if cells:
+            lines.append(f"- {name}: " + "; ".join(cells))
+    return ["Step ms of each round, in the order run (the table shows their median):", ""] + lines if lines else []
+
+
 def compile_table(res: Results) -> list[str]:
     """Cold compile (build + first step, fresh process) per framework, graphc-llvm's warm start, first losses."""
     fws = res.settings.frameworks
@@ -114,14 +125,17 @@ def markdown(res: Results, argv: list[str] | None = None) -> str:
     s = res.settings
     command = argv if argv is not None else [os.path.basename(sys.executable)] + sys.argv
     parts = [f"- {line}" for line in header(command)]
+    rounds = f"; the median of {s.rounds} rounds, each framework in turn in a fresh process" if s.rounds > 1 else ""
     parts += ["", f"Median step time in ms ({s.threads} threads; up to {s.repeats} steps or {s.budget_s:g} s after "
-              "warm-up); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' times "
-              "the issue measured on a quiet machine, to judge this run's load.", ""]
+              f"warm-up{rounds}); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' "
+              "times the issue measured on a quiet machine, to judge this run's load.", ""]
     flags = sorted({r["flags"] for runs in res.runs.values() for r in runs.values() if "flags" in r})
     where = f" under {s.pytensor_python}" if s.pytensor_python else ""
     parts += [f"PyTensor ran{where} with PYTENSOR_FLAGS={' / '.join(flags)}.", ""] if flags else []
-    parts += step_table(res) + ["", "Cold compile: building the step and its first call in a fresh process; "
-                                "warm: the same for graphc-llvm in a second process with its disk cache filled.", ""]
+    spread = spread_lines(res)
+    parts += step_table(res) + [""] + spread + ([""] if spread else [])
+    parts += ["Cold compile: building the step and its first call in a fresh process; warm: the same for "
+              "graphc-llvm in a second process with its disk cache filled (medians over the rounds).", ""]
     parts += compile_table(res)
     if res.gemm:
         parts += [""] + gemm_lines(res)

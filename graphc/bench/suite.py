@@ -1,9 +1,17 @@
-"""Runs the workloads in fresh worker processes, one per framework, and checks the first losses agree."""
+"""Runs the workloads in fresh worker processes, one per framework, and checks the first losses agree.
+
+A shared machine has slow phases that last minutes. With `rounds` > 1 every
+workload runs its frameworks in turn that many times (a fresh process and a
+fresh disk cache each time), and the report takes the median of the rounds:
+a slow phase then lands on every framework alike instead of on whichever ran
+during it.
+"""
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +33,7 @@ class Settings:
     frameworks: tuple[str, ...] = FRAMEWORKS
     repeats: int = 100
     budget_s: float = 10.0
+    rounds: int = 3             # runs of every framework per workload, in turn; the report takes their median
     threads: int = 2
     gemm_n: int = 1024          # 0: skip the GEMM line
     pytensor_python: str | None = None  # an interpreter with PyTensor and Numba (Numba's llvmlite is not graphc's)
@@ -32,7 +41,7 @@ class Settings:
 
     @classmethod
     def quick(cls, **kw) -> "Settings":
-        return cls(repeats=10, budget_s=2.0, **kw)
+        return cls(**{"repeats": 10, "budget_s": 2.0, "rounds": 1, **kw})
 
 
 @dataclass
@@ -105,15 +114,37 @@ def check_losses(name: str, runs: dict[str, dict]) -> list[str]:
             for fw, v in losses.items() if not abs(v - ref) <= LOSS_RTOL * abs(ref)]
 
 
+#: the timings a result holds, each reported as its median over the rounds
+TIMES = ("step_ms", "cold_s", "warm_s")
+
+
+def combine(outs: list[dict]) -> dict:
+    """One framework's rounds as one result: the median of each timing, every round's step time kept
+    (`rounds_step_ms`); a round that failed makes the whole result that failure."""
+    failed = [o for o in outs if "na" in o]
+    if failed:
+        return failed[0]
+    out = dict(outs[0])
+    for key in TIMES:
+        values = [o[key] for o in outs if o.get(key) is not None]
+        if values:
+            out[key] = statistics.median(values)
+    out["rounds_step_ms"] = [o["step_ms"] for o in outs if "step_ms" in o]
+    return out
+
+
 def run(s: Settings, log: Callable[[str], None] = lambda msg: None) -> Results:
-    """Every selected workload on every selected framework, then the GEMM rates; each in its own process."""
+    """Every selected workload on every selected framework (`s.rounds` times, in turn), then the GEMM
+    rates; each in its own process."""
     res = Results(s)
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
         for name in s.workloads:
-            runs = res.runs[name] = {}
-            for fw in s.frameworks:
-                log(f"{name} {fw} ...")
-                runs[fw] = measure(name, fw, s, os.path.join(tmp, name))
+            outs: dict[str, list[dict]] = {fw: [] for fw in s.frameworks}
+            for r in range(s.rounds):
+                for fw in s.frameworks:
+                    log(f"{name} {fw} (round {r + 1} of {s.rounds}) ...")
+                    outs[fw].append(measure(name, fw, s, os.path.join(tmp, f"{name}-{r}")))
+            runs = res.runs[name] = {fw: combine(o) for fw, o in outs.items()}
             res.loss_errors += check_losses(name, runs)
         if s.gemm_n and "graphc-llvm" in s.frameworks:
             for dtype in ("float32", "float64"):
