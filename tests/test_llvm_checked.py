@@ -111,8 +111,8 @@ def test_checked_and_unchecked_builds_train_alike():
 def test_a_fault_in_a_native_scan_body_names_the_scan_line(monkeypatch):
     from graphc.backends.llvm import loop
 
-    def corrupted(body, shapes, transposed=()):  # the body's first kernel reads its first input one element too far
-        program = body_program(body, shapes, transposed)
+    def corrupted(body, shapes):  # the body's first kernel reads its first input one element too far
+        program = body_program(body, shapes)
         program = dataclasses.replace(program, kernels=list(program.kernels))
         return _shift_input(program, 0, 0, 4)
 

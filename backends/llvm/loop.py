@@ -17,13 +17,14 @@ callback, where `Scan.numpy` interprets it.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from llvmlite import ir
 
 from graphc.schedule import Kernel, KernelProgram, View
-from graphc.schedule.nested import body_program, swapped
+from graphc.schedule.nested import body_program
 
 from .codegen import I32, I64, PTR, KernelFunction, Unsupported, contiguous_strides, element, loop, storage_type
 from .kernels import Context, Operand, Scratch, emit_copy
@@ -54,9 +55,24 @@ def _body(k: Kernel) -> tuple[KernelProgram, set[int]]:
     """The body's program, with the weights that only its flipped products read taken transposed
     (see `flipped_weights`), and those weights' numbers among the constants."""
     init, seqs, consts = k.node.op.split(k.inputs)
-    shapes = [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts]
-    flipped = flipped_weights(body_program(k.node.op.body, shapes), len(consts))
-    return body_program(k.node.op.body, shapes, flipped), set(flipped)
+    program = body_program(k.node.op.body, [init.shape] + [s.shape[1:] for s in seqs] + [c.shape for c in consts])
+    flipped = flipped_weights(program, len(consts))
+    first = len(program.inputs) - len(consts)
+    return transposed_inputs(program, {program.inputs[first + j] for j in flipped}), set(flipped)
+
+
+def transposed_inputs(program: KernelProgram, buffers: set[int]) -> KernelProgram:
+    """The program with the 2-D input `buffers` stored transposed, (n, k) instead of (k, n): each is
+    read whole by its views (`flipped_weights`), which now find element (i, j) at i + j * k."""
+    if not buffers:
+        return program
+    shapes = {b: program.buffers[b].shape for b in buffers}
+    bufs = [dataclasses.replace(b, shape=b.shape[::-1]) if b.id in buffers else b for b in program.buffers]
+
+    def view(v: View) -> View:
+        return View(v.buffer, v.shape, (1, shapes[v.buffer][0])) if v.buffer in buffers else v
+    kernels = [dataclasses.replace(k, inputs=tuple(view(v) for v in k.inputs)) for k in program.kernels]
+    return dataclasses.replace(program, buffers=bufs, kernels=kernels)
 
 
 def flipped_weights(program: KernelProgram, n_consts: int) -> list[int]:
@@ -64,14 +80,16 @@ def flipped_weights(program: KernelProgram, n_consts: int) -> list[int]:
     run flipped once that operand has its k axis contiguous (matmul.flip_pays): h @ W_hh.T with W_hh
     stored as it is, rather than densified as W_hh.T once per loop and read the slow way round."""
     first = len(program.inputs) - n_consts
-    wanted = {b: True for b in program.inputs[first:] if len(program.buffers[b].shape) == 2}
+    outputs = {v.buffer for v in program.outputs}
+    wanted = {b: True for b in program.inputs[first:] if len(program.buffers[b].shape) == 2 and b not in outputs}
     for k in program.kernels:
         for pos, v in enumerate(k.inputs):
             if v.buffer not in wanted:
                 continue
             a = k.inputs[0]
-            wanted[v.buffer] &= k.kind == "matmul" and pos == 1 and v.is_dense() and v.offset == 0 and \
-                len(a.shape) == 2 and v.buffer != a.buffer and flip_pays(a.shape[0], v.shape[1], v.shape[0])
+            wanted[v.buffer] &= k.kind == "matmul" and pos == 1 and v.shape == program.buffers[v.buffer].shape and \
+                v.is_dense() and v.offset == 0 and len(a.shape) == 2 and v.buffer != a.buffer and \
+                flip_pays(a.shape[0], v.shape[1], v.shape[0])
     return [j for j, b in enumerate(program.inputs[first:]) if wanted.get(b)]
 
 
@@ -111,7 +129,7 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         program.inputs[1 + len(seqs):]
     for j, (slot, c) in enumerate(zip(const_slots, consts)):
         if j in flipped:
-            c = View(c.buffer, swapped(c.shape), c.strides[:-2] + c.strides[-2:][::-1], c.offset)
+            c = View(c.buffer, c.shape[::-1], c.strides[::-1], c.offset)  # a 2-D weight, stored transposed
         point(slot, at(scratch.dense(kf, c)))
     init_ptr = at(scratch.dense(kf, init))
     seq_rows = [rows(s) for s in seqs]
