@@ -143,8 +143,8 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         src = Operand(storage(v.buffer), dtype, v.strides, v.offset)
         if src.storage == param and v.is_dense() and v.offset == 0:
             continue  # p := p
-        if program.buffers[plan.in_place.get(v.buffer, v.buffer)].role != "temp":  # parameter, input or
-            # constant storage: stage it
+        kept_in = program.buffers[plan.in_place.get(v.buffer, v.buffer)]  # an output slot holds a temporary
+        if kept_in.role != "temp":  # parameter, input or constant storage: stage it
             item = np.dtype(dtype).itemsize
             stage = Operand(ctx.scratch + 1, dtype, contiguous_strides(v.shape), staging_bytes // item)
             staged.append((v.shape, src, stage))
@@ -166,8 +166,7 @@ def direct_outputs(program: KernelProgram) -> dict[int, int]:
     n_buf, direct = len(program.buffers), {}
     for j, v in enumerate(program.outputs):
         b = program.buffers[v.buffer]
-        if b.role == "temp" and v.buffer not in program.plan.in_place and v.buffer not in direct \
-                and v.offset == 0 and v.is_dense() and int(np.prod(v.shape, dtype=np.int64)) == b.nbytes \
-                // np.dtype(b.dtype).itemsize:
+        whole = v.offset == 0 and v.is_dense() and np.prod(v.shape, dtype=np.int64) == np.prod(b.shape, dtype=np.int64)
+        if whole and b.role == "temp" and v.buffer not in program.plan.in_place and v.buffer not in direct:
             direct[v.buffer] = n_buf + j
     return direct

@@ -81,7 +81,7 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         _gemm_calls(kf, (), mnk, flat[:2] + (flipped,), True)
         emit_copy(kf, (rows, cols), flipped, flat[2])  # a tiled transpose (kernels.py)
     else:
-        product(ctx, kf, batch, (m, n, kk), ops)
+        product(ctx, kf, folded, mnk, flat)
     if k.body is not None:
         _epilogue(ctx, k, kf, acc, (m, n), batch, a, bv)
 
