@@ -56,6 +56,7 @@ def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
             fields = json.loads(data)
             fields["fallbacks"] = {int(i): why for i, why in fields["fallbacks"].items()}
             fields["direct"] = {int(b): slot for b, slot in fields["direct"].items()}
+            fields["grouped"] = {int(i): first for i, first in fields["grouped"].items()}
             bodies = [body_of(k) for i, k in enumerate(program.kernels)
                       if k.kind == "loop" and i not in fields["fallbacks"]]
             fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, checked))

@@ -23,6 +23,7 @@ from graphc.schedule import KernelProgram
 from .checked import Bounds, Site
 from .codegen import I32, PTR, KernelFunction, Unsupported, aligned, contiguous_strides
 from .emitters import emitter
+from .groups import emit_group, kernel_groups
 from .kernels import Context, Operand, emit_copy
 from .loop import NestedLoop, private_slots
 from .profile import CycleCounters
@@ -42,6 +43,7 @@ class Lowered:
     private_slots: int = 0  # slots after staging that kernels reserved (Context.reserve)
     loops: list[NestedLoop] = field(default_factory=list)  # bodies of the loops run natively
     direct: dict[int, int] = field(default_factory=dict)  # temporary -> output slot it is written into
+    grouped: dict[int, int] = field(default_factory=dict)  # kernel -> first kernel of the loop it runs in
 
     @property
     def scratch_slot(self) -> int:
@@ -101,9 +103,9 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         with b.if_then(failed, likely=False):
             b.ret(ir.Constant(I32, code))
 
-    for i, k in enumerate(program.kernels):
-        if timer is not None:
-            timer.start()
+    def kernel_function(i: int) -> KernelFunction | None:
+        """Kernel i's native function, or None when it has no emitter (its index then goes to the callback)."""
+        k = program.kernels[i]
         name = f"k{i}_{k.name}"
         kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch]
                             + private_slots(ctx, k),
@@ -114,13 +116,42 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         except Unsupported as e:
             del module.globals[name]
             fallbacks[i] = e.what
-            rc = b.call(callback, [ir.Constant(I32, i)])
-            with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
-                b.ret(ir.Constant(I32, i + 1))
-        else:
-            call(kf, i + 1)
-        if timer is not None:
-            timer.stop(i)
+            return None
+        return kf
+
+    def group_function(members: list[int]) -> KernelFunction | None:
+        """One loop for a run of elementwise kernels and the concatenation it may end with (groups.py),
+        or None if a member has no emitter."""
+        ks = [program.kernels[i] for i in members]
+        name = f"k{members[0]}_to_k{members[-1]}_group"
+        kf = KernelFunction(module, name, [storage(k.output) for k in ks] +
+                            [storage(v.buffer) for k in ks for v in k.inputs], bounds)
+        try:
+            emit_group(ctx, ks, kf)
+            kf.finish()
+        except Unsupported:
+            del module.globals[name]
+            return None
+        return kf
+
+    grouped: dict[int, int] = {}
+    runs = kernel_groups(program, storage) if bounds is None else [[i] for i in range(len(program.kernels))]
+    for members in runs:
+        group = group_function(members) if len(members) > 1 else None
+        if group is not None:
+            grouped.update((i, members[0]) for i in members[1:])
+        for i in members[:1] if group is not None else members:
+            kf = group or kernel_function(i)
+            if timer is not None:
+                timer.start()
+            if kf is None:
+                rc = b.call(callback, [ir.Constant(I32, i)])
+                with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
+                    b.ret(ir.Constant(I32, i + 1))
+            else:
+                call(kf, i + 1)
+            if timer is not None:
+                timer.stop(i)
 
     def copy(name: str, shape: tuple, src: Operand, dst: Operand) -> None:
         kf = KernelFunction(module, name, [dst.storage, src.storage], bounds)
@@ -157,7 +188,7 @@ def lower_program(program: KernelProgram, blas: bool, checked: bool = False, pro
         copy(f"update{n}", shape, src, dst)
     b.ret(ir.Constant(I32, 0))
     return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
-                   bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops, direct)
+                   bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops, direct, grouped)
 
 
 def direct_outputs(program: KernelProgram) -> dict[int, int]:

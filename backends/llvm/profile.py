@@ -52,10 +52,12 @@ class KernelTime:
     name: str
     shape: tuple[int, ...]
     native: bool  # False: the kernel ran through the NumPy callback
-    seconds: float  # per call
+    seconds: float  # per call (a loop running several kernels: all of its time on the first)
+    group: int | None = None  # the first kernel of the loop this kernel runs in (groups.py), if not itself
 
     def __str__(self) -> str:
         where = "" if self.native else " (NumPy callback)"
+        where += "" if self.group is None else f" (in k{self.group}'s loop)"
         return f"k{self.index:<4} {self.kind:<11} {self.name:<22} {str(list(self.shape)):<18} " \
                f"{1e6 * self.seconds:10.1f} us{where}"
 
@@ -99,5 +101,6 @@ def measure(executable, args: Sequence[np.ndarray], calls: int) -> Profile:
     c1, t1 = cycles(), time.perf_counter()
     per_cycle = (t1 - t0) / max(c1 - c0, 1)
     rows = [KernelTime(i, k.kind, k.name, program.buffers[k.output].shape, i not in exe.lowered.fallbacks,
-                       counters[i] * per_cycle / calls) for i, k in enumerate(program.kernels)]
+                       counters[i] * per_cycle / calls, exe.lowered.grouped.get(i))
+            for i, k in enumerate(program.kernels)]
     return Profile(rows, (t1 - t0) / calls, calls)

@@ -7,6 +7,7 @@ from ..ir import Constant, Graph, Parameter, Placeholder, Tensor
 from ..ops import elementwise as ew
 from ..ops import conv, fused, index, linalg, loop, random, reduce, shape
 from .memory import plan_memory
+from .order import cluster_elementwise
 from .program import Buffer, Kernel, KernelProgram, View
 
 #: Kernel kind by op class (subclasses match); anything else runs as a "generic" kernel.
@@ -146,5 +147,6 @@ def lower(graph: Graph, in_place: bool = True) -> KernelProgram:
 
     outputs = [views[o] for o in graph.outputs]
     updates = [(views[p].buffer, views[v]) for p, v in graph.updates]
+    kernels = cluster_elementwise(kernels, buffers)
     plan = plan_memory(buffers, kernels, outputs, updates, in_place)
     return KernelProgram(buffers, kernels, [views[x].buffer for x in graph.inputs], outputs, updates, plan)
