@@ -179,36 +179,36 @@ def program_of(fn):
 
 def test_ir_fingerprint_is_exact():
     base = program_of(step(backend="numpy"))
-    assert ircache.fingerprint(base, True) == ircache.fingerprint(program_of(step(backend="numpy")), True)
-    assert ircache.fingerprint(base, False) != ircache.fingerprint(base, True)
-    assert ircache.fingerprint(program_of(step(act="sigmoid", backend="numpy")), True) != ircache.fingerprint(base, True)
+    assert ircache.fingerprint(base, 64) == ircache.fingerprint(program_of(step(backend="numpy")), 64)
+    assert len({ircache.fingerprint(base, bits) for bits in (0, 32, 64)}) == 3  # no BLAS, LP64, ILP64
+    assert ircache.fingerprint(program_of(step(act="sigmoid", backend="numpy")), 64) != ircache.fingerprint(base, 64)
     x = gc.placeholder((3,), name="x")
     near = [gc.function([x], x * c).kernel_program((3,)) for c in (np.float32(0.1), np.nextafter(np.float32(0.1), 1))]
-    assert ircache.fingerprint(near[0], True) != ircache.fingerprint(near[1], True)  # one ulp apart
+    assert ircache.fingerprint(near[0], 64) != ircache.fingerprint(near[1], 64)  # one ulp apart
     table = [gc.function([x], x + gc.constant(np.arange(3, dtype=np.float32) * s)).kernel_program((3,))
              for s in (1, 2)]
-    assert ircache.fingerprint(table[0], True) != ircache.fingerprint(table[1], True)  # constants by content
+    assert ircache.fingerprint(table[0], 64) != ircache.fingerprint(table[1], 64)  # constants by content
 
 
 def test_unknown_attributes_make_a_program_uncacheable(cache_dir, monkeypatch):
     program = program_of(step(backend="numpy"))
     monkeypatch.setattr(type(program.kernels[0].node.op), "attrs", lambda self: (object(),))
-    assert ircache.fingerprint(program, True) is None
-    assert ircache.lower_cached(program, True, False).ir == lower_program(program, blas=True).ir
+    assert ircache.fingerprint(program, 64) is None
+    assert ircache.lower_cached(program, 64, False).ir == lower_program(program, blas=64).ir
     assert not [n for n in os.listdir(cache_dir) if n.endswith(".low")]
 
 
 def test_checked_builds_are_lowered_afresh(cache_dir):
     program = program_of(step(backend="numpy"))
-    lowered = ircache.lower_cached(program, True, True)
+    lowered = ircache.lower_cached(program, 64, True)
     assert lowered.sites is not None and not [n for n in os.listdir(cache_dir) if n.endswith(".low")]
 
 
 def test_cached_lowering_equals_a_fresh_one(cache_dir):
     program = program_of(step(backend="numpy"))
-    first = ircache.lower_cached(program, True, False)  # stored
-    again = ircache.lower_cached(program, True, False)  # loaded
-    assert again == first == lower_program(program, blas=True)
+    first = ircache.lower_cached(program, 64, False)  # stored
+    again = ircache.lower_cached(program, 64, False)  # loaded
+    assert again == first == lower_program(program, blas=64)
 
 
 def rnn_step(act="tanh", backend="numpy"):
@@ -227,16 +227,16 @@ XS = np.linspace(-1, 1, 120, dtype=np.float32).reshape(5, 8, 3)
 def test_loop_programs_are_keyed_by_their_bodies_not_their_ids():
     base = rnn_step().kernel_program(XS.shape)
     assert any(k.kind == "loop" for k in base.kernels)
-    assert ircache.fingerprint(base, True) == ircache.fingerprint(rnn_step().kernel_program(XS.shape), True)
-    assert ircache.fingerprint(base, True) != ircache.fingerprint(rnn_step("sigmoid").kernel_program(XS.shape), True)
+    assert ircache.fingerprint(base, 64) == ircache.fingerprint(rnn_step().kernel_program(XS.shape), 64)
+    assert ircache.fingerprint(base, 64) != ircache.fingerprint(rnn_step("sigmoid").kernel_program(XS.shape), 64)
 
 
 def test_a_cached_loop_program_lowers_its_bodies_from_the_cache(cache_dir, monkeypatch):
     program = rnn_step().kernel_program(XS.shape)
-    first = ircache.lower_cached(program, True, False)  # stored: the program and each body
+    first = ircache.lower_cached(program, 64, False)  # stored: the program and each body
     assert first.loops and len([n for n in os.listdir(cache_dir) if n.endswith(".low")]) == 1 + len(first.loops)
     monkeypatch.setattr(ircache, "lower_program", None)  # a hit must not generate IR
-    again = ircache.lower_cached(program, True, False)
+    again = ircache.lower_cached(program, 64, False)
     assert (again.ir, again.fallbacks, again.private_slots) == (first.ir, first.fallbacks, first.private_slots)
     assert [(n.fn_slot, n.table_slot, n.program, n.lowered) for n in again.loops] == \
         [(n.fn_slot, n.table_slot, n.program, n.lowered) for n in first.loops]

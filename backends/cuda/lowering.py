@@ -60,7 +60,7 @@ def lower_program(program: KernelProgram, host: bool = False) -> Lowered:
     module.triple = ""
     storage = lambda buffer: program.plan.in_place.get(buffer, buffer)  # noqa: E731
     scratch = len(program.buffers)
-    ctx = Context(program, storage, scratch, blas=False)
+    ctx = Context(program, storage, scratch, blas=0)
     steps: list[Step] = []
     fallbacks: dict[int, str] = {}
     for i, k in enumerate(program.kernels):

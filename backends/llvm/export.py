@@ -74,7 +74,7 @@ def export_program(program: KernelProgram, library: str, header: str, name: str 
         if b.role != "temp" and b.dtype not in C_TYPES:
             raise BackendError(f"export_library: {b.role} {b.name or b.id} has dtype {b.dtype}, which the C API "
                                f"does not have", fix=f"use one of {', '.join(C_TYPES)}")
-    lowered = lower_program(program, blas=False)
+    lowered = lower_program(program, blas=0)
     unsupported = dict(lowered.fallbacks)
     if lowered.loops or lowered.private_slots:  # a loop's body is a second executable the library would need
         unsupported.update({i: "a loop over a nested program, which libraries do not support yet"

@@ -47,7 +47,7 @@ class Unkeyable(Exception):
     """A value the fingerprint cannot describe exactly."""
 
 
-def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
+def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
     """`lower_program`, through the disk cache when it is on and the program can be fingerprinted."""
     key = None if checked or not cache.enabled() else fingerprint(program, blas)
     if key is not None:
@@ -70,7 +70,7 @@ def lower_cached(program: KernelProgram, blas: bool, checked: bool) -> Lowered:
     return lowered
 
 
-def fingerprint(program: KernelProgram, blas: bool) -> str | None:
+def fingerprint(program: KernelProgram, blas: int) -> str | None:
     """The hex sha256 that names this program's lowered IR, or None if it cannot be fingerprinted exactly."""
     try:
         for cls in {type(program), type(program.plan), *map(type, program.buffers), *map(type, program.kernels)}:
@@ -90,7 +90,7 @@ def fingerprint(program: KernelProgram, blas: bool) -> str | None:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _op_key(k: Kernel, blas: bool) -> Any:
+def _op_key(k: Kernel, blas: int) -> Any:
     """A kernel's op attributes; a loop's body (an object with a per-process id) by its program's fingerprint."""
     op = k.node.op
     if k.kind != "loop":

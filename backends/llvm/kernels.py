@@ -42,7 +42,7 @@ class Context:
     program: KernelProgram
     storage: Callable[[int], int]
     scratch: int  # storage slot of the per-executable scratch area
-    blas: bool
+    blas: int  # the BLAS's integer width in bits (blas.py), 0: no BLAS
     scratch_bytes: int = 0  # the most any kernel needs, grown by the emitters
     private_slots: int = 0  # slots after scratch and staging that kernels asked for (see `reserve`)
     loops: list = field(default_factory=list)  # the natively run loops' bodies (loop.NestedLoop)

@@ -65,7 +65,7 @@ class Lowered:
         return self.staging_slot + 1 + self.private_slots
 
 
-def lower_program(program: KernelProgram, blas: bool, checked: bool = False, profile: bool = False) -> Lowered:
+def lower_program(program: KernelProgram, blas: int, checked: bool = False, profile: bool = False) -> Lowered:
     """The module of a program; `profile` adds per-kernel cycle counters (see profile.py)."""
     module = ir.Module("graphc")
     module.triple = ""

@@ -21,7 +21,7 @@ from graphc.ops import fused
 from graphc.schedule import Kernel, View
 
 from . import blas
-from .codegen import (F32, I8, I32, I64, PTR, KernelFunction, Unsupported, broadcast_strides, contiguous_strides,
+from .codegen import (F32, I8, I64, PTR, KernelFunction, Unsupported, broadcast_strides, contiguous_strides,
                       element, intrinsic, loop, nest, storage_type)
 from .kernels import Context, Operand, Scratch, alloca, body_compute, emit_copy, fill_zero, load, map_loop, store
 
@@ -78,7 +78,7 @@ def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     if ctx.blas and not folded and flip_pays(*mnk) and flat[1].strides[-2] == 1 and _blas_reads(mnk, flat, True):
         rows, cols = mnk[:2]  # column-major C = A B: element (i, j) of the product at i + j * rows
         flipped = Operand(ctx.scratch, out_dtype, (1, rows), scratch.take((rows * cols,), out_dtype))
-        _gemm_calls(kf, (), mnk, flat[:2] + (flipped,), True)
+        _gemm_calls(kf, (), mnk, flat[:2] + (flipped,), True, ctx.blas)
         emit_copy(kf, (rows, cols), flipped, flat[2])  # a tiled transpose (kernels.py)
     else:
         product(ctx, kf, folded, mnk, flat)
@@ -106,7 +106,7 @@ def product(ctx: Context, kf: KernelFunction, batch: tuple, mnk: tuple[int, int,
     elif m <= WIDE_ROWS and n >= 4 * WIDE_BLOCK and b_op.strides[-1] == 1 and c_op.strides[-1] == 1:
         _matmul_loops(kf, batch, mnk, ops, WIDE_BLOCK)
     elif ctx.blas and _blas_reads(mnk, ops, False) and c_op.strides[-1] == 1 and (m == 1 or c_op.strides[-2] >= n):
-        _gemm_calls(kf, batch, mnk, ops, False)
+        _gemm_calls(kf, batch, mnk, ops, False, ctx.blas)
     else:
         _matmul_loops(kf, batch, mnk, ops, n)
 
@@ -161,7 +161,7 @@ def _blas_reads(mnk: tuple[int, int, int], ops: tuple[Operand, ...], flipped: bo
 
 
 def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops: tuple[Operand, ...],
-                flipped: bool) -> None:
+                flipped: bool, int_bits: int) -> None:
     """C = A @ B row-major is C^T = B^T A^T column-major: gemm(opB, opA, n, m, k, 1, B, ldb, A, lda, 0, C, ldc);
     flipped, gemm(opA, opB, m, n, k, 1, A, lda, B, ldb, 0, C, ldc) with C's columns `ldc` apart."""
     b = kf.b
@@ -178,8 +178,9 @@ def _gemm_calls(kf: KernelFunction, batch: tuple, mnk: tuple[int, int, int], ops
         return s
     rows, cols, first, second = (m, n, a_op, b_op) if flipped else (n, m, b_op, a_op)
     ldc = c_op.strides[-1] if flipped else c_op.strides[-2] if m > 1 else n
-    scalars = [slot(I8, ord(t1)), slot(I8, ord(t2)), slot(I32, rows), slot(I32, cols), slot(I32, kk), slot(t, 1.0)]
-    lds = [slot(I32, ld1), slot(I32, ld2), slot(t, 0.0), slot(I32, ldc)]
+    n_t = ir.IntType(int_bits)  # the BLAS's integer type (ILP64 builds take int64)
+    scalars = [slot(I8, ord(t1)), slot(I8, ord(t2)), slot(n_t, rows), slot(n_t, cols), slot(n_t, kk), slot(t, 1.0)]
+    lds = [slot(n_t, ld1), slot(n_t, ld2), slot(t, 0.0), slot(n_t, ldc)]
     with nest(b, batch) as idx:
         ptr_1, ptr_2, ptr_c = (element(b, kf.base(op.storage), t, op.strides[:-2], op.offset, idx)
                                for op in (first, second, c_op))

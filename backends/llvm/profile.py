@@ -89,7 +89,7 @@ def measure(executable, args: Sequence[np.ndarray], calls: int) -> Profile:
     from .lowering import lower_program
     from . import blas
     program = executable.program
-    exe = Executable(program, lowered=lower_program(program, bool(blas.gemm_pointers()), profile=True))
+    exe = Executable(program, lowered=lower_program(program, blas.int_bits(), profile=True))
     engine = exe.machine.engine
     counters = (ctypes.c_int64 * max(len(program.kernels), 1)).from_address(engine.get_global_value_address(GLOBAL))
     cycles = ctypes.CFUNCTYPE(ctypes.c_int64)(engine.get_function_address("cycles"))

@@ -62,7 +62,8 @@ def _bind_symbols() -> None:
             if fn is not None:
                 llvm.add_symbol(name, ctypes.cast(fn, ctypes.c_void_p).value)
                 break
-    for symbol, address in blas.gemm_pointers().items():
+    found = blas.library()
+    for symbol, address in (found.pointers if found is not None else {}).items():
         llvm.add_symbol(symbol, address)
 
 
@@ -152,7 +153,7 @@ class Executable:
 
     def __init__(self, program: KernelProgram, checked: bool = False, lowered: Lowered | None = None):
         self.program = program
-        self.lowered: Lowered = lowered or lower_cached(program, bool(blas.gemm_pointers()), checked)
+        self.lowered: Lowered = lowered or lower_cached(program, blas.int_bits(), checked)
         self.machine = machine(self.lowered.ir)  # the checks are in the IR, so in the cache key
         self._fault = None if self.lowered.sites is None else \
             fault_cell(self.machine.engine.get_global_value_address(FAULT))

@@ -34,7 +34,14 @@ def header(argv: list[str]) -> list[str]:
             f"date: {datetime.datetime.now().isoformat(timespec='minutes')}",
             f"machine: {_cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.machine()}; "
             f"load average at the end (1/5/15 min): {load}",
-            f"versions: python {platform.python_version()}, " + ", ".join(f"{d} {_version(d)}" for d in dists)]
+            f"versions: python {platform.python_version()}, " + ", ".join(f"{d} {_version(d)}" for d in dists),
+            f"graphc-llvm's BLAS: {_blas()}"]
+
+
+def _blas() -> str:
+    from graphc.backends.llvm import blas  # the library the workers' LLVM backend calls
+    found = blas.library()
+    return "none (loop kernels)" if found is None else f"{found.source} ({found.int_bits}-bit sizes)"
 
 
 def _ms(run: dict) -> str:
