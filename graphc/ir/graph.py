@@ -9,48 +9,53 @@ from .node import Tensor
 
 
 def toposort(outputs: Iterable[Tensor]) -> list[Tensor]:
-    """Every node the outputs depend on, inputs before users (iterative: no recursion limit)."""
+    """Every node the outputs depend on, inputs before users (iterative: no recursion limit).
+
+    Depth first, each node's inputs in order; passes call this dozens of times per compile, so
+    it walks each edge once with one iterator per node and keys by id (Tensor.__hash__ is Python)."""
     order: list[Tensor] = []
     seen: set[int] = set()
     for root in outputs:
         if id(root) in seen:
             continue
-        stack = [(root, False)]
+        seen.add(id(root))
+        stack = [(root, iter(root.inputs))]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for inp in reversed(node.inputs):
+            node, pending = stack[-1]
+            for inp in pending:
                 if id(inp) not in seen:
-                    stack.append((inp, False))
+                    seen.add(id(inp))
+                    stack.append((inp, iter(inp.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 
 def substitute(outputs: Sequence[Tensor], mapping: Mapping[Tensor, Tensor],
-               rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tensor] | None = None) -> list[Tensor]:
+               rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tensor] | None = None,
+               order: Sequence[Tensor] | None = None) -> list[Tensor]:
     """The outputs with each key of `mapping` replaced by its value, types re-inferred.
 
     Nodes keep their source location. `rebuild(old, new_inputs)` may build a node
     differently (passes use this); by default the same op is applied to the new inputs.
+    `order` is `toposort(outputs)` when the caller has it already (a Graph's `nodes`).
     """
     rebuild = rebuild or remake
-    new: dict[Tensor, Tensor] = dict(mapping)
-    for node in toposort(outputs):
-        if node not in new:
-            new[node] = rebuild(node, tuple(new[i] for i in node.inputs))
-    return [new[o] for o in outputs]
+    new = {id(k): v for k, v in mapping.items()}  # by id: the nodes stay alive in `outputs`
+    for node in toposort(outputs) if order is None else order:
+        if id(node) not in new:
+            new[id(node)] = rebuild(node, tuple([new[id(i)] for i in node.inputs]))
+    return [new[id(o)] for o in outputs]
 
 
 def remake(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
     """`node`'s op applied to new inputs (the node itself when they are unchanged)."""
-    if all(a is b for a, b in zip(inputs, node.inputs)):
-        return node
-    return Tensor.make(node.op, inputs, loc=node.loc)
+    for a, b in zip(inputs, node.inputs):
+        if a is not b:
+            return Tensor.make(node.op, inputs, loc=node.loc)
+    return node
 
 
 def placeholders_of(outputs: Iterable[Tensor]) -> list[Tensor]:

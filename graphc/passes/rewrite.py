@@ -84,7 +84,7 @@ class RewriteStats:
 def map_graph(graph: Graph, rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tensor]) -> Graph:
     """The graph rebuilt node by node through `rebuild(old_node, new_inputs)`."""
     roots = graph.roots()
-    new = substitute(roots + list(graph.inputs), {x: x for x in graph.inputs}, rebuild=rebuild)
+    new = substitute(roots + list(graph.inputs), {x: x for x in graph.inputs}, rebuild=rebuild, order=graph.nodes)
     n = len(graph.outputs)
     values = new[n:len(roots)]
     return Graph(graph.inputs, tuple(new[:n]), tuple((p, v) for (p, _), v in zip(graph.updates, values)))
