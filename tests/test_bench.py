@@ -145,3 +145,21 @@ def test_cli_prints_the_report_and_writes_json(tmp_path, capsys):
     np.testing.assert_allclose(data["runs"]["W2"]["graphc-numpy"]["first_loss"],
                                _mlp_loss(workloads.problem("W2")), rtol=1e-5)
     assert list(tmp_path.iterdir()) == [out]  # the temporary file was renamed, not left behind
+
+
+def test_block_medians_charge_a_slow_phase_to_one_block_of_each_contender(monkeypatch):
+    """Rounds take the contenders in turn, each for a block of consecutive calls: a slow phase (every
+    call ten times slower) over the second round costs one block of each, and the medians keep the
+    contenders' true times."""
+    clock, calls = [0.0], {"a": 0, "b": 0}
+    per_block = 2 + 4  # warm-up calls (median_ms: at least 2) + timed calls
+
+    def contender(name: str, cost: float):
+        def run():
+            calls[name] += 1
+            clock[0] += cost * (10.0 if per_block < calls[name] <= 2 * per_block else 1.0)
+        return run
+    monkeypatch.setattr(worker.time, "perf_counter", lambda: clock[0])
+    ms = worker.block_medians({"a": contender("a", 0.002), "b": contender("b", 0.004)}, blocks=3, calls=4)
+    assert calls == {"a": 3 * per_block, "b": 3 * per_block}
+    assert ms == pytest.approx({"a": 2.0, "b": 4.0})

@@ -8,11 +8,13 @@ kernel to kernel in registers, each array is loaded once, and the group is one
 call. Adam's update of a weight then moves 7 arrays instead of 10.
 
 Running kernel after kernel element by element gives the same result as running
-them one after another when every storage a member writes is touched by the
-group only at the element being computed (a dense view of the whole domain);
-`joins` checks exactly that, reads through any other view must be of storages
-the group does not write. Checked builds keep one function per kernel, so a
-fault names its kernel.
+them one after another when all memory a member writes is touched by the group
+only at the element being computed (a dense view of the whole domain); `joins`
+checks exactly that on memory (arena byte ranges, which temporaries share by
+lifetime), so reads through any other view are of memory the group does not
+write. A run may end with the concatenation of its outputs (`absorbs`): the loop
+then stores each piece in its place there. Checked builds keep one function per
+kernel, so a fault names its kernel.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ parameter or input storage (so swaps read old values), then writes every
 update into its parameter.
 Kernels with no native emitter call `callback(kernel index)`, which runs the
 op's NumPy rule with the GIL held (see runtime.py).
+Runs of elementwise kernels over one domain are one function each (groups.py).
 """
 from __future__ import annotations
 

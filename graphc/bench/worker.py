@@ -85,7 +85,20 @@ def gemm(dtype: str, n: int, threads: int) -> dict:
         torch.set_num_threads(threads)
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         runs["torch"] = lambda: ta @ tb
-    return {name: 2 * n ** 3 / 1e6 / median_ms(run, 20, 5.0)[0] for name, run in runs.items()}
+    return {name: 2 * n ** 3 / 1e6 / ms for name, ms in block_medians(runs, blocks=3, calls=10).items()}
+
+
+def block_medians(runs: dict[str, Callable[[], object]], blocks: int, calls: int) -> dict[str, float]:
+    """Each callable's median milliseconds: the median over `blocks` rounds, which take the callables
+    in turn, of the median of `calls` consecutive calls (after warm-up calls). Consecutive, because a
+    framework's thread pool keeps spinning a while after its last call (OpenMP's block time) and
+    slows whatever runs next; in rounds, so that a slow phase of the machine costs a block, not one
+    contender's whole measurement."""
+    medians: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(blocks):
+        for name, run in runs.items():
+            medians[name].append(median_ms(run, calls, 5.0)[0])
+    return {name: statistics.median(ms) for name, ms in medians.items()}
 
 
 def main(argv: list[str]) -> int:
