@@ -7,8 +7,7 @@ one, compile) -> run it, which computes the outputs and then applies the updates
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -24,15 +23,34 @@ from .schedule import KernelProgram, lower
 Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
 
 
-@dataclass
 class Variant:
-    """What was compiled for one signature of input shapes."""
+    """What was compiled for one signature of input shapes.
 
-    graph: Graph  # specialized, before the passes
-    optimized: Graph
-    report: PassReport
-    executable: Any
-    program: KernelProgram | None = None
+    A step the LLVM backend loaded from its step cache has not run the passes: the optimized graph,
+    the report and the kernel program are made (by the same deterministic passes) when first asked for."""
+
+    def __init__(self, graph: Graph, executable: Any,
+                 passes: tuple[Graph, PassReport, KernelProgram | None] | Callable[[], tuple]):
+        self.graph = graph  # specialized, before the passes
+        self.executable = executable
+        self._passes = passes
+
+    def _results(self) -> tuple[Graph, PassReport, KernelProgram | None]:
+        if callable(self._passes):
+            self._passes = self._passes()
+        return self._passes
+
+    @property
+    def optimized(self) -> Graph:
+        return self._results()[0]
+
+    @property
+    def report(self) -> PassReport:
+        return self._results()[1]
+
+    @property
+    def program(self) -> KernelProgram | None:
+        return self._results()[2]
 
 
 class Function:
@@ -104,10 +122,21 @@ class Function:
 
     def _compile(self, signature: tuple) -> Variant:
         graph = self.specialize(signature)
-        optimized, report = optimize(graph, self.optimize, self.snapshots)
-        program = lower(optimized) if self.backend.consumes == "program" else None
-        exe = self.backend.compile(program if program is not None else optimized)
-        variant = self._variants[signature] = Variant(graph, optimized, report, exe, program)
+        done: list[tuple] = []
+
+        def passes() -> tuple[Graph, PassReport, KernelProgram | None]:
+            if not done:
+                optimized, report = optimize(graph, self.optimize, self.snapshots)
+                done.append((optimized, report, lower(optimized) if self.backend.consumes == "program" else None))
+            return done[0]
+        steps = getattr(self.backend, "step_cache", None) if not self.snapshots else None
+        exe = steps.load(graph, self.optimize, lambda: passes()[2]) if steps is not None else None
+        if exe is None:
+            optimized, _, program = passes()
+            exe = self.backend.compile(program if program is not None else optimized)
+            if steps is not None:
+                steps.store(graph, self.optimize, exe)
+        variant = self._variants[signature] = Variant(graph, exe, passes if not done else done[0])
         return variant
 
     def variant(self, *shapes: tuple) -> Variant:

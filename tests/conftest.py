@@ -56,5 +56,15 @@ def _compile_cache(tmp_path_factory):
 
 
 @pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A fresh LLVM cache folder, and no in-memory machines, so every compile goes through the disk cache."""
+    from graphc.backends.llvm import runtime
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GRAPHC_CACHE", raising=False)
+    monkeypatch.setattr(runtime, "_MACHINES", {})
+    return tmp_path
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)

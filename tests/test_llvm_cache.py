@@ -12,15 +12,6 @@ from graphc.backends.llvm import cache, ircache, runtime
 from graphc.backends.llvm.lowering import lower_program
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    """A fresh cache folder, and no in-memory machines, so every compile goes through the disk cache."""
-    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("GRAPHC_CACHE", raising=False)
-    monkeypatch.setattr(runtime, "_MACHINES", {})
-    return tmp_path
-
-
 def step(act="tanh", backend="llvm"):
     """A small training step (matmul, activation, mean, SGD update) with its own weights."""
     rng = np.random.default_rng(0)
@@ -85,11 +76,15 @@ def test_key_covers_every_component():
         assert cache.key({**parts, name: parts[name] + "x"}) != cache.key(parts), name
 
 
-@pytest.mark.parametrize("suffix", [".obj", ".low"])
+@pytest.mark.parametrize("suffix", [".obj", ".low", ".step"])
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
 def test_corrupt_entry_is_reported_and_rebuilt(cache_dir, monkeypatch, damage, suffix):
     expected = losses(step(backend="numpy"))
     losses(step())
+    if suffix == ".low":  # the lowered IR is read only when the whole step is not in the cache
+        for n in os.listdir(cache_dir):
+            if n.endswith(".step"):
+                os.unlink(cache_dir / n)
     (name,) = [n for n in os.listdir(cache_dir) if n.endswith(suffix)]
     path = cache_dir / name
     data = path.read_bytes()
@@ -99,7 +94,7 @@ def test_corrupt_entry_is_reported_and_rebuilt(cache_dir, monkeypatch, damage, s
     with pytest.warns(RuntimeWarning, match="is corrupt"):
         assert losses(step()) == pytest.approx(expected, rel=1e-5)
     assert path.read_bytes() == data  # rebuilt: the same entry, whole again
-    assert cache.load(name[:-4], suffix) is not None
+    assert cache.load(name[:-len(suffix)], suffix) is not None
 
 
 def test_entries_are_written_atomically(cache_dir, monkeypatch):
@@ -113,9 +108,11 @@ def test_entries_are_written_atomically(cache_dir, monkeypatch):
     losses(step())
     (name,) = objects(cache_dir)
     (low,) = [n for n in os.listdir(cache_dir) if n.endswith(".low")]
-    assert [(n, exists) for n, exists, _ in seen] == [(low, False), (name[:-4] + ".json", False), (name, False)]
+    (whole,) = [n for n in os.listdir(cache_dir) if n.endswith(".step")]
+    assert [(n, exists) for n, exists, _ in seen] == [(low, False), (name[:-4] + ".json", False), (name, False),
+                                                      (whole, False)]
     assert seen[2][2] == os.path.getsize(cache_dir / name)
-    assert sorted(os.listdir(cache_dir)) == sorted([low, name[:-4] + ".json", name])  # no temporary file left
+    assert sorted(os.listdir(cache_dir)) == sorted([low, name[:-4] + ".json", name, whole])  # no temporary file left
 
 
 def test_failed_write_leaves_no_entry(cache_dir, monkeypatch):
@@ -148,7 +145,7 @@ def test_location_info_and_clear(tmp_path, monkeypatch):
     info = cache.info()
     assert info.directory == str(tmp_path / "c") and info.entries == 2
     assert info.bytes == sum(os.path.getsize(tmp_path / "c" / n) for n in os.listdir(tmp_path / "c"))
-    assert len(os.listdir(tmp_path / "c")) == 6  # per program: object code, its key components, lowered IR
+    assert len(os.listdir(tmp_path / "c")) == 8  # per program: object code, its key components, lowered IR, step
     freed = cache.clear()
     assert (freed.entries, freed.bytes) == (2, info.bytes)
     assert os.listdir(tmp_path / "c") == []

@@ -1,9 +1,10 @@
 """The LLVM CPU backend: a kernel program compiled to one native `run` call per step.
 
 See docs/backends.md: kernels become loop nests printed from their SymPy
-bodies, matmuls call SciPy's BLAS, kernels without a native emitter (conv,
+bodies, matmuls call BLAS (blas.py), kernels without a native emitter (conv,
 random, scan, ...) run their op's NumPy rule through a callback from the same
-native call, and `GRAPHC_DUMP_IR=dir` dumps the IR of every compile.
+native call, and `GRAPHC_DUMP_IR=dir` dumps the IR of every compile. Compiled steps are cached
+on disk by the graph before the passes (stepcache.py), their parts by what the passes made (cache.py).
 `"llvm-checked"` (or `GRAPHC_LLVM_CHECKED=1`) is the bounds-checked build (checked.py).
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from graphc.schedule import KernelProgram
 
 from .runtime import Executable
+from .stepcache import StepCache
 
 
 class LLVMBackend:
@@ -31,7 +33,18 @@ class LLVMBackend:
         return None
 
     def compile(self, program: KernelProgram) -> Executable:
-        return Executable(program, checked=self.checked or os.environ.get("GRAPHC_LLVM_CHECKED", "0") != "0")
+        return Executable(program, checked=self._checked())
+
+    def _checked(self) -> bool:
+        return self.checked or os.environ.get("GRAPHC_LLVM_CHECKED", "0") != "0"
+
+    @property
+    def step_cache(self) -> StepCache | None:
+        """Compiled steps keyed by the graph before the passes (stepcache.py); checked builds always compile."""
+        return None if self._checked() else _STEPS
+
+
+_STEPS = StepCache()
 
 
 BACKEND = LLVMBackend()
