@@ -53,10 +53,7 @@ def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
     if key is not None:
         data = cache.load(key, SUFFIX)
         if data is not None:
-            fields = json.loads(data)
-            fields["fallbacks"] = {int(i): why for i, why in fields["fallbacks"].items()}
-            fields["direct"] = {int(b): slot for b, slot in fields["direct"].items()}
-            fields["grouped"] = {int(i): first for i, first in fields["grouped"].items()}
+            fields = int_keys(json.loads(data))
             bodies = [body_of(k) for i, k in enumerate(program.kernels)
                       if k.kind == "loop" and i not in fields["fallbacks"]]
             fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, checked))
@@ -68,6 +65,15 @@ def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
         fields["loops"] = [(n.fn_slot, n.table_slot) for n in lowered.loops]
         cache.store(key, None, json.dumps(fields).encode(), SUFFIX)
     return lowered
+
+
+def int_keys(fields: dict) -> dict:
+    """Lowered fields read back from JSON, whose object keys are strings: the kernel and buffer
+    indices that key `fallbacks`, `direct` and `grouped` as ints again."""
+    for name in ("fallbacks", "direct", "grouped"):
+        if name in fields:
+            fields[name] = {int(k): v for k, v in fields[name].items()}
+    return fields
 
 
 def fingerprint(program: KernelProgram, blas: int) -> str | None:

@@ -38,8 +38,8 @@ from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
 from . import blas, cache
-from .ircache import Unkeyable, _key
-from .loop import NestedLoop
+from .ircache import Unkeyable, _key, int_keys
+from .loop import NestedLoop, body_of
 from .lowering import Lowered
 from .runtime import Executable
 
@@ -179,9 +179,7 @@ def _unview(v: list) -> View:
 
 
 def _lowered(entry: dict, full: Callable[[], KernelProgram]) -> Lowered:
-    fields = dict(entry["lowered"])
-    fields["direct"] = {int(b): slot for b, slot in fields["direct"].items()}
-    fields["grouped"] = {int(i): first for i, first in fields["grouped"].items()}
+    fields = int_keys(dict(entry["lowered"]))
     loops = []
     for j, (fn_slot, table_slot, body) in enumerate(entry["loops"]):
         def body_full(j: int = j) -> KernelProgram:
@@ -192,7 +190,6 @@ def _lowered(entry: dict, full: Callable[[], KernelProgram]) -> Lowered:
 
 def program_loops(program: KernelProgram) -> list[KernelProgram]:
     """The body programs of a program's natively run loops, in order (a cached step has no fallbacks)."""
-    from .loop import body_of
     return [body_of(k) for k in program.kernels if k.kind == "loop"]
 
 
