@@ -6,6 +6,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("llvmlite")
 
@@ -13,6 +15,7 @@ import graphc as gc  # noqa: E402
 from graphc.backends.llvm import stepcache  # noqa: E402
 from graphc.ir import GraphcError  # noqa: E402
 from test_llvm_cache import losses, step  # noqa: E402
+from test_passes import expressions, fuzz_case  # noqa: E402
 
 XS = np.linspace(-1, 1, 5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3)
 
@@ -129,3 +132,18 @@ def test_steps_with_numpy_callbacks_and_checked_builds_are_not_stored(cache_dir)
     np.testing.assert_array_equal(f(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64)), np.full((3, 2), 4))
     losses(step(backend="llvm-checked"))
     assert entries(cache_dir) == []
+
+
+@settings(max_examples=15, deadline=None)
+@given(expressions(), st.integers(0, 1000))
+def test_random_graphs_and_gradients_from_the_step_cache_match_numpy(expr, seed):
+    """The second function over the same graph is a step-cache hit (the session's cache folder)."""
+    (x, y), outputs, (xv, yv) = fuzz_case(expr, seed)
+    want = gc.function([x, y], outputs)(xv, yv)
+    gc.function([x, y], outputs, backend="llvm")(xv, yv)
+    hit = gc.function([x, y], outputs, backend="llvm")
+    got = hit(xv, yv)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    if not hit.variant().executable.lowered.fallbacks:
+        assert isinstance(hit.variant().executable.program.kernels, stepcache.LazyKernels)
