@@ -247,6 +247,17 @@ def test_kernels_keep_a_shape_that_only_folded_constants_gave(backend):
     np.testing.assert_allclose(got[1], 6 * yv, rtol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numpy-kernels", "llvm"])
+def test_an_opaque_function_of_a_folded_integer_is_computed_in_floats(backend):
+    """SymPy folds y - y inside the fused body to the integer 0; sigmoid(0) is 0.5 (the NumPy rule once
+    got an int64 array and cast its result back to int: 0). Found by the random-graph test."""
+    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
+    c = np.arange(9.0).reshape(3, 3)
+    cost = gc.sum(gc.sigmoid((y - y) / (1.0 + x * x)) * gc.constant(c))
+    xv = np.linspace(-1, 1, 9).reshape(3, 3)
+    assert float(gc.function([x, y], cost, backend=backend)(xv, xv)) == pytest.approx(0.5 * c.sum(), rel=1e-12)
+
+
 def test_fused_bodies_with_logic_match_the_reference(backend):
     x = gc.placeholder((5,), "float64", "x")
     inside = gc.logical_and(x > -0.5, x < 0.5) | (x > 1.0)

@@ -38,8 +38,11 @@ def numpy_namespace() -> dict[str, Callable]:
 
 
 def _on_arrays(fn: Callable) -> Callable:
-    """SymPy may fold an argument to a Python number; the ops' NumPy rules expect arrays."""
-    return lambda *args: fn(*(np.asarray(a) for a in args))
+    """SymPy may fold an argument to a Python number; the ops' NumPy rules expect float arrays (a
+    folded 0 reached sigmoid as an int64 array, and its rule's cast back to the input dtype made
+    sigmoid(0) = 0)."""
+    return lambda *args: fn(*(np.asarray(a) if isinstance(a, (np.ndarray, np.generic)) else np.asarray(a, np.float64)
+                              for a in args))
 
 
 Lets = tuple  # tuple[tuple[sp.Symbol, sp.Expr], ...]
