@@ -3,7 +3,9 @@
 The call path is: validate the arguments (count, dtype, shape) -> pick the
 variant compiled for these concrete shapes (on first use: specialize free dims,
 run the optimization passes, schedule a kernel program if the backend takes
-one, compile) -> run it, which computes the outputs and then applies the updates.
+one, compile; or load the step from the backend's step cache, which skips the
+passes until something asks for their results) -> run it, which computes the
+outputs and then applies the updates.
 """
 from __future__ import annotations
 
