@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -70,6 +70,18 @@ def components(ir_text: str, pipeline: str) -> dict[str, str]:
     cpu, features = host()
     return {"ir": hashlib.sha256(ir_text.encode()).hexdigest(), "pipeline": pipeline, **_versions(),
             "cpu": cpu, "cpu_features": features}
+
+
+def source_hash(folders: Iterable[str]) -> str:
+    """The sha256 of the Python source under `folders` (each file once, in path order): entries made by
+    code that has since changed must miss."""
+    files = sorted({os.path.realpath(os.path.join(folder, name))
+                    for top in folders for folder, _, names in os.walk(top) for name in names if name.endswith(".py")})
+    h = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            h.update(os.path.basename(path).encode() + b"\0" + f.read())
+    return h.hexdigest()
 
 
 def key(parts: dict[str, str]) -> str:
@@ -162,7 +174,8 @@ def _files() -> list[str]:
     folder = directory()
     if not os.path.isdir(folder):
         return []
-    return [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith((".obj", ".low", ".step", ".json", ".tmp"))]
+    return [os.path.join(folder, n) for n in os.listdir(folder)
+            if n.endswith((".obj", ".low", ".step", ".json", ".tmp"))]
 
 
 def info() -> Summary:

@@ -61,15 +61,21 @@ def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
             return Lowered(**fields)
     lowered = lower_program(program, blas=blas, checked=checked)
     if key is not None:
-        fields = {f.name: getattr(lowered, f.name) for f in dataclasses.fields(lowered) if f.name != "sites"}
+        fields = stored_fields(lowered)
         fields["loops"] = [(n.fn_slot, n.table_slot) for n in lowered.loops]
         cache.store(key, None, json.dumps(fields).encode(), SUFFIX)
     return lowered
 
 
+def stored_fields(lowered: Lowered) -> dict:
+    """The fields a cache entry keeps, as JSON values: all but the checked build's sites (never
+    cached) and the loops (each cache stores its bodies its own way)."""
+    return {f.name: getattr(lowered, f.name) for f in dataclasses.fields(lowered) if f.name not in ("sites", "loops")}
+
+
 def int_keys(fields: dict) -> dict:
-    """Lowered fields read back from JSON, whose object keys are strings: the kernel and buffer
-    indices that key `fallbacks`, `direct` and `grouped` as ints again."""
+    """Lowered fields read back from JSON (`stored_fields`), whose object keys are strings: the kernel
+    and buffer indices that key `fallbacks`, `direct` and `grouped` as ints again."""
     for name in ("fallbacks", "direct", "grouped"):
         if name in fields:
             fields[name] = {int(k): v for k, v in fields[name].items()}
@@ -115,13 +121,7 @@ def _covered(cls: type) -> bool:
 @lru_cache(maxsize=1)
 def _source_version() -> str:
     """The hash of this backend's source (any change to the lowering must miss) and llvmlite's version."""
-    folder = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256(llvmlite.__version__.encode())
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py"):
-            with open(os.path.join(folder, name), "rb") as f:
-                h.update(name.encode() + b"\0" + f.read())
-    return h.hexdigest()
+    return llvmlite.__version__ + ":" + cache.source_hash([os.path.dirname(os.path.abspath(__file__))])
 
 
 def _key(x: Any) -> Any:

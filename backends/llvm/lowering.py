@@ -141,8 +141,8 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         group = group_function(members) if len(members) > 1 else None
         if group is not None:
             grouped.update((i, members[0]) for i in members[1:])
-        for i in members[:1] if group is not None else members:
-            kf = group or kernel_function(i)
+        calls = [(members[0], group)] if group is not None else [(i, kernel_function(i)) for i in members]
+        for i, kf in calls:  # kf None: the kernel runs through the callback
             if timer is not None:
                 timer.start()
             if kf is None:

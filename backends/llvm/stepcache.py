@@ -38,7 +38,7 @@ from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
 from . import blas, cache
-from .ircache import Unkeyable, _key, int_keys
+from .ircache import Unkeyable, _key, int_keys, stored_fields
 from .loop import NestedLoop, body_of
 from .lowering import Lowered
 from .runtime import Executable
@@ -98,15 +98,8 @@ def _sources() -> str:
     """The hash of graphc's and its backends' source: passes, scheduling and lowering all shape the entry
     (installed, the backends are inside the graphc package; in a checkout, beside it)."""
     import graphc
-    folders = {os.path.dirname(os.path.abspath(graphc.__file__)),
-               os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    files = sorted({os.path.realpath(os.path.join(folder, name))
-                    for top in folders for folder, _, names in os.walk(top) for name in names if name.endswith(".py")})
-    h = hashlib.sha256()
-    for path in files:
-        with open(path, "rb") as f:
-            h.update(os.path.basename(path).encode() + b"\0" + f.read())
-    return h.hexdigest()
+    return cache.source_hash([os.path.dirname(os.path.abspath(graphc.__file__)),
+                              os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
 
 
 def load(key: str, graph: Graph, program: Callable[[], KernelProgram]) -> Executable | None:
@@ -115,21 +108,25 @@ def load(key: str, graph: Graph, program: Callable[[], KernelProgram]) -> Execut
     data = cache.load(key, SUFFIX)
     if data is None:
         return None
-    params = [n.op.state for n in graph.nodes if isinstance(n.op, Parameter)]
     entry = json.loads(data)
-    return Executable(_program(entry, params, program), lowered=_lowered(entry, program))
+    return Executable(_program(entry, _states(graph), program), lowered=_lowered(entry, program))
 
 
 def store(key: str, graph: Graph, exe: Executable) -> None:
     """Write the executable's entry (not for steps with NumPy-callback kernels: they need the kernels)."""
     if _has_fallbacks(exe.lowered):
         return
-    params = {id(n.op.state): i for i, n in enumerate(n for n in graph.nodes if isinstance(n.op, Parameter))}
+    params = {id(state): i for i, state in enumerate(_states(graph))}
     try:
         entry = _entry(exe.program, exe.lowered, params)
     except KeyError:  # a parameter the graph does not hold (a loop body's): not cacheable
         return
     cache.store(key, None, json.dumps(entry).encode(), SUFFIX)
+
+
+def _states(graph: Graph) -> list:
+    """The graph's parameter buffers in node order: an entry names a parameter by its place here."""
+    return [n.op.state for n in graph.nodes if isinstance(n.op, Parameter)]
 
 
 def _has_fallbacks(lowered: Lowered) -> bool:
@@ -146,8 +143,7 @@ def _entry(program: KernelProgram, lowered: Lowered, params: dict[int, int]) -> 
             data = params[id(b.data)]
         buffers.append([b.id, list(b.shape), b.dtype, b.role, b.name, data])
     plan = program.plan
-    fields = {name: getattr(lowered, name) for name in ("ir", "n_buffers", "n_outputs", "scratch_bytes",
-                                                         "staging_bytes", "private_slots", "direct", "grouped")}
+    fields = stored_fields(lowered)
     return {"buffers": buffers, "inputs": program.inputs, "outputs": [_view(v) for v in program.outputs],
             "updates": [[p, _view(v)] for p, v in program.updates], "kernels": len(program.kernels),
             "plan": [sorted(plan.offsets.items()), plan.arena_bytes, plan.unplanned_bytes,
