@@ -1,9 +1,12 @@
 """The module skeleton: types, loop nests and strided addressing shared by every kernel emitter.
 
-A kernel is an internal function taking one `noalias` pointer per distinct
-storage it touches (a parameter updated in place is one storage with its new
-value), so LLVM may vectorize without runtime alias checks; the exported
-`run` calls them in order and returns 0, or the failing kernel's index + 1.
+A kernel is an internal function taking one pointer per distinct start of
+memory it touches (a parameter updated in place is one storage with its new
+value; temporaries that begin at the same arena byte are one argument), marked
+`noalias` where the memory plan proves it shares no byte with another argument
+(aliasing.py), so LLVM vectorizes without runtime alias checks where that is
+true; the exported `run` calls them in order and returns 0, or the failing
+kernel's index + 1.
 In the checked build (checked.py) `element` also compares every address with
 its storage's extent.
 """
@@ -17,6 +20,7 @@ from llvmlite import ir
 from graphc.ir.errors import BackendError
 
 if TYPE_CHECKING:
+    from .aliasing import Memory
     from .checked import Bounds
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -135,22 +139,27 @@ def element(b: ir.IRBuilder, base: ir.Value, etype: ir.Type, strides: Sequence[i
 class KernelFunction:
     """One kernel as an internal function over its distinct storages; `ptr(buffer)` gives each base."""
 
-    def __init__(self, module: ir.Module, name: str, storages: Sequence[int], bounds: "Bounds | None" = None):
+    def __init__(self, module: ir.Module, name: str, storages: Sequence[int], memory: "Memory",
+                 bounds: "Bounds | None" = None):
         self.storages = list(dict.fromkeys(storages))
         self.bounds = bounds
-        fnty = ir.FunctionType(I32, [PTR] * len(self.storages))
+        self._passed_as = dict(zip(self.storages, memory.arguments(self.storages, merge=bounds is None)))
+        #: the storage slot each argument's pointer is loaded from
+        self.slots = list(dict.fromkeys(self._passed_as.values()))
+        fnty = ir.FunctionType(I32, [PTR] * len(self.slots))
         self.fn = ir.Function(module, fnty, name)
         self.fn.linkage = "internal"
         # run calls each kernel once: inlining them all would only make one huge function, whose
         # optimization costs superlinearly (W4: 0.9 s instead of 0.5 s)
         self.fn.attributes.add("noinline")
-        for arg in self.fn.args:
-            arg.add_attribute("noalias")
+        for slot, arg in zip(self.slots, self.fn.args):
+            if memory.apart(slot, self.slots):
+                arg.add_attribute("noalias")
         self.b = Builder(self.fn.append_basic_block("entry"), self)
         self.module = module
 
     def base(self, storage: int) -> ir.Value:
-        return self.fn.args[self.storages.index(storage)]
+        return self.fn.args[self.slots.index(self._passed_as[storage])]
 
     @property
     def printer(self) -> type:
@@ -171,7 +180,7 @@ class KernelFunction:
 
     def storage_of(self, base: ir.Value) -> int:
         """The storage whose argument `base` is (the checked build knows extents of arguments only)."""
-        for s, arg in zip(self.storages, self.fn.args):
+        for s, arg in zip(self.slots, self.fn.args):
             if arg is base:
                 return s
         raise Unsupported("the checked build can only check addresses computed from a kernel's arguments")

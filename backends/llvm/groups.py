@@ -25,6 +25,7 @@ from llvmlite import ir
 from graphc.ops import fused
 from graphc.schedule import Kernel, KernelProgram, View
 
+from .aliasing import Memory, Region, overlap
 from .codegen import KernelFunction
 from .kernels import Context, Operand, body_compute, coalesce, load, store
 
@@ -32,23 +33,24 @@ from .kernels import Context, Operand, body_compute, coalesce, load, store
 MAX_GROUP = 12
 
 
-def kernel_groups(program: KernelProgram, storage: Callable[[int], int]) -> list[list[int]]:
+def kernel_groups(program: KernelProgram, storage: Callable[[int], int], memory: Memory) -> list[list[int]]:
     """The program's kernels, in order, as runs of kernel indices to emit as one loop each (the
     scheduler puts elementwise kernels of one domain next to each other where it can: schedule/order.py);
     a run may end with the concatenation of its outputs, which its loop then writes in place."""
     runs: list[list[int]] = []
     for i, k in enumerate(program.kernels):
         members = [program.kernels[j] for j in runs[-1]] if runs else []
-        if members and len(members) < MAX_GROUP and joins(program, storage, members, k):
+        if members and len(members) < MAX_GROUP and joins(program, storage, memory, members, k):
             runs[-1].append(i)
-        elif members and members[-1].kind == "elementwise" and absorbs(program, storage, members, k):
+        elif members and members[-1].kind == "elementwise" and absorbs(program, storage, memory, members, k):
             runs[-1].append(i)
         else:
             runs.append([i])
     return runs
 
 
-def joins(program: KernelProgram, storage: Callable[[int], int], members: Sequence[Kernel], k: Kernel) -> bool:
+def joins(program: KernelProgram, storage: Callable[[int], int], memory: Memory, members: Sequence[Kernel],
+          k: Kernel) -> bool:
     """Whether kernel k may run in the loop of `members`, element by element after them: where its
     reads meet memory the members write, or its output meets memory they read or write (arena bytes
     a temporary dead before k shares included), both sides are that one element of the same bytes."""
@@ -56,13 +58,15 @@ def joins(program: KernelProgram, storage: Callable[[int], int], members: Sequen
     if not all(m.kind == "elementwise" and m.body is not None for m in (*members, k)) or \
             program.buffers[members[0].output].shape != shape:
         return False
-    where = _locator(program, storage)
+
+    def where(buffer: int) -> Region:
+        return memory.where(storage(buffer))
 
     def clash(a: int, b: int, view: View | None = None) -> bool:
         """Buffers a and b (read through `view`, if given) meet other than at the element."""
         ra, rb = where(a), where(b)
         same = ra == rb and program.buffers[a].dtype == program.buffers[b].dtype
-        return _overlap(ra, rb) and not (same and (view is None or at_element(view, shape)))
+        return overlap(ra, rb) and not (same and (view is None or at_element(view, shape)))
     if any(clash(m.output, v.buffer, v) for m in members for v in k.inputs):
         return False  # it would read an element another member has not written yet
     return not any(clash(k.output, v.buffer, v) for m in members for v in m.inputs) and \
@@ -74,7 +78,8 @@ def at_element(v: View, shape: tuple[int, ...]) -> bool:
     return tuple(v.shape) == tuple(shape) and v.offset == 0 and v.is_dense()
 
 
-def absorbs(program: KernelProgram, storage: Callable[[int], int], members: Sequence[Kernel], c: Kernel) -> bool:
+def absorbs(program: KernelProgram, storage: Callable[[int], int], memory: Memory, members: Sequence[Kernel],
+            c: Kernel) -> bool:
     """Whether the group's loop may write its outputs straight into their places in concatenation c
     (an LSTM cell's gates and states, stacked for the backward pass): each piece of c is a whole output
     of a member that nothing else reads (members at the element get it in a register), and c's
@@ -94,30 +99,10 @@ def absorbs(program: KernelProgram, storage: Callable[[int], int], members: Sequ
         if k is not c and any(v.buffer in made and v.buffer in pieces and not (inside and at_element(v, v.shape))
                               for v in k.inputs):
             return False
-    where = _locator(program, storage)
-    dest = where(c.output)
-    touched = [where(v.buffer) for m in members for v in m.inputs] + \
-        [where(m.output) for m in members if m.output not in pieces]
-    return not any(_overlap(dest, r) for r in touched)
-
-
-Region = tuple
-
-
-def _locator(program: KernelProgram, storage: Callable[[int], int]) -> Callable[[int], Region]:
-    """buffer -> the memory it occupies: a byte range of the arena (temporaries share it by lifetime),
-    else its own slot (parameters, inputs, constants, output arrays)."""
-    def where(buffer: int) -> Region:
-        s = storage(buffer)
-        if s == buffer and buffer in program.plan.offsets:
-            start = program.plan.offsets[buffer]
-            return ("arena", start, start + program.buffers[buffer].nbytes)
-        return ("slot", s, s)
-    return where
-
-
-def _overlap(a: Region, b: Region) -> bool:
-    return a[0] == b[0] and (a[1] == b[1] if a[0] == "slot" else a[1] < b[2] and b[1] < a[2])
+    dest = storage(c.output)
+    touched = [storage(v.buffer) for m in members for v in m.inputs] + \
+        [storage(m.output) for m in members if m.output not in pieces]
+    return not any(memory.meet(dest, s) for s in touched)
 
 
 def emit_group(ctx: Context, ks: Sequence[Kernel], kf: KernelFunction) -> None:

@@ -21,6 +21,7 @@ from llvmlite import ir
 
 from graphc.schedule import KernelProgram
 
+from .aliasing import Memory
 from .checked import Bounds, Site
 from .codegen import I32, PTR, KernelFunction, Unsupported, aligned, contiguous_strides
 from .emitters import emitter
@@ -79,6 +80,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         return direct[buffer] if buffer in direct else plan.in_place.get(buffer, buffer)
 
     ctx = Context(program, storage, n_buf + n_out, blas)
+    memory = Memory(program)
     staging_bytes = 0
 
     def extent(slot: int) -> int:
@@ -99,7 +101,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
     timer = CycleCounters(module, b, len(program.kernels)) if profile else None
 
     def call(kf: KernelFunction, code: int) -> None:
-        ptrs = [b.load(b.gep(slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.storages]
+        ptrs = [b.load(b.gep(slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.slots]
         failed = b.icmp_signed("!=", b.call(kf.fn, ptrs), ir.Constant(I32, 0))
         with b.if_then(failed, likely=False):
             b.ret(ir.Constant(I32, code))
@@ -109,8 +111,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         k = program.kernels[i]
         name = f"k{i}_{k.name}"
         kf = KernelFunction(module, name, [storage(k.output)] + [storage(v.buffer) for v in k.inputs] + [ctx.scratch]
-                            + private_slots(ctx, k),
-                            bounds)
+                            + private_slots(ctx, k), memory, bounds)
         try:
             emitter(k)(ctx, k, kf)
             kf.finish()
@@ -126,7 +127,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         ks = [program.kernels[i] for i in members]
         name = f"k{members[0]}_to_k{members[-1]}_group"
         kf = KernelFunction(module, name, [storage(k.output) for k in ks] +
-                            [storage(v.buffer) for k in ks for v in k.inputs], bounds)
+                            [storage(v.buffer) for k in ks for v in k.inputs], memory, bounds)
         try:
             emit_group(ctx, ks, kf)
             kf.finish()
@@ -136,7 +137,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         return kf
 
     grouped: dict[int, int] = {}
-    runs = kernel_groups(program, storage) if bounds is None else [[i] for i in range(len(program.kernels))]
+    runs = kernel_groups(program, storage, memory) if bounds is None else [[i] for i in range(len(program.kernels))]
     for members in runs:
         group = group_function(members) if len(members) > 1 else None
         if group is not None:
@@ -155,7 +156,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
                 timer.stop(i)
 
     def copy(name: str, shape: tuple, src: Operand, dst: Operand) -> None:
-        kf = KernelFunction(module, name, [dst.storage, src.storage], bounds)
+        kf = KernelFunction(module, name, [dst.storage, src.storage], memory, bounds)
         emit_copy(kf, shape, src, dst)
         kf.finish()
         call(kf, len(program.kernels) + 1)
