@@ -2,17 +2,28 @@
 
 Tests that compile a function and compare its result with a reference (NumPy
 closed forms, finite differences, torch) take the `backend` fixture and run
-once per backend. Its "llvm" id compiles the bounds-checked build
-("llvm-checked"), so every LLVM test also checks that no kernel addresses
-memory outside its storages; tests/test_llvm.py covers the unchecked build.
+once per backend, each id the build it names: "llvm" is the build users run
+(the default O-level, loops grouped across kernels, the disk caches), and
+"llvm-checked" the bounds-checked build, which also checks that no kernel
+addresses memory outside its storages.
 """
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import graphc as gc
 
+# Randomized tests draw the same examples on every run, so a green suite means the same thing each
+# time; exploring new examples is the fuzzer's soak (python -m graphc.testing.fuzz --minutes N), or
+# HYPOTHESIS_PROFILE=explore.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
 #: fixture id -> backend name passed to gc.function
-BACKENDS = {"numpy": "numpy", "llvm": "llvm-checked"}
+BACKENDS = {"numpy": "numpy", "llvm": "llvm", "llvm-checked": "llvm-checked"}
 if gc.backends.status()["cuda"] is None:  # a GPU machine: every backend test also runs on the GPU
     BACKENDS["cuda"] = "cuda-host"  # (outputs copied to NumPy for the comparisons)
 

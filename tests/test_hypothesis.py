@@ -25,7 +25,7 @@ BINARY = {
 }
 LEAVES = ["x", "y", "c"]
 #: backend -> (examples for values, examples for gradients)
-EXAMPLES = {"numpy": (60, 40), "llvm-checked": (30, 20), "cuda-host": (30, 20)}
+EXAMPLES = {"numpy": (60, 40), "llvm": (30, 20), "llvm-checked": (30, 20), "cuda-host": (30, 20)}
 
 
 def expressions():
