@@ -92,7 +92,7 @@ class Executable:
             for step in self.lowered.steps:
                 self._run(step, flat)
             if self._checks:
-                self._check_status()
+                self._check_status(flat)
             outs, returned = [], set()
             for v in prog.outputs:
                 whole = v.buffer in self._fresh and v.buffer not in returned
@@ -129,17 +129,27 @@ class Executable:
             try:
                 with np.errstate(all="ignore"):
                     value = np.asarray(k.node.op.numpy(*ins), prog.buffers[k.output].dtype)
+            except GraphcError as e:  # the op's own run-time check (an index out of range)
+                raise e.located(k.node.loc) from None
             except Exception as e:  # noqa: BLE001 - any failure of the op's rule is reported with its source line
                 raise GraphcError(f"{k.name} failed at run time: {e}", loc=k.node.loc) from e
             out = self._view(flat, View.contiguous(k.output, prog.buffers[k.output].shape))
             dev.assign(out, dev.upload(np.ascontiguousarray(value)))
 
-    def _check_status(self) -> None:
-        """A take or scatter_add kernel that met a bad index wrote its kernel index + 1 to the status word."""
+    def _check_status(self, flat: dict[int, Any]) -> None:
+        """A take or scatter_add kernel that met a bad index wrote its kernel index + 1 to the status word;
+        the op's NumPy rule, run on its operands, names the index (unless later kernels overwrote them)."""
         status = int(self.device.download(self._status)[0])
         if status:
             self.device.zero(self._status)
             k = self.program.kernels[status - 1]
+            try:
+                with np.errstate(all="ignore"):
+                    k.node.op.numpy(*[self.device.download(self._view(flat, v)) for v in k.inputs])
+            except GraphcError as e:
+                raise e.located(k.node.loc) from None
+            except (ValueError, IndexError, TypeError) as e:
+                raise GraphcError(f"{k.name} failed at run time: {e}", loc=k.node.loc) from None
             raise GraphcError(f"{k.name} failed at run time: an index is out of range", loc=k.node.loc,
                               fix="indices must lie in [-n, n) for an axis of size n")
 

@@ -399,11 +399,13 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 # -- gather and scatter ---------------------------------------------------------------------
 
-def _checked_index(kf: KernelFunction, raw: ir.Value, size: int) -> ir.Value:
-    """An index wrapped like NumPy's (-1 is the last); out of range leaves the kernel (`kf.fail`)."""
+def _checked_index(kf: KernelFunction, raw: ir.Value, size: int, wrap: bool = True) -> ir.Value:
+    """An index wrapped like NumPy's (-1 is the last) if `wrap`, else one in [0, size) (a class label);
+    out of range leaves the kernel (`kf.fail`)."""
     b = kf.b
     i = b.sext(raw, I64) if raw.type != I64 else raw
-    i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
+    if wrap:
+        i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
     bad = b.icmp_unsigned(">=", i, ir.Constant(I64, size))
     with b.if_then(bad, likely=False):
         kf.fail()
@@ -411,11 +413,11 @@ def _checked_index(kf: KernelFunction, raw: ir.Value, size: int) -> ir.Value:
 
 
 def _gather_indices(ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
-                    axis: int, index_view: View) -> list[ir.Value]:
+                    axis: int, index_view: View, wrap: bool = True) -> list[ir.Value]:
     """Indices into x for output (or g) position `idx`: the gathered axis comes from the index array."""
     n_idx = len(index_view.shape)
     ind = ctx.operand(index_view, index_view.shape)
-    where = _checked_index(kf, load(kf, ind, idx[axis:axis + n_idx]), x_shape[axis])
+    where = _checked_index(kf, load(kf, ind, idx[axis:axis + n_idx]), x_shape[axis], wrap)
     return idx[:axis] + [where] + idx[axis + n_idx:]
 
 
@@ -425,7 +427,7 @@ def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     shape = ctx.program.buffers[k.output].shape
     src, out = ctx.operand(x, x.shape), ctx.output(k)
     with kf.parallel(shape) as idx:
-        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view)
+        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view, wrap=k.node.op.labels_of is None)
         store(kf, out, idx, load(kf, src, at))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from graphc.ir import GraphcError
 from graphc.ir.errors import BackendError
-from graphc.schedule import KernelProgram
+from graphc.schedule import Kernel, KernelProgram
 
 from ..numpy.program import ProgramExecutor
 from . import blas, cache
@@ -218,18 +218,23 @@ class Executable:
             for j, o in enumerate(outs, self.lowered.n_buffers):
                 slots[j] = o.ctypes.data
             if self.lowered.fallbacks:  # the NumPy callback reads flat views of every storage
-                for b, a in zip(self.program.inputs, args):
-                    flat[b] = a.reshape(-1)
-                for b in self._params:
-                    flat[b.id] = b.data.array.reshape(-1)
-                for b, t in self.program.plan.in_place.items():
-                    flat[b] = flat[t]
-                for b, slot in self.lowered.direct.items():
-                    flat[b] = outs[slot - self.lowered.n_buffers].reshape(-1)
+                self._bind_flat(args, outs)
             rc = self.machine.run(self._slots_address, self._callback)
             if rc:
-                self._raise(rc - 1)
+                self._raise(rc - 1, args, outs)
         return outs
+
+    def _bind_flat(self, args: Sequence[np.ndarray], outs: list[np.ndarray]) -> None:
+        """Flat views of this call's inputs, parameters and outputs, for NumPy to read kernels' operands."""
+        flat = self._flat
+        for b, a in zip(self.program.inputs, args):
+            flat[b] = a.reshape(-1)
+        for b in self._params:
+            flat[b.id] = b.data.array.reshape(-1)
+        for b, t in self.program.plan.in_place.items():
+            flat[b] = flat[t]
+        for b, slot in self.lowered.direct.items():
+            flat[b] = outs[slot - self.lowered.n_buffers].reshape(-1)
 
     @staticmethod
     def _check_param(b, a: np.ndarray) -> None:
@@ -270,7 +275,7 @@ class Executable:
                 fault = BackendError(f"in the body of {k.name}: {inner.what}", loc=k.node.loc, fix=inner.fix)
         return fault
 
-    def _raise(self, i: int) -> None:
+    def _raise(self, i: int, args: Sequence[np.ndarray], outs: list[np.ndarray]) -> None:
         error, self._error = self._error, None
         fault = self._fault_error(i)
         if fault is not None:
@@ -278,7 +283,22 @@ class Executable:
         if i >= len(self.program.kernels):
             raise BackendError(f"llvm: the generated code failed after the kernels (status {i + 1})")
         k = self.program.kernels[i]
+        if error is None:  # a native gather met an index out of range: its NumPy rule names it
+            self._bind_flat(args, outs)
+            error = self._index_error(k)
+        if isinstance(error, GraphcError):
+            raise error.located(k.node.loc) from None
         if error is not None:
             raise GraphcError(f"{k.name} failed at run time: {error}", loc=k.node.loc) from error
         raise GraphcError(f"{k.name} failed at run time: an index is out of range", loc=k.node.loc,
                           fix="indices must lie in [-n, n) for an axis of size n")
+
+    def _index_error(self, k: Kernel) -> BaseException | None:
+        """The error kernel k's NumPy rule raises on the operands the native kernel rejected (None if it
+        raises none: a later kernel of a grouped loop may have overwritten them)."""
+        try:
+            with np.errstate(all="ignore"):
+                k.node.op.numpy(*[ProgramExecutor._read(self._flat, v) for v in k.inputs])
+        except Exception as e:  # noqa: BLE001 - whichever error the rule gives is the diagnosis
+            return e
+        return None

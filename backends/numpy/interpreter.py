@@ -71,6 +71,8 @@ class Interpreter:
         args = [env[i] for i in node.inputs]
         try:
             val = np.asarray(op.numpy(*args))
+        except GraphcError as e:  # the op's own run-time check (an index out of range)
+            raise e.located(node.loc) from None
         except (ValueError, IndexError, TypeError) as e:
             shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in args)
             raise GraphcError(f"{op.name} failed at run time on inputs {shapes}: {e}",

@@ -67,6 +67,8 @@ class ProgramExecutor:
                 ins = [self._read(flat, v) for v in k.inputs]
                 try:
                     value = k.node.op.numpy(*ins)
+                except GraphcError as e:  # the op's own run-time check (an index out of range)
+                    raise e.located(k.node.loc) from None
                 except (ValueError, IndexError, TypeError) as e:
                     raise GraphcError(f"{k.name} failed at run time: {e}", loc=k.node.loc) from None
                 out = flat[k.output].reshape(prog.buffers[k.output].shape)

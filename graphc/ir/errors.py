@@ -24,6 +24,10 @@ class GraphcError(Exception):
             parts.append(f"fix: {fix}")
         super().__init__("\n  ".join(parts))
 
+    def located(self, loc: SourceLoc | None) -> "GraphcError":
+        """This error led by `loc`: an op's NumPy rule raises it at run time without knowing its node."""
+        return type(self)(self.what, fix=self.fix, loc=loc, locate=False)
+
 
 class ShapeError(GraphcError, ValueError):
     """Operand shapes do not fit the op (raised when the op is declared)."""
@@ -39,6 +43,10 @@ class InputError(GraphcError, ValueError):
 
 class GradientError(GraphcError, ValueError):
     """A gradient was asked for that does not exist (disconnected or integer input)."""
+
+
+class IndexRangeError(GraphcError, IndexError):
+    """An index of a gather (take, Embedding) or a class label is out of range (found at run time)."""
 
 
 class BackendError(GraphcError, RuntimeError):

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Tensor, constant
+from ..ir import Constant, Tensor, constant
 from ..ir.dtypes import is_int
-from ..ir.errors import DTypeError, ShapeError
+from ..ir.errors import DTypeError, GraphcError, IndexRangeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from .operands import as_tensors, desc, normalize_axes
@@ -122,10 +122,18 @@ class ScatterSlice(_Keyed):
 
 
 class Take(Op):
-    """`np.take(x, indices, axis)`: the gather behind embeddings and `x[int_tensor]`."""
+    """`np.take(x, indices, axis)`: the gather behind embeddings and `x[int_tensor]`.
+
+    Indices lie in [-n, n) for an axis of size n, negatives counting from the end as in NumPy. With
+    `labels_of` (the name of a loss) they are class labels, which lie in [0, n): a negative label is
+    a bug in the data, not a request for the last class. Every backend checks at run time.
+    """
 
     name = "take"
-    fields = ("axis",)
+    fields = ("axis", "labels_of")
+
+    def __init__(self, axis: int, labels_of: str | None = None):
+        super().__init__(axis, labels_of)
 
     def infer(self, x, idx):
         if not is_int(idx.dtype):
@@ -133,7 +141,24 @@ class Take(Op):
         return x.shape[: self.axis] + idx.shape + x.shape[self.axis + 1:], x.dtype
 
     def numpy(self, x, idx):
+        self.check(x.shape[self.axis], idx, x)
         return np.take(x, idx, axis=self.axis)
+
+    def check(self, n: int, idx: np.ndarray, x: np.ndarray) -> None:
+        """Raise IndexRangeError naming the first index outside the valid range (the backends' message)."""
+        lo = 0 if self.labels_of else -n
+        bad = np.flatnonzero((idx < lo) | (idx >= n))
+        if not bad.size:
+            return
+        value, at = int(idx.reshape(-1)[bad[0]]), np.unravel_index(bad[0], idx.shape)
+        where = f"at position {list(map(int, at))} of the {idx.dtype}{list(idx.shape)}"
+        if self.labels_of:
+            raise IndexRangeError(f"{self.labels_of}: label {value} {where} labels is out of range [0, {n}) "
+                                  f"for {n} classes", locate=False,
+                                  fix=f"labels are class indices 0..{n - 1}; drop or remap the rows with others")
+        raise IndexRangeError(f"take: index {value} {where} indices is out of range [{lo}, {n}) for axis "
+                              f"{self.axis} of {x.dtype}{list(x.shape)}", locate=False,
+                              fix=f"indices must lie in [-n, n) for an axis of size n (here n = {n})")
 
     def pullback(self, node, g):
         x, idx = node.inputs
@@ -196,7 +221,28 @@ def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
         raise DTypeError(f"take: indices must be integers, got {desc(idx)}",
                          fix="cast with gc.cast(i, 'int64')")
     (ax,) = normalize_axes("take", x, axis)
-    return Tensor.make(Take(ax), [x, idx])
+    return _gather(Take(ax), x, idx)
+
+
+def _gather(op: Take, x: Tensor, idx: Tensor) -> Tensor:
+    """The gather; constant indices are checked as it is declared, so the error leads with its line."""
+    node = Tensor.make(op, [x, idx])
+    n = x.shape[op.axis]
+    if isinstance(idx.op, Constant) and n is not None:
+        try:
+            op.check(n, idx.op.value, x)
+        except GraphcError as e:
+            raise e.located(node.loc) from None
+    return node
+
+def labels(indices: Any, classes: int, of: str) -> Tensor:
+    """Integer class labels, unchanged, each checked at run time to lie in [0, classes) (`of` names the
+    loss in the error): a gather from arange(classes), so every backend checks it as it checks `take`."""
+    (idx,) = as_tensors(indices)
+    if not is_int(idx.dtype):
+        raise DTypeError(f"{of}: labels must be integers, got {desc(idx)}", fix="cast with gc.cast(y, 'int64')")
+    return _gather(Take(0, of), constant(np.arange(int(classes), dtype=idx.dtype)), idx)
+
 
 def one_hot(indices: Any, depth: int, dtype: str = "float32") -> Tensor:
     """`indices` (ints) as one-hot rows of length `depth` (out-of-range rows are all zero)."""
