@@ -58,14 +58,13 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
 
 
 def binary_cross_entropy(prob: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """-(t log p + (1-t) log(1-p)) on probabilities; logs clamped at -100 as in torch.
+    """-(t log p + (1-t) log(1-p)) on probabilities; logs clamped at -100 as in torch, and the
+    gradient in p is torch's (p - t) / max(p (1 - p), 1e-12): finite at p = 0 and 1.
 
     Prefer `binary_cross_entropy_with_logits`: it stays exact where p rounds to 0 or 1.
     """
     prob, target = _pair("binary_cross_entropy", prob, target)
-    log_p = ops.maximum(ops.log(prob), -100.0)
-    log_q = ops.maximum(ops.log(1.0 - prob), -100.0)
-    return reduce(-(target * log_p + (1.0 - target) * log_q), reduction)
+    return reduce(ops.binary_cross_entropy(prob, target), reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -81,7 +80,8 @@ def _targets_like(name: str, scores: Tensor, target: Any) -> Tensor:
         if target.ndim != scores.ndim - 1:
             raise ShapeError(f"{name}: integer targets {target.type_str()} need one dim less than the "
                              f"scores {scores.type_str()}", fix="pass labels of shape (batch,)")
-        return ops.one_hot(target, scores.shape[-1], scores.dtype)
+        classes = scores.shape[-1]
+        return ops.one_hot(ops.index.labels(target, classes, name), classes, scores.dtype)
     if target.dtype == "bool":
         raise DTypeError(f"{name}: targets must be integer labels or float rows, got {target.type_str()}")
     return _pair(name, scores, target)[1]

@@ -64,3 +64,79 @@ def test_loss_errors_name_the_loss_and_shapes():
         losses.cross_entropy(gc.placeholder((4, 3)), gc.placeholder((4, 1), "int64"))
     with pytest.raises(gc.GraphcError, match="unknown reduction 'avg'"):
         losses.mse(gc.placeholder((2,)), gc.placeholder((2,)), reduction="avg")
+
+
+#: p in {0, 1, 0.3} against every target in {0, 1, 0.5}: the clamped logs and torch's guarded gradient
+EDGE_P = np.repeat([0.0, 1.0, 0.3], 3)
+EDGE_T = np.tile([0.0, 1.0, 0.5], 3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("build", ["fixture", "llvm"])
+def test_bce_gradient_at_p_0_and_1_is_torchs(dtype, build, backend):
+    """d/dp is (p - t) / max(p (1 - p), 1e-12) as in torch: finite (up to -1e12) where 1/p is not."""
+    if build == "llvm" and backend != "numpy":
+        pytest.skip("the explicit llvm build runs once, beside the numpy fixture id")
+    be = "llvm" if build == "llvm" else backend
+    p = gc.placeholder((9,), dtype, "p")
+    t = gc.placeholder((9,), dtype, "t")
+    value = losses.binary_cross_entropy(p, t, "none")
+    ours = gc.function([p, t], [value, *gc.grad(gc.sum(value), [p, t])], backend=be)(
+        EDGE_P.astype(dtype), EDGE_T.astype(dtype))
+    tp = torch.tensor(EDGE_P.astype(dtype), requires_grad=True)
+    tvalue = F.binary_cross_entropy(tp, torch.tensor(EDGE_T.astype(dtype)), reduction="none")
+    tvalue.sum().backward()
+    assert np.isfinite(ours[1]).all()
+    np.testing.assert_allclose(ours[0], tvalue.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours[1], tp.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours[1][:2], [0.0, -1e12], rtol=1e-6)  # closed form at p = 0, t = 0 and 1
+    # d/dt: the clamped log(1 - p) - log(p): 100 at p = 0, -100 at p = 1 (torch's unclamped one is +-inf)
+    np.testing.assert_allclose(ours[2], np.repeat([100.0, -100.0, np.log(0.7 / 0.3)], 3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimize", ["O0", "O1", "O2"])
+@pytest.mark.parametrize("bad,position", [(3, 2), (-1, 1), (-3, 0)])
+@pytest.mark.parametrize("which", ["cross_entropy", "nll", "nll_of_log_softmax"])
+def test_labels_out_of_range_are_errors(which, bad, position, optimize, backend):
+    """A label outside [0, classes) names the loss, the label and the range on every backend and
+    O-level, including the stabilized forms (log(softmax) and the fused softmax cross-entropy)."""
+    z = gc.placeholder((3, 3), "float64", "z")
+    y = gc.placeholder((3,), "int64", "y")
+    if which == "cross_entropy":
+        loss = losses.cross_entropy(z, y)
+    elif which == "nll":
+        loss = losses.nll(gc.log_softmax(z, axis=-1), y)
+    else:
+        loss = losses.nll(gc.log(gc.softmax(z, axis=-1)), y)
+    f = gc.function([z, y], [loss, gc.grad(loss, z)], backend=backend, optimize=optimize)
+    logits = RNG.standard_normal((3, 3))
+    good = np.array([0, 2, 1])
+    value, _ = f(logits, good)
+    np.testing.assert_allclose(value, F.cross_entropy(torch.tensor(logits), torch.tensor(good)).item(), rtol=1e-10)
+    labels = good.copy()
+    labels[position] = bad
+    name = "cross_entropy" if which == "cross_entropy" else "nll"
+    with pytest.raises(gc.IndexRangeError) as e:
+        f(logits, labels)
+    lines = str(e.value).splitlines()
+    assert "test_losses.py" in lines[0] and f"loss = losses.{name}(" in lines[0]  # the user's line first
+    assert f"{name}: label {bad} at position [{position}] of the int64[3] labels is out of range [0, 3) " \
+           "for 3 classes" in lines[1]
+    assert isinstance(e.value, IndexError) and e.value.fix
+
+
+def test_labels_out_of_range_on_the_llvm_build():
+    """The build users run (the fixture's llvm id is the checked build while conftest changes)."""
+    z = gc.placeholder((2, 4), "float32")
+    y = gc.placeholder((2,), "int32")
+    f = gc.function([z, y], losses.cross_entropy(z, y, "sum"), backend="llvm")
+    np.testing.assert_allclose(f(np.zeros((2, 4), "float32"), np.array([3, 0], "int32")), 2 * np.log(4.0), rtol=1e-6)
+    for bad in (4, -1):
+        with pytest.raises(gc.IndexRangeError, match=rf"cross_entropy: label {bad} at position \[1\] .* "
+                                                     r"out of range \[0, 4\) for 4 classes"):
+            f(np.zeros((2, 4), "float32"), np.array([0, bad], "int32"))
+
+
+def test_constant_labels_out_of_range_fail_where_declared():
+    with pytest.raises(gc.IndexRangeError, match=r"(?s)test_losses.py:\d+.*losses.cross_entropy.*label 5 .*\[0, 4\)"):
+        losses.cross_entropy(gc.placeholder((3, 4)), np.array([0, 1, 5]))

@@ -1,8 +1,8 @@
 """graphc's ops, by family. Each op is one class holding everything about itself."""
 from . import methods
-from .elementwise import (abs, add, cast, clip, cos, divide, equal, erf, exp, expm1, floor, greater,
-                          greater_equal, less, less_equal, log, log1p, logical_and, logical_not,
-                          logical_or, maximum, minimum, mul, negative, not_equal, power, relu,
+from .elementwise import (abs, add, binary_cross_entropy, cast, clip, cos, divide, equal, erf, exp,
+                          expm1, floor, greater, greater_equal, less, less_equal, log, log1p, logical_and,
+                          logical_not, logical_or, maximum, minimum, mul, negative, not_equal, power, relu,
                           sigmoid, sign, sin, softplus, sqrt, square, subtract, tanh, where)
 from .conv import avg_pool2d, conv1d, conv2d, global_avg_pool2d, max_pool2d
 from .index import getitem, one_hot, slice_axis, take
@@ -20,7 +20,8 @@ multiply = mul
 
 __all__ = [
     "avg_pool2d", "conv1d", "conv2d", "global_avg_pool2d", "max_pool2d", "scan",
-    "abs", "add", "cast", "clip", "cos", "divide", "equal", "erf", "exp", "expm1", "floor", "greater",
+    "abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide", "equal", "erf", "exp", "expm1",
+    "floor", "greater",
     "greater_equal", "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or",
     "maximum", "minimum", "mul", "multiply", "negative", "not_equal", "power", "relu", "sigmoid", "sign",
     "sin", "softplus", "sqrt", "square", "subtract", "tanh", "where",

@@ -393,12 +393,45 @@ class Cast(Elementwise):
 WHERE = Where()
 
 
+class BinaryCrossEntropy(Elementwise):
+    """`-(y log p + (1 - y) log(1 - p))` with the logs clamped at -100, as torch's binary_cross_entropy.
+
+    A composite with its own gradient: the derived one is `(1/p) * [log p > -100]`, which is
+    0 * inf = NaN at p = 0 or 1. In p it is torch's `(p - y) / max(p (1 - p), 1e-12)`; in y it is the
+    derivative of the clamped value, `log(1 - p) - log p` clamped (torch's is unclamped: +-inf there).
+    """
+
+    name = "binary_cross_entropy"
+    arity = 2
+    kind = FLOAT
+    EPS = 1e-12
+
+    def scalar(self, p, y):
+        return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(sp.log(1 - p), -100))
+
+    def kernel_body(self, p, y):
+        return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(sp.Function("log1p")(-p), -100))
+
+    def numpy(self, p, y):
+        with np.errstate(divide="ignore"):
+            return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
+
+    def partial(self, node, i, seed):
+        p, y = node.inputs
+        if i == 0:
+            return divide(mul(seed, subtract(p, y)), maximum(mul(subtract(1.0, p), p), self.EPS))
+        return mul(seed, subtract(maximum(log1p(negative(p)), -100.0), maximum(log(p), -100.0)))
+
+
+BCE = BinaryCrossEntropy()
+
+
 # -- the user-facing functions ---------------------------------------------------
 
 def cast(x: Any, dtype: Any) -> Tensor:
     """`x` converted to `dtype` (no node when it already has it)."""
     (x,) = as_tensors(x)
-    dtype = canonical(dtype)
+    dtype = canonical(dtype, "cast")
     return x if x.dtype == dtype else Tensor.make(Cast(dtype), [x])
 
 
@@ -434,6 +467,7 @@ def not_equal(a, b) -> Tensor: return apply(NOT_EQUAL, a, b)
 def logical_and(a, b) -> Tensor: return apply(AND, a, b)
 def logical_or(a, b) -> Tensor: return apply(OR, a, b)
 def logical_not(x) -> Tensor: return apply(NOT, x)
+def binary_cross_entropy(p, y) -> Tensor: return apply(BCE, p, y)
 
 
 def power(a, b) -> Tensor:
