@@ -21,13 +21,14 @@ from llvmlite import ir
 
 from graphc.ops import fused
 from graphc.ops.index import Slice
+from graphc.ops.reduce import REDUCERS
 from graphc.schedule import Kernel, View
 from graphc.schedule.lower import _view_of
 
 from ..llvm import kernels as cpu
 from ..llvm.codegen import F32, F64, I32, I64, PTR, Unsupported, element, intrinsic, storage_type
-from ..llvm.kernels import (_START, Context, Operand, _combine, _gather_indices, alloca, body_compute, from_compute,
-                            identity, load, map_loop, merge, reduced_output, store)
+from ..llvm.kernels import (Context, Operand, _combine, _gather_indices, accumulator, alloca, body_compute,
+                            from_compute, identity, load, map_loop, merge, reduced_output, start, store)
 from ..llvm.rng import _philox, _uniforms
 from ..llvm.scalar import ScalarPrinter
 from . import nvptx
@@ -255,7 +256,7 @@ def emit_reduce(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """One thread per output (the CPU emitter's loops), or a block per output for long reductions."""
     op = k.node.op
     reducer = getattr(op, "reducer", op.name)
-    if not kf.host and reducer in _START and _cooperative(k.domain, tuple(op.axes)):
+    if not kf.host and reducer in REDUCERS and _cooperative(k.domain, tuple(op.axes)):
         return emit_block_reduce(ctx, k, kf, reducer)
     return cpu.emit_reduce(ctx, k, kf)
 
@@ -268,17 +269,19 @@ def _cooperative(domain: Sequence[int], axes: Sequence[int]) -> bool:
 
 
 def _shuffle_down(kf: GpuKernel, v: ir.Value, delta: int) -> ir.Value:
-    """__shfl_down_sync(0xffffffff, v, delta) for f32 or f64 (as two 32-bit halves)."""
+    """__shfl_down_sync(0xffffffff, v, delta) for a float or integer of up to 64 bits (as 32-bit words)."""
     b = kf.b
     shfl = intrinsic(kf.module, "llvm.nvvm.shfl.sync.down.i32", I32, [I32] * 4)
 
     def word(x: ir.Value) -> ir.Value:
         return b.call(shfl, [ir.Constant(I32, -1), x, ir.Constant(I32, delta), ir.Constant(I32, 31)])
-    if v.type == F32:
-        return b.bitcast(word(b.bitcast(v, I32)), F32)
-    bits = b.bitcast(v, I64)
-    lo, hi = word(b.trunc(bits, I32)), word(b.trunc(b.lshr(bits, ir.Constant(I64, 32)), I32))
-    return b.bitcast(b.or_(b.zext(lo, I64), b.shl(b.zext(hi, I64), ir.Constant(I64, 32))), F64)
+    if v.type in (F32, F64):
+        bits = ir.IntType(32 if v.type == F32 else 64)
+        return b.bitcast(_shuffle_down(kf, b.bitcast(v, bits), delta), v.type)
+    if v.type.width <= 32:
+        return b.trunc(word(b.zext(v, I32)), v.type) if v.type != I32 else word(v)
+    lo, hi = word(b.trunc(v, I32)), word(b.trunc(b.lshr(v, ir.Constant(I64, 32)), I32))
+    return b.or_(b.zext(lo, I64), b.shl(b.zext(hi, I64), ir.Constant(I64, 32)))
 
 
 def _warp_reduce(kf: GpuKernel, reducer: str, v: ir.Value) -> ir.Value:
@@ -295,7 +298,8 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
     outer = [i for i in range(len(domain)) if i not in axes]
     srcs = [ctx.operand(v, domain) for v in k.inputs]
     out = reduced_output(ctx, k, domain, axes)
-    acc_type = F64 if reducer in ("sum", "prod") else (F32 if out.dtype == "float32" else F64)
+    acc_dtype = accumulator(reducer, out.dtype)
+    acc_type = storage_type(acc_dtype)
     b = kf.b
     kf.per_block = True
     shared_t = ir.ArrayType(acc_type, 32)
@@ -305,14 +309,14 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
     partials = b.addrspacecast(shared, PTR)  # generic addressing; LLVM infers .shared accesses back
     barrier = intrinsic(kf.module, "llvm.nvvm.barrier0", ir.VoidType(), [])
     acc = alloca(b, acc_type)
-    start = ir.Constant(acc_type, _START[reducer])
-    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
+    first = start(reducer, out.dtype, acc_type)
+    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, acc_dtype)
     tid, ntid = kf.special("tid"), kf.special("ntid")
     lane, warp = b.and_(tid, ir.Constant(I64, 31)), b.lshr(tid, ir.Constant(I64, 5))
     inner = [domain[a] for a in axes]
     with block_stride(kf, int(np.prod([domain[a] for a in outer], dtype=np.int64))) as o:
         oidx = unflatten(b, o, [domain[a] for a in outer])
-        b.store(start, acc)
+        b.store(first, acc)
         with strided(kf, tid, ntid, int(np.prod(inner, dtype=np.int64))) as r:
             idx = merge(len(domain), outer, oidx, axes, unflatten(b, r, inner))
             b.store(_combine(b, reducer, b.load(acc, typ=acc_type), compute([load(kf, s, idx) for s in srcs])), acc)
@@ -324,7 +328,7 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
             n_warps = b.lshr(b.add(ntid, ir.Constant(I64, 31)), ir.Constant(I64, 5))
             slot = b.gep(partials, [b.select(b.icmp_unsigned("<", lane, n_warps), lane, ir.Constant(I64, 0))],
                          source_etype=acc_type)
-            mine = b.select(b.icmp_unsigned("<", lane, n_warps), b.load(slot, typ=acc_type), start)
+            mine = b.select(b.icmp_unsigned("<", lane, n_warps), b.load(slot, typ=acc_type), first)
             total = _warp_reduce(kf, reducer, mine)
             with b.if_then(b.icmp_unsigned("==", tid, ir.Constant(I64, 0))):
                 full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))

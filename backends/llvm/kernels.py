@@ -16,13 +16,16 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
+from graphc.ir.dtypes import is_float
 from graphc.ops import fused
 from graphc.ops.index import Slice
+from graphc.ops.reduce import REDUCERS
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.lower import _view_of
 
-from .codegen import (F64, I1, I8, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
+from .codegen import (F64, I1, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
+from .scalar import constant, convert, int_extremum, is_int
 
 
 @dataclass(frozen=True)
@@ -77,28 +80,22 @@ def store(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value], value: ir.Va
 
 
 def to_compute(b: ir.IRBuilder, v: ir.Value, dtype: str, ftype: ir.Type) -> ir.Value:
-    """A loaded value as the body sees it: a float of the compute type, or i1 for bools."""
-    if dtype == "bool":
-        return b.icmp_unsigned("!=", v, ir.Constant(I8, 0))
-    if dtype.startswith("int"):
-        return b.sitofp(v, ftype)
-    if v.type == ftype:
-        return v
-    return b.fpext(v, ftype) if ftype == F64 else b.fptrunc(v, ftype)
+    """A loaded value as the body sees it: floats as the float compute type, integers as themselves, bools
+    as i1 (integers compute in integers: int64 in double would round above 2**53)."""
+    return convert(b, v, value_type(dtype, ftype))
+
+
+def value_type(dtype: str, ftype: ir.Type) -> ir.Type:
+    """The type a value of `dtype` computes in, where floats compute in `ftype`."""
+    return I1 if dtype == "bool" else ftype if dtype.startswith("float") else storage_type(dtype)
 
 
 def from_compute(b: ir.IRBuilder, v: ir.Value, dtype: str) -> ir.Value:
+    """A computed value as stored in `dtype` (converted as NumPy's astype; bools are bytes)."""
     t = storage_type(dtype)
-    if dtype == "bool":
-        truth = v if v.type == I1 else b.fcmp_unordered("!=", v, ir.Constant(v.type, 0.0))
-        return b.zext(truth, I8)
-    if v.type == I1:
-        v = b.uitofp(v, compute_type(dtype))
-    if dtype.startswith("int"):
-        return b.fptosi(v, t)
-    if v.type == t:
-        return v
-    return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
+    if dtype == "bool" and v.type != t:
+        return b.zext(convert(b, v, I1), t)
+    return convert(b, v, t)
 
 
 def coalesce(domain: Sequence[int], operands: Sequence[Operand]) -> tuple[tuple[int, ...], list[Operand]]:
@@ -127,13 +124,13 @@ def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand],
 def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequence[Operand], k: Kernel,
                  out_dtype: str) -> Callable[[list[ir.Value]], ir.Value]:
     """The kernel's SymPy body (with its lets) as a `map_loop` compute function."""
-    ftype = compute_type(out_dtype)
+    ftype = compute_type(out_dtype)  # the type float values compute in
 
     def compute(raws: list[ir.Value]) -> ir.Value:
         env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}
         printer = kf.printer(kf.b, ftype, env)
         printer.bind(k.lets)
-        return from_compute(kf.b, printer.emit(k.body), out_dtype)
+        return from_compute(kf.b, printer.emit_as(k.body, value_type(out_dtype, ftype)), out_dtype)
     return compute
 
 
@@ -241,9 +238,13 @@ def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 # -- reductions --------------------------------------------------------------------------
 
 def _combine(b: ir.IRBuilder, reducer: str, acc: ir.Value, x: ir.Value) -> ir.Value:
-    """acc (op) x. Sums and products may be reassociated, so a contiguous inner loop vectorizes into
+    """acc (op) x. Float sums and products may be reassociated, so a contiguous inner loop vectorizes into
     partial accumulators: they run in double (float32 data), which keeps them more accurate than
-    NumPy's pairwise float32 sums."""
+    NumPy's pairwise float32 sums. Integers wrap (two's complement, as NumPy's); bools are bytes 0/1."""
+    if is_int(acc.type):
+        if reducer in ("sum", "prod"):
+            return b.add(acc, x) if reducer == "sum" else b.mul(acc, x)
+        return int_extremum(b, reducer, acc, x)
     if reducer == "sum":
         return b.fadd(acc, x, flags=("reassoc",))
     if reducer == "prod":
@@ -253,7 +254,15 @@ def _combine(b: ir.IRBuilder, reducer: str, acc: ir.Value, x: ir.Value) -> ir.Va
     return b.call(intrinsic(b.module, f"llvm.{stem}.{suffix}", acc.type, [acc.type, acc.type]), [acc, x])
 
 
-_START = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}
+def accumulator(reducer: str, dtype: str) -> str:
+    """The dtype a reduction to `dtype` accumulates in: float sums and products in float64, the rest in
+    `dtype` itself (integer sums wrap like NumPy's)."""
+    return "float64" if reducer in ("sum", "prod") and is_float(dtype) else dtype
+
+
+def start(reducer: str, dtype: str, acc_type: ir.Type) -> ir.Constant:
+    """Where an accumulator of a `dtype` reduction starts: the reduction's identity (ops/reduce.py)."""
+    return constant(acc_type, REDUCERS[reducer].identity(dtype))
 
 
 def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
@@ -261,7 +270,7 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     if op.name in ("argmax", "argmin"):
         return emit_argextremum(ctx, k, kf)
     reducer = getattr(op, "reducer", op.name)
-    if reducer not in _START:
+    if reducer not in REDUCERS:
         raise Unsupported(f"reducer {reducer}")
     domain = k.domain
     srcs = [ctx.operand(v, domain) for v in k.inputs]
@@ -270,16 +279,16 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     domain, (*srcs, out) = coalesce(domain, [*srcs, out])
     axes = tuple(i for i, st in enumerate(out.strides) if st == 0)
     outer = [i for i in range(len(domain)) if i not in axes]
-    out_ftype = compute_type(out.dtype)
-    # sums and products accumulate in double: more accurate than NumPy's pairwise float32 sums
-    acc_type = F64 if reducer in ("sum", "prod") else out_ftype
+    acc_dtype = accumulator(reducer, out.dtype)
+    acc_type = storage_type(acc_dtype)
+    first = start(reducer, out.dtype, acc_type)
     b = kf.b
-    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, "float64" if acc_type == F64 else "float32")
+    compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, acc_dtype)
     if kf.serial and axes and len(domain) - 1 not in axes:
-        return _reduce_in_rows(ctx, kf, reducer, domain, axes, srcs, out, acc_type, compute)
+        return _reduce_in_rows(ctx, kf, reducer, domain, axes, srcs, out, acc_dtype, first, compute)
     acc = alloca(b, acc_type)
     with kf.parallel([domain[a] for a in outer]) as oidx:
-        b.store(ir.Constant(acc_type, _START[reducer]), acc)
+        b.store(first, acc)
         with nest(b, [domain[a] for a in axes]) as iidx:
             idx = merge(len(domain), outer, oidx, axes, iidx)
             x = compute([load(kf, s, idx) for s in srcs])
@@ -289,17 +298,17 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 
 def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequence[int], axes: Sequence[int],
-                    srcs: Sequence[Operand], out: Operand, acc_type: ir.Type, compute: Callable) -> None:
+                    srcs: Sequence[Operand], out: Operand, acc_dtype: str, first: ir.Constant,
+                    compute: Callable) -> None:
     """A reduction that keeps the innermost axis (a bias gradient: sum over the batch) walks the input in
     memory order, combining each row into a row of accumulators in scratch: the inner loop is contiguous
     and vectorizes, and each output still combines its items in the same order as one-at-a-time."""
     b = kf.b
-    acc_dtype = "float64" if acc_type == F64 else "float32"
     kept = [1 if i in axes else d for i, d in enumerate(domain)]
     accs = Operand(ctx.scratch, acc_dtype, tuple(0 if i in axes else s for i, s in enumerate(contiguous_strides(kept))),
                    Scratch(ctx).take(kept, acc_dtype))
     with nest(b, kept) as idx:
-        store(kf, accs, idx, ir.Constant(acc_type, _START[reducer]))
+        store(kf, accs, idx, first)
     with nest(b, domain) as idx:
         x = compute([load(kf, s, idx) for s in srcs])
         store(kf, accs, idx, _combine(b, reducer, load(kf, accs, idx), x))
@@ -308,7 +317,8 @@ def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequ
 
 
 def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    """First index of the max (min); a NaN wins at its first occurrence, like np.argmax."""
+    """First index of the max (min), comparing values in their own type (bools as 0/1); a NaN wins at its
+    first occurrence, like np.argmax."""
     op = k.node.op
     (v,) = k.inputs
     (axis,) = op.axes
@@ -316,18 +326,21 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     outer = [i for i in range(len(domain)) if i != axis]
     src = ctx.operand(v, domain)
     out = reduced_output(ctx, k, domain, (axis,))
-    ftype = compute_type(src.dtype)
+    t = storage_type(src.dtype)
     b = kf.b
-    best, where = alloca(b, ftype), alloca(b, I64)
+    best, where = alloca(b, t), alloca(b, I64)
     better = ">" if op.name == "argmax" else "<"
     with kf.parallel([domain[a] for a in outer]) as oidx:
-        b.store(ir.Constant(ftype, -np.inf if better == ">" else np.inf), best)
+        b.store(constant(t, op.extremum.identity(src.dtype)), best)
         b.store(ir.Constant(I64, 0), where)
         with loop(b, domain[axis]) as i:
-            x = to_compute(b, load(kf, src, merge(len(domain), outer, oidx, (axis,), [i])), src.dtype, ftype)
-            old = b.load(best, typ=ftype)
-            nan_first = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", old, old))
-            take = b.or_(b.fcmp_ordered(better, x, old), nan_first)
+            x = load(kf, src, merge(len(domain), outer, oidx, (axis,), [i]))
+            old = b.load(best, typ=t)
+            if is_int(t):  # bools are bytes 0/1: signed order is theirs too
+                take = b.icmp_signed(better, x, old)
+            else:
+                nan_first = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", old, old))
+                take = b.or_(b.fcmp_ordered(better, x, old), nan_first)
             b.store(b.select(take, x, old), best)
             b.store(b.select(take, i, b.load(where, typ=I64)), where)
         full = merge(len(domain), outer, oidx, (axis,), [ir.Constant(I64, 0)])

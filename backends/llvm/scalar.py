@@ -1,9 +1,13 @@
 """SymPy scalar bodies printed to LLVM IR.
 
-Numbers are floats of the kernel's compute type, truth values are `i1`; each
-is converted on demand, so `where(x > 0, x, 0)` and `cast(x > 0, float)` both
-work. Shared subtrees are emitted once (memoized per body), `lets` become SSA
-values. The opaque kernel functions are written in their stable forms, and
+Every value computes in its dtype's type: floats in the kernel's float compute
+type, integers in their own width (so int64 arithmetic is exact and wraps like
+NumPy's: no `nsw`), truth values in `i1`. A subexpression's type is that of its
+operands (the ops of a fused group share one operand dtype; comparisons give
+`i1`), and SymPy numbers take the type of the operands they meet. Values are
+converted on demand (`convert`), so `where(x > 0, x, 0)` and `cast(x > 0, float)`
+both work. Shared subtrees are emitted once (memoized per body), `lets` become
+SSA values. The opaque kernel functions are written in their stable forms, and
 exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
 """
 from __future__ import annotations
@@ -13,23 +17,57 @@ from typing import Callable, Sequence
 import sympy as sp
 from llvmlite import ir
 
-from .codegen import F32, I1, Unsupported, intrinsic
+from .codegen import F32, F64, I1, Unsupported, intrinsic
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
-        sp.Equality: "=="}
+        sp.Equality: "==", sp.Unequality: "!="}
 #: SymPy function -> LLVM intrinsic stem (overloaded on the float type)
-_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor", sp.Abs: "fabs"}
+_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor"}
+#: SymPy types whose value is a truth value (i1)
+_TRUTHS = (sp.logic.boolalg.BooleanAtom, sp.core.relational.Relational, sp.And, sp.Or, sp.Not)
+
+
+def is_int(t: ir.Type) -> bool:
+    return isinstance(t, ir.IntType)
+
+
+def constant(t: ir.Type, value: int | float | bool) -> ir.Constant:
+    """`value` as a constant of type t (an integer wraps to t's width, two's complement)."""
+    if not is_int(t):
+        return ir.Constant(t, float(value))
+    half = 1 << (t.width - 1)
+    return ir.Constant(t, int(bool(value)) if t == I1 else (int(value) + half) % (2 * half) - half)
+
+
+def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
+    """v as type t, as NumPy casts: truth is != 0 (NaN is true), bools are 0/1, integers wrap, floats
+    truncate toward zero (NaN and out-of-range floats give an unspecified integer, as NumPy's do)."""
+    s = v.type
+    if s == t:
+        return v
+    if t == I1:
+        return b.icmp_unsigned("!=", v, constant(s, 0)) if is_int(s) else b.fcmp_unordered("!=", v, constant(s, 0))
+    if is_int(t) and is_int(s):
+        if s.width > t.width:
+            return b.trunc(v, t)
+        return b.zext(v, t) if s == I1 else b.sext(v, t)
+    if is_int(t):
+        return b.fptosi(v, t)
+    if is_int(s):
+        return b.uitofp(v, t) if s == I1 else b.sitofp(v, t)
+    return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
 #: SymPy function -> `VMath` method (inline, vectorizable)
 _VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.erf: "erf"}
 
 
 class ScalarPrinter:
-    """Emits a body at the builder's position; `env` maps input symbols to values."""
+    """Emits a body at the builder's position; `env` maps input symbols to values (of their own types)."""
 
     def __init__(self, b: ir.IRBuilder, ftype: ir.Type, env: dict[sp.Symbol, ir.Value]):
         self.b, self.ftype = b, ftype
         self.memo: dict[sp.Basic, ir.Value] = dict(env)
+        self.types: dict[sp.Basic, ir.Type | None] = {}
         self.suffix = "f32" if ftype == F32 else "f64"
         self.vmath = VMath(b, ftype)
 
@@ -40,11 +78,8 @@ class ScalarPrinter:
     def const(self, x: float) -> ir.Constant:
         return ir.Constant(self.ftype, float(x))
 
-    def num(self, v: ir.Value) -> ir.Value:
-        return self.b.uitofp(v, self.ftype) if v.type == I1 else v
-
     def truth(self, v: ir.Value) -> ir.Value:
-        return v if v.type == I1 else self.b.fcmp_unordered("!=", v, self.const(0))
+        return convert(self.b, v, I1)
 
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
         fn = intrinsic(self.b.module, f"llvm.{stem}.{self.suffix}", self.ftype, [self.ftype] * len(args))
@@ -54,126 +89,199 @@ class ScalarPrinter:
         """A `VMath` function (exp, expm1, log, log1p, tanh) of a compute-type value."""
         return getattr(self.vmath, name)(x)
 
+    def type_of(self, e: sp.Basic) -> ir.Type | None:
+        """The type `e` computes in; None for a number, which takes the type of what it meets."""
+        if e in self.memo:
+            return self.memo[e].type
+        if e not in self.types:
+            self.types[e] = self._type_of(e)
+        return self.types[e]
+
+    def _type_of(self, e: sp.Basic) -> ir.Type | None:
+        if isinstance(e, _TRUTHS):
+            return I1
+        if e.is_Number or e is sp.pi or e is sp.E:
+            return None
+        if isinstance(e, sp.Piecewise):
+            return self.join([v for v, _ in e.args])
+        if isinstance(e, sp.Pow):
+            return self.ftype if e.base is sp.E else self.join([e.base])
+        if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min, sp.Abs, sp.sign)):
+            return self.join(e.args)
+        return self.ftype  # transcendental and opaque functions
+
+    def join(self, args: Sequence[sp.Basic]) -> ir.Type | None:
+        """The type operands of one op compute in: the widest of theirs (floats above integers above i1)."""
+        types = [t for t in map(self.type_of, args) if t is not None]
+        return max(types, key=lambda t: (not is_int(t), getattr(t, "width", 0)), default=None)
+
+    def emit_as(self, e: sp.Basic, t: ir.Type | None) -> ir.Value:
+        """`e` as a value of type t (its own type, or the float type for a number, when t is None)."""
+        t = t or self.type_of(e) or self.ftype
+        if e.is_Number or e is sp.pi or e is sp.E:
+            if not e.is_real:
+                raise Unsupported(f"non-real constant {e}")
+            if is_int(t) and not e.is_Integer:
+                raise Unsupported(f"the non-integer {e} in an integer kernel body")
+            return constant(t, int(e) if e.is_Integer else float(e))
+        return convert(self.b, self.emit(e), t)
+
+    def operands(self, e: sp.Basic) -> list[ir.Value]:
+        """e's arguments, each as the type they share."""
+        t = self.join(e.args) or self.ftype
+        return [self.emit_as(a, t) for a in e.args]
+
+    def arith(self, name: str, x: ir.Value, y: ir.Value) -> ir.Value:
+        """x (add|sub|mul) y: wrapping for integers, IEEE for floats."""
+        return getattr(self.b, name if is_int(x.type) else f"f{name}")(x, y)
+
     def emit(self, e: sp.Basic) -> ir.Value:
         if e not in self.memo:
             self.memo[e] = self._emit(e)
         return self.memo[e]
 
     def _emit(self, e: sp.Basic) -> ir.Value:
-        b = self.b
         if e is sp.true or e is sp.false:
             return ir.Constant(I1, int(e is sp.true))
-        if e.is_Number:
-            if not e.is_real:
-                raise Unsupported(f"non-real constant {e}")
-            return self.const(float(e))
-        if e is sp.pi or e is sp.E:
-            return self.const(float(e))
+        if e.is_Number or e is sp.pi or e is sp.E:
+            return self.emit_as(e, None)
         handler = _HANDLERS.get(type(e)) or _HANDLERS.get(getattr(e.func, "__name__", ""))
         if handler is None:
             if type(e) in _VMATH:
-                return self.math(_VMATH[type(e)], self.num(self.emit(e.args[0])))
+                return self.math(_VMATH[type(e)], _arg(self, e.args[0]))
             if type(e) in _INTRINSICS:
-                return self.call(_INTRINSICS[type(e)], self.num(self.emit(e.args[0])))
+                return self.call(_INTRINSICS[type(e)], _arg(self, e.args[0]))
             raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")
-        return handler(self, e, b)
+        return handler(self, e, self.b)
 
 
 def _add(p: ScalarPrinter, e: sp.Add, b: ir.IRBuilder) -> ir.Value:
-    vals = [p.num(p.emit(a)) for a in e.args]
+    vals = p.operands(e)
     acc = vals[0]
     for v in vals[1:]:
-        acc = b.fadd(acc, v)
+        acc = p.arith("add", acc, v)
     return acc
 
 
 def _mul(p: ScalarPrinter, e: sp.Mul, b: ir.IRBuilder) -> ir.Value:
     """Factors with negative integer powers go to a denominator: x/y divides like NumPy does."""
-    num, den = [], []
+    t = p.join(e.args) or p.ftype
+    num, den, negate = [], [], False
     for a in e.args:
         if a.is_Pow and a.exp.is_Integer and a.exp < 0:
-            den.append(p.num(p.emit(a.base ** -a.exp)))
+            den.append(p.emit_as(a.base ** -a.exp, t))
         elif a == -1:
-            num.append(None)
+            negate = not negate
         else:
-            num.append(p.num(p.emit(a)))
-    negate = num.count(None) % 2 == 1
-    factors = [v for v in num if v is not None]
-    acc = _product(b, factors) if factors else p.const(1)
+            num.append(p.emit_as(a, t))
+    acc = _product(p, num) if num else constant(t, 1)
     if den:
-        acc = b.fdiv(acc, _product(b, den))
-    return b.fneg(acc) if negate else acc
+        if is_int(t):
+            raise Unsupported(f"division in the integer kernel body {e}")
+        acc = b.fdiv(acc, _product(p, den))
+    return _negate(p, acc) if negate else acc
 
 
-def _product(b: ir.IRBuilder, vals: list[ir.Value]) -> ir.Value:
+def _negate(p: ScalarPrinter, x: ir.Value) -> ir.Value:
+    return p.b.neg(x) if is_int(x.type) else p.b.fneg(x)
+
+
+def _product(p: ScalarPrinter, vals: list[ir.Value]) -> ir.Value:
     acc = vals[0]
     for v in vals[1:]:
-        acc = b.fmul(acc, v)
+        acc = p.arith("mul", acc, v)
     return acc
 
 
 def _pow(p: ScalarPrinter, e: sp.Pow, b: ir.IRBuilder) -> ir.Value:
     base, ex = e.base, e.exp
     if base is sp.E:
-        return p.math("exp", p.num(p.emit(ex)))
-    x = p.num(p.emit(base))
+        return p.math("exp", _arg(p, ex))
+    x = p.emit(base)
+    if is_int(x.type):
+        if not (ex.is_Integer and ex >= 0):
+            raise Unsupported(f"the power {e} of an integer")
+        return _integer_power(p, x, int(ex)) if ex else constant(x.type, 1)
+    x = _arg(p, base)
     if ex.is_Integer:
         n = abs(int(ex))
-        acc = _integer_power(b, x, n) if n else p.const(1)
+        acc = _integer_power(p, x, n) if n else p.const(1)
         return b.fdiv(p.const(1), acc) if ex < 0 else acc
     if ex.is_Rational and ex.q == 2:
         root = p.call("sqrt", x)
-        acc = b.fmul(_integer_power(b, x, abs(int(ex.p)) // 2), root) if abs(ex.p) > 1 else root
+        acc = b.fmul(_integer_power(p, x, abs(int(ex.p)) // 2), root) if abs(ex.p) > 1 else root
         return b.fdiv(p.const(1), acc) if ex < 0 else acc
-    return p.call("pow", x, p.num(p.emit(ex)))
+    return p.call("pow", x, _arg(p, ex))
 
 
-def _integer_power(b: ir.IRBuilder, x: ir.Value, n: int) -> ir.Value:
+def _integer_power(p: ScalarPrinter, x: ir.Value, n: int) -> ir.Value:
     """x**n by repeated squaring (n >= 1)."""
     result, square = None, x
     while n:
         if n & 1:
-            result = square if result is None else b.fmul(result, square)
+            result = square if result is None else p.arith("mul", result, square)
         n >>= 1
         if n:
-            square = b.fmul(square, square)
+            square = p.arith("mul", square, square)
     return result
 
 
 def _extremum(stem: str) -> Callable:
-    """Max/Min propagate NaN like np.maximum (llvm.maximum, not maxnum)."""
+    """Max/Min propagate NaN like np.maximum (llvm.maximum, not maxnum); integers compare signed."""
     def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-        vals = [p.num(p.emit(a)) for a in e.args]
+        vals = p.operands(e)
         acc = vals[0]
         for v in vals[1:]:
-            acc = p.call(stem, acc, v)
+            acc = int_extremum(b, stem[:3], acc, v) if is_int(v.type) else p.call(stem, acc, v)
         return acc
     return emit
 
 
+def int_extremum(b: ir.IRBuilder, which: str, x: ir.Value, y: ir.Value) -> ir.Value:
+    """max or min of two signed integers (llvm.smax/smin)."""
+    fn = intrinsic(b.module, f"llvm.s{which}.i{x.type.width}", x.type, [x.type, x.type])
+    return b.call(fn, [x, y])
+
+
+def _abs(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+    """|x|; the most negative integer stays itself (it wraps, as in NumPy)."""
+    x = p.emit(e.args[0])
+    if not is_int(x.type):
+        return p.call("fabs", _arg(p, e.args[0]))
+    return b.select(b.icmp_signed("<", x, constant(x.type, 0)), b.neg(x), x)
+
+
 def _sign(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-    x = p.num(p.emit(e.args[0]))
-    neg = b.select(b.fcmp_ordered("<", x, p.const(0)), p.const(-1), x)
-    return b.select(b.fcmp_ordered(">", x, p.const(0)), p.const(1), neg)
+    x = p.emit(e.args[0])
+    t = x.type if is_int(x.type) else p.ftype
+    x = convert(b, x, t)
+    neg = b.select(_compare(b, "<", x, constant(t, 0)), constant(t, -1), x)
+    return b.select(_compare(b, ">", x, constant(t, 0)), constant(t, 1), neg)
 
 
 def _piecewise(p: ScalarPrinter, e: sp.Piecewise, b: ir.IRBuilder) -> ir.Value:
-    pieces = [(p.emit(v), p.truth(p.emit(c))) for v, c in e.args]
-    if pieces[-1][1] != ir.Constant(I1, 1) and e.args[-1][1] is not sp.true:
+    if e.args[-1][1] is not sp.true:
         raise Unsupported("Piecewise without a default branch")
-    truthy = all(v.type == I1 for v, _ in pieces)
-    conv = (lambda v: v) if truthy else p.num
-    acc = conv(pieces[-1][0])
+    t = p.type_of(e) or p.ftype
+    pieces = [(p.emit_as(v, t), p.truth(p.emit(c))) for v, c in e.args]
+    acc = pieces[-1][0]
     for v, c in reversed(pieces[:-1]):
-        acc = b.select(c, conv(v), acc)
+        acc = b.select(c, v, acc)
     return acc
 
 
+def _compare(b: ir.IRBuilder, op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+    """lhs (op) rhs as NumPy compares: signed integers, bools as 0/1, NaN unequal to everything."""
+    if lhs.type == I1:
+        return b.icmp_unsigned(op, lhs, rhs)
+    if is_int(lhs.type):
+        return b.icmp_signed(op, lhs, rhs)
+    return b.fcmp_unordered(op, lhs, rhs) if op == "!=" else b.fcmp_ordered(op, lhs, rhs)
+
+
 def _relational(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-    lhs, rhs = p.num(p.emit(e.lhs)), p.num(p.emit(e.rhs))
-    if isinstance(e, sp.Unequality):
-        return b.fcmp_unordered("!=", lhs, rhs)
-    return b.fcmp_ordered(_CMP[type(e)], lhs, rhs)
+    lhs, rhs = p.operands(e)
+    return _compare(b, _CMP[type(e)], lhs, rhs)
 
 
 def _logic(op: str) -> Callable:
@@ -191,7 +299,8 @@ def _not(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
 
 
 def _arg(p: ScalarPrinter, x: sp.Basic) -> ir.Value:
-    return p.num(p.emit(x))
+    """x as a float of the compute type (the argument of a float function)."""
+    return p.emit_as(x, p.ftype)
 
 
 def _sigmoid(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
@@ -215,7 +324,7 @@ def _opaque_math(name: str) -> Callable:
 
 _HANDLERS: dict = {
     sp.Add: _add, sp.Mul: _mul, sp.Pow: _pow, sp.Max: _extremum("maximum"), sp.Min: _extremum("minimum"),
-    sp.sign: _sign, sp.Piecewise: _piecewise, sp.And: _logic("and"), sp.Or: _logic("or"), sp.Not: _not,
+    sp.Abs: _abs, sp.sign: _sign, sp.Piecewise: _piecewise, sp.And: _logic("and"), sp.Or: _logic("or"), sp.Not: _not,
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
     "sigmoid": _sigmoid, "softplus": _softplus, "log1p": _opaque_math("log1p"), "expm1": _opaque_math("expm1"),

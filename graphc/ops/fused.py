@@ -14,11 +14,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from ..ir import GraphcError, Tensor
 from ..ir.node import Op
 from . import elementwise as ew
 from .linalg import MatMul
+from .reduce import REDUCERS
 from .operands import broadcast_dims
 
 
@@ -48,9 +50,26 @@ def _on_arrays(fn: Callable) -> Callable:
 Lets = tuple  # tuple[tuple[sp.Symbol, sp.Expr], ...]
 
 
+class _Printer(NumPyPrinter):
+    """SymPy's NumPy printer with `where` for Piecewise: its `select(..., default=nan)` made every
+    branch float, so an int64 `where` above 2**53 came back rounded."""
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        *pieces, (last, default) = expr.args
+        if default is not sp.true:
+            return super()._print_Piecewise(expr)
+        out = self._print(last)
+        for value, cond in reversed(pieces):
+            out = f"{self._module_format('numpy.where')}({self._print(cond)}, {self._print(value)}, {out})"
+        return out
+
+
 @lru_cache(maxsize=4096)
 def compile_body(params: tuple[sp.Symbol, ...], lets: Lets, body: sp.Expr) -> Callable:
-    return sp.lambdify(params, body, modules=[numpy_namespace(), "numpy"], cse=lambda e: (list(lets), e))
+    printer = _Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                        "user_functions": {name: name for name in numpy_namespace()}})  # lambdify's own settings
+    return sp.lambdify(params, body, modules=[numpy_namespace(), "numpy"], cse=lambda e: (list(lets), e),
+                       printer=printer)
 
 
 def expand(lets: Lets, body: sp.Expr) -> sp.Expr:
@@ -105,7 +124,6 @@ class FusedReduce(_OverDomain):
 
     name = "fused_reduce"
     fields = ("lets", "body", "n_inputs", "reducer", "axes", "keepdims", "dtype", "domain")
-    REDUCERS = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod}
 
     def describe_attrs(self):
         return {"body": str(self.body), "reduce": self.reducer, "axis": self.axes}
@@ -118,7 +136,7 @@ class FusedReduce(_OverDomain):
 
     def numpy(self, *arrays):
         values = self.evaluate(input_symbols(self.n_inputs), arrays, self.runtime_domain(arrays), self.dtype)
-        return self.REDUCERS[self.reducer](values, axis=self.axes, keepdims=self.keepdims)
+        return REDUCERS[self.reducer].numpy_fn(values, axis=self.axes, keepdims=self.keepdims)
 
     def format(self, args):
         return f"{self.reducer}[{self.body}]({', '.join(args)}, axis={self.axes})"

@@ -20,12 +20,29 @@ from .shape import broadcast_like, expand_dims
 
 
 class Reduce(Op):
-    """Reduce `x` over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`."""
+    """Reduce `x` over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`.
+
+    `identity(dtype)` is where an accumulator starts (every backend reads it here). A reduction whose
+    identity is no value the user could have meant (max, min, argmax, argmin: NumPy's "has no
+    identity") refuses an empty axis when declared, so no backend has an answer to invent.
+    """
 
     fields = ("axes", "keepdims")
     numpy_fn: Any = None
+    #: whether a reduction over an empty axis has a value (its identity)
+    empty_ok = True
+
+    @classmethod
+    def identity(cls, dtype: str) -> int | float | bool:
+        raise NotImplementedError(cls.name)
 
     def infer(self, x):
+        empty = [a for a in self.axes if x.shape[a] == 0]
+        if empty and not self.empty_ok:
+            raise ShapeError(f"{self.name}: axis {empty[0]} of {desc(x)} is empty, and the {self.name} of "
+                             "no elements has no value (NumPy: a zero-size reduction with no identity)",
+                             fix="reduce over a non-empty axis, or concatenate the value an empty slice "
+                                 "should give (e.g. -inf for max) before reducing")
         if self.keepdims:
             shape = tuple(1 if i in self.axes else d for i, d in enumerate(x.shape))
         else:
@@ -47,6 +64,10 @@ class Sum(Reduce):
     name = "sum"
     numpy_fn = np.sum
 
+    @classmethod
+    def identity(cls, dtype):
+        return 0
+
     def pullback(self, node, g):
         x = node.inputs[0]
         return [broadcast_like(self.kept(node, g), x)]
@@ -58,6 +79,10 @@ class Sum(Reduce):
 class Prod(Reduce):
     name = "prod"
     numpy_fn = np.prod
+
+    @classmethod
+    def identity(cls, dtype):
+        return 1
 
     def pullback(self, node, g):
         # d prod / d x_i = product of the others: exact with zeros (no division by x_i = 0).
@@ -74,6 +99,8 @@ class Prod(Reduce):
 class Extremum(Reduce):
     """max/min: the gradient is shared equally by the elements that attain it."""
 
+    empty_ok = False
+
     def pullback(self, node, g):
         x = node.inputs[0]
         hit = ew.cast(ew.equal(x, broadcast_like(self.kept(node, node), x)), x.dtype)
@@ -85,16 +112,37 @@ class Max(Extremum):
     name = "max"
     numpy_fn = np.max
 
+    @classmethod
+    def identity(cls, dtype):
+        """The least value of `dtype`: -inf, the most negative integer, False."""
+        if is_float(dtype):
+            return -np.inf
+        return False if dtype == "bool" else int(np.iinfo(dtype).min)
+
 
 class Min(Extremum):
     name = "min"
     numpy_fn = np.min
 
+    @classmethod
+    def identity(cls, dtype):
+        """The greatest value of `dtype`: inf, the most positive integer, True."""
+        if is_float(dtype):
+            return np.inf
+        return True if dtype == "bool" else int(np.iinfo(dtype).max)
+
+
+#: reducer name (as fused reductions name theirs) -> the reduction
+REDUCERS: dict[str, type[Reduce]] = {"sum": Sum, "prod": Prod, "max": Max, "min": Min}
+
 
 class ArgExtremum(Reduce):
-    """Index of the max/min along one axis (int64; no gradient)."""
+    """Index of the first max/min along one axis (int64; no gradient); a NaN counts as the extremum,
+    so the first NaN wins, as in NumPy. Its search starts from `extremum`'s identity."""
 
     differentiable = False
+    empty_ok = False
+    extremum: type[Extremum]
 
     def out_dtype(self, x):
         return "int64"
@@ -110,11 +158,13 @@ class ArgExtremum(Reduce):
 class ArgMax(ArgExtremum):
     name = "argmax"
     numpy_fn = np.argmax
+    extremum = Max
 
 
 class ArgMin(ArgExtremum):
     name = "argmin"
     numpy_fn = np.argmin
+    extremum = Min
 
 
 class LogSumExp(Reduce):

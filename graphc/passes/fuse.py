@@ -14,11 +14,11 @@ from ..ir import Graph, Tensor, remake
 from ..ops import elementwise as ew
 from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, input_symbols
 from ..ops.linalg import MatMul
-from ..ops.reduce import Max, Min, Prod, Sum
+from ..ops.reduce import REDUCERS as _BY_NAME
 from .patterns import scalar_const
 from .rewrite import RewriteStats, map_graph
 
-REDUCERS = {Sum: "sum", Max: "max", Min: "min", Prod: "prod"}
+REDUCERS = {cls: name for name, cls in _BY_NAME.items()}
 MAX_GROUP = 64  # ops per kernel: keeps SymPy bodies (and compile time) small
 
 
