@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backends
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
-from .ir.dtypes import is_float
+from .ir.dtypes import canonical, is_float
 from .ir.errors import DTypeError, InputError, ShapeError
 from .ops import cast
 from .ops.operands import as_tensors
@@ -227,6 +227,7 @@ class Function:
                 ok = np.can_cast(a.dtype, x.dtype, casting="safe") or (
                     self.allow_input_downcast and np.can_cast(a.dtype, x.dtype, casting="same_kind"))
                 if not ok:
+                    canonical(a.dtype, f"function {label}")  # an unsupported dtype: the DTypeError of every entry point
                     raise InputError(f"{label} expects {x.type_str()}, got an array of {a.dtype}",
                                      fix=f"convert it with .astype(np.{x.dtype}), or compile with "
                                          f"allow_input_downcast=True", loc=None)

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DTypeError
+
 DTYPES = ("bool", "int32", "int64", "float32", "float64")
 _RANK = {name: i for i, name in enumerate(DTYPES)}
 FLOATS = ("float32", "float64")
 INTS = ("int32", "int64")
 
 
-def canonical(dtype) -> str:
-    """The graphc name of a dtype given as a string, NumPy dtype or Python type."""
+def canonical(dtype, where: str = "dtype") -> str:
+    """The graphc name of a dtype given as a string, NumPy dtype or Python type.
+
+    Every entry point that takes a dtype or an array comes here, so an unsupported one is the same
+    `DTypeError` everywhere; `where` names the entry point (and argument) in the message.
+    """
     if dtype is float:
         return "float32"
     if dtype is int:
@@ -28,8 +34,17 @@ def canonical(dtype) -> str:
     except TypeError:
         name = None
     if name not in _RANK:
-        raise TypeError(f"unsupported dtype {dtype!r}; graphc supports {', '.join(DTYPES)}")
+        shown = name or repr(dtype)
+        raise DTypeError(f"{where}: unsupported dtype {shown}; graphc supports {', '.join(DTYPES)}",
+                         fix=f"use one of those: convert arrays with .astype(np.{_nearest(name)}), declare or "
+                             f"cast tensors as {_nearest(name)!r}")
     return name
+
+
+def _nearest(name: str | None) -> str:
+    """The supported dtype an unsupported NumPy one converts to without losing values (float32 else)."""
+    kind = np.dtype(name).kind if name else "f"
+    return {"b": "bool", "i": "int64", "u": "int64"}.get(kind, "float32")
 
 
 def is_float(dtype: str) -> bool:

@@ -137,22 +137,17 @@ def _check_shape(shape) -> tuple:
 
 def placeholder(shape=(), dtype: Any = "float32", name: str | None = None) -> Tensor:
     """A symbolic input of the given shape (`None` dims are free) and dtype."""
-    try:
-        dtype = canonical(dtype)
-    except TypeError as e:
-        raise DTypeError(f"placeholder {name or ''}: {e}") from None
+    dtype = canonical(dtype, f"placeholder {name!r}" if name else "placeholder")
     return Tensor.make(Placeholder(_check_shape(shape), dtype, name))
 
 
 def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Tensor:
-    """Trainable state initialised from `value` (copied); read and set it with `.value`."""
-    arr = np.array(value, dtype=None if dtype is None else canonical(dtype), copy=True)
-    if dtype is None and arr.dtype.name not in ("float32", "float64", "int32", "int64", "bool"):
-        arr = arr.astype(canonical(float) if arr.dtype.kind == "f" else "int64")
-    try:
-        canonical(arr.dtype)
-    except TypeError as e:
-        raise DTypeError(f"parameter {name or ''}: {e}") from None
+    """Trainable state initialised from `value` (copied); read and set it with `.value`.
+
+    An array keeps its dtype, which must be one graphc supports (like `constant`'s)."""
+    where = f"parameter {name!r}" if name else "parameter"
+    arr = np.array(value, dtype=None if dtype is None else canonical(dtype, where), copy=True)
+    canonical(arr.dtype, where)
     return Tensor.make(Parameter(np.array(arr, order="C", copy=True), name))
 
 
@@ -161,15 +156,12 @@ def constant(value: Any, dtype: Any = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if dtype is not None:
-        arr = np.asarray(value, dtype=canonical(dtype))
+        arr = np.asarray(value, dtype=canonical(dtype, "constant"))
     else:
         arr = np.asarray(value)
         if not isinstance(value, (np.ndarray, np.generic)):  # Python data: graphc's defaults
             arr = arr.astype(_PY_DEFAULTS.get(arr.dtype.kind, arr.dtype))
-    try:
-        canonical(arr.dtype)
-    except TypeError as e:
-        raise DTypeError(f"constant: {e}") from None
+    canonical(arr.dtype, "constant")
     return Tensor.make(Constant(arr))
 
 

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..ir import Tensor, constant
-from ..ir.dtypes import promote, weak_scalar_dtype
+from ..ir.dtypes import canonical, promote, weak_scalar_dtype
 from ..ir.errors import ShapeError
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
@@ -20,8 +20,7 @@ def desc(*tensors: Tensor) -> str:
 def as_tensors(*values: Any) -> list[Tensor]:
     """Tensors for a mix of tensors, arrays and Python scalars (scalars are weakly typed)."""
     strong = [v.dtype for v in values if isinstance(v, Tensor)]
-    strong += [np.asarray(v).dtype.name for v in values
-               if not isinstance(v, (Tensor,) + _SCALARS) and isinstance(v, np.ndarray)]
+    strong += [canonical(v.dtype, "operand") for v in values if isinstance(v, np.ndarray)]
     partner = promote(*strong) if strong else None
     out = []
     for v in values:

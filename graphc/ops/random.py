@@ -79,7 +79,7 @@ def random_uniform(key: Tensor, shape: Any, dtype: Any = "float32", stream: int 
 
     `stream` separates independent draws that share one key in one graph.
     """
-    dtype = canonical(dtype)
+    dtype = canonical(dtype, "random_uniform")
     if not is_float(dtype):
         raise DTypeError(f"random_uniform: dtype must be float32 or float64, got {dtype}")
     if isinstance(shape, Tensor):
