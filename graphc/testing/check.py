@@ -5,9 +5,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .autodiff import grad
-from .function import function
-from .ir import Tensor, placeholder
+from ..autodiff import grad
+from ..function import function
+from ..ir import Tensor, placeholder
 
 
 def numerical_grad(f: Callable[[list[np.ndarray]], float], args: list[np.ndarray], eps: float) -> list[np.ndarray]:
