@@ -111,3 +111,9 @@ def test_argmax_of_bool_compiles_on_llvm():
     a = np.array([False, True, True])
     assert run(gc.argmax, a, backend="llvm") == 1
     assert run(gc.argmin, a, backend="llvm") == 0
+
+
+@pytest.mark.parametrize("axis", [(), (0, 1), 1.0])
+def test_argmax_takes_one_axis(axis):
+    with pytest.raises(gc.ShapeError, match=r"argmax: axis must be one int or None"):
+        gc.argmax(gc.placeholder((2, 3)), axis=axis)

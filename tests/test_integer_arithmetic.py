@@ -136,3 +136,19 @@ def test_casts_follow_numpy(src, dst, backend):
     got = run(lambda t: gc.cast(t, dst), x, backend=backend)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+def test_integer_and_bool_reductions_are_block_cooperative_ptx_on_the_gpu():
+    """The GPU-only path (a block per output, warp shuffles of the integer accumulators) compiles for
+    every integer width; its results are the CPU emitter's (tested above through cuda-emulate)."""
+    from graphc.backends import cuda
+    from graphc.backends.cuda.lowering import lower_program
+    from graphc.backends.cuda.steps import Host
+    x, i, b = gc.placeholder((3, 700), "int64"), gc.placeholder((3, 700), "int32"), gc.placeholder((3, 700), "bool")
+    outs = [gc.sum(x, axis=1), gc.prod(x * 3, axis=1), gc.max(i, axis=1), gc.min(b, axis=1), gc.argmax(b, axis=1)]
+    program = gc.function([x, i, b], outs).kernel_program()
+    lowered = lower_program(program)
+    assert not any(isinstance(s, Host) for s in lowered.steps), lowered.fallbacks
+    assert sum(s.per_block for s in lowered.steps) == 4  # argmax runs one thread per output
+    ptx = cuda.generate_ptx(program, "sm_90")
+    assert "shfl.sync.down.b32" in ptx and "max.s32" in ptx and "mul.lo.s64" in ptx

@@ -270,6 +270,9 @@ def _arg(cls, x, axis, keepdims) -> Tensor:
     if axis is None:
         from .shape import reshape
         x, axis = reshape(x, (-1,)), 0
+    if not isinstance(axis, (int, np.integer)):
+        raise ShapeError(f"{cls.name}: axis must be one int or None, got {axis!r} for {desc(x)}",
+                         fix="an index along several axes is ambiguous: reshape them into one first")
     axes = normalize_axes(cls.name, x, axis)
     return Tensor.make(cls(axes, bool(keepdims)), [x])
 
