@@ -51,7 +51,8 @@ def storage_type(dtype: str) -> ir.Type:
 
 
 def compute_type(dtype: str) -> ir.Type:
-    """Floats compute in their own type; ints and bools in double (exact for |n| < 2**53)."""
+    """The float type a kernel producing `dtype` computes its float values in (float32 in float32, the
+    rest in double); integers and bools compute in their own types (kernels.value_type)."""
     return F32 if dtype == "float32" else F64
 
 
