@@ -254,6 +254,21 @@ def _erf_partial(node, i, seed):
     return mul(seed, mul(2.0 / np.sqrt(np.pi), exp(negative(square(x)))))
 
 
+def _power_partial(node, i, seed):
+    """torch's rules, written so that no term divides by the base (SymPy's derived b a**b / a is
+    0/0 at a = 0): d/da a**b = b a**(b-1), zero where b = 0; d/db a**b = a**b log a, zero where
+    a = 0 and b >= 0 (the limit). The log reads 1 there instead of 0, so every order stays finite."""
+    from .shape import scalar_const
+    a, b = node.inputs
+    if i == 1:
+        at_zero = logical_and(equal(a, 0.0), greater_equal(b, 0.0))
+        return mul(seed, mul(node, log(where(at_zero, 1.0, a))))
+    k = scalar_const(b)
+    if k is not None:  # a constant exponent (x ** 3): the derivative's power is known now (3 x**2)
+        return None if k == 0 else mul(seed, mul(k, power(a, k - 1)))
+    return mul(seed, where(equal(b, 0.0), 0.0, mul(b, power(a, subtract(b, 1.0)))))
+
+
 def _abs_partial(node, i, seed):
     return mul(seed, sign(node.inputs[0]))
 
@@ -301,7 +316,7 @@ ADD = _make("add", 2, np.add, lambda a, b: a + b, symbol="+")
 SUB = _make("subtract", 2, np.subtract, lambda a, b: a - b, symbol="-")
 MUL = _make("multiply", 2, np.multiply, lambda a, b: a * b, symbol="*")
 DIV = _make("divide", 2, np.true_divide, lambda a, b: a / b, kind=FLOAT, symbol="/")
-POW = _make("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**")
+POW = _make("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**", partial=_power_partial)
 NEG = _make("negative", 1, np.negative, lambda a: -a, symbol="-")
 EXP = _make("exp", 1, np.exp, sp.exp, kind=FLOAT, partial=_exp_partial)
 LOG = _make("log", 1, np.log, sp.log, kind=FLOAT)

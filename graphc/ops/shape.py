@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..ir import Tensor
+from ..ir import Constant, Tensor
 from ..ir.dtypes import promote
 from ..ir.errors import ShapeError
 from ..ir.node import Op
@@ -298,6 +298,23 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ShapeError(f"stack: all tensors need one shape, got {desc(*ts)}")
     return concatenate([expand_dims(t, axis % nd) for t in ts], axis=axis % nd)
+
+def const_value(t: Tensor) -> np.ndarray | None:
+    """The value of `t` if it is a constant seen through broadcasts/reshapes (else None): rules that
+    depend on a known operand (an exponent, a rewrite's identity element) look through the views here."""
+    while isinstance(t.op, (BroadcastTo, BroadcastLike, ExpandDims, Reshape)):
+        t = t.inputs[0]
+    return t.op.value if isinstance(t.op, Constant) else None
+
+
+def scalar_const(t: Tensor) -> float | None:
+    """The single value of a uniform constant (None if not constant or not uniform)."""
+    v = const_value(t)
+    if v is None or v.size == 0:
+        return None
+    first = v.reshape(-1)[0]
+    return first.item() if np.all(v == first) else None
+
 
 def zeros_like(x: Tensor) -> Tensor:
     """Zeros of the shape and dtype of `x` (a broadcast constant: no memory of its own)."""

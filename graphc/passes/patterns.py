@@ -3,33 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Constant, Tensor, constant
+from ..ir import Tensor, constant
 from ..ops import elementwise as ew
-from ..ops.shape import BroadcastLike, BroadcastTo, ExpandDims, Reshape, broadcast_like
+from ..ops.shape import broadcast_like, const_value, scalar_const
 
-_VIEWS = (BroadcastTo, BroadcastLike, ExpandDims, Reshape)
-
-
-def const_value(t: Tensor) -> np.ndarray | None:
-    """The value of `t` if it is a constant seen through broadcasts/reshapes (else None)."""
-    while isinstance(t.op, _VIEWS):
-        t = t.inputs[0]
-    return t.op.value if isinstance(t.op, Constant) else None
+__all__ = ["const_value", "scalar_const", "is_const", "is_op", "filled", "same_type_as", "positive_valued"]
 
 
 def is_const(t: Tensor, value: float) -> bool:
     """Whether every element of `t` is the constant `value`."""
     v = const_value(t)
     return v is not None and v.size > 0 and bool(np.all(v == value))
-
-
-def scalar_const(t: Tensor) -> float | None:
-    """The single value of a uniform constant (None if not constant or not uniform)."""
-    v = const_value(t)
-    if v is None or v.size == 0:
-        return None
-    first = v.reshape(-1)[0]
-    return first.item() if np.all(v == first) else None
 
 
 def is_op(t: Tensor, op: object) -> bool:
