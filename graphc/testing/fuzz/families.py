@@ -1,0 +1,397 @@
+"""The op families: each draws operands from a `Gen` and returns one line (expression, lo, hi, bits).
+
+A family returns None when the operand it drew does not suit it; `Gen.step` then
+tries again. Intervals are conservative; bits (see generate.py) is None once a
+value is rounded.
+"""
+from __future__ import annotations
+
+import math
+
+from .generate import Gen, Line, Val, _bits, _hull, _size, is_float
+
+
+def _mono(f):
+    """The interval rule of an increasing function."""
+    return lambda lo, hi: (f(lo), f(hi))
+
+
+def _square(lo: float, hi: float) -> tuple[float, float]:
+    return (0.0 if lo <= 0 <= hi else min(lo * lo, hi * hi)), max(lo * lo, hi * hi)
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+# name: (template, interval rule (None: out of domain), exactness: "keep" | "need" | "lose")
+UNARY = {
+    "exp": ("gc.exp({})", lambda lo, hi: (math.exp(lo), math.exp(hi)) if hi <= 6 else None, "lose"),
+    "expm1": ("gc.expm1({})", lambda lo, hi: (math.expm1(lo), math.expm1(hi)) if hi <= 6 else None, "lose"),
+    "tanh": ("gc.tanh({})", _mono(math.tanh), "lose"),
+    "sigmoid": ("gc.sigmoid({})", _mono(_sigmoid), "lose"),
+    "sin": ("gc.sin({})", lambda lo, hi: (-1.0, 1.0), "lose"),
+    "cos": ("gc.cos({})", lambda lo, hi: (-1.0, 1.0), "lose"),
+    "erf": ("gc.erf({})", _mono(math.erf), "lose"),
+    "softplus": ("gc.softplus({})", _mono(_softplus), "lose"),
+    "square": ("gc.square({})", _square, "lose"),
+    "log": ("gc.log(gc.square({}) + 0.5)", lambda lo, hi: _mono(math.log)(*[s + 0.5 for s in _square(lo, hi)]), "lose"),
+    "log+": ("gc.log({})", lambda lo, hi: _mono(math.log)(lo, hi) if lo >= 0.25 else None, "lose"),
+    "sqrt": ("gc.sqrt(gc.square({}) + 0.5)", lambda lo, hi: _mono(math.sqrt)(*[s + 0.5 for s in _square(lo, hi)]), "lose"),
+    "log1p": ("gc.log1p(gc.square({}))", lambda lo, hi: _mono(math.log1p)(*_square(lo, hi)), "lose"),
+    "power": ("gc.power(gc.square({}) + 0.5, 1.5)", lambda lo, hi: _mono(lambda s: (s + 0.5) ** 1.5)(*_square(lo, hi)),
+              "lose"),
+    "pow": ("{} ** 2", _square, "lose"),
+    "negative": ("-{}", lambda lo, hi: (-hi, -lo), "keep"),
+    "abs": ("gc.abs({})", lambda lo, hi: (_square(lo, hi)[0] ** 0.5, max(-lo, hi)), "keep"),
+    "relu": ("gc.relu({})", lambda lo, hi: (max(lo, 0.0), max(hi, 0.0)), "keep"),
+    "clip": ("gc.clip({}, -1.5, 1.0)", lambda lo, hi: (min(max(lo, -1.5), 1.0), min(max(hi, -1.5), 1.0)), "keep"),
+    "floor": ("gc.floor({})", _mono(math.floor), "need"),
+    "sign": ("gc.sign({})", lambda lo, hi: (-1.0, 1.0), "need"),
+}
+
+
+def unary(g: Gen) -> Line | None:
+    template, rule, exactness = UNARY[g.choice(list(UNARY))]
+    x = g.operand(lambda v: v.t.dtype != "bool" and (exactness == "need") <= v.exact)
+    v = g.vals[x]
+    bounds = rule(v.lo, v.hi)
+    if bounds is None:
+        return None
+    bits = 0 if template.startswith("gc.floor") or template.startswith("gc.sign") else \
+        (v.bits if exactness != "lose" and v.exact else None)
+    return (template.format(x), *bounds, bits)
+
+
+BINARY = ("{} + {}", "{} - {}", "{} * {}", "gc.maximum({}, {})", "gc.minimum({}, {})", "gc.divide({}, {})")
+
+
+def binary(g: Gen) -> Line | None:
+    op = g.choice(BINARY)
+    a = g.operand()
+    b = g.partner(a)
+    va, vb = g.vals[a], g.vals[b]
+    if op == "gc.divide({}, {})":
+        if vb.lo <= 0.25 and vb.hi >= -0.25:   # keep the denominator away from 0
+            lo, hi = _square(vb.lo, vb.hi)
+            b, vb = f"(gc.square({b}) + 0.5)", Val(vb.t, lo + 0.5, hi + 0.5, None)
+        q = [x / y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
+        return (op.format(a, b), *_hull(*q), None)
+    if op == "{} * {}":
+        p = [x * y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
+        bits = None if _bits(va, vb) is None else va.bits + vb.bits
+        return (op.format(a, b), *_hull(*p), bits)
+    if op == "{} + {}":
+        lo, hi = va.lo + vb.lo, va.hi + vb.hi
+    elif op == "{} - {}":
+        lo, hi = va.lo - vb.hi, va.hi - vb.lo
+    elif "maximum" in op:
+        lo, hi = max(va.lo, vb.lo), max(va.hi, vb.hi)
+    else:
+        lo, hi = min(va.lo, vb.lo), min(va.hi, vb.hi)
+    return (op.format(a, b), lo, hi, _bits(va, vb))
+
+
+def scalar(g: Gen) -> Line | None:
+    """An op with a Python scalar, which is weakly typed (an int tensor times 1.5 is float32)."""
+    x = g.operand(lambda v: v.t.dtype != "bool")
+    v = g.vals[x]
+    c = g.choice([0.5, -1.5, 2, 3, 0.25, -1])
+    cbits = {0.5: 1, -1.5: 1, 0.25: 2}.get(c, 0)
+    form = g.choice(["{} * {}", "{} + {}", "{} - {}", "{1} - {0}"])
+    if form == "{} * {}":
+        lo, hi = _hull(v.lo * c, v.hi * c)
+        bits = None if v.bits is None else v.bits + cbits
+    elif form == "{} + {}":
+        lo, hi, bits = v.lo + c, v.hi + c, None if v.bits is None else max(v.bits, cbits)
+    elif form == "{} - {}":
+        lo, hi, bits = v.lo - c, v.hi - c, None if v.bits is None else max(v.bits, cbits)
+    else:
+        lo, hi, bits = c - v.hi, c - v.lo, None if v.bits is None else max(v.bits, cbits)
+    return (form.format(x, c), lo, hi, bits)
+
+
+def compare(g: Gen) -> Line | None:
+    """Comparisons and logic on exact values, and where."""
+    kind = g.choice(["compare", "logical", "not", "where"])
+    if kind == "compare":
+        a = g.operand(lambda v: v.exact)
+        b = g.partner(a, lambda v: v.exact)
+        op = g.choice(["gc.less", "gc.greater_equal", "gc.equal", "gc.not_equal", "gc.greater", "gc.less_equal"])
+        return (f"{op}({a}, {b})", 0.0, 1.0, 0)
+    if kind in ("logical", "not"):
+        a = g.operand(lambda v: v.t.dtype == "bool", dtype="bool")
+        if kind == "not":
+            return (f"gc.logical_not({a})", 0.0, 1.0, 0)
+        b = g.partner(a, lambda v: v.t.dtype == "bool", dtype="bool")
+        return (f"{g.choice(['gc.logical_and', 'gc.logical_or'])}({a}, {b})", 0.0, 1.0, 0)
+    c = g.operand(lambda v: v.t.dtype == "bool", dtype="bool")
+    a = g.partner(c)
+    b = g.partner(a)
+    va, vb = g.vals[a], g.vals[b]
+    return (f"gc.where({c}, {a}, {b})", min(va.lo, vb.lo), max(va.hi, vb.hi), _bits(va, vb))
+
+
+def cast(g: Gen) -> Line | None:
+    to = g.choice(["bool", "int32", "int64", "float32", "float64"])
+    x = g.operand(lambda v: v.exact or (is_float(v) and to.startswith("float")))
+    v = g.vals[x]
+    if to == "bool":
+        return (f'gc.cast({x}, "bool")', 0.0, 1.0, 0)
+    if to.startswith("int"):
+        return (f'gc.cast({x}, "{to}")', float(math.trunc(v.lo)), float(math.trunc(v.hi)), 0)
+    return (f'gc.cast({x}, "{to}")', v.lo, v.hi, v.bits if v.exact else None)
+
+
+REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "argmax", "argmin")
+
+
+def reduce(g: Gen) -> Line | None:
+    op = g.choice(REDUCTIONS)
+    x = g.operand(lambda v: v.t.ndim > 0 and (op not in ("argmax", "argmin") or v.exact))
+    v = g.vals[x]
+    nd = v.t.ndim
+    if op in ("argmax", "argmin"):
+        axis = None if g.chance(0.3) else int(g.rng.integers(-nd, nd))
+        n = _size(v.t.shape if axis is None else (v.t.shape[axis],))
+        keep = "" if axis is None or g.chance(0.6) else ", keepdims=True"
+        return (f"gc.{op}({x}, axis={axis}{keep})", 0.0, float(max(n - 1, 0)), 0)
+    r = g.rng.random()
+    if r < 0.25:
+        axis, axes = "None", tuple(range(nd))
+    elif r < 0.55:
+        a = int(g.rng.integers(-nd, nd))
+        axis, axes = str(a), (a % nd,)
+    else:
+        axes = tuple(sorted(int(a) for a in g.rng.choice(nd, size=int(g.rng.integers(0, nd + 1)), replace=False)))
+        axis = repr(axes)
+    n = _size(v.t.shape[a] for a in axes)
+    keep = ", keepdims=True" if g.chance(0.4) else ""
+    bits = v.bits if v.exact else None
+    bounds = {
+        "sum": (min(0.0, n * v.lo), max(0.0, n * v.hi), bits),
+        "mean": (v.lo, v.hi, None),
+        "max": (v.lo, v.hi, bits), "min": (v.lo, v.hi, bits),
+        "prod": (-max(v.mag, 1.0) ** n, max(v.mag, 1.0) ** n, None if bits is None else bits * n),
+        "var": (0.0, (v.hi - v.lo) ** 2, None), "std": (0.0, v.hi - v.lo, None),
+        "logsumexp": (v.lo, v.hi + math.log(max(n, 1)), None),
+    }[op]
+    return (f"gc.{op}({x}, axis={axis}{keep})", *bounds)
+
+
+def softmax(g: Gen) -> Line | None:
+    x = g.operand(lambda v: is_float(v) and v.t.ndim > 0, dtype=g.fdt)
+    v = g.vals[x]
+    axis = int(g.rng.integers(-v.t.ndim, v.t.ndim))
+    n = _size((v.t.shape[axis],))
+    if not g.allows(v.t.shape[axis:axis + 1], "softmax"):
+        return None
+    if g.chance(0.5):
+        return (f"gc.softmax({x}, axis={axis})", 0.0, 1.0, None)
+    return (f"gc.log_softmax({x}, axis={axis})", v.lo - v.hi - math.log(max(n, 1)), 0.0, None)
+
+
+def _keep(v: Val, expr: str) -> Line:
+    """A line that moves `v`'s elements around: same interval and exactness."""
+    return (expr, v.lo, v.hi, v.bits if v.exact else None)
+
+
+def reshape(g: Gen) -> Line | None:
+    x = g.operand()
+    v = g.vals[x]
+    s, nd = v.t.shape, v.t.ndim
+    kind = g.choice(["reshape", "transpose", "swapaxes", "expand_dims", "squeeze", "broadcast_to", "flatten"])
+    if kind == "reshape":
+        if None in s:
+            return _keep(v, f"gc.reshape({x}, (-1,))")
+        total = _size(s)
+        dims = [total] if total else [0, int(g.rng.integers(1, 3))]
+        for _ in range(int(g.rng.integers(0, 2))):
+            f = next((k for k in (2, 3) if dims[0] and dims[0] % k == 0), None)
+            if f:
+                dims = [dims[0] // f, f] + dims[1:]
+        order = list(g.rng.permutation(len(dims)))
+        shape = tuple(dims[i] for i in order)
+        if g.chance(0.3) and total:
+            shape = (-1,) + shape[1:]
+        return _keep(v, f"gc.reshape({x}, {shape!r})")
+    if kind in ("transpose", "swapaxes") and nd < 2:
+        return None
+    if kind == "transpose":
+        return _keep(v, f"gc.transpose({x}, {tuple(int(i) for i in g.rng.permutation(nd))!r})")
+    if kind == "swapaxes":
+        a, b = (int(i) for i in g.rng.choice(nd, 2, replace=False))
+        return _keep(v, f"gc.swapaxes({x}, {a}, {b})")
+    if kind == "expand_dims":
+        return _keep(v, f"gc.expand_dims({x}, {int(g.rng.integers(-nd - 1, nd + 1))})")
+    if kind == "squeeze":
+        ones = [i for i, d in enumerate(s) if d == 1]
+        return _keep(v, f"gc.squeeze({x}, {g.choice(ones)})") if ones else None
+    if kind == "flatten":
+        return _keep(v, f"gc.flatten({x})")
+    if None in s:
+        return None
+    shape = tuple(g.choice([2, 3]) if d == 1 and g.chance(0.6) else d for d in s)
+    return _keep(v, f"gc.broadcast_to({x}, {(g.choice([1, 2]),) * g.chance(0.5) + shape!r})")
+
+
+def _slice(g: Gen, d: int | None) -> str:
+    if d is None:
+        return g.choice([":", "1:", "::-1", ":1"])
+    start, stop = (int(i) for i in g.rng.integers(-d - 1, d + 2, 2))
+    step = g.choice([1, 1, 2, -1, -2])
+    return f"{start}:{stop}:{step}"
+
+
+def index(g: Gen) -> Line | None:
+    kind = g.choice(["getitem", "getitem", "slice_axis", "take", "one_hot"])
+    if kind == "one_hot":
+        depth = int(g.rng.integers(1, 5))
+        i = g.operand(lambda v: v.t.dtype.startswith("int") and v.lo >= 0 and v.hi < depth,
+                      dtype=g.choice(["int32", "int64"]))
+        return (f"gc.one_hot({i}, {depth}, {g.choice(['float32', 'float64', 'int32'])!r})", 0.0, 1.0, 0)
+    x = g.operand(lambda v: v.t.ndim > 0)
+    v = g.vals[x]
+    s, nd = v.t.shape, v.t.ndim
+    if kind == "getitem":
+        items = []
+        for d in s[: int(g.rng.integers(1, nd + 1))]:
+            items.append(str(int(g.rng.integers(-d, d))) if d and g.chance(0.25) else _slice(g, d))
+        return _keep(v, f"{x}[{', '.join(items)}]")
+    axis = int(g.rng.integers(nd))
+    d = s[axis]
+    if kind == "slice_axis":
+        if d is None:
+            return None
+        start, stop = sorted(int(i) for i in g.rng.integers(0, d + 1, 2))
+        return _keep(v, f"gc.slice_axis({x}, {axis}, {start}, {stop}, {g.choice([1, 2])})")
+    if not d:
+        return None
+    high = d if g.chance(0.03) else d - 1       # now and then an index out of range, deliberately
+    i = g.fresh(g.shape(int(g.rng.integers(0, 3))), g.choice(["int32", "int64"]), 0, high)
+    if axis == 0 and g.chance(0.3):
+        return _keep(v, f"{x}[{i}]")
+    return _keep(v, f"gc.take({x}, {i}, axis={axis})")
+
+
+def join(g: Gen) -> Line | None:
+    a = g.operand(lambda v: v.t.ndim > 0)
+    va = g.vals[a]
+    s = va.t.shape
+    stack = g.chance(0.3)
+    axis = int(g.rng.integers(-len(s) - stack, len(s) + stack))
+    if stack:
+        want = lambda v: v.t.shape == s  # noqa: E731
+        like = s
+    else:
+        k = axis % len(s)
+        want = lambda v: v.t.ndim == len(s) and all(x == y for i, (x, y) in enumerate(zip(v.t.shape, s)) if i != k)  # noqa: E731
+        like = s[:k] + (g.choice([0, 1, 2]),) + s[k + 1:]
+    b = g.pick(want) if g.chance(0.6) else None
+    b = b or g.fresh(like, va.t.dtype)
+    vb = g.vals[b]
+    op = "stack" if stack else "concatenate"
+    return (f"gc.{op}([{a}, {b}], axis={axis})", min(va.lo, vb.lo), max(va.hi, vb.hi), _bits(va, vb))
+
+
+def matmul(g: Gen) -> Line | None:
+    a = g.operand(lambda v: v.t.ndim > 0 and v.t.dtype != "bool")
+    va = g.vals[a]
+    s = va.t.shape
+    k, n = s[-1], g.choice([1, 2, 3, 0])
+    if len(s) == 1 or g.chance(0.5):
+        shape = (k, n) if g.chance(0.8) else (k,)
+    else:
+        shape = tuple(d if g.chance(0.6) else 1 for d in s[:-2]) + (k, n)
+    b = g.fresh(shape, va.t.dtype if g.chance(0.8) else g.fdt)
+    vb = g.vals[b]
+    p = [x * y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
+    terms = _size((k,))
+    bits = None if _bits(va, vb) is None else va.bits + vb.bits
+    form = g.choice(["{} @ {}", "gc.matmul({}, {})", "gc.dot({}, {})"])
+    return (form.format(a, b), terms * min(0.0, *p), terms * max(0.0, *p), bits)
+
+
+def conv(g: Gen) -> Line | None:
+    kind = g.choice(["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"])
+    rank = 3 if kind == "conv1d" else 4
+    batch = None if g.free and g.chance(0.4) else g.choice([1, 2])
+    like = (batch, g.choice([1, 2, 3])) + tuple(g.choice([1, 2, 3, 4, 5]) for _ in range(rank - 2))
+    x = g.operand(lambda v: is_float(v) and v.t.ndim == rank and None not in v.t.shape[1:] and 0 not in v.t.shape[1:],
+                  dtype=g.fdt, shape=like)
+    v = g.vals[x]
+    c = v.t.shape[1]
+    k = g.choice([1, 2, 3])
+    if kind == "global_avg_pool2d":
+        return (f"gc.global_avg_pool2d({x})", v.lo, v.hi, None)
+    if kind.endswith("pool2d"):
+        stride = g.choice(["", f", stride={g.choice([1, 2])}"])
+        pad = f", padding={int(g.rng.integers(0, k // 2 + 1))}" if g.chance(0.4) else ""
+        exact = kind == "max_pool2d" and v.exact
+        return (f"gc.{kind}({x}, {k}{stride}{pad})", min(v.lo, 0.0), max(v.hi, 0.0), v.bits if exact else None)
+    groups = c if c > 1 and g.chance(0.3) else 1
+    out = groups * g.choice([1, 2])
+    w = g.fresh((out, c // groups, k) + ((g.choice([1, 2]),) if rank == 4 else ()), v.t.dtype)
+    opts = [f"stride={g.choice([1, 2])}", f"padding={g.choice(['0', '1', PAD_SAME])}", f"dilation={g.choice([1, 2])}"]
+    opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
+    terms = (c // groups) * k * 2
+    m = v.mag * g.vals[w].mag * terms
+    bits = None if _bits(v, g.vals[w]) is None else v.bits + g.vals[w].bits
+    return (f"gc.{kind}({x}, {w}{''.join(', ' + o for o in opts)})", -m, m, bits)
+
+
+PAD_SAME = '"same"'
+
+
+def scan(g: Gen) -> Line | None:
+    """gc.scan over a fresh sequence, with the step bodies of small RNNs (one carry or two, as an LSTM)."""
+    init = g.operand(lambda v: is_float(v) and v.t.ndim <= 2 and v.mag <= 10 and g.allows(v.t.shape, "scan"),
+                     dtype=g.fdt)
+    v = g.vals[init]
+    steps = g.choice([1, 2, 3])
+    rev = ", reverse=True" if g.chance(0.3) else ""
+    body = g.choice(["tanh", "gate", "sin", "pair"])
+    if body == "sin":
+        return (f"gc.scan(lambda c: gc.sin(c) * 1.5, {init}, length={steps})", -1.5, 1.5, None)
+    if body == "pair" and v.t.ndim == 0:
+        return None
+    seq = g.fresh((steps,) + v.t.shape, v.t.dtype, -1.0, 1.0)
+    if body == "tanh":
+        w = g.pick(lambda u: is_float(u) and u.mag <= 10 and _fits_carry(u, v)) or "0.5"
+        return (f"gc.scan(lambda c, s: gc.tanh(c * {w} + s), {init}, xs=[{seq}]{rev})", -1.0, 1.0, None)
+    if body == "gate":
+        return (f"gc.scan(lambda c, s: c * gc.sigmoid(s) + 0.5, {init}, xs=[{seq}]{rev})",
+                -v.mag - 0.5 * steps, v.mag + 0.5 * steps, None)
+    return (f"gc.scan(lambda cs, s: [gc.tanh(cs[0] + cs[1] * s), cs[1] * gc.sigmoid(s)], [{init}, {init} * 0.5], "
+            f"xs=[{seq}]{rev})[0]", -1.0, 1.0, None)
+
+
+def _fits_carry(u: Val, carry: Val) -> bool:
+    """`u` can multiply the carry without changing its shape."""
+    return u.t.ndim <= carry.t.ndim and all(a == b or a == 1 for a, b in zip(reversed(u.t.shape),
+                                                                              reversed(carry.t.shape)))
+
+
+def loss(g: Gen) -> Line | None:
+    a = g.operand(is_float, dtype=g.fdt)
+    b = g.partner(a, is_float)
+    if g.chance(0.5) or g.vals[a].t.ndim == 0:
+        return (f"gc.binary_cross_entropy(gc.sigmoid(gc.tanh({a}) * 3), gc.sigmoid({b}))", 0.0, 4.0, None)
+    v = g.vals[a]
+    n = _size(v.t.shape[-1:])
+    if not g.allows(v.t.shape[-1:] + g.vals[b].t.shape[-1:], "softmax"):
+        return None
+    return (f"gc.softmax_cross_entropy({a}, gc.softmax({b}))", 0.0, v.hi - v.lo + math.log(max(n, 1)) + 1, None)
+
+
+#: (name, family, weight): the names are what --exclude takes.
+FAMILIES = [
+    ("unary", unary, 5.0), ("binary", binary, 5.0), ("scalar", scalar, 2.0), ("compare", compare, 3.0),
+    ("cast", cast, 1.0), ("reduce", reduce, 4.0), ("softmax", softmax, 2.0), ("reshape", reshape, 3.0),
+    ("index", index, 3.0), ("join", join, 2.0), ("matmul", matmul, 2.0), ("conv", conv, 1.5),
+    ("scan", scan, 1.0), ("loss", loss, 0.7),
+]
