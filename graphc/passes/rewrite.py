@@ -18,10 +18,21 @@ from ..ir.source import INHERITED
 
 class _Readers:
     """Readers of each node of the graph a rewrite round started from (graph outputs count as readers),
-    counted when a rule first asks: most rule sets never do."""
+    counted when a rule first asks: most rule sets never do.
+
+    A node rebuilt in this round (its inputs were rewritten) stands for the nodes it replaced: their
+    readers now read it. Without that, a rule that asks (`adjacent slices` opening a sum tree) could
+    not fire below a rewritten node until the next round, and a chain of T steps (an unrolled
+    recurrence's gradient) took T rounds to settle."""
 
     def __init__(self, graph: Graph | None):
         self.graph, self._count = graph, None
+        self._replaced: dict[Tensor, list[Tensor]] = {}
+
+    def replaced(self, old: Tensor, new: Tensor) -> None:
+        """Record that the readers of `old` (a node of the round's graph) read `new` from now on."""
+        if new is not old:
+            self._replaced.setdefault(new, []).append(old)
 
     def of(self, node: Tensor) -> int | None:
         if self._count is None:
@@ -30,14 +41,17 @@ class _Readers:
             for n in list(self._count):
                 self._count.update(n.inputs)
             self._count.update(roots)
-        return self._count[node] if node in self._count else None
+        olds = self._replaced.get(node, [])
+        if node not in self._count and not olds:
+            return None
+        return sum(self._count[n] for n in olds) + self._count.get(node, 0)
 
 
 _READERS: ContextVar[_Readers] = ContextVar("readers", default=_Readers(None))
 
 
 def uses(node: Tensor) -> int | None:
-    """How many nodes (and graph outputs) read `node`; None for a node built during this round."""
+    """How many nodes (and graph outputs) read `node`; None for a node a rule built during this round."""
     return _READERS.get().of(node)
 
 
@@ -97,6 +111,7 @@ def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int =
 
     for _ in range(max_rounds):
         fired_now: Counter = Counter()
+        readers = _Readers(graph)
 
         def rebuild(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
             current = remake(node, inputs)
@@ -113,11 +128,12 @@ def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int =
                         current = out
                         break
                 else:
+                    readers.replaced(node, current)
                     return current
             raise RewriteError(f"{rules.name}: node {node!r} kept being rewritten; last rules: "
                                f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)
 
-        token = _READERS.set(_Readers(graph))
+        token = _READERS.set(readers)
         try:
             graph = map_graph(graph, rebuild)
         finally:
