@@ -2,13 +2,15 @@
 
 Ops may give a `jvp` rule; those that do not get one derived from their reverse
 rule by transposition: the pullback is linear in its seed `u`, so
-jvp = d/du <pullback(u), tangents>, which no longer depends on `u`.
+jvp = d/du <pullback(u), tangents>, which no longer depends on `u`'s values
+(it may still read `u` for its shape, where dims are free: the node itself,
+which has that shape, stands in).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..ir import Tensor, placeholder, toposort
+from ..ir import Tensor, placeholder, substitute, toposort
 from ..ir.dtypes import is_float
 from ..ir.errors import GradientError, ShapeError
 from ..ops import add, mul, ones_like, sum, zeros_like
@@ -27,8 +29,18 @@ def _transposed_jvp(node: Tensor, tangents: Sequence[Tensor | None]) -> Tensor |
     if total is None:
         return None
     (out,) = vjp([total], [ones_like(total)], [u])
-    if out is not None and u in set(toposort([out])):
-        raise NotImplementedError(f"{node.op.name}: its pullback is not linear in the seed")
+    if out is None:
+        return None
+    valued = {u}  # the nodes whose values (not just shapes) depend on u's
+    for n in toposort([out]):
+        if any(i in valued and k not in n.op.donors for k, i in enumerate(n.inputs)):
+            valued.add(n)
+    if out in valued:
+        raise GradientError(f"jvp: {node.op.name} has no forward rule, and its reverse rule is not linear in "
+                            f"its seed, so none can be derived", loc=node.loc,
+                            fix=f"give {type(node.op).__name__} a jvp method, or differentiate in reverse mode "
+                                f"(gc.grad, gc.vjp)")
+    (out,) = substitute([out], {u: node})
     return out
 
 

@@ -11,6 +11,10 @@ the last axis: per-step values that are stacked but not carried. The node's
 value is the stack of those outputs after each step, `(T, *out)` with row t the
 output of step t (or only the final carry with `last=True`).
 
+The forward rule (jvp) is one scan too: its carry is the state and its tangent
+stacked on a new leading axis, its step the body's own jvp (`graphc.autodiff.jvp`),
+mapping each sequence together with its tangent.
+
 The reverse rule is one reverse scan built from the body's own gradient
 (`graphc.autodiff.vjp`): it carries the adjoint of the carry and emits, as
 extra columns, each sequence's per-step gradient and the per-step factors of
@@ -29,6 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..ir import Constant, Tensor, placeholder, remake, substitute, toposort
+from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from .elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
@@ -38,7 +43,7 @@ from .operands import desc
 from .reduce import Sum
 from .reduce import sum as reduce_sum
 from .shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims, reshape,
-                    transpose, zeros_like)
+                    stack, transpose, zeros_like)
 
 _UIDS = itertools.count()
 
@@ -143,6 +148,36 @@ class Scan(Op):
             (seed,) = row.op.pullback(row, g)
             return full.op.pullback(full, seed)
         return _Reverse(self, node, g).grads()
+
+    def jvp(self, node, tangents):
+        return _tangent_scan(self, node, tangents)
+
+
+def _tangent_scan(op: Scan, node: Tensor, tangents: Sequence[Tensor | None]) -> Tensor | None:
+    """The jvp of a scan: forward mode through a loop is a loop. Its carry is (state, tangent of the
+    state) stacked on a new leading axis, which fits every carry shape (scalars, free dims); its step
+    is the body's jvp, reading each moving sequence's row and its tangent's row, and the tangents of
+    moving constants as constants. The step recomputes the primal state, which its tangent needs."""
+    from ..autodiff import jvp  # the forward rule differentiates the body: autodiff sits above ops
+    b = op.body
+    if not is_float(b.carry.dtype):
+        return None
+    init, seqs, consts = op.split(node.inputs)
+    t_init, t_seqs, t_consts = op.split(tuple(tangents))
+    moving_seqs = [(p, t) for p, t in zip(b.steps, t_seqs) if t is not None]
+    moving_consts = [(p, t) for p, t in zip(b.consts, t_consts) if t is not None]
+    d_carry = placeholder(b.carry.shape, b.carry.dtype, name="tangent")
+    d_steps = [placeholder(p.shape, p.dtype, name=f"d{p.op.label}") for p, _ in moving_seqs]
+    d_consts = [placeholder(p.shape, p.dtype, name=f"d{p.op.label}") for p, _ in moving_consts]
+    d_out = jvp(b.out, [b.carry, *(p for p, _ in moving_seqs), *(p for p, _ in moving_consts)],
+                [d_carry, *d_steps, *d_consts])
+    pair = placeholder((2, *b.carry.shape), b.carry.dtype, name="carry_and_tangent")
+    (out,) = substitute([stack([b.out, d_out])], {b.carry: pair[0], d_carry: pair[1]})
+    start = stack([init, zeros_like(init) if t_init is None else t_init])
+    both = closed_scan(pair, [*b.steps, *d_steps], [*b.consts, *d_consts], out, op.length, op.reverse,
+                       [start, *seqs, *(t for _, t in moving_seqs)], [*consts, *(t for _, t in moving_consts)],
+                       last=op.last)
+    return both[1] if op.last else both[:, 1]
 
 
 class _Reverse:
