@@ -56,8 +56,10 @@ UNARY = {
 
 
 def unary(g: Gen) -> Line | None:
-    template, rule, exactness = UNARY[g.choice(list(UNARY))]
-    x = g.operand(lambda v: v.t.dtype != "bool" and (exactness == "need") <= v.exact)
+    name = g.choice(list(UNARY))
+    template, rule, exactness = UNARY[name]
+    scalars = f"{name}-scalar" not in g.exclude
+    x = g.operand(lambda v: v.t.dtype != "bool" and (exactness == "need") <= v.exact and (scalars or v.t.ndim > 0))
     v = g.vals[x]
     bounds = rule(v.lo, v.hi)
     if bounds is None:
@@ -188,7 +190,7 @@ def softmax(g: Gen) -> Line | None:
     v = g.vals[x]
     axis = int(g.rng.integers(-v.t.ndim, v.t.ndim))
     n = _size((v.t.shape[axis],))
-    if not g.allows(v.t.shape[axis:axis + 1], "softmax"):
+    if not g.allows((v.t.shape[axis],), "softmax"):
         return None
     if g.chance(0.5):
         return (f"gc.softmax({x}, axis={axis})", 0.0, 1.0, None)
@@ -240,6 +242,9 @@ def reshape(g: Gen) -> Line | None:
 
 
 def _slice(g: Gen, d: int | None) -> str:
+    """A slice of a dim of size d (with "index-empty" excluded, one that keeps every non-empty dim so)."""
+    if "index-empty" in g.exclude:
+        return g.choice([":", "::-1"]) if not d else f"{int(g.rng.integers(d))}::{g.choice([1, -1])}"
     if d is None:
         return g.choice([":", "1:", "::-1", ":1"])
     start, stop = (int(i) for i in g.rng.integers(-d - 1, d + 2, 2))
@@ -268,6 +273,8 @@ def index(g: Gen) -> Line | None:
         if d is None:
             return None
         start, stop = sorted(int(i) for i in g.rng.integers(0, d + 1, 2))
+        if "index-empty" in g.exclude and start == stop:
+            return None
         return _keep(v, f"gc.slice_axis({x}, {axis}, {start}, {stop}, {g.choice([1, 2])})")
     if not d:
         return None

@@ -131,9 +131,11 @@ def run(program: Program, targets: Sequence[tuple[str, str]]) -> Outcome:
         return outcome
     try:
         wide, narrow = build(program, True), build(program, False)
-    except Exception as e:  # noqa: BLE001 - the ops were fine, so their derivatives should be too
-        kind = "error" if isinstance(e, gc.GraphcError) else "crash"
-        outcome.findings.append(Finding("graph", "-", kind, f"declaring its {program.layer}: {type(e).__name__}: {e}"))
+    except gc.GraphcError as e:   # a derivative graphc does not take (and says why)
+        outcome.invalid = f"{program.layer}: {type(e).__name__}: {e.what}"
+        return outcome
+    except Exception as e:  # noqa: BLE001
+        outcome.findings.append(Finding("graph", "-", "crash", f"declaring its {program.layer}: {type(e).__name__}: {e}"))
         return outcome
     args = [program.draw(k) for k in range(len(program.sizes))]
     wants = results(wide, *REFERENCE, [widen(a) for a in args])
