@@ -119,3 +119,14 @@ def test_report_and_cli(tmp_path, capsys):
 def test_write_atomic_leaves_no_temporary_files(tmp_path):
     write_atomic(str(tmp_path / "a.md"), "x")
     assert [f.name for f in tmp_path.iterdir()] == ["a.md"]
+
+
+def test_scalarize_names_an_op_it_has_no_rule_for():
+    """A graphc error (still a NotImplementedError) naming the op and the fix, not a bare NotImplementedError."""
+    x = gc.placeholder((3,), "float64", name="x")
+    loop = gc.scan(lambda h, xt: h + xt, gc.constant(np.float64(0.0)), [x])
+    with pytest.raises(gc.GraphcError, match=r"no scalar rule for the op scan \(float64\[3\]\)\n *fix: ") as info:
+        scalarize([loop], {x: symbols_like(x, "x")})
+    assert isinstance(info.value, NotImplementedError)
+    with pytest.raises(gc.GraphcError, match="cast from float64 to int64"):
+        scalarize([gc.cast(x, "int64")], {x: symbols_like(x, "x")})

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from ..ir import Constant, Parameter, Placeholder, Tensor, toposort
+from ..ir import Constant, GraphcError, Parameter, Placeholder, Tensor, toposort
 from ..ir.dtypes import is_float
 from ..ops import elementwise as ew
 from ..ops import index, linalg, reduce, shape
@@ -24,6 +24,12 @@ from .sizes import TreeSizer
 #: Ops whose NumPy rule only moves elements: it works on object arrays as they are.
 MOVERS = (shape.Reshape, shape.ExpandDims, shape.Squeeze, shape.Transpose, shape.BroadcastTo,
           shape.BroadcastLike, shape.Concatenate, index.Slice, index.ScatterSlice)
+
+
+
+class ScalarizeError(GraphcError, NotImplementedError):
+    """An op of the graph has no scalar (SymPy) form here, so the symbolic method cannot run on it."""
+
 
 _RELATIONS = {"less": sp.Lt, "less_equal": sp.Le, "greater": sp.Gt, "greater_equal": sp.Ge,
               "equal": sp.Eq, "not_equal": sp.Ne}
@@ -96,7 +102,9 @@ def _evaluate(node: Tensor, args: list[np.ndarray]) -> np.ndarray:
         return _sympified(np.array(op.numpy(*args), dtype=object))
     rule = _RULES.get(type(op))
     if rule is None:
-        raise NotImplementedError(f"scalarize: no rule for the op {op.name}")
+        raise ScalarizeError(f"scalarize: no scalar rule for the op {op.name} ({node.type_str()})", loc=node.loc,
+                             fix="compare graphs built from elementwise ops, views, reductions and products, or "
+                                 "add a rule for the op to graphc.compare.scalarize._RULES")
     return rule(node, args)
 
 
@@ -129,7 +137,8 @@ def _cast_rule(src: str, dst: str) -> Callable[[sp.Basic], sp.Basic]:
         return lambda c: sp.Piecewise((1, c), (0, True))
     if is_float(dst) or not is_float(src):
         return lambda x: x
-    raise NotImplementedError(f"scalarize: no rule for a cast from {src} to {dst}")
+    raise ScalarizeError(f"scalarize: no scalar rule for a cast from {src} to {dst} (it truncates toward zero)",
+                         fix="keep the compared graph in floats, or cast to a float dtype")
 
 
 def along(a: np.ndarray, axes: Sequence[int], row: Callable[[list], Any], keepdims: bool) -> np.ndarray:
