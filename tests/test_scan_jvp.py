@@ -3,7 +3,8 @@
 Every default (scanned) RNN, LSTM and GRU used to raise NotImplementedError under `gc.jvp`. Their
 jvps now match directional finite differences and the jvps of the unrolled layers, first and second
 order (jvp of jvp, grad of jvp, jvp of grad), on every backend. A jvp derived from a reverse rule
-works with free dims, and an op that allows neither is a GradientError naming it.
+works with free dims, and an op without a usable rule (no reverse rule, or one not linear in its seed
+and no forward rule) is a GradientError naming it and the fix.
 """
 import numpy as np
 import pytest
@@ -126,3 +127,23 @@ def test_jvp_without_a_derivable_rule_is_a_graphc_error():
     y = gc.Tensor.make(_Cube(), [x])
     with pytest.raises(gc.GradientError, match=r"cube has no forward rule.*\n *fix: give _Cube a jvp method"):
         gc.jvp(y, x, gc.ones_like(x))
+
+
+class _Opaque(Op):
+    """An op that says it is differentiable but gives no reverse rule."""
+
+    name = "opaque"
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def numpy(self, x):
+        return x
+
+
+def test_an_op_without_a_reverse_rule_is_a_graphc_error():
+    x = gc.placeholder((3,), "float64", name="x")
+    y = gc.Tensor.make(_Opaque(), [x])
+    for differentiate in (lambda: gc.grad(gc.sum(y), x), lambda: gc.jvp(y, x, gc.ones_like(x))):
+        with pytest.raises(gc.GradientError, match=r"opaque has no reverse rule\n *fix: give _Opaque a pullback"):
+            differentiate()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .errors import GradientError
 from .source import SourceLoc, user_location
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,7 +67,9 @@ class Op:
         raise NotImplementedError(self.name)
 
     def pullback(self, node: "Tensor", g: "Tensor") -> Sequence["Tensor | None"]:
-        raise NotImplementedError(f"{self.name} has no reverse rule")
+        raise GradientError(f"grad: {self.name} has no reverse rule", loc=node.loc,
+                            fix=f"give {type(self).__name__} a pullback method, or set differentiable = False "
+                                f"if its output carries no derivative")
 
     def jvp(self, node: "Tensor", tangents: Sequence["Tensor | None"]) -> "Tensor | None":
         return NotImplemented
