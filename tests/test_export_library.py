@@ -198,3 +198,136 @@ def test_library_names():
     assert export.library_name("my-net.v2.so") == "my_net"
     assert export.library_name("3d.so") == "m_3d"
     assert export.library_name("lib.so") == "lib"
+
+
+def test_library_and_header_on_the_same_path_are_refused(tmp_path):
+    x = gc.placeholder((2,), name="x")
+    fn = gc.function([x], x * 2.0)
+    for library, header in (("model.h", None), ("libm.so", "libm.so")):
+        with pytest.raises(gc.InputError, match="the library and the header are the same file") as e:
+            gc.export_library(fn, str(tmp_path / library), None if header is None else str(tmp_path / header))
+        assert "header=" in e.value.fix
+    (tmp_path / "libreal.so").write_bytes(b"keep")
+    os.symlink(tmp_path / "libreal.so", tmp_path / "alias.h")  # the header would land on the library
+    with pytest.raises(gc.InputError, match="same file"):
+        gc.export_library(fn, str(tmp_path / "libreal.so"), str(tmp_path / "alias.h"))
+    assert (tmp_path / "libreal.so").read_bytes() == b"keep"
+
+
+def test_folders_and_unwritable_paths_are_graphc_errors(tmp_path):
+    x = gc.placeholder((2,), name="x")
+    fn = gc.function([x], x * 2.0)
+    (tmp_path / "libdir.so").mkdir()
+    with pytest.raises(gc.InputError, match=r"the library path .*libdir.so is a folder"):
+        gc.export_library(fn, str(tmp_path / "libdir.so"))
+    (tmp_path / "hdr.h").mkdir()
+    with pytest.raises(gc.InputError, match=r"the header path .*hdr.h is a folder"):
+        gc.export_library(fn, str(tmp_path / "libok.so"), str(tmp_path / "hdr.h"))
+    assert sorted(os.listdir(tmp_path)) == ["hdr.h", "libdir.so"]
+
+
+@needs_cc
+def test_a_write_that_fails_is_a_graphc_error(tmp_path):
+    x = gc.placeholder((2,), name="x")
+    # /sys refuses new files even to root (as a read-only or full disk would)
+    with pytest.raises(gc.InputError, match=r"cannot write (the library into )?/sys"):
+        gc.export_library(gc.function([x], x * 2.0), "/sys/libx.so", str(tmp_path / "x.h"))
+    assert os.listdir(tmp_path) == ["x.h"] or os.listdir(tmp_path) == []
+
+
+HOSTILE = "w */ int injected; /* \" ??/ \\ \n é"
+
+
+def hostile_function():
+    """A parameter and an input whose names would end the header's comment or string literals if copied."""
+    x = gc.placeholder((3,), name="x */ evil")
+    w = gc.parameter(np.array([1.0, 2.0, 3.0], np.float32), name=HOSTILE)
+    y = x * w
+    return gc.function([x], [gc.sum(y), y], updates=[(w, w + 1.0)])
+
+
+@needs_cc
+def test_names_cannot_inject_c_into_the_header(tmp_path):
+    out, lib = library(tmp_path, hostile_function(), "hostile")
+    text = (tmp_path / "libhostile.h").read_text()
+    comment = text[:text.index("*/")]
+    assert "injected" in comment and "\\x2a\\x2f int injected" in comment  # the whole name, escaped, in the comment
+    assert text.count("*/") == text.count("/*")  # every comment closes where it should
+    assert "const float *x____evil" in text
+    assert call(lib, "param_name", 0).decode() == HOSTILE  # the query returns the exact name
+    assert call(lib, "input_name", 0) == b"x____evil"
+    # the header compiles cleanly as C and as C++
+    src = tmp_path / "use.c"
+    src.write_text('#include "libhostile.h"\nint main(void) { return graphc_hostile_num_params() == 1 ? 0 : 1; }\n')
+    for lang, std in (("c", "-std=c11"), ("c++", "-std=c++17")):
+        subprocess.run([*export.c_compiler(), "-x", lang, std, "-Wall", "-Wextra", "-Werror", "-pedantic",
+                        "-fsyntax-only", f"-I{tmp_path}", str(src)], check=True, capture_output=True)
+
+
+def checked(lib, state, buffers, nbytes, n=None):
+    n = len(buffers) if n is None else n
+    arr = (ctypes.c_void_p * max(len(buffers), 1))(*[None if b is None else b.ctypes.data for b in buffers])
+    sizes = (ctypes.c_size_t * max(len(nbytes), 1))(*nbytes)
+    return call(lib, "run_checked", state, arr, sizes, ctypes.c_size_t(n))
+
+
+@needs_cc
+def test_run_checked_refuses_short_and_null_buffers_and_runs_good_ones(tmp_path):
+    fn = classifier()
+    _, lib = library(tmp_path, fn)
+    state = ctypes.c_void_p(call(lib, "create"))
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    lab = np.array([0, 1, 2, 1, 0], np.int32)
+    loss, probs = np.zeros((), np.float32), np.zeros((5, 3), np.float32)
+    good = [x, lab, loss, probs]
+    sizes = [a.nbytes for a in good]
+    assert sizes == [call(lib, "input_nbytes", 0), call(lib, "input_nbytes", 1), call(lib, "output_nbytes", 0),
+                     call(lib, "output_nbytes", 1)] == [80, 20, 4, 60]
+    EARGS, ENULL, ESIZE = -1, -2, -3
+    short = x[:4].copy()
+    assert checked(lib, state, [short, lab, loss, probs], [short.nbytes, *sizes[1:]]) == ESIZE
+    assert checked(lib, state, good, [80, 20, 4, 59]) == ESIZE
+    assert checked(lib, state, [x, None, loss, probs], sizes) == ENULL
+    assert checked(lib, state, good, sizes, n=3) == EARGS
+    assert checked(lib, None, good, sizes) == EARGS
+    assert call(lib, "run_checked", state, None, None, ctypes.c_size_t(4)) == EARGS
+    assert not loss.any() and not probs.any()  # a refused call runs nothing: outputs and parameters untouched
+    assert ctypes.cast(call(lib, "param", state, 1), ctypes.POINTER(ctypes.c_double))[0] == 0.0
+    expected_loss, expected_probs = fn(x, lab)
+    assert checked(lib, state, good, sizes) == 0
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
+    np.testing.assert_allclose(probs, expected_probs, rtol=1e-5, atol=1e-7)
+    assert ctypes.cast(call(lib, "param", state, 1), ctypes.POINTER(ctypes.c_double))[0] == 5.0
+    header = (tmp_path / "libclf.h").read_text()
+    assert "#define GRAPHC_CLF_ESIZE (-3)" in header
+    assert "int graphc_clf_run_checked(graphc_clf_state *state, const void *const *buffers, " \
+           "const size_t *nbytes, size_t n);" in header
+    call(lib, "destroy", state)
+
+
+@needs_cc
+def test_a_c_program_calls_run_checked(tmp_path):
+    x = gc.placeholder((3,), name="x")
+    gc.export_library(gc.function([x], gc.sum(x * 2.0)), str(tmp_path / "libdbl.so"))
+    src = tmp_path / "main.c"
+    src.write_text(r'''#include <stdio.h>
+#include "libdbl.h"
+int main(void) {
+    graphc_dbl_state *s = graphc_dbl_create();
+    float x[3] = {1, 2, 3}, y = 0;
+    const void *buffers[2] = {x, &y};
+    size_t good[2] = {sizeof x, sizeof y}, short_[2] = {2 * sizeof(float), sizeof y};
+    int refused = graphc_dbl_run_checked(s, buffers, short_, 2);
+    const void *null_out[2] = {x, NULL};
+    int null = graphc_dbl_run_checked(s, null_out, good, 2);
+    int ok = graphc_dbl_run_checked(s, buffers, good, 2);
+    printf("%d %d %d %g\n", refused, null, ok, y);
+    graphc_dbl_destroy(s);
+    return 0;
+}
+''')
+    exe = tmp_path / "main"
+    subprocess.run([*export.c_compiler(), "-std=c11", "-Wall", "-Werror", str(src), f"-I{tmp_path}", f"-L{tmp_path}",
+                    "-ldbl", f"-Wl,-rpath,{tmp_path}", "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert out == "-3 -2 0 12\n"

@@ -36,7 +36,12 @@ C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64":
 #: the description functions of every kind of tensor: (C return type, name)
 KINDS = ("input", "output", "param")
 QUERIES = (("const char *", "name"), ("int ", "ndim"), ("const int64_t *", "shape"), ("const char *", "dtype"),
-           ("int64_t ", "size"))
+           ("int64_t ", "size"), ("int64_t ", "nbytes"))
+
+#: what `<prefix>_run_checked` returns when it refuses a call (before running anything)
+CHECK_ERRORS = (("EARGS", -1, "state, buffers or nbytes is NULL, or n is not num_inputs + num_outputs"),
+                ("ENULL", -2, "a buffer is NULL"),
+                ("ESIZE", -3, "a buffer's byte count differs from its input_nbytes / output_nbytes"))
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class Tensor:
     def ctype(self) -> str:
         return C_TYPES[self.dtype]
 
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
 
 def export_program(program: KernelProgram, library: str, header: str, name: str | None = None) -> Exported:
     """Compile `program` into the shared library `library` and its C header `header` (both written atomically)."""
@@ -68,8 +77,7 @@ def export_program(program: KernelProgram, library: str, header: str, name: str 
         raise InputError(f"export_library: name {name!r} is not a C identifier",
                          fix="pass name= with letters, digits and underscores")
     prefix = f"graphc_{name}"
-    _check_folder(library)
-    _check_folder(header)
+    _check_paths(library, header)
     for b in program.buffers:
         if b.role != "temp" and b.dtype not in C_TYPES:
             raise BackendError(f"export_library: {b.role} {b.name or b.id} has dtype {b.dtype}, which the C API "
@@ -105,8 +113,9 @@ def export_program(program: KernelProgram, library: str, header: str, name: str 
             raise BackendError(f"export_library: {' '.join(cmd[:1])} failed to link the library: "
                                f"{(done.stderr or done.stdout).strip()[-600:]}")
         with open(paths["lib.so"], "rb") as f:
-            write_atomic(os.path.abspath(library), f.read(), 0o755)
-    write_atomic(os.path.abspath(header), header_text.encode(), 0o644)
+            binary = f.read()
+    _write(header, header_text.encode(), 0o644)
+    _write(library, binary, 0o755)
     return Exported(os.path.abspath(library), os.path.abspath(header), prefix)
 
 
@@ -114,7 +123,7 @@ def library_name(path: str) -> str:
     """The C name a library file suggests: libmodel.so -> model (other characters become '_')."""
     stem = os.path.basename(path).split(".")[0]
     stem = stem[3:] if stem.startswith("lib") and len(stem) > 3 else stem
-    stem = re.sub(r"\W", "_", stem)
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", stem)
     return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
@@ -131,10 +140,32 @@ def c_compiler() -> list[str]:
                        fix="install one (e.g. apt install gcc) or set CC to its path")
 
 
-def _check_folder(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"export_library: folder {folder} does not exist", fix="create it first")
+def _check_paths(library: str, header: str) -> None:
+    """Refuse, before any work, paths that would overwrite each other, a folder, or that cannot be written."""
+    if os.path.realpath(library) == os.path.realpath(header) or (
+            os.path.exists(library) and os.path.exists(header) and os.path.samefile(library, header)):
+        raise InputError(f"export_library: the library and the header are the same file ({os.path.abspath(library)}"
+                         f"): the header would overwrite the library",
+                         fix="give the library a .so (.dylib, .dll) name, or pass header= another path")
+    for role, path in (("library", library), ("header", header)):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InputError(f"export_library: the {role}'s folder {folder} does not exist", fix="create it first")
+        if os.path.isdir(path):
+            raise InputError(f"export_library: the {role} path {os.path.abspath(path)} is a folder",
+                             fix="give a file name inside it")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"export_library: cannot write the {role} into {folder} (permission denied)",
+                             fix="choose a folder you can write")
+
+
+def _write(path: str, data: bytes, mode: int) -> None:
+    """Write atomically (a temporary file renamed over `path`); an OS failure becomes a graphc error."""
+    try:
+        write_atomic(os.path.abspath(path), data, mode)
+    except OSError as e:
+        raise InputError(f"export_library: cannot write {os.path.abspath(path)}: {e.strerror or e}",
+                         fix="choose a path in a folder you can write, on a disk with free space") from e
 
 
 
@@ -179,12 +210,13 @@ class Api:
         self.params = [b for b in bufs if b.role == "param"]
 
     def header(self, filename: str) -> str:
-        p, guard = self.prefix, re.sub(r"\W", "_", filename).upper()
+        p, guard = self.prefix, f"{self.prefix.upper()}_H"
         ins = "".join(f"\n *   {t.name}: {t.dtype}{list(t.shape)}" for t in self.inputs)
         outs = "".join(f"\n *   {t.name}: {t.dtype}{list(t.shape)}" for t in self.outputs)
-        params = "".join(f"\n *   {j}: {b.name or f'param{j}'}: {b.dtype}{list(b.shape)}"
+        params = "".join(f"\n *   {j}: {_comment(b.name or f'param{j}')}: {b.dtype}{list(b.shape)}"
                          for j, b in enumerate(self.params))
-        return f"""/* {filename}: the C API of a graphc training step, written by gc.export_library.
+        errors = "".join(f"\n#define {p.upper()}_{code} ({value}) /* {why} */" for code, value, why in CHECK_ERRORS)
+        return f"""/* {_comment(filename)}: the C API of a graphc training step, written by gc.export_library.
  *
  * Usage: s = {p}_create(); then {p}_run(s, inputs..., outputs...) once per step;
  * {p}_destroy(s). A state holds the working memory and its own copy of the
@@ -201,6 +233,7 @@ class Api:
 #ifndef {guard}
 #define {guard}
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -216,11 +249,17 @@ void {p}_destroy({p}_state *state);
 /* Resets the parameters to their values at export time. */
 void {p}_reset({p}_state *state);
 /* One step. Returns 0, or k + 1 when kernel k found an index out of range (a gather
-   or scatter; parameters written before that kernel keep their new values). */
+   or scatter; parameters written before that kernel keep their new values). Checks
+   nothing else: every pointer must be valid and hold the compiled shape. */
 int {p}_run({self._run_params()});
+/* The same step, checked first: buffers[0 .. num_inputs) are the inputs and the
+   outputs follow, in run's order; nbytes[i] is the size in bytes of buffers[i],
+   which must equal {p}_input_nbytes / {p}_output_nbytes. Returns what run
+   returns, or one of these (negative) codes without running anything: */{errors}
+int {p}_run_checked({p}_state *state, const void *const *buffers, const size_t *nbytes, size_t n);
 
 /* Descriptions: count, name, number of dims, shape (NULL for a bad index), dtype
-   ("float32", "float64", "int32", "int64" or "bool"), and number of elements. */
+   ("float32", "float64", "int32", "int64" or "bool"), number of elements and of bytes. */
 {self._query_declarations()}
 /* The current value of parameter i in this state (writable; NULL for a bad index). */
 void *{p}_param(const {p}_state *state, int i);
@@ -303,11 +342,31 @@ int {p}_run({self._run_params()}) {{
 {ins}{outs}    return {p}_kernels(state->slots, no_callback);
 }}
 
+{self._run_checked()}
+
 void *{p}_param(const {p}_state *state, int i) {{
     return i >= 0 && i < {len(self.params)} ? state->params[i] : NULL;
 }}
 
 {self._queries()}"""
+
+    def _run_checked(self) -> str:
+        """`run` behind checks of the pointers, the number of buffers and each one's byte count."""
+        p, tensors = self.prefix, self.inputs + self.outputs
+        codes = {code: f"{p.upper()}_{code}" for code, _, _ in CHECK_ERRORS}
+        nbytes = ", ".join(str(t.nbytes) for t in tensors) or "0"
+        args = [f"(const {t.ctype} *)buffers[{i}]" for i, t in enumerate(self.inputs)]
+        args += [f"({t.ctype} *)buffers[{len(self.inputs) + j}]" for j, t in enumerate(self.outputs)]
+        return f"""static const size_t {p}_buffer_nbytes[] = {{{nbytes}}};
+
+int {p}_run_checked({p}_state *state, const void *const *buffers, const size_t *nbytes, size_t n) {{
+    if (!state || !buffers || !nbytes || n != {len(tensors)}) return {codes["EARGS"]};
+    for (size_t i = 0; i < n; i++) {{
+        if (!buffers[i]) return {codes["ENULL"]};
+        if (nbytes[i] != {p}_buffer_nbytes[i]) return {codes["ESIZE"]};
+    }}
+    return {p}_run({", ".join(["state", *args])});
+}}"""
 
     def _queries(self) -> str:
         params = [Tensor(b.name or f"param{j}", b.shape, b.dtype) for j, b in enumerate(self.params)]
@@ -322,17 +381,20 @@ void *{p}_param(const {p}_state *state, int i) {{
             dtypes = ", ".join(_c_string(t.dtype) for t in ts) or "NULL"
             ndims = ", ".join(str(len(t.shape)) for t in ts) or "0"
             sizes = ", ".join(str(int(np.prod(t.shape, dtype=np.int64))) for t in ts) or "0"
+            nbytes = ", ".join(str(t.nbytes) for t in ts) or "0"
             out.append(f"""static const int64_t *const {p}_shapes[] = {{{table}}};
 static const char *const {p}_names[] = {{{names}}};
 static const char *const {p}_dtypes[] = {{{dtypes}}};
 static const int {p}_ndims[] = {{{ndims}}};
 static const int64_t {p}_sizes[] = {{{sizes}}};
+static const int64_t {p}_nbytess[] = {{{nbytes}}};
 int {self.prefix}_num_{kind}s(void) {{ return {n}; }}
 const char *{p}_name(int i) {{ return i >= 0 && i < {n} ? {p}_names[i] : NULL; }}
 int {p}_ndim(int i) {{ return i >= 0 && i < {n} ? {p}_ndims[i] : -1; }}
 const int64_t *{p}_shape(int i) {{ return i >= 0 && i < {n} ? {p}_shapes[i] : NULL; }}
 const char *{p}_dtype(int i) {{ return i >= 0 && i < {n} ? {p}_dtypes[i] : NULL; }}
 int64_t {p}_size(int i) {{ return i >= 0 && i < {n} ? {p}_sizes[i] : -1; }}
+int64_t {p}_nbytes(int i) {{ return i >= 0 && i < {n} ? {p}_nbytess[i] : -1; }}
 """)
         return "\n".join(out)
 
@@ -342,18 +404,32 @@ def _c_names(names: list[str], taken: set[str]) -> list[str]:
     a C keyword, `state` or a name in `taken`."""
     out: list[str] = []
     for i, n in enumerate(names):
-        c = re.sub(r"\W", "_", n or "")
-        if not c or c[0].isdigit() or c in _RESERVED or c in taken or c in out:
+        c = re.sub(r"[^A-Za-z0-9_]", "_", n or "")
+        if not c or c[0].isdigit() or c in _RESERVED or re.match(r"_[A-Z_]|graphc_", c) or c in taken or c in out:
             c = f"in{i}"
         out.append(c)
     return out
 
 
-_RESERVED = {"state", "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-             "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict",
-             "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
-             "void", "volatile", "while"}
+#: C and C++ keywords, the header's type and macro names, and the names the wrapper's `run` uses
+_RESERVED = {"state", "no_callback", "NULL", "size_t", "int32_t", "int64_t", "uint8_t", "auto", "break", "case",
+             "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto",
+             "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static",
+             "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+             "class", "delete", "new", "namespace", "operator", "private", "protected", "public", "template", "this",
+             "throw", "try", "catch", "typename", "virtual", "friend", "mutable", "explicit", "using", "and", "or",
+             "not", "xor", "asm", "nullptr", "constexpr", "decltype", "noexcept", "static_assert", "thread_local"}
+
+
+#: characters that print as themselves in the header: nothing that can end a comment or a string
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _-.,:[]()")
 
 
 def _c_string(s: str) -> str:
-    return '"' + "".join(c if c.isalnum() or c in " _-.:/[]()," else f"\\{ord(c):03o}" for c in s) + '"'
+    """`s` as a C string literal: its UTF-8 bytes, every byte but the plain characters as a 3-digit octal escape."""
+    return '"' + "".join(chr(b) if chr(b) in _PLAIN else f"\\{b:03o}" for b in s.encode("utf-8", "replace")) + '"'
+
+
+def _comment(s: str) -> str:
+    """`s` for a C comment: plain characters as they are, the rest as \\xNN or \\u{NNNN} (so no `*/`)."""
+    return "".join(c if c in _PLAIN else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{{{ord(c):04x}}}" for c in s)
