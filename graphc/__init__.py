@@ -11,8 +11,8 @@ from . import data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
 from .export import export_library
-from .ir import (DTYPES, BackendError, DTypeError, GradientError, Graph, GraphcError, IndexRangeError,
-                 InputError, ShapeError, Tensor, constant, parameter, placeholder)
+from .ir import (DTYPES, ArgumentError, BackendError, DTypeError, GradientError, Graph, GraphcError,
+                 IndexRangeError, InputError, ShapeError, Tensor, constant, parameter, placeholder)
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
-    "DTYPES", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError", "IndexRangeError", "InputError",
+    "DTYPES", "ArgumentError", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError",
+    "IndexRangeError", "InputError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
     "ops", "__version__", "data", "losses", "metrics", "nn", "optim", "train",
 ] + list(_ops_all)

@@ -37,6 +37,10 @@ class DTypeError(GraphcError, TypeError):
     """Operand dtypes do not fit the op (raised when the op is declared)."""
 
 
+class ArgumentError(GraphcError, ValueError):
+    """An argument's value is outside what it may be (a learning rate, a probability, an epsilon)."""
+
+
 class InputError(GraphcError, ValueError):
     """A compiled function was called with arguments that do not match its inputs."""
 

@@ -18,7 +18,7 @@ from ..ir import Tensor
 from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
-from . import reduce
+from . import args, reduce
 from .operands import as_tensors, desc
 from .shape import expand_dims, squeeze
 
@@ -252,14 +252,21 @@ class Unpatches(WindowOp):
 
 # -- user-facing functions -------------------------------------------------------
 
-def _pair(op: str, name: str, v: Any, minimum: int) -> Pair:
-    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and p >= minimum for p in pair):
-        raise ShapeError(f"{op}: {name} must be an int >= {minimum} or a pair of them, got {v!r}")
+def _pair(op: str, name: str, v: Any, minimum: int, parts: str = "(height, width)") -> Pair:
+    """One int for both `parts`, or a pair of them; each at least `minimum`."""
+    pair = args.items(v) * (2 if args.is_index(v) else 1)
+    if len(pair) != 2 or not all(args.is_index(p) and p >= minimum for p in pair):
+        example = max(minimum, 1)
+        raise ShapeError(f"{op}: {name} must be an int >= {minimum} or a pair of them {parts}, got {v!r}",
+                         fix=f"pass e.g. {name}={example} or {name}=({example}, {example})")
     return int(pair[0]), int(pair[1])
 
 
 def _padding(op: str, padding: Any, kernel: Pair, stride: Pair, dilation: Pair) -> Padding:
+    """(top, bottom, left, right) from 'valid', 'same', an int, a pair, or ((top, bottom), (left, right))."""
+    if isinstance(padding, str) and padding not in ("valid", "same"):
+        raise ShapeError(f"{op}: padding {padding!r} is not 'same' or 'valid'",
+                         fix="pass 'same', 'valid', an int, a pair (height, width) or ((top, bottom), (left, right))")
     if padding == "valid":
         return (0, 0, 0, 0)
     if padding == "same":
@@ -272,19 +279,16 @@ def _padding(op: str, padding: Any, kernel: Pair, stride: Pair, dilation: Pair) 
             pads += [total // 2, total - total // 2]  # as torch: the odd extra pixel goes after
         return tuple(pads)  # type: ignore[return-value]
     if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
-        (t, b), (l, r) = padding
-        pads = (t, b, l, r)
-    else:
-        ph, pw = _pair(op, "padding", padding, 0)
-        pads = (ph, ph, pw, pw)
-    if not all(isinstance(p, (int, np.integer)) and p >= 0 for p in pads):
-        raise ShapeError(f"{op}: padding must be 'same', 'valid', an int, a pair, or ((top, bottom), "
-                         f"(left, right)) of non-negative ints; got {padding!r}")
-    return tuple(int(p) for p in pads)  # type: ignore[return-value]
+        t, b = _pair(op, "padding", padding[0], 0, "(top, bottom)")
+        l, r = _pair(op, "padding", padding[1], 0, "(left, right)")
+        return (t, b, l, r)
+    ph, pw = _pair(op, "padding", padding, 0)
+    return (ph, ph, pw, pw)
 
 
-def _window(op: str, kernel: Any, stride: Any, padding: Any, dilation: Any) -> Window:
-    kernel = _pair(op, "kernel size", kernel, 1)
+def window(op: str, kernel: Any, stride: Any, padding: Any, dilation: Any) -> Window:
+    """The checked geometry of a 2-D window (layers call it when built, so errors lead with that line)."""
+    kernel = _pair(op, "kernel_size", kernel, 1)
     stride = _pair(op, "stride", stride, 1)
     dilation = _pair(op, "dilation", dilation, 1)
     return Window(op, kernel, stride, _padding(op, padding, kernel, stride, dilation), dilation)
@@ -294,11 +298,11 @@ def conv2d(x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
     """2-D cross-correlation (as torch's conv2d): x (N, C, H, W), w (O, C/groups, kh, kw)."""
     x, w = as_tensors(x, w)
     if w.ndim != 4:
-        raise ShapeError(f"conv2d: the weight must be 4-D (out, in/groups, kh, kw), got {desc(w)}")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ShapeError(f"conv2d: groups must be a positive int, got {groups!r}")
-    win = _window("conv2d", w.shape[2:], stride, padding, dilation)
-    return Tensor.make(Conv2d(win, int(groups)), [x, w])
+        raise ShapeError(f"conv2d: the weight must be 4-D (out, in/groups, kh, kw), got {desc(w)}",
+                         fix="reshape the weight to (out_channels, in_channels/groups, kh, kw)")
+    groups = args.size("conv2d", "groups", groups, fix="groups=1 for an ordinary convolution")
+    win = window("conv2d", w.shape[2:], stride, padding, dilation)
+    return Tensor.make(Conv2d(win, groups), [x, w])
 
 
 def conv1d(x: Any, w: Any, stride: int = 1, padding: Any = 0, dilation: int = 1, groups: int = 1) -> Tensor:
@@ -307,19 +311,25 @@ def conv1d(x: Any, w: Any, stride: int = 1, padding: Any = 0, dilation: int = 1,
     if x.ndim != 3 or w.ndim != 3:
         raise ShapeError(f"conv1d: needs x (N, C, L) and w (O, C/groups, k), got {desc(x, w)}",
                          fix="reshape to 3-D; use conv2d for images")
-    if isinstance(padding, str):
-        pad2: Any = padding
-    else:
-        p = _pair("conv1d", "padding", (padding, padding) if isinstance(padding, (int, np.integer)) else padding, 0)
-        pad2 = ((0, 0), p)
-    y = conv2d(expand_dims(x, 2), expand_dims(w, 2), (1, stride), pad2, (1, dilation), groups)
+    groups = args.size("conv1d", "groups", groups, fix="groups=1 for an ordinary convolution")
+    y = conv2d(expand_dims(x, 2), expand_dims(w, 2), *line_args("conv1d", stride, padding, dilation), groups=groups)
     return squeeze(y, 2)
+
+
+def line_args(op: str, stride: Any, padding: Any, dilation: Any) -> tuple[Pair, Any, Pair]:
+    """conv1d's stride, padding and dilation as conv2d's over a unit height, checked in `op`'s name."""
+    stride = args.size(op, "stride", stride)
+    dilation = args.size(op, "dilation", dilation)
+    if isinstance(padding, str):
+        _padding(op, padding, (1, 1), (1, stride), (1, 1))
+        return (1, stride), padding, (1, dilation)
+    return (1, stride), ((0, 0), _pair(op, "padding", padding, 0, "(left, right)")), (1, dilation)
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """Largest value in each window (padding never wins: it holds -inf), as torch's max_pool2d."""
     (x,) = as_tensors(x)
-    win = _window("max_pool2d", kernel_size, kernel_size if stride is None else stride, padding, 1)
+    win = window("max_pool2d", kernel_size, kernel_size if stride is None else stride, padding, 1)
     _check_pool_padding(win, x)
     return reduce.max(Tensor.make(Patches(win, float("-inf")), [x]), axis=(4, 5))
 
@@ -327,7 +337,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """Mean of each window, padding counted as zeros (torch's default count_include_pad=True)."""
     (x,) = as_tensors(x)
-    win = _window("avg_pool2d", kernel_size, kernel_size if stride is None else stride, padding, 1)
+    win = window("avg_pool2d", kernel_size, kernel_size if stride is None else stride, padding, 1)
     _check_pool_padding(win, x)
     return reduce.mean(Tensor.make(Patches(win), [x]), axis=(4, 5))
 

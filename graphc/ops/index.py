@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from ..ir import Constant, Tensor, constant
-from ..ir.dtypes import is_int
+from ..ir.dtypes import canonical, is_int
 from ..ir.errors import DTypeError, GraphcError, IndexRangeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
-from .operands import as_tensors, desc, normalize_axes
+from . import args
+from .operands import as_tensors, desc
 from .shape import expand_dims
 
 # A key is a tuple of ("int", i) | ("slice", start, stop, step) | ("new",), one per
@@ -26,9 +27,10 @@ def _normalize_key(x: Tensor, key: Any) -> tuple:
     items = key if isinstance(key, tuple) else (key,)
     n_axes = sum(1 for k in items if k is not None and k is not Ellipsis)
     if sum(1 for k in items if k is Ellipsis) > 1:
-        raise ShapeError("indexing: at most one ... in an index")
+        raise ShapeError("indexing: at most one ... in an index", fix="keep one ... and spell out the other axes")
     if n_axes > x.ndim:
-        raise ShapeError(f"indexing: {n_axes} indices for a tensor of rank {x.ndim} ({desc(x)})")
+        raise ShapeError(f"indexing: {n_axes} indices for a tensor of rank {x.ndim} ({desc(x)})",
+                         fix=f"index at most {x.ndim} axes (None and ... do not count)")
     out: list[tuple] = []
     for k in items:
         if k is Ellipsis:
@@ -41,7 +43,8 @@ def _normalize_key(x: Tensor, key: Any) -> tuple:
                 raise ShapeError(f"indexing: slice bounds must be Python ints, got {k}",
                                  fix="graphc shapes are static; use gc.take for indices computed in the graph")
             if k.step == 0:
-                raise ShapeError("indexing: slice step cannot be zero")
+                raise ShapeError("indexing: slice step cannot be zero",
+                                 fix="use a positive step, or a negative one to go backwards")
             out.append(("slice",) + tuple(None if p is None else int(p) for p in parts))
         elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
             out.append(("int", int(k)))
@@ -81,7 +84,8 @@ class Slice(_Keyed):
             d = x.shape[axis]
             if k[0] == "int":
                 if d is not None and not -d <= k[1] < d:
-                    raise ShapeError(f"indexing: index {k[1]} is out of bounds for axis {axis} of {desc(x)}")
+                    raise ShapeError(f"indexing: index {k[1]} is out of bounds for axis {axis} of {desc(x)}",
+                                     fix=f"use an index in [{-d}, {d - 1}]")
             else:
                 shape.append(None if d is None else len(range(*slice(*k[1:]).indices(d))))
             axis += 1
@@ -137,7 +141,8 @@ class Take(Op):
 
     def infer(self, x, idx):
         if not is_int(idx.dtype):
-            raise DTypeError(f"take: indices must be int32 or int64, got {desc(x, idx)}")
+            raise DTypeError(f"take: indices must be int32 or int64, got {desc(x, idx)}",
+                             fix="cast with gc.cast(i, 'int64')")
         return x.shape[: self.axis] + idx.shape + x.shape[self.axis + 1:], x.dtype
 
     def numpy(self, x, idx):
@@ -210,7 +215,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 def slice_axis(x: Tensor, axis: int, start: int, stop: int, step: int = 1) -> Tensor:
     """`x[..., start:stop:step, ...]` on one axis."""
     key = [slice(None)] * x.ndim
-    key[axis] = slice(start, stop, step)
+    key[args.axis("slice_axis", x, axis)] = slice(start, stop, step)
     return getitem(x, tuple(key))
 
 def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
@@ -220,7 +225,7 @@ def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
     if not is_int(idx.dtype):
         raise DTypeError(f"take: indices must be integers, got {desc(idx)}",
                          fix="cast with gc.cast(i, 'int64')")
-    (ax,) = normalize_axes("take", x, axis)
+    ax = args.axis("take", x, axis)
     return _gather(Take(ax), x, idx)
 
 
@@ -248,6 +253,8 @@ def one_hot(indices: Any, depth: int, dtype: str = "float32") -> Tensor:
     """`indices` (ints) as one-hot rows of length `depth` (out-of-range rows are all zero)."""
     (idx,) = as_tensors(indices)
     if not is_int(idx.dtype):
-        raise DTypeError(f"one_hot: indices must be integers, got {desc(idx)}")
-    classes = constant(np.arange(int(depth), dtype=idx.dtype))
+        raise DTypeError(f"one_hot: indices must be integers, got {desc(idx)}", fix="cast with gc.cast(i, 'int64')")
+    depth = args.size("one_hot", "depth (the number of classes)", depth)
+    dtype = canonical(dtype, "one_hot")
+    classes = constant(np.arange(depth, dtype=idx.dtype))
     return ew.cast(ew.equal(expand_dims(idx, -1), classes), dtype)

@@ -29,7 +29,7 @@ _METHODS = {
     "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min, "prod": reduce.prod,
     "argmax": reduce.argmax, "argmin": reduce.argmin, "var": reduce.var, "std": reduce.std,
     "reshape": lambda self, *s: shape.reshape(self, s[0] if len(s) == 1 and not isinstance(s[0], int) else s),
-    "transpose": lambda self, *axes: shape.transpose(self, axes or None),
+    "transpose": lambda self, *a: shape.transpose(self, a[0] if len(a) == 1 and not isinstance(a[0], int) else a or None),
     "astype": ew.cast, "flatten": lambda self: shape.reshape(self, (-1,)),
     "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu,
 }

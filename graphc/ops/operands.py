@@ -52,18 +52,3 @@ def broadcast_dims(op_name: str, shapes: Sequence[tuple], tensors: Sequence[Tens
             out.append(1)
     return tuple(out)
 
-
-def normalize_axes(op_name: str, x: Tensor, axis: Any) -> tuple[int, ...]:
-    """Sorted, non-negative axes; `None` means all of them."""
-    if axis is None:
-        return tuple(range(x.ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -x.ndim <= a < x.ndim:
-            raise ShapeError(f"{op_name}: axis {a!r} is out of range for a tensor of rank {x.ndim} ({desc(x)})",
-                             fix=f"use an axis in [{-x.ndim}, {x.ndim - 1}]")
-        out.append(int(a) % x.ndim)
-    if len(set(out)) != len(out):
-        raise ShapeError(f"{op_name}: repeated axis in {axis!r}")
-    return tuple(sorted(out))

@@ -15,6 +15,7 @@ from ..ir import Tensor, constant
 from ..ir.dtypes import canonical, is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
+from . import args
 from .operands import desc
 from .shape import broadcast_to
 
@@ -81,18 +82,17 @@ def random_uniform(key: Tensor, shape: Any, dtype: Any = "float32", stream: int 
     """
     dtype = canonical(dtype, "random_uniform")
     if not is_float(dtype):
-        raise DTypeError(f"random_uniform: dtype must be float32 or float64, got {dtype}")
+        raise DTypeError(f"random_uniform: dtype must be float32 or float64, got {dtype}",
+                         fix="draw floats and cast them, or compare them with a threshold for bools")
     if isinstance(shape, Tensor):
         donor = shape
     else:
-        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if any(not isinstance(d, (int, np.integer)) or d < 0 for d in dims):
-            raise ShapeError(f"random_uniform: shape {shape!r} must hold non-negative ints",
-                             fix="pass a tensor instead to take its (possibly free) shape")
+        dims = args.dims("random_uniform", shape, free_fix="pass a tensor instead to take its (possibly free) shape")
         donor = broadcast_to(constant(np.zeros((1,) * len(dims), "bool")), dims)
-    if not 0 <= int(stream) < 2 ** 32:
-        raise ShapeError(f"random_uniform: stream {stream} must fit in 32 bits")
-    return Tensor.make(RandomUniform(dtype, int(stream)), [key, donor])
+    stream = args.size("random_uniform", "stream", stream, minimum=0)
+    if stream >= 2 ** 32:
+        raise ShapeError(f"random_uniform: stream {stream} must fit in 32 bits", fix="use a stream in [0, 2**32)")
+    return Tensor.make(RandomUniform(dtype, stream), [key, donor])
 
 
 def next_key(key: Tensor) -> Tensor:

@@ -15,7 +15,8 @@ from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
-from .operands import as_tensors, desc, normalize_axes
+from . import args
+from .operands import as_tensors, desc
 from .shape import broadcast_like, expand_dims
 
 
@@ -240,7 +241,7 @@ def _needs_float(name: str, x: Tensor) -> str:
 
 def _reduce(cls, x, axis, keepdims) -> Tensor:
     (x,) = as_tensors(x)
-    axes = normalize_axes(cls.name, x, axis)
+    axes = args.axes(cls.name, x, axis)
     if not axes:
         return x
     return Tensor.make(cls(axes, bool(keepdims)), [x])
@@ -270,11 +271,10 @@ def _arg(cls, x, axis, keepdims) -> Tensor:
     if axis is None:
         from .shape import reshape
         x, axis = reshape(x, (-1,)), 0
-    if not isinstance(axis, (int, np.integer)):
+    if not args.is_index(axis):
         raise ShapeError(f"{cls.name}: axis must be one int or None, got {axis!r} for {desc(x)}",
                          fix="an index along several axes is ambiguous: reshape them into one first")
-    axes = normalize_axes(cls.name, x, axis)
-    return Tensor.make(cls(axes, bool(keepdims)), [x])
+    return Tensor.make(cls((args.axis(cls.name, x, axis),), bool(keepdims)), [x])
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest element along `axis` (of the flattened tensor when None)."""
@@ -295,31 +295,49 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     (x,) = as_tensors(x)
     if not is_float(x.dtype):
         x = ew.cast(x, "float32")
-    axes = normalize_axes("mean", x, axis)
+    axes = args.axes("mean", x, axis)
     return ew.divide(sum(x, axes, keepdims), count(x, axes, x.dtype))
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over `axis` (population variance by default, as NumPy)."""
-    (x,) = as_tensors(x)
-    axes = normalize_axes("var", x, axis)
-    centered = ew.subtract(x, mean(x, axes, keepdims=True))
-    total = sum(ew.square(centered), axes, keepdims)
-    n = count(x, axes, centered.dtype)
-    return ew.divide(total, ew.subtract(n, float(ddof)) if ddof else n)
+    return _variance("var", x, axis, keepdims, ddof)
 
 def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    return ew.sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation over `axis` (the square root of `var`)."""
+    return ew.sqrt(_variance("std", x, axis, keepdims, ddof))
+
+def _variance(op: str, x: Any, axis: Any, keepdims: bool, ddof: Any) -> Tensor:
+    (x,) = as_tensors(x)
+    axes = args.axes(op, x, axis)
+    centered = ew.subtract(x, mean(x, axes, keepdims=True))
+    total = sum(ew.square(centered), axes, keepdims)
+    return ew.divide(total, _dof(op, x, axes, ddof, centered.dtype))
+
+def _dof(op: str, x: Tensor, axes: tuple, ddof: Any, dtype: str) -> Tensor:
+    """n - ddof, the divisor of a variance. Known sizes that leave no degree of freedom are an error
+    (the result would be inf or nan, or negative past n); over free dims it stops at 0, as in NumPy."""
+    ddof = args.number(op, "ddof", ddof, low=0, fix="ddof=0 for the population variance, 1 for the sample one")
+    sizes = [x.shape[a] for a in axes]
+    if not ddof or None in sizes:
+        n = count(x, axes, dtype)
+        return ew.maximum(ew.subtract(n, ddof), 0.0) if ddof else n
+    n = int(np.prod(sizes))
+    if ddof >= n:
+        raise ShapeError(f"{op}: ddof={ddof:g} leaves no degrees of freedom: axes {axes} of {desc(x)} hold "
+                         f"{n} element(s), and the variance divides by n - ddof",
+                         fix="use a ddof smaller than the number of elements reduced (ddof=1 needs at least 2)")
+    return constant(np.asarray(n - ddof, dtype=dtype))
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis`."""
     (x,) = as_tensors(x)
-    (a,) = normalize_axes("softmax", x, axis)
+    a = args.axis("softmax", x, axis)
     return Tensor.make(Softmax(a), [x])
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`."""
     (x,) = as_tensors(x)
-    (a,) = normalize_axes("log_softmax", x, axis)
+    a = args.axis("log_softmax", x, axis)
     return Tensor.make(LogSoftmax(a), [x])
 
 
@@ -353,5 +371,5 @@ class SoftmaxCrossEntropy(Op):
 def softmax_cross_entropy(logits: Any, targets: Any, axis: int = -1) -> Tensor:
     """Cross-entropy of `targets` (probabilities, e.g. one-hot) against softmax(`logits`)."""
     z, t = as_tensors(logits, targets)
-    (a,) = normalize_axes("softmax_cross_entropy", z, axis)
+    a = args.axis("softmax_cross_entropy", z, axis)
     return Tensor.make(SoftmaxCrossEntropy(a), [z, ew.cast(t, z.dtype)])

@@ -14,7 +14,8 @@ from ..ir import Constant, Tensor
 from ..ir.dtypes import promote
 from ..ir.errors import ShapeError
 from ..ir.node import Op
-from .operands import as_tensors, desc, normalize_axes
+from . import args
+from .operands import as_tensors, desc
 
 
 def _known(shape) -> bool:
@@ -28,7 +29,8 @@ class Reshape(Op):
     def infer(self, x):
         target = list(self.shape)
         if target.count(-1) > 1:
-            raise ShapeError(f"reshape: at most one -1 in the new shape {self.shape}")
+            raise ShapeError(f"reshape: at most one -1 in the new shape {self.shape}",
+                             fix="only one dim can be inferred from the size; give the others")
         if not _known(x.shape):
             free = [d for d in x.shape if d is None]
             if len(free) != 1 or -1 not in target:
@@ -38,13 +40,15 @@ class Reshape(Op):
             rest = int(np.prod([d for d in target if d != -1]))
             if rest == 0 or known % rest:  # the -1 dim holds known / rest elements per free index
                 raise ShapeError(f"reshape: {desc(x)} cannot become {self.shape}: the fixed dims hold "
-                                 f"{known} elements per free index, which the new shape's {rest} do not divide")
+                                 f"{known} elements per free index, which the new shape's {rest} do not divide",
+                                 fix="the fixed dims of the new shape must divide those of the input")
             return tuple(None if d == -1 else d for d in target), x.dtype
         size = int(np.prod(x.shape))
         if -1 in target:
             rest = int(np.prod([d for d in target if d != -1]))
             if rest == 0 or size % rest:
-                raise ShapeError(f"reshape: cannot reshape {desc(x)} ({size} elements) to {self.shape}")
+                raise ShapeError(f"reshape: cannot reshape {desc(x)} ({size} elements) to {self.shape}",
+                                 fix=f"the known dims of the new shape must divide {size}")
             target[target.index(-1)] = size // rest
         if int(np.prod(target)) != size:
             raise ShapeError(f"reshape: cannot reshape {desc(x)} ({size} elements) to {self.shape} "
@@ -213,7 +217,8 @@ class Concatenate(Op):
 def reshape(x: Any, shape: Any) -> Tensor:
     """`x` with a new shape of the same size (one dim may be -1)."""
     (x,) = as_tensors(x)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    shape = args.dims("reshape", shape, infer=True,
+                      free_fix="use -1 for the one dim that follows the input's free size")
     if shape == x.shape:
         return x
     return Tensor.make(Reshape(shape), [x])
@@ -221,31 +226,31 @@ def reshape(x: Any, shape: Any) -> Tensor:
 def expand_dims(x: Any, axis: Any) -> Tensor:
     """`x` with size-1 axes inserted at `axis` (positions in the result)."""
     (x,) = as_tensors(x)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    nd = x.ndim + len(axes)
-    norm = tuple(sorted(int(a) % nd for a in axes)) if all(-nd <= a < nd for a in axes) else None
-    if norm is None or len(set(norm)) != len(norm):
-        raise ShapeError(f"expand_dims: axes {axis!r} do not fit a result of rank {nd} ({desc(x)})")
+    norm = args.axes("expand_dims", x, axis, rank=x.ndim + len(args.items(axis)))
     return Tensor.make(ExpandDims(norm), [x]) if norm else x
 
 def squeeze(x: Any, axis: Any = None) -> Tensor:
     """`x` without its size-1 axes (all of them, or those in `axis`)."""
     (x,) = as_tensors(x)
-    axes = tuple(i for i, d in enumerate(x.shape) if d == 1) if axis is None else normalize_axes("squeeze", x, axis)
+    axes = tuple(i for i, d in enumerate(x.shape) if d == 1) if axis is None else args.axes("squeeze", x, axis)
     return Tensor.make(Squeeze(axes), [x]) if axes else x
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes of `x` (reverse them when `axes` is None)."""
     (x,) = as_tensors(x)
-    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(a) % max(x.ndim, 1) for a in axes)
-    if perm == tuple(range(x.ndim)):
-        if len(perm) != x.ndim:
-            raise ShapeError(f"transpose: {axes} is not a permutation of the axes of {desc(x)}")
-        return x
-    return Tensor.make(Transpose(perm), [x])
+    if axes is None:
+        perm = tuple(reversed(range(x.ndim)))
+    else:
+        perm = tuple(args.axis("transpose", x, a) for a in args.items(axes))
+        if sorted(perm) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: {axes!r} is not a permutation of the axes of {desc(x)}",
+                             fix=f"name each of the {x.ndim} axes once, in their new order")
+    return x if perm == tuple(range(x.ndim)) else Tensor.make(Transpose(perm), [x])
 
 def swapaxes(x: Any, a: int, b: int) -> Tensor:
+    """`x` with axes `a` and `b` exchanged."""
     (x,) = as_tensors(x)
+    a, b = args.axis("swapaxes", x, a), args.axis("swapaxes", x, b)
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return transpose(x, perm)
@@ -253,7 +258,7 @@ def swapaxes(x: Any, a: int, b: int) -> Tensor:
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
     """`x` repeated to `shape` (NumPy rules)."""
     (x,) = as_tensors(x)
-    shape = tuple(int(d) for d in shape)
+    shape = args.dims("broadcast_to", shape, free_fix="broadcast_like(x, donor) follows another tensor's free dims")
     return x if shape == x.shape else Tensor.make(BroadcastTo(shape), [x])
 
 def broadcast_like(x: Tensor, donor: Tensor) -> Tensor:
@@ -279,25 +284,24 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     ts = as_tensors(*xs)
     if not ts:
-        raise ShapeError("concatenate: needs at least one tensor")
+        raise ShapeError("concatenate: needs at least one tensor", fix="pass a non-empty list of tensors")
     from .elementwise import cast
     dtype = promote(*(t.dtype for t in ts))
     ts = [cast(t, dtype) for t in ts]
-    (ax,) = normalize_axes("concatenate", ts[0], axis)
+    ax = args.axis("concatenate", ts[0], axis)
     return ts[0] if len(ts) == 1 else Tensor.make(Concatenate(ax), ts)
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
     ts = as_tensors(*xs)
     if not ts:
-        raise ShapeError("stack: needs at least one tensor")
-    nd = ts[0].ndim + 1
-    if not -nd <= axis < nd:
-        raise ShapeError(f"stack: axis {axis} is out of range for results of rank {nd}")
+        raise ShapeError("stack: needs at least one tensor", fix="pass a non-empty list of tensors")
+    ax = args.axis("stack", ts[0], axis, rank=ts[0].ndim + 1)
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
-        raise ShapeError(f"stack: all tensors need one shape, got {desc(*ts)}")
-    return concatenate([expand_dims(t, axis % nd) for t in ts], axis=axis % nd)
+        raise ShapeError(f"stack: all tensors need one shape, got {desc(*ts)}",
+                         fix="reshape, pad or slice them to one shape, or concatenate along an existing axis")
+    return concatenate([expand_dims(t, ax) for t in ts], axis=ax)
 
 def const_value(t: Tensor) -> np.ndarray | None:
     """The value of `t` if it is a constant seen through broadcasts/reshapes (else None): rules that
@@ -328,6 +332,7 @@ def ones_like(x: Tensor) -> Tensor:
 def flatten(x: Any, start_axis: int = 1) -> Tensor:
     """Merge the axes from `start_axis` on into one (the batch axis stays)."""
     (x,) = as_tensors(x)
+    start_axis = args.axis("flatten", x, start_axis)
     head = tuple(-1 if d is None else d for d in x.shape[:start_axis])
     tail = x.shape[start_axis:]
     return reshape(x, head + (-1 if None in tail else int(np.prod(tail)),))
