@@ -30,20 +30,22 @@ def canonical(dtype, where: str = "dtype") -> str:
     if dtype is bool:
         return "bool"
     try:
-        name = np.dtype(dtype).name
+        known: np.dtype | None = np.dtype(dtype)
     except TypeError:
-        name = None
+        known = None
+    name = known.name if known is not None else None
     if name not in _RANK:
         shown = name or repr(dtype)
+        nearest = _nearest(known)
         raise DTypeError(f"{where}: unsupported dtype {shown}; graphc supports {', '.join(DTYPES)}",
-                         fix=f"use one of those: convert arrays with .astype(np.{_nearest(name)}), declare or "
-                             f"cast tensors as {_nearest(name)!r}")
+                         fix=f"use one of those: convert arrays with .astype(np.{nearest}), declare or "
+                             f"cast tensors as {nearest!r}")
     return name
 
 
-def _nearest(name: str | None) -> str:
+def _nearest(dtype: np.dtype | None) -> str:
     """The supported dtype an unsupported NumPy one converts to without losing values (float32 else)."""
-    kind = np.dtype(name).kind if name else "f"
+    kind = dtype.kind if dtype is not None else "f"
     return {"b": "bool", "i": "int64", "u": "int64"}.get(kind, "float32")
 
 

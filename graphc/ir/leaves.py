@@ -135,6 +135,23 @@ def _check_shape(shape) -> tuple:
     return tuple(None if d is None else int(d) for d in shape)
 
 
+def _array(value: Any, dtype: Any, where: str) -> np.ndarray:
+    """`value` as an array (of `dtype` if given): what NumPy cannot make one array of (ragged nesting,
+    text where numbers belong) is a graphc error naming `where`, not NumPy's. The caller checks the
+    array's dtype with `canonical` (complex, strings and objects fail there)."""
+    if isinstance(value, Tensor):
+        raise DTypeError(f"{where}: the value is a symbolic tensor ({value.type_str()}), not data",
+                         fix="pass an array; to start from a computed value, compile it with gc.function first")
+    try:
+        return np.asarray(value, dtype=None if dtype is None else canonical(dtype, where))
+    except ValueError as e:
+        if "inhomogeneous" in str(e):
+            raise ShapeError(f"{where}: the value is ragged (nested sequences of different lengths)",
+                             fix="pad the rows to one length, or make one tensor per row") from None
+        raise DTypeError(f"{where}: cannot convert the value to an array: {e}",
+                         fix="pass numbers (bool, int or float) or an array of them") from None
+
+
 def placeholder(shape=(), dtype: Any = "float32", name: str | None = None) -> Tensor:
     """A symbolic input of the given shape (`None` dims are free) and dtype."""
     dtype = canonical(dtype, f"placeholder {name!r}" if name else "placeholder")
@@ -146,7 +163,7 @@ def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Tensor:
 
     An array keeps its dtype, which must be one graphc supports (like `constant`'s)."""
     where = f"parameter {name!r}" if name else "parameter"
-    arr = np.array(value, dtype=None if dtype is None else canonical(dtype, where), copy=True)
+    arr = _array(value, dtype, where)
     canonical(arr.dtype, where)
     return Tensor.make(Parameter(np.array(arr, order="C", copy=True), name))
 
@@ -155,12 +172,9 @@ def constant(value: Any, dtype: Any = None) -> Tensor:
     """A constant tensor; Python floats become float32 unless `dtype` says otherwise."""
     if isinstance(value, Tensor):
         return value
-    if dtype is not None:
-        arr = np.asarray(value, dtype=canonical(dtype, "constant"))
-    else:
-        arr = np.asarray(value)
-        if not isinstance(value, (np.ndarray, np.generic)):  # Python data: graphc's defaults
-            arr = arr.astype(_PY_DEFAULTS.get(arr.dtype.kind, arr.dtype))
+    arr = _array(value, dtype, "constant")
+    if dtype is None and not isinstance(value, (np.ndarray, np.generic)):  # Python data: graphc's defaults
+        arr = arr.astype(_PY_DEFAULTS.get(arr.dtype.kind, arr.dtype))
     canonical(arr.dtype, "constant")
     return Tensor.make(Constant(arr))
 
