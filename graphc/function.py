@@ -16,10 +16,11 @@ import numpy as np
 from . import backends
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
 from .ir.dtypes import canonical, is_float
-from .ir.errors import DTypeError, InputError, ShapeError
+from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
 from .ops import cast
 from .ops.operands import as_tensors
-from .passes import PassReport, optimize
+from .passes import LEVELS, PassReport, optimize
+from .passes.manager import level_number
 from .schedule import KernelProgram, lower
 
 Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
@@ -74,7 +75,7 @@ class Function:
         _check_closed(self.graph)
         self.backend = backends.get(backend)
         self.allow_input_downcast = allow_input_downcast
-        self.optimize = optimize
+        self.optimize = _check_level(optimize)
         self.snapshots = snapshots
         self._variants: dict[tuple, Variant] = {}
         self._last: Variant | None = None
@@ -266,15 +267,31 @@ def _names(ts: Sequence[Tensor]) -> str:
 def _check_inputs(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
     if isinstance(inputs, Tensor):
         inputs = [inputs]
-    seen = set()
+    seen, named = set(), {}
     for x in inputs:
         if not isinstance(x, Tensor) or not isinstance(x.op, Placeholder):
             raise InputError(f"function: inputs must be placeholders, got {x!r}",
                              fix="declare inputs with gc.placeholder; parameters are state, not inputs")
         if x in seen:
-            raise InputError(f"function: input {x!r} is listed twice")
+            raise InputError(f"function: input {x!r} is listed twice", fix="list each placeholder once")
+        if x.name in named:
+            raise InputError(f"function: two inputs are named {x.name!r} (declared at {named[x.name].loc} and "
+                             f"{x.loc}), so a call by name could not tell them apart",
+                             fix="give each placeholder its own name")
         seen.add(x)
+        if x.name is not None:
+            named[x.name] = x
     return tuple(inputs)
+
+
+def _check_level(level: str | int) -> str | int:
+    """The pass level, checked when the function is declared rather than when it first compiles."""
+    try:
+        level_number(level)
+    except (ValueError, TypeError):
+        raise ArgumentError(f"function: unknown optimization level optimize={level!r}",
+                            fix=f"use one of {', '.join(map(repr, LEVELS))}") from None
+    return level
 
 
 def _check_updates(updates: Updates) -> tuple[tuple[Tensor, Tensor], ...]:
