@@ -31,7 +31,7 @@ ENTRY_POINTS = {
     "operand_array_first": (lambda: np.ones(2, np.int16) * gc.placeholder((2,)), "operand", "int16"),
     "random_uniform": (lambda: gc.random_uniform(gc.parameter(np.zeros(2, np.int64)), (3,), "float16"),
                        "random_uniform", "float16"),
-    "nn_layer": (lambda: gc.nn.Dense(2, 3, dtype="float16"), "parameter 'Dense.weight'", "float16"),
+    "nn_layer": (lambda: gc.nn.Dense(2, 3, dtype="float16"), "Dense", "float16"),
     "call_time_input": (lambda: _call_with(np.ones(2, np.float16)), "function input 'x'", "float16"),
 }
 

@@ -46,6 +46,12 @@ def _is_internal(filename: str) -> bool:
     return any(filename.startswith(d) for d in _INTERNAL_DIRS)
 
 
+def _is_generated_by_graphc(frame) -> bool:
+    """Code graphc generates at run time (a dataclass's `__init__` runs from '<string>' in the globals
+    of the graphc module that declared it) is graphc's own too: the user's line is the one calling it."""
+    return frame.f_code.co_filename.startswith("<") and frame.f_globals.get("__name__", "").startswith("graphc.")
+
+
 INHERITED: ContextVar["SourceLoc | None"] = ContextVar("graphc_inherited_loc", default=None)
 
 
@@ -67,7 +73,7 @@ def user_location() -> SourceLoc | None:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not _is_internal(filename):
+        if not _is_internal(filename) and not _is_generated_by_graphc(frame):
             return SourceLoc(filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None

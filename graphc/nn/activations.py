@@ -36,7 +36,8 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (ops.tanh(inner) + 1.0)
     if approximate != "none":
-        raise GraphcError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise GraphcError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}",
+                          fix="approximate='none' for the exact erf form, 'tanh' for torch's approximation")
     return x * 0.5 * (ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import ShapeError, Tensor, parameter
+from ..ops import args
 from . import activations, init
 from .layers import Dense, Dropout
 from .module import Module
@@ -42,11 +43,14 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
+        embed_dim = args.size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = args.size("MultiheadAttention", "num_heads", num_heads)
+        dtype = args.float_dtype("MultiheadAttention", dtype)
         if embed_dim % num_heads:
             raise ShapeError(f"MultiheadAttention: embed_dim={embed_dim} is not divisible by num_heads={num_heads}",
                              fix="pick a head count that divides the embedding size")
         rng = init.as_rng(rng)
-        self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
+        self.embed_dim, self.num_heads = embed_dim, num_heads
         e = self.embed_dim
         self.in_proj_weight = parameter(init.glorot_uniform((3 * e, e), rng, dtype), name="MHA.in_proj_weight")
         self.in_proj_bias = parameter(np.zeros(3 * e, dtype), name="MHA.in_proj_bias")
@@ -93,6 +97,7 @@ class TransformerEncoderLayer(Module):
                  rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
         rng = init.as_rng(rng)
+        args.size("TransformerEncoderLayer", "dim_feedforward", dim_feedforward)
         self.self_attn = MultiheadAttention(d_model, nhead, rng, dtype)
         self.linear1 = Dense(d_model, dim_feedforward, rng=rng, dtype=dtype)
         self.linear2 = Dense(dim_feedforward, d_model, rng=rng, dtype=dtype)

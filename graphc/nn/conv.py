@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import ShapeError, Tensor, parameter
+from ..ops import args
 from . import activations, init
 from .module import Module
 
@@ -27,18 +28,26 @@ class _Conv(Module):
                  rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
         rng = init.as_rng(rng)
-        kernel = (kernel_size,) * self.rank if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
+        name = type(self).__name__
+        in_channels = args.size(name, "in_channels", in_channels)
+        out_channels = args.size(name, "out_channels", out_channels)
+        groups = args.size(name, "groups", groups, fix="groups=1 for an ordinary convolution")
+        kernel = self.kernel(kernel_size, stride, padding, dilation)
+        dtype = args.float_dtype(name, dtype)
         if in_channels % groups or out_channels % groups:
             raise ShapeError(f"{type(self).__name__}: in_channels={in_channels} and out_channels={out_channels} "
                              f"must both be divisible by groups={groups}", fix="pick channel counts that are "
                              "multiples of groups")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        name = type(self).__name__
         self.weight = parameter(_conv_init((out_channels, in_channels // groups) + kernel, rng, dtype),
                                 name=f"{name}.weight")
         self.bias = parameter(np.zeros(out_channels, dtype), name=f"{name}.bias") if bias else None
         self.activation = None if activation is None else activations.get(activation)
+
+    def kernel(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple[int, ...]:
+        """The kernel's size per spatial axis, after checking the window's arguments as the op will."""
+        return ops.conv.window(type(self).__name__, kernel_size, stride, padding, dilation).kernel
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != self.rank + 2 or x.shape[1] not in (None, self.in_channels):
@@ -67,13 +76,23 @@ class Conv1d(_Conv):
 
     rank = 1
 
+    def kernel(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple[int, ...]:
+        name = type(self).__name__
+        sizes = args.items(kernel_size)
+        k = args.size(name, "kernel_size", sizes[0] if len(sizes) == 1 else kernel_size)
+        ops.conv.window(name, (1, k), *ops.conv.line_args(name, stride, padding, dilation))
+        return (k,)
+
     def convolve(self, x: Tensor) -> Tensor:
         return ops.conv1d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
 
 
 class MaxPool2d(Module):
+    """The largest value of each window (padding never wins), as torch.nn.MaxPool2d."""
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
         super().__init__()
+        ops.conv.window(type(self).__name__, kernel_size, kernel_size if stride is None else stride, padding, 1)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
@@ -81,6 +100,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(MaxPool2d):
+    """The mean of each window (padding counts as zeros), as torch.nn.AvgPool2d."""
+
     def forward(self, x: Tensor) -> Tensor:
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import ops
 from ..ir import DTypeError, Tensor, parameter
 from ..ir.dtypes import is_int
+from ..ops import args
 from . import init
 from .module import Module
 
@@ -14,8 +15,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        self.weight = parameter(init.normal((num_embeddings, embedding_dim), rng, dtype, std=1.0),
+        self.num_embeddings = args.size("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = args.size("Embedding", "embedding_dim", embedding_dim)
+        dtype = args.float_dtype("Embedding", dtype)
+        self.weight = parameter(init.normal((self.num_embeddings, self.embedding_dim), rng, dtype, std=1.0),
                                 name="Embedding.weight")
 
     def forward(self, ids: Tensor) -> Tensor:

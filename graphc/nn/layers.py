@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import GraphcError, ShapeError, Tensor, parameter
+from ..ops import args
 from . import activations, init
 from .module import Module, Sequential
 
@@ -19,7 +20,9 @@ class Dense(Module):
                  bias_init: str | init.Initializer = "zeros", rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
         rng = init.as_rng(rng)
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = args.size("Dense", "in_features", in_features)
+        self.out_features = args.size("Dense", "out_features", out_features)
+        dtype = args.float_dtype("Dense", dtype)
         shape = (self.in_features, self.out_features)
         self.weight = parameter(init.get(weight_init)(shape, rng, dtype), name="Dense.weight")
         self.bias = parameter(init.get(bias_init)((self.out_features,), rng, dtype), name="Dense.bias") \
@@ -54,9 +57,10 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, seed: int = 0):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise GraphcError(f"Dropout: p must be in [0, 1), got {p}", fix="p is the probability to drop")
-        self.p = float(p)
+        self.p = args.number("Dropout", "p", p, low=0, high=1, high_open=True, fix="p is the probability to drop")
+        seed = args.size("Dropout", "seed", seed, minimum=0)
+        if seed >= 2 ** 63:
+            raise ShapeError(f"Dropout: seed {seed} does not fit in int64", fix="use a seed in [0, 2**63)")
         self.buffer("key", parameter(np.array([seed, 0], "int64"), name="Dropout.key"))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -82,7 +86,10 @@ class MLP(Sequential):
                  output_activation: str | Callable | None = None, dropout: float = 0.0,
                  weight_init: str | init.Initializer | None = None, rng: init.Rng = None, dtype: str = "float32"):
         if len(sizes) < 2:
-            raise GraphcError(f"MLP: needs at least an input and an output size, got {list(sizes)}")
+            raise GraphcError(f"MLP: needs at least an input and an output size, got {list(sizes)}",
+                              fix="pass [inputs, hidden..., outputs], e.g. MLP([4, 16, 3])")
+        for i, n in enumerate(sizes):
+            args.size("MLP", f"sizes[{i}]", n)
         rng = init.as_rng(rng)
         if weight_init is None:
             weight_init = "he_uniform" if activation in ("relu", "leaky_relu", activations.relu) else "glorot_uniform"

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import ShapeError, Tensor, parameter
+from ..ops import args
 from .module import Module
 
 
@@ -30,6 +31,11 @@ def batch_norm(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None = Non
 def layer_norm(x: Tensor, ndim: int = 1, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalize over the last `ndim` axes of each example (biased variance, as torch)."""
+    ndim = args.size("layer_norm", "ndim", ndim, fix=f"normalize over 1 to {x.ndim} trailing axes of {x.type_str()}")
+    if ndim > x.ndim:
+        raise ShapeError(f"layer_norm: ndim={ndim} is more than the {x.ndim} axes of {x.type_str()}",
+                         fix=f"normalize over 1 to {x.ndim} trailing axes")
+    args.number("layer_norm", "eps", eps, low=0, low_open=True, fix="eps=1e-5 as torch")
     axes = tuple(range(x.ndim - ndim, x.ndim))
     mean = ops.mean(x, axes, keepdims=True)
     centered = x - mean
@@ -49,7 +55,11 @@ class BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  dtype: str = "float32"):
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.num_features = args.size("BatchNorm", "num_features", num_features)
+        self.eps = args.number("BatchNorm", "eps", eps, low=0, low_open=True, fix="eps=1e-5 as torch")
+        self.momentum = args.number("BatchNorm", "momentum", momentum, low=0, high=1,
+                                    fix="momentum=0.1 as torch: the weight of each new batch's statistics")
+        dtype = args.float_dtype("BatchNorm", dtype)
         self.weight = parameter(np.ones(num_features, dtype), name="BatchNorm.weight") if affine else None
         self.bias = parameter(np.zeros(num_features, dtype), name="BatchNorm.bias") if affine else None
         self.buffer("running_mean", parameter(np.zeros(num_features, dtype), name="BatchNorm.running_mean"))
@@ -89,8 +99,11 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, affine: bool = True,
                  dtype: str = "float32"):
         super().__init__()
-        shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        self.shape, self.eps = shape, float(eps)
+        shape = tuple(args.size("LayerNorm", "normalized_shape", d, fix="pass the input's trailing dims, e.g. 64")
+                      for d in args.items(normalized_shape))
+        self.shape = shape
+        self.eps = args.number("LayerNorm", "eps", eps, low=0, low_open=True, fix="eps=1e-5 as torch")
+        dtype = args.float_dtype("LayerNorm", dtype)
         self.weight = parameter(np.ones(shape, dtype), name="LayerNorm.weight") if affine else None
         self.bias = parameter(np.zeros(shape, dtype), name="LayerNorm.bias") if affine else None
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import ShapeError, Tensor, parameter
+from ..ops import args
 from . import init
 from .module import Module
 
@@ -28,11 +29,13 @@ class RNNCell(Module):
     def __init__(self, input_size: int, hidden_size: int, rng: init.Rng = None, dtype: str = "float32"):
         super().__init__()
         rng = init.as_rng(rng)
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        name = type(self).__name__
+        self.input_size = args.size(name, "input_size", input_size)
+        self.hidden_size = args.size(name, "hidden_size", hidden_size)
+        dtype = args.float_dtype(name, dtype)
         rows = self.gates * self.hidden_size
         bound = 1.0 / np.sqrt(self.hidden_size)  # torch's default for every recurrent weight
-        name = type(self).__name__
-        for attr, shape in (("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size)),
+        for attr, shape in (("weight_ih", (rows, self.input_size)), ("weight_hh", (rows, self.hidden_size)),
                             ("bias_ih", (rows,)), ("bias_hh", (rows,))):
             setattr(self, attr, parameter(init.uniform(shape, rng, dtype, -bound, bound), name=f"{name}.{attr}"))
 

@@ -5,6 +5,7 @@ from typing import Callable, Iterable
 
 from .. import ops
 from ..ir import GraphcError, Tensor
+from ..ops import args
 
 
 def _total(name: str, params: Iterable[Tensor], term: Callable[[Tensor], Tensor]) -> Tensor:
@@ -19,9 +20,11 @@ def _total(name: str, params: Iterable[Tensor], term: Callable[[Tensor], Tensor]
 
 def l2_penalty(params: Iterable[Tensor], weight: float) -> Tensor:
     """weight/2 * sum of squares, so its gradient is weight * p (plain weight decay)."""
+    weight = args.number("l2_penalty", "weight", weight, low=0)
     return _total("l2_penalty", params, ops.square) * (weight / 2.0)
 
 
 def l1_penalty(params: Iterable[Tensor], weight: float) -> Tensor:
     """weight * sum of absolute values (drives small weights to exactly zero)."""
+    weight = args.number("l1_penalty", "weight", weight, low=0)
     return _total("l1_penalty", params, ops.abs) * weight

@@ -15,6 +15,7 @@ import numpy as np
 from .. import ops
 from ..autodiff import grad
 from ..ir import GraphcError, Tensor, constant, parameter
+from ..ops import args
 from .schedules import Schedule
 
 Update = tuple[Tensor, Tensor]
@@ -50,10 +51,14 @@ class Optimizer:
 
     def __init__(self, params: Any, lr: float, *, weight_decay: float = 0.0, l1: float = 0.0,
                  clip_norm: float | None = None, schedule: Schedule | None = None):
-        self.params = _param_list(params)
-        self.lr, self.weight_decay, self.l1 = float(lr), float(weight_decay), float(l1)
-        self.clip_norm, self.schedule = clip_norm, schedule
         name = type(self).__name__
+        self.params = _param_list(params)
+        self.lr = args.number(name, "lr", lr, low=0, fix="pass a learning rate such as lr=1e-3")
+        self.weight_decay = args.number(name, "weight_decay", weight_decay, low=0, fix="weight_decay=0 for none")
+        self.l1 = args.number(name, "l1", l1, low=0, fix="l1=0 for none")
+        self.clip_norm = None if clip_norm is None else \
+            args.number(name, "clip_norm", clip_norm, low=0, low_open=True, fix="clip_norm=None for no clipping")
+        self.schedule = schedule
         self.step_count = parameter(np.array(0.0), name=f"{name}.step")
         self.slots: list[dict[str, Tensor]] = [
             {s: parameter(np.zeros_like(p.value), name=f"{name}.{s}") for s in self.slot_names()}

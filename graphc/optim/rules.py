@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import ops
 from ..ir import GraphcError, Tensor
+from ..ops import args
 from .base import Optimizer
 
 
@@ -12,13 +13,20 @@ def _cast(x: Tensor, like: Tensor) -> Tensor:
     return ops.cast(x, like.dtype)
 
 
+def _eps(opt: object, eps: Any) -> float:
+    """The term that keeps a rule's division finite: a positive number."""
+    return args.number(type(opt).__name__, "eps", eps, low=0, low_open=True,
+                       fix="a small positive number such as eps=1e-8")
+
+
 class SGD(Optimizer):
     """p -= lr * g; with momentum, v = mu v + g and p -= lr * v (or lr * (g + mu v) for Nesterov)."""
 
     def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kw: Any):
-        if nesterov and momentum <= 0:
+        self.momentum = args.number(type(self).__name__, "momentum", momentum, low=0, fix="momentum=0 for none")
+        if nesterov and not self.momentum:
             raise GraphcError("SGD: nesterov=True needs momentum > 0", fix="pass momentum=0.9")
-        self.momentum, self.nesterov = float(momentum), nesterov
+        self.nesterov = nesterov
         super().__init__(params, lr, **kw)
 
     def slot_names(self):
@@ -50,7 +58,7 @@ class AdaGrad(Optimizer):
     """s += g^2; p -= lr * g / (sqrt(s) + eps): per-weight rates that only shrink."""
 
     def __init__(self, params: Any, lr: float = 0.01, eps: float = 1e-10, **kw: Any):
-        self.eps = float(eps)
+        self.eps = _eps(self, eps)
         super().__init__(params, lr, **kw)
 
     def slot_names(self):
@@ -65,7 +73,9 @@ class RMSProp(Optimizer):
     """s = rho s + (1 - rho) g^2; p -= lr * g / (sqrt(s) + eps): AdaGrad that forgets old gradients."""
 
     def __init__(self, params: Any, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, **kw: Any):
-        self.rho, self.eps = float(rho), float(eps)
+        self.rho = args.number(type(self).__name__, "rho", rho, low=0, high=1, high_open=True,
+                               fix="rho=0.99: the weight of the running mean of squared gradients")
+        self.eps = _eps(self, eps)
         super().__init__(params, lr, **kw)
 
     def slot_names(self):
@@ -81,8 +91,14 @@ class Adam(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, **kw: Any):
-        self.beta1, self.beta2 = (float(b) for b in betas)
-        self.eps = float(eps)
+        name = type(self).__name__
+        pair = args.items(betas)
+        if len(pair) != 2:
+            raise GraphcError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}", fix="betas=(0.9, 0.999)")
+        self.beta1, self.beta2 = (args.number(name, f"betas[{i}]", b, low=0, high=1, high_open=True,
+                                              fix="betas=(0.9, 0.999): moment decay rates in [0, 1)")
+                                  for i, b in enumerate(pair))
+        self.eps = _eps(self, eps)
         super().__init__(params, lr, **kw)
 
     def slot_names(self):

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 
 from .. import ops
-from ..ir import GraphcError, Tensor
+from ..ir import Tensor
+from ..ops import args
 
 
 class Schedule:
@@ -18,12 +19,6 @@ class Schedule:
 
     def __call__(self, k: Tensor, lr: float) -> Tensor:
         raise NotImplementedError
-
-
-def _positive(name: str, **values: float) -> None:
-    for key, v in values.items():
-        if v <= 0:
-            raise GraphcError(f"{name}: {key} must be positive, got {v}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +29,8 @@ class StepDecay(Schedule):
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        _positive("StepDecay", step_size=self.step_size)
+        args.size("StepDecay", "step_size", self.step_size, fix="the number of steps between decays, e.g. 1000")
+        args.number("StepDecay", "gamma", self.gamma, low=0, low_open=True, fix="a decay factor such as 0.1")
 
     def __call__(self, k: Tensor, lr: float) -> Tensor:
         return ops.power(self.gamma, ops.floor(k / float(self.step_size))) * lr
@@ -45,6 +41,9 @@ class ExponentialDecay(Schedule):
     """lr * gamma ** k (torch ExponentialLR)."""
 
     gamma: float
+
+    def __post_init__(self) -> None:
+        args.number("ExponentialDecay", "gamma", self.gamma, low=0, low_open=True, fix="a factor such as 0.99")
 
     def __call__(self, k: Tensor, lr: float) -> Tensor:
         return ops.power(self.gamma, k) * lr
@@ -58,7 +57,8 @@ class Cosine(Schedule):
     min_lr: float = 0.0
 
     def __post_init__(self) -> None:
-        _positive("Cosine", total_steps=self.total_steps)
+        args.size("Cosine", "total_steps", self.total_steps, fix="the number of steps to anneal over, e.g. 1000")
+        args.number("Cosine", "min_lr", self.min_lr, low=0, fix="min_lr=0 anneals to zero")
 
     def __call__(self, k: Tensor, lr: float) -> Tensor:
         progress = ops.minimum(k, float(self.total_steps)) * (math.pi / self.total_steps)
@@ -74,7 +74,9 @@ class Warmup(Schedule):
     then: Schedule | None = None
 
     def __post_init__(self) -> None:
-        _positive("Warmup", warmup_steps=self.warmup_steps, start_factor=self.start_factor)
+        args.size("Warmup", "warmup_steps", self.warmup_steps, fix="the number of warm-up steps, e.g. 100")
+        args.number("Warmup", "start_factor", self.start_factor, low=0, high=1, low_open=True,
+                    fix="the fraction of the rate to start from, e.g. 0.1")
 
     def __call__(self, k: Tensor, lr: float) -> Tensor:
         frac = ops.minimum(k, float(self.warmup_steps)) * (1.0 / self.warmup_steps)
