@@ -102,3 +102,19 @@ def test_matches_torch_at_zero():
     got = gc.function([x, p], gc.grad(gc.sum(gc.power(x, p)), [x, p]), backend="numpy")(XS, PS)
     np.testing.assert_allclose(got[0], tx.grad.numpy(), equal_nan=True)
     np.testing.assert_allclose(got[1], tp.grad.numpy(), equal_nan=True)
+
+
+def test_broadcast_exponent_and_fused_logic(backend):
+    """The exponent rule's mask, logical_and(x == 0, p >= 0), over operands of broadcasting shapes: the
+    NumPy reference of a fused kernel printed it as logical_and.reduce((a, b)), which fails for them."""
+    xv = np.array([[0.0, 0.5, 2.0], [0.0, 1.5, 0.3]])
+    pv = np.array([[2.0, -0.5, 0.0]])
+    x = gc.placeholder(xv.shape, "float64", name="x")
+    p = gc.placeholder(pv.shape, "float64", name="p")
+    dx, dp = gc.function([x, p], gc.grad(gc.sum(gc.power(x, p)), [x, p]), backend=backend)(xv, pv)
+    want_dx, want_dp = _torch_power_rules(xv, np.broadcast_to(pv, xv.shape))
+    np.testing.assert_allclose(dx, want_dx, **tol(backend))
+    np.testing.assert_allclose(dp, want_dp.sum(axis=0, keepdims=True), **tol(backend))
+    either = gc.where(gc.logical_or(gc.equal(x, 0.0), gc.less(p, 0.0)), 1.0, x) * 2.0
+    np.testing.assert_array_equal(gc.function([x, p], either, backend=backend)(xv, pv),
+                                  2 * np.where((xv == 0) | (pv < 0), 1.0, xv))

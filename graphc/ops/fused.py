@@ -63,6 +63,20 @@ class _Printer(NumPyPrinter):
             out = f"{self._module_format('numpy.where')}({self._print(cond)}, {self._print(value)}, {out})"
         return out
 
+    def _print_And(self, expr: sp.And) -> str:
+        return self._binary_chain("numpy.logical_and", expr.args)
+
+    def _print_Or(self, expr: sp.Or) -> str:
+        return self._binary_chain("numpy.logical_or", expr.args)
+
+    def _binary_chain(self, fn: str, args: Sequence[sp.Basic]) -> str:
+        """f(a, f(b, c)): SymPy's `logical_and.reduce((a, b, c))` stacks its operands into one array,
+        which fails for operands of different (broadcasting) shapes."""
+        out = self._print(args[-1])
+        for a in reversed(args[:-1]):
+            out = f"{self._module_format(fn)}({self._print(a)}, {out})"
+        return out
+
 
 @lru_cache(maxsize=4096)
 def compile_body(params: tuple[sp.Symbol, ...], lets: Lets, body: sp.Expr) -> Callable:
