@@ -18,7 +18,7 @@ from graphc.testing.fuzz import Finding, Input, Program, minimize, run, script, 
 KNOWN = frozenset({"jvp-free", "scan-free", "scan-empty", "softmax-free", "softmax-empty", "erf-scalar", "index-empty"})
 LEVELS = ("O0", "O1", "O2")
 #: backend group -> programs of seed 1 (sized so the groups take about two minutes together)
-BUDGET = {("llvm",): 400, ("llvm-checked",): 200, ("numpy", "numpy-kernels"): 300, ("cuda-emulate",): 200}
+BUDGET = {("llvm",): 400, ("llvm-checked",): 150, ("numpy", "numpy-kernels"): 300, ("cuda-emulate",): 150}
 
 
 @pytest.mark.parametrize("backends", list(BUDGET), ids=["+".join(b) for b in BUDGET])
