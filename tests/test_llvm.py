@@ -197,6 +197,30 @@ def test_ir_and_asm_are_inspectable(tmp_path, monkeypatch):
     assert any(p.suffix == ".ll" for p in tmp_path.iterdir())
 
 
+def test_ir_dumps_replace_symlinks_instead_of_writing_through_them(tmp_path, monkeypatch):
+    from graphc.backends.llvm import runtime
+    dump, victim = tmp_path / "dump", tmp_path / "victim.txt"
+    victim.write_text("the user's file")
+    monkeypatch.setenv("GRAPHC_DUMP_IR", str(dump))
+    monkeypatch.setenv("GRAPHC_CACHE", "0")
+
+    def compile_once():
+        monkeypatch.setattr(runtime, "_MACHINES", {})  # compile again: the dump is written on a compile
+        x = gc.placeholder((4,), "float32")
+        gc.function([x], gc.exp(x) * 2.5, backend="llvm")(np.ones(4, np.float32))
+
+    compile_once()
+    names = sorted(p.name for p in dump.iterdir())
+    assert len(names) == 3 and {n.split(".", 1)[1] for n in names} == {"ll", "opt.ll", "s"}
+    for name in names:  # someone who can write the folder plants links at the names the next compile uses
+        (dump / name).unlink()
+        (dump / name).symlink_to(victim)
+    compile_once()
+    assert victim.read_text() == "the user's file"
+    assert sorted(p.name for p in dump.iterdir()) == names and not any((dump / n).is_symlink() for n in names)
+    assert "define" in (dump / names[0]).read_text() or "define" in (dump / names[1]).read_text()
+
+
 def test_conv_runs_through_the_numpy_callback(rng):
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)

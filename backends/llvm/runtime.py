@@ -138,14 +138,17 @@ def machine(text: str) -> Machine:
 
 
 def _dump(name: str, text: str, m: Machine) -> None:
-    """GRAPHC_DUMP_IR=dir writes every compiled module: .ll (as generated), .opt.ll and .s."""
+    """GRAPHC_DUMP_IR=dir writes every compiled module: .ll (as generated), .opt.ll and .s.
+
+    Each file is written beside its name and renamed over it, so a symlink planted at that
+    name is replaced, never followed (a shared folder cannot redirect the write).
+    """
     folder = os.environ.get("GRAPHC_DUMP_IR")
     if not folder:
         return
     os.makedirs(folder, exist_ok=True)
     for suffix, content in ((".ll", text), (".opt.ll", m.optimized_ir), (".s", m.asm)):
-        with open(os.path.join(folder, name + suffix), "w") as f:
-            f.write(content)
+        cache.write_atomic(os.path.join(folder, name + suffix), content.encode(), 0o644)
 
 
 class Executable:
