@@ -181,6 +181,44 @@ def test_missing_graphviz_is_a_clear_error_and_dot_text_still_works(mlp, tmp_pat
     assert len(parse_dot((tmp_path / "g.dot").read_text())[0]) == FORWARD_NODES
 
 
+@pytest.mark.parametrize("script, ended, said", [
+    ("echo 'Error: trouble in init_rank' >&2; exit 1", "exit status 1", "it said: Error: trouble in init_rank"),
+    ("kill -SEGV $$", "killed by SIGSEGV", "it printed nothing (out of memory or stack"),
+])
+def test_a_graphviz_failure_says_why_and_what_to_do(mlp, tmp_path, monkeypatch, script, ended, said):
+    fake = tmp_path / "dot"
+    fake.write_text(f"#!/bin/sh\ncat > /dev/null\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys.modules["graphc.viz.render"], "dot_program", lambda: str(fake))
+    with pytest.raises(gc.BackendError, match=rf"Graphviz's dot failed to render svg \({ended}\); {re.escape(said)}") as e:
+        gc.viz.save(mlp["L"], tmp_path / "g.svg")
+    assert ".html" in e.value.fix and "--depth" in e.value.fix
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dot"]
+
+
+def chain(n: int) -> gc.Tensor:
+    """n ops in a row, every other one using the same broadcast constant: the shape whose layout was quadratic."""
+    y = gc.placeholder((4,), name="x")
+    for i in range(n):
+        y = gc.tanh(y) if i % 2 else y * 1.5
+    return gc.sum(y)
+
+
+def test_html_layout_grows_linearly_with_the_graph():
+    from graphc.viz import layout as lay
+    view = gc.viz.build(chain(400))
+    routes = lay.layered(view, {n.id: (n.label, n.type_str) for n in view.nodes}).routes
+    # one dummy point per layer crossed gave ~n**2 / 4 = 40,000 points to the shared node's edges
+    assert len(view.edges) == 602 and sum(len(r) for r in routes.values()) < 4 * len(view.edges)
+    shared = max({e.src for e in view.edges}, key=lambda s: sum(e.src == s for e in view.edges))
+    far = [r for (a, _), r in routes.items() if a == shared and r[-1][1] - r[0][1] > (lay.LONG + 1) * 84]
+    assert len(far) > 190
+    for route in far:  # source, one point in the row above the target, target
+        assert len(route) == 3 and route[1][1] == route[2][1] - lay.NODE_H / 2 - lay.GAP_Y
+    small, big = (len(gc.viz.to_html(chain(n), ["forward"])) for n in (250, 1000))
+    assert big < 4.5 * small
+
+
 def test_networkx_graphml_and_json(mlp, tmp_path):
     g = gc.viz.to_networkx(mlp["step"], "gradients")
     assert isinstance(g, nx.DiGraph) and nx.is_directed_acyclic_graph(g)

@@ -103,11 +103,17 @@ function render(index) {
   viewport.replaceChildren();
   selected = null;
   const byId = new Map(view.nodes.map(n => [n.id, n]));
+  const bounds = new Map();  // cluster id -> [x0, y0, x1, y1] of its nodes: one pass, whatever the number of clusters
+  for (const n of view.nodes) {
+    if (!n.cluster) continue;
+    const b = bounds.get(n.cluster) || [Infinity, Infinity, -Infinity, -Infinity];
+    bounds.set(n.cluster, [Math.min(b[0], n.x - n.w / 2), Math.min(b[1], n.y - n.h / 2),
+                           Math.max(b[2], n.x + n.w / 2), Math.max(b[3], n.y + n.h / 2)]);
+  }
   for (const c of view.clusters) {
-    const members = view.nodes.filter(n => n.cluster === c.id);
-    if (!members.length) continue;
-    const x0 = Math.min(...members.map(n => n.x - n.w / 2)) - 10, x1 = Math.max(...members.map(n => n.x + n.w / 2)) + 10;
-    const y0 = Math.min(...members.map(n => n.y - n.h / 2)) - 24, y1 = Math.max(...members.map(n => n.y + n.h / 2)) + 10;
+    const b = bounds.get(c.id);
+    if (!b) continue;
+    const x0 = b[0] - 10, y0 = b[1] - 24, x1 = b[2] + 10, y1 = b[3] + 10;
     const box = el("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0, rx: 8, fill: "#f7f2ff", stroke: DATA.colors.cluster, "stroke-dasharray": "6,3" }, viewport);
     el("title", {}, box).textContent = c.formula || c.label;  // the formula: on hover, and in a node's details
     const t = el("text", { x: x0 + 6, y: y0 + 15, fill: DATA.colors.cluster }, viewport);

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 
 from ..ir.errors import BackendError
@@ -29,9 +30,22 @@ def render(dot_text: str, fmt: str) -> bytes:
     """`dot_text` laid out and drawn by Graphviz in format `fmt` (svg, png, pdf, or any -T format)."""
     result = subprocess.run([dot_program(), f"-T{fmt}"], input=dot_text.encode(), capture_output=True)
     if result.returncode != 0:
-        raise BackendError(f"viz: Graphviz failed to render {fmt}: {result.stderr.decode(errors='replace').strip()}",
-                           locate=False)
+        said = result.stderr.decode(errors="replace").strip()
+        said = f"it said: {said[-800:]}" if said else "it printed nothing (out of memory or stack, on a large graph)"
+        raise BackendError(f"viz: Graphviz's dot failed to render {fmt} ({_ended(result.returncode)}); {said}", locate=False,
+                           fix="for a large graph write .html (its layout is graphc's own, linear in the graph), or "
+                               "draw fewer nodes with --depth / max_depth=; write .dot to run dot on it yourself")
     return result.stdout
+
+
+def _ended(returncode: int) -> str:
+    """How a process ended: its exit status, or the signal that killed it."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
 
 
 def write_rendered(dot_text: str, path: str | os.PathLike, fmt: str | None = None) -> None:
