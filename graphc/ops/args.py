@@ -46,9 +46,13 @@ def axis(op: str, x: Tensor, a: Any, rank: int | None = None) -> int:
     return int(a) % rank
 
 
+def _is_sequence(v: Any) -> bool:
+    return isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, str)
+
+
 def items(spec: Any) -> tuple:
     """The entries of an axis or shape argument: a sequence's items, or the one value given."""
-    return tuple(spec) if isinstance(spec, (Sequence, np.ndarray)) and not isinstance(spec, str) else (spec,)
+    return tuple(spec) if _is_sequence(spec) else (spec,)
 
 
 def axes(op: str, x: Tensor, spec: Any, rank: int | None = None) -> tuple[int, ...]:
@@ -78,10 +82,10 @@ def dims(op: str, shape: Any, *, infer: bool = False, free_fix: str) -> tuple[in
     `free_fix` says what to do instead of a `None` (a free dim, which a static shape cannot hold).
     """
     allowed = "non-negative ints" + (" and at most one -1" if infer else "")
-    entries = items(shape)
-    if len(entries) == 1 and entries[0] is shape and not is_index(shape):
+    if not is_index(shape) and not _is_sequence(shape):
         raise ShapeError(f"{op}: the shape must be an int or a sequence of ints, got {shape!r}",
                          fix=f"pass a tuple of {allowed}")
+    entries = items(shape)
     for d in entries:
         if d is None:
             raise ShapeError(f"{op}: the shape {shape!r} holds None, a free dim", fix=free_fix)
@@ -99,12 +103,9 @@ def number(where: str, what: str, v: Any, *, low: float | None = None, high: flo
     lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
     hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
     bounds = " and ".join(p for p in (lo, hi) if p)
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        x = math.nan
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
-        and math.isfinite(x) and (low is None or (x > low if low_open else x >= low)) \
+    real = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    x = float(v) if real else math.nan
+    ok = math.isfinite(x) and (low is None or (x > low if low_open else x >= low)) \
         and (high is None or (x < high if high_open else x <= high))
     if not ok:
         wanted = f"a finite number {bounds}".rstrip()
