@@ -95,7 +95,9 @@ class Executable:
                 self._check_status(flat)
             outs, returned = [], set()
             for v in prog.outputs:
-                whole = v.buffer in self._fresh and v.buffer not in returned
+                size = int(np.prod(prog.buffers[v.buffer].shape, dtype=np.int64))
+                whole = v.buffer in self._fresh and v.buffer not in returned and v.offset == 0 and v.is_dense() \
+                    and int(np.prod(v.shape, dtype=np.int64)) == size  # handed out as it is, not a slice of it
                 outs.append(flat[v.buffer].reshape(v.shape) if whole else dev.copy_of(self._view(flat, v)))
                 returned.add(v.buffer)
             self._update(flat)

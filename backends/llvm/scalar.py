@@ -118,6 +118,8 @@ class ScalarPrinter:
     def emit_as(self, e: sp.Basic, t: ir.Type | None) -> ir.Value:
         """`e` as a value of type t (its own type, or the float type for a number, when t is None)."""
         t = t or self.type_of(e) or self.ftype
+        if e is sp.zoo and not is_int(t):  # SymPy folds x / 0 into zoo * x; IEEE's x / +0.0 is x * inf
+            return constant(t, float("inf"))
         if e.is_Number or e is sp.pi or e is sp.E:
             if not e.is_real:
                 raise Unsupported(f"non-real constant {e}")

@@ -303,7 +303,7 @@ _np_erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
 def _np_erf(x):
-    return _np_erf_scalar(x).astype(x.dtype)
+    return np.asarray(_np_erf_scalar(x), dtype=np.float64).astype(x.dtype)  # a 0-d x gives a Python float
 
 
 def _np_sign(x):

@@ -63,6 +63,10 @@ class _Printer(NumPyPrinter):
             out = f"{self._module_format('numpy.where')}({self._print(cond)}, {self._print(value)}, {out})"
         return out
 
+    def _print_ComplexInfinity(self, expr: sp.Basic) -> str:
+        """SymPy folds x / 0 into zoo * x; IEEE's x / +0.0 is x * inf (inf, -inf, or nan at 0)."""
+        return self._module_format("numpy.inf")
+
     def _print_And(self, expr: sp.And) -> str:
         return self._binary_chain("numpy.logical_and", expr.args)
 

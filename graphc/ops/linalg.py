@@ -57,7 +57,9 @@ class MatMul(Op):
         if b.ndim == 2 and a.ndim > 2 and sum(d is None for d in a.shape[:-1]) <= 1:
             # x @ W over leading axes: W's gradient is one product over all of x's rows, not a sum of many
             a_rows, g_rows = _same_order(a, g)
-            gb = matmul(swapaxes(reshape(a_rows, (-1, a.shape[-1])), 0, 1), reshape(g_rows, (-1, g.shape[-1])))
+            lead = a.shape[:-1]  # their count, not -1, when known: -1 is ambiguous next to a 0-size dim
+            n = -1 if None in lead else int(np.prod(lead, dtype=np.int64))
+            gb = matmul(swapaxes(reshape(a_rows, (n, a.shape[-1])), 0, 1), reshape(g_rows, (n, g.shape[-1])))
         else:
             gb = unbroadcast(matmul(swapaxes(a2, -1, -2), g2), b2)
         if a.ndim == 1:

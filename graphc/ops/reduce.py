@@ -196,7 +196,7 @@ class Softmax(Op):
         return x.shape, _needs_float(self.name, x)
 
     def numpy(self, x):
-        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True, initial=-np.inf))  # an empty axis: empty result
         return e / np.sum(e, axis=self.axis, keepdims=True)
 
     def pullback(self, node, g):
@@ -210,7 +210,7 @@ class LogSoftmax(Softmax):
     name = "log_softmax"
 
     def numpy(self, x):
-        z = x - np.max(x, axis=self.axis, keepdims=True)
+        z = x - np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
         return z - np.log(np.sum(np.exp(z), axis=self.axis, keepdims=True))
 
     def pullback(self, node, g):

@@ -1,0 +1,78 @@
+"""Programs the differential fuzzer (graphc.testing.fuzz) found wrong, minimized, each on every backend.
+
+Each test is the fuzzer's reproducer made into an assertion against a closed form or NumPy.
+"""
+import numpy as np
+import pytest
+
+import graphc as gc
+
+BACKENDS = ["numpy", "numpy-kernels", "llvm", "llvm-checked"] + \
+    (["cuda-emulate"] if gc.backends.status().get("cuda-emulate") is None else [])
+LEVELS = ["O0", "O2"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_erf_of_a_scalar(backend, dtype):
+    """The NumPy rule got a Python float back for a 0-d operand (AttributeError: no astype)."""
+    x = gc.placeholder((), dtype)
+    got = gc.function([x], gc.erf(x), backend=backend)(np.array(-1, dtype))
+    np.testing.assert_allclose(got, -0.8427007929497149, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [gc.softmax, gc.log_softmax])
+@pytest.mark.parametrize("level", LEVELS)
+def test_softmax_over_an_empty_axis_is_empty(backend, fn, level):
+    """The reference raised (NumPy's max of nothing) where the native backends gave the empty result."""
+    x = gc.placeholder((None, 0), "float64")
+    got = gc.function([x], fn(x, axis=1), backend=backend, optimize=level)(np.zeros((2, 0)))
+    assert got.shape == (2, 0)
+    lse = gc.function([x], gc.logsumexp(x, axis=1), backend=backend, optimize=level)(np.zeros((2, 0)))
+    np.testing.assert_array_equal(lse, [-np.inf, -np.inf])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_second_derivative_of_the_variance_of_nothing(backend, level):
+    """1 / count with count 0 was folded by SymPy into zoo, which no printer knew (O2 failed)."""
+    x = gc.placeholder((0,), "float32")
+    v = gc.var(x, axis=(0,))
+    g = gc.grad(gc.sum(gc.sin(v)), [x], disconnected="zero")
+    h = gc.grad(sum(gc.sum(d) for d in g), [x], disconnected="zero")
+    got_h, got_v = gc.function([x], h + [v], backend=backend, optimize=level)(np.zeros(0, np.float32))
+    assert got_h.shape == (0,) and np.isnan(got_v)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_literal_division_by_zero_is_ieee(backend, level):
+    xv = np.array([-2.0, 0.0, 3.0, np.inf])
+    x = gc.placeholder((4,), "float64")
+    got = gc.function([x], [gc.exp(x) / 0.0, gc.tanh(x / 0.0), (x + 1) / 0.0 * 2], backend=backend,
+                      optimize=level)(xv)
+    with np.errstate(all="ignore"):
+        want = [np.exp(xv) / 0.0, np.tanh(xv / 0.0), (xv + 1) / 0.0 * 2]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_product_gradient_with_an_empty_inner_dim(backend):
+    """x @ W over leading axes reshaped its rows to (-1, 0), which is ambiguous: a ShapeError."""
+    a, b = gc.placeholder((3, 1, 0), "float64"), gc.placeholder((0, 2), "float64")
+    y = a @ b
+    ga, gb = gc.grad(gc.sum(gc.sin(y)), [a, b])
+    got = gc.function([a, b], [y, ga, gb], backend=backend)(np.zeros((3, 1, 0)), np.zeros((0, 2)))
+    np.testing.assert_array_equal(got[0], np.zeros((3, 1, 2)))
+    assert got[1].shape == (3, 1, 0) and got[2].shape == (0, 2)
+
+
+def test_an_empty_slice_returned_next_to_its_source(backend):
+    """cuda-emulate handed out the whole buffer for the first output reading it, even a slice of it."""
+    x = gc.placeholder((1, 1), "float32")
+    t = gc.tanh(x)
+    part, whole = gc.function([x], [t[2:2:2], t], backend=backend, optimize="O0")(np.array([[-2.0]], np.float32))
+    assert part.shape == (0, 1)
+    np.testing.assert_allclose(whole, np.tanh([[-2.0]]), rtol=1e-6)
