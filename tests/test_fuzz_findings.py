@@ -76,3 +76,10 @@ def test_an_empty_slice_returned_next_to_its_source(backend):
     part, whole = gc.function([x], [t[2:2:2], t], backend=backend, optimize="O0")(np.array([[-2.0]], np.float32))
     assert part.shape == (0, 1)
     np.testing.assert_allclose(whole, np.tanh([[-2.0]]), rtol=1e-6)
+
+
+def test_a_scan_over_an_empty_carry(backend):
+    """llvm-checked faulted forming a pointer to row 0 of the empty carry (there is no element to compute)."""
+    x = gc.placeholder((0,), "float32")
+    ys = gc.scan(lambda c: gc.sin(c) * 1.5, x, length=2)
+    assert gc.function([x], ys, backend=backend)(np.zeros(0, np.float32)).shape == (2, 0)
