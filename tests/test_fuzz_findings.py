@@ -83,3 +83,16 @@ def test_a_scan_over_an_empty_carry(backend):
     x = gc.placeholder((0,), "float32")
     ys = gc.scan(lambda c: gc.sin(c) * 1.5, x, length=2)
     assert gc.function([x], ys, backend=backend)(np.zeros(0, np.float32)).shape == (2, 0)
+
+
+def test_a_scan_whose_carry_has_a_free_dim(backend):
+    """Declaring it subtracted None from None (the width of stashed columns); its gradient stashes none."""
+    x = gc.placeholder((None,), "float32")
+    xs = gc.placeholder((2, None), "float32")
+    ys = gc.scan(lambda c, s: c * gc.sigmoid(s) + 0.5, x, xs=[xs])
+    f = gc.function([x, xs], [ys, gc.grad(gc.sum(ys), x)], backend=backend)
+    s = 1 / (1 + np.exp(-0.5))
+    for n in (3, 1, 0):
+        got, dx = f(np.ones(n, np.float32), np.full((2, n), 0.5, np.float32))
+        np.testing.assert_allclose(got, np.tile([[s + 0.5], [(s + 0.5) * s + 0.5]], (1, n)), rtol=1e-6)
+        np.testing.assert_allclose(dx, np.full(n, s + s * s), rtol=1e-6)

@@ -57,7 +57,8 @@ class Body:
         self.carry, self.steps, self.consts, self.out = carry, tuple(steps), tuple(consts), out
         self.extends = extends  # a body whose output columns this one's start with (passes merge the two loops)
         self.uid = next(_UIDS)
-        self.extra = out.shape[-1] - carry.shape[-1] if carry.ndim and out.ndim == carry.ndim else 0
+        known = carry.ndim and out.ndim == carry.ndim and carry.shape[-1] is not None
+        self.extra = out.shape[-1] - carry.shape[-1] if known else 0  # a free carry width: no columns (_fits_row)
         assert out.dtype == carry.dtype and self.extra >= 0 and (self.extra or _fits(out.shape, carry.shape)), \
             (out, carry)
         own = {carry, *self.steps, *self.consts}
@@ -247,10 +248,11 @@ class _Reverse:
         return [None if d is None else next(new) for d in local]
 
     def _fits_row(self, v: Tensor) -> bool:
-        """Whether v can be a column block of an output row: the carry's leading dims and dtype."""
+        """Whether v can be a column block of an output row: the carry's leading dims and dtype, and
+        known widths (the columns after the carry's are found by its width)."""
         carry = self.op.body.carry
         return bool(carry.ndim) and v.ndim == carry.ndim and v.dtype == carry.dtype and \
-            v.shape[-1] is not None and _fits(v.shape[:-1], carry.shape[:-1])
+            None not in (v.shape[-1], carry.shape[-1]) and _fits(v.shape[:-1], carry.shape[:-1])
 
     def grads(self) -> list[Tensor | None]:
         b, n = self.op.body, self.op.length
