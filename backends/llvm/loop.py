@@ -97,10 +97,8 @@ def emit_loop(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     from .ircache import lower_cached  # a body is lowered like any program (and cached like one)
     op = k.node.op
     init, seqs, consts = op.split(k.inputs)
-    if op.length == 0:
-        raise Unsupported("a scan of length 0")
-    if 0 in k.node.shape:
-        return  # no element to compute (and no row of an empty carry to point the body at)
+    if op.length == 0 or 0 in k.node.shape:
+        raise Unsupported("a scan with no element to compute")  # (and no row of an empty carry to point at)
     program, flipped = _body(k)
     sub = lower_cached(program, ctx.blas, kf.bounds is not None)
     if sub.fallbacks:
