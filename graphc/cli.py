@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from graphc.cliargs import Parser, natural_int, positive_int
+
 
 def demo(args: argparse.Namespace) -> int:
     """Train the lectures' sine-fitting MLP (2 -> 64 -> 64 -> 1) and print the falling loss."""
@@ -141,11 +143,13 @@ def info(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="graphc", description=__doc__)
+    """Run the `graphc` command: 0 when it worked; a usage error exits 2 and a failure returns 1, each with
+    one `graphc: error: ...` line on stderr (GRAPHC_TRACEBACK=1 adds the traceback of an unexpected one)."""
+    parser = Parser(prog="graphc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train the lectures' sine-fitting MLP and print the loss")
-    p.add_argument("--epochs", type=int, default=2000, help="full-batch Adam steps (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and the initial weights")
+    p.add_argument("--epochs", type=positive_int, default=2000, help="full-batch Adam steps (default 2000)")
+    p.add_argument("--seed", type=natural_int, default=0, help="seed of the data and the initial weights (0 or more)")
     p.add_argument("--backend", default="auto", help="numpy, llvm, cuda or auto (the best available)")
     p.set_defaults(run=demo)
     p = sub.add_parser("info", help="versions, backends (and why not), CPU, GPU and cache location")
@@ -157,15 +161,32 @@ def main(argv: list[str] | None = None) -> int:
     from graphc.compare.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc compare-diff`
     from graphc.bench.cli import add_parser; add_parser(sub)  # noqa: E702 - wires `graphc bench`
     args = parser.parse_args(argv)
-    from graphc.ir.errors import GraphcError
     try:
         return args.run(args)
-    except GraphcError as e:
+    except KeyboardInterrupt:
+        print("graphc: error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - every failure is one line; GRAPHC_TRACEBACK=1 for graphc's bugs
+        print(f"graphc: error: {_one_line(e)}", file=sys.stderr)
+        if os.environ.get("GRAPHC_TRACEBACK") == "1":
+            raise
+        return 1
+
+
+def _one_line(e: Exception) -> str:
+    """What went wrong, on one line: a graphc error with its user's line and fix, a file the OS refused,
+    or an unexpected exception (a bug in graphc) with how to see its traceback."""
+    from graphc.ir.errors import GraphcError
+    if isinstance(e, GraphcError):
         # A user's script line is worth showing; the launcher's (bin/graphc, runpy) is not.
         where = f"{e.loc}: " if e.loc is not None and e.loc.filename.endswith(".py") else ""
-        fix = f" (fix: {e.fix})" if e.fix else ""
-        print(f"graphc: error: {where}{e.what}{fix}", file=sys.stderr)
-        return 1
+        text = f"{where}{e.what}" + (f" (fix: {e.fix})" if e.fix else "")
+    elif isinstance(e, OSError):
+        text = f"{str(e.filename) + ': ' if e.filename else ''}{e.strerror or e}"
+    else:
+        text = (f"{type(e).__name__}: {e} (this is a bug in graphc: please report it with the command; "
+                f"GRAPHC_TRACEBACK=1 shows the traceback)")
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,39 +7,15 @@ import os
 import sys
 from dataclasses import asdict
 
+from ..cliargs import output_file, positive_int, subset
 from . import report, suite
 from .workloads import WORKLOADS
-
-
-def _subset(known: tuple[str, ...]):
-    """An argparse type: a comma-separated subset of `known` (argparse reports a bad one as a usage error)."""
-    def parse(text: str) -> tuple[str, ...]:
-        names = tuple(n.strip() for n in text.split(",") if n.strip())
-        unknown = [n for n in names if n not in known]
-        if unknown or not names:
-            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown) or repr(text)}; "
-                                             f"choose from {','.join(known)}")
-        return names
-    return parse
 
 
 def _executable(path: str) -> str:
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise argparse.ArgumentTypeError(f"{path!r} is not an executable file (give a Python interpreter)")
     return path
-
-
-def _output(path: str) -> str:
-    """A --json path whose folder exists: checked before the run, not after ten minutes of it."""
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise argparse.ArgumentTypeError(f"the folder of {path!r} does not exist")
-    return path
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return int(text)
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -60,7 +36,7 @@ def bench(args: argparse.Namespace) -> int:
                        "loss_errors": results.loss_errors, "header": report.header(command)}, f, indent=1)
         os.replace(tmp, args.json)
     if results.loss_errors:
-        print("graphc bench: error: the frameworks' initial losses disagree (see the report)", file=sys.stderr)
+        print("graphc: error: bench: the frameworks' initial losses disagree (see the report)", file=sys.stderr)
         return 1
     return 0
 
@@ -72,17 +48,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "peers, each in a fresh process, from the same initial weights (first losses "
                                    "checked equal), and prints a Markdown report; see docs/benchmarks.md.")
     p.add_argument("--quick", action="store_true", help="few repeats (10 steps or 2 s per median): a smoke run")
-    p.add_argument("--workloads", type=_subset(tuple(WORKLOADS)), default=tuple(WORKLOADS),
+    p.add_argument("--workloads", type=subset(tuple(WORKLOADS)), default=tuple(WORKLOADS),
                    help="comma-separated subset, e.g. W1,W3 (default all)")
-    p.add_argument("--frameworks", type=_subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
+    p.add_argument("--frameworks", type=subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
-    p.add_argument("--threads", type=_positive, default=2, help="threads every framework may use (default 2)")
-    p.add_argument("--rounds", type=_positive, help="runs of every framework per workload, in turn; the report takes "
+    p.add_argument("--threads", type=positive_int, default=2, help="threads every framework may use (default 2)")
+    p.add_argument("--rounds", type=positive_int, help="runs of every framework per workload, in turn; the report takes "
                                                     "their median (default 3, 1 with --quick)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
     p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable, help="run PyTensor under this interpreter (a "
                    "virtual environment with Numba, whose llvmlite differs from graphc's; see docs/benchmarks.md)")
-    p.add_argument("--json", metavar="PATH", type=_output, help="also write the raw results as JSON")
+    p.add_argument("--json", metavar="PATH", type=output_file, help="also write the raw results as JSON")
     p.set_defaults(run=bench, argv=None)
 
 

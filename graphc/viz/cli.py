@@ -5,9 +5,12 @@ import argparse
 import os
 import runpy
 import sys
+import traceback
 from typing import Any
 
-from ..ir.errors import InputError
+from ..cliargs import natural_int, output_file
+from ..ir.errors import GraphcError, InputError
+from ..ir.source import SourceLoc
 from .export import EXTENSIONS, save
 from .stages import stage_names
 
@@ -19,10 +22,18 @@ def add_parser(subparsers: Any) -> None:
                    help="the script (run as with `python script.py`, but not as __main__) and the name of "
                         "a Tensor, list of Tensors or Function it defines")
     p.add_argument("--stage", default="forward", help=f"which graph to draw: {', '.join(stage_names())}")
-    p.add_argument("--out", required=True, help=f"the file to write; its extension picks the format: "
-                                                f"{', '.join(EXTENSIONS)}")
-    p.add_argument("--depth", type=int, default=None, help="keep only nodes this many edges above an output")
+    p.add_argument("--out", required=True, type=_out, help=f"the file to write; its extension picks the format: "
+                                                          f"{', '.join(EXTENSIONS)}")
+    p.add_argument("--depth", type=natural_int, default=None, help="keep only nodes this many edges above an output")
     p.set_defaults(run=run)
+
+
+def _out(text: str) -> str:
+    """--out: a file in an existing folder, with an extension `save` knows (checked before running the script)."""
+    if os.path.splitext(text)[1].lower() not in EXTENSIONS:
+        raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: use one of the extensions "
+                                         f"{', '.join(EXTENSIONS)}")
+    return output_file(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +52,7 @@ def load(target: str) -> Any:
     folder = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, folder)  # the script may import its neighbours, as under `python script.py`
     try:
-        namespace = runpy.run_path(path, run_name="__graphc_viz__")
+        namespace = _run_script(path)
     finally:
         sys.path.remove(folder)
     if name not in namespace:
@@ -49,6 +60,29 @@ def load(target: str) -> Any:
         raise InputError(f"viz: {path} defines no {name!r}", locate=False,
                          fix=f"it defines these drawable objects: {', '.join(found) or 'none'}")
     return namespace[name]
+
+
+def _run_script(path: str) -> dict[str, Any]:
+    """The script's globals; its own failure (a syntax error, an exception, sys.exit) becomes an InputError at
+    the script's line. A graphc error it raises passes through: it already names the user's line."""
+    try:
+        return runpy.run_path(path, run_name="__graphc_viz__")
+    except GraphcError:
+        raise
+    except SyntaxError as e:
+        loc = SourceLoc(os.path.abspath(e.filename or path), e.lineno or 1, "<module>")
+        raise InputError(f"viz: the script {path} has a syntax error: {e.msg}", loc=loc,
+                         fix=f"correct it; python {path} shows the same error") from None
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - whatever the user's script raises is reported, not a crash
+        script = os.path.abspath(path)
+        lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if os.path.abspath(f.filename) == script]
+        loc = SourceLoc(script, lines[-1], "<module>") if lines and lines[-1] else None
+        if isinstance(e, SystemExit):
+            what, fix = f"exited (sys.exit({e.code!r}))", "put what runs the script under if __name__ == '__main__':"
+        else:
+            what, fix = f"raised {type(e).__name__}: {e}", f"run python {path} to see the whole traceback"
+        raise InputError(f"viz: the script {path} {what} before graphc could draw anything", loc=loc, locate=False,
+                         fix=fix) from None
 
 
 def _drawable(v: Any) -> bool:
