@@ -5,7 +5,9 @@ position-independent), one read-only data blob with the initial parameter values
 and the constants, and a generated C wrapper that owns the memory: `create`
 allocates a state (arena, scratch, staging, a copy of every parameter), `run`
 executes one step (outputs, then the parameter updates in place, as in Python),
-and query functions describe the inputs, outputs and parameters. The system C
+`run_checked` does the same behind checks of every pointer and byte count (for
+callers who cannot vouch for their buffers), and query functions describe the
+inputs, outputs and parameters. Names reach the header only escaped. The system C
 compiler links it (`$CC`, else cc, gcc or clang). Matmuls use the generated loop
 kernel: the library cannot reach SciPy's BLAS. Programs with kernels that
 run through NumPy callbacks cannot be exported.
