@@ -96,3 +96,17 @@ def test_a_scan_whose_carry_has_a_free_dim(backend):
         got, dx = f(np.ones(n, np.float32), np.full((2, n), 0.5, np.float32))
         np.testing.assert_allclose(got, np.tile([[s + 0.5], [(s + 0.5) * s + 0.5]], (1, n)), rtol=1e-6)
         np.testing.assert_allclose(dx, np.full(n, s + s * s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["less", "less_equal", "greater", "greater_equal"])
+@pytest.mark.parametrize("level", LEVELS)
+def test_ordering_truth_values(backend, fn, level):
+    """less(x < x, flag) fused at O2 gave SymPy Lt(false, flag), which it refuses to order (TypeError)."""
+    x, flag, bits = gc.placeholder((1, 1), "float64"), gc.placeholder((), "bool"), gc.placeholder((2,), "bool")
+    op, ref = getattr(gc, fn), getattr(np, fn)
+    f = gc.function([x, flag, bits], [op(gc.less(x, x), flag), op(bits, flag), op(flag, 0.5)], backend=backend,
+                    optimize=level)
+    xv, bv = np.array([[0.5]]), np.array([False, True])
+    for fv in (False, True):
+        for got, want in zip(f(xv, np.array(fv), bv), [ref(xv < xv, fv), ref(bv, fv), ref(fv, 0.5)]):
+            np.testing.assert_array_equal(got, want)

@@ -338,11 +338,23 @@ RELU = _make("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a
 FLOOR = _make("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
 MAXIMUM = _make("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
 MINIMUM = _make("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
-LESS = _make("less", 2, np.less, sp.Lt, kind=ANY, differentiable=False, returns_bool=True, symbol="<")
-LESS_EQUAL = _make("less_equal", 2, np.less_equal, sp.Le, kind=ANY, differentiable=False,
+#: scalar bodies that are truth values (a Symbol is a SymPy Boolean too, but stands for any dtype here)
+_TRUTH_VALUES = (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction, sp.core.relational.Relational)
+
+
+def _ordered(relation: Callable) -> Callable:
+    """An order relation on scalar bodies whose operands may be truth values (bool tensors, or a
+    comparison folded to true/false): False < True, as NumPy orders bools; SymPy refuses to order them."""
+    def as_number(e: sp.Basic) -> sp.Basic:
+        return sp.Piecewise((1, e), (0, True)) if isinstance(e, _TRUTH_VALUES) else e
+    return lambda a, b: relation(as_number(a), as_number(b))
+
+
+LESS = _make("less", 2, np.less, _ordered(sp.Lt), kind=ANY, differentiable=False, returns_bool=True, symbol="<")
+LESS_EQUAL = _make("less_equal", 2, np.less_equal, _ordered(sp.Le), kind=ANY, differentiable=False,
                    returns_bool=True, symbol="<=")
-GREATER = _make("greater", 2, np.greater, sp.Gt, kind=ANY, differentiable=False, returns_bool=True, symbol=">")
-GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, sp.Ge, kind=ANY, differentiable=False,
+GREATER = _make("greater", 2, np.greater, _ordered(sp.Gt), kind=ANY, differentiable=False, returns_bool=True, symbol=">")
+GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, _ordered(sp.Ge), kind=ANY, differentiable=False,
                       returns_bool=True, symbol=">=")
 EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False, returns_bool=True, symbol="==")
 NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY, differentiable=False,
