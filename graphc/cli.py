@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -118,6 +119,11 @@ def cache_command(args: argparse.Namespace) -> int:
         print(f"removed {freed.entries} entries ({freed.bytes} bytes) from {freed.directory}")
     else:
         print(f"cache: {_cache_summary()}")
+        with warnings.catch_warnings():  # the reason is printed here
+            warnings.simplefilter("ignore")
+            off = cache.disabled()
+        if off is not None:
+            print(f"not in use: {off}")
         print("set GRAPHC_CACHE_DIR to move it, GRAPHC_CACHE=0 to turn it off")
     return 0
 

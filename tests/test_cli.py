@@ -17,7 +17,9 @@ def test_info_reports_versions_backends_cpu_gpu_cache(capsys, tmp_path, monkeypa
 
 
 def test_info_cache_size(capsys, tmp_path, monkeypatch):
-    (tmp_path / ("0" * 64 + ".obj")).write_bytes(b"x" * 2 ** 20)
+    from graphc.backends.llvm import cache
+    (tmp_path / ("0" * 64 + ".obj")).write_bytes(cache._framed("0" * 64, b"x" * 2 ** 20))
+    (tmp_path / ("1" * 64 + ".obj")).write_bytes(b"x" * 2 ** 20)  # not graphc's: no magic
     monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path))
     main(["info"])
     assert f"cache: {tmp_path} (1 entry, 1.0 MiB)" in capsys.readouterr().out

@@ -109,10 +109,10 @@ def test_entries_are_written_atomically(cache_dir, monkeypatch):
     (name,) = objects(cache_dir)
     (low,) = [n for n in os.listdir(cache_dir) if n.endswith(".low")]
     (whole,) = [n for n in os.listdir(cache_dir) if n.endswith(".step")]
-    assert [(n, exists) for n, exists, _ in seen] == [(low, False), (name[:-4] + ".json", False), (name, False),
+    assert [(n, exists) for n, exists, _ in seen] == [(low, False), (name[:-4] + ".key", False), (name, False),
                                                       (whole, False)]
     assert seen[2][2] == os.path.getsize(cache_dir / name)
-    assert sorted(os.listdir(cache_dir)) == sorted([low, name[:-4] + ".json", name, whole])  # no temporary file left
+    assert sorted(os.listdir(cache_dir)) == sorted([low, name[:-4] + ".key", name, whole])  # no temporary file left
 
 
 def test_failed_write_leaves_no_entry(cache_dir, monkeypatch):

@@ -5,8 +5,9 @@ once the object code comes from the cache. The fingerprint is a sha256 over
 everything `lower_program` reads: buffers (constants by their bytes), each
 kernel's kind, op type and attributes, node shape and dtype, views, SymPy body
 and lets (floats by their exact mantissa and exponent), the inputs, outputs,
-updates and memory plan, plus the source of this backend and the llvmlite
-version. A loop kernel is described by its body's program (its fingerprint,
+updates and memory plan, plus the source of graphc and its backends (cache.sources:
+the ops' rules and the schedule shape the IR as much as the lowering does) and the
+llvmlite version. A loop kernel is described by its body's program (its fingerprint,
 recursively), never by the body's per-process id; on a hit, the bodies of the
 natively run loops are scheduled again and lowered through this cache too.
 Anything it cannot fingerprint exactly (an attribute of an unknown type, a
@@ -19,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +31,7 @@ from sympy.core.singleton import Singleton
 from graphc.schedule import KernelProgram
 from graphc.schedule.program import Buffer, Kernel, MemoryPlan
 
-from . import cache
+from . import cache, validate
 from .loop import NestedLoop, body_of
 from .lowering import Lowered, lower_program
 
@@ -50,21 +50,33 @@ class Unkeyable(Exception):
 def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
     """`lower_program`, through the disk cache when it is on and the program can be fingerprinted."""
     key = None if checked or not cache.enabled() else fingerprint(program, blas)
-    if key is not None:
-        data = cache.load(key, SUFFIX)
-        if data is not None:
-            fields = int_keys(json.loads(data))
-            bodies = [body_of(k) for i, k in enumerate(program.kernels)
-                      if k.kind == "loop" and i not in fields["fallbacks"]]
-            fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, checked))
-                               for (fn, table), body in zip(fields["loops"], bodies)]
-            return Lowered(**fields)
+    data = cache.load(key, SUFFIX) if key is not None else None
+    if data is not None:
+        try:
+            lowered = _lowered(data, program, blas)
+            why = validate.lowered(lowered, program)
+        except Exception as e:  # noqa: BLE001 - an entry that cannot be read back is rebuilt
+            why = f"unreadable: {type(e).__name__}: {e}"
+        if why is None:
+            return lowered
+        cache.reject(key, SUFFIX, why)
     lowered = lower_program(program, blas=blas, checked=checked)
     if key is not None:
         fields = stored_fields(lowered)
         fields["loops"] = [(n.fn_slot, n.table_slot) for n in lowered.loops]
         cache.store(key, None, json.dumps(fields).encode(), SUFFIX)
     return lowered
+
+
+def _lowered(data: bytes, program: KernelProgram, blas: int) -> Lowered:
+    """An entry read back: its fields, and the natively run loops' bodies lowered through the cache."""
+    fields = int_keys(json.loads(data))
+    bodies = [body_of(k) for i, k in enumerate(program.kernels) if k.kind == "loop" and i not in fields["fallbacks"]]
+    if len(bodies) != len(fields["loops"]):
+        raise ValueError(f"{len(fields['loops'])} loops for a program with {len(bodies)}")
+    fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, False))
+                       for (fn, table), body in zip(fields["loops"], bodies)]
+    return Lowered(**fields)
 
 
 def stored_fields(lowered: Lowered) -> dict:
@@ -118,10 +130,10 @@ def _covered(cls: type) -> bool:
     return {f.name for f in dataclasses.fields(cls)} == KNOWN_FIELDS.get(cls)
 
 
-@lru_cache(maxsize=1)
 def _source_version() -> str:
-    """The hash of this backend's source (any change to the lowering must miss) and llvmlite's version."""
-    return llvmlite.__version__ + ":" + cache.source_hash([os.path.dirname(os.path.abspath(__file__))])
+    """The hash of graphc's and its backends' source (any change to code that shapes the IR must miss)
+    and llvmlite's version."""
+    return llvmlite.__version__ + ":" + cache.sources()
 
 
 def _key(x: Any) -> Any:

@@ -22,7 +22,7 @@ from graphc.ir.errors import BackendError
 from graphc.schedule import Kernel, KernelProgram
 
 from ..numpy.program import ProgramExecutor
-from . import blas, cache
+from . import blas, cache, validate
 from .checked import FAULT, fault_cell, fault_error
 from .codegen import ALIGN
 from .ircache import lower_cached
@@ -95,14 +95,18 @@ class Machine:
     def __init__(self, text: str, parts: dict[str, str], key: str):
         self.text = text
         tm = target_machine()
-        obj = cache.load(key) if cache.enabled() else None
+        off = cache.disabled()
+        obj = cache.load(key) if off is None else None
+        if obj is not None and validate.object_code(obj) is not None:
+            cache.reject(key, ".obj", validate.object_code(obj))
+            obj = None
         if obj is not None:
             self.cache_status = f"hit: loaded {cache.path(key)}"
         else:
-            self.cache_status = (f"miss: {cache.nearest(parts)}; stored as {cache.path(key)}" if cache.enabled()
-                                 else "miss: the disk cache is off (GRAPHC_CACHE=0)")
+            self.cache_status = (f"miss: {cache.nearest(parts)}; stored as {cache.path(key)}" if off is None
+                                 else f"miss: the disk cache is off ({off})")
             obj = tm.emit_object(optimized_module(text, tm))
-            if cache.enabled():
+            if off is None:
                 cache.store(key, parts, obj)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine())
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))

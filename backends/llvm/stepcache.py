@@ -23,8 +23,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import llvmlite
@@ -37,7 +35,7 @@ from graphc.ops.loop import Body, Scan
 from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
-from . import blas, cache
+from . import blas, cache, validate
 from .ircache import Unkeyable, _key, int_keys, stored_fields
 from .loop import NestedLoop, body_of
 from .lowering import Lowered
@@ -52,7 +50,7 @@ def graph_key(graph: Graph, level: str | int) -> str | None:
     try:
         index: dict[int, int] = {}
         nodes = _subgraph(graph.nodes, index)
-        parts = (_sources(), llvmlite.__version__, np.__version__, sympy.__version__, blas.int_bits(), str(level),
+        parts = (cache.sources(), llvmlite.__version__, np.__version__, sympy.__version__, blas.int_bits(), str(level),
                  nodes, [index[id(x)] for x in graph.inputs], [index[id(o)] for o in graph.outputs],
                  [(index[id(p)], index[id(v)]) for p, v in graph.updates])
     except (Unkeyable, KeyError):  # KeyError: a body reading a node outside it
@@ -93,23 +91,22 @@ def _body(body: Body) -> Any:
         _body(body.extends) if body.extends is not None else None
 
 
-@lru_cache(maxsize=1)
-def _sources() -> str:
-    """The hash of graphc's and its backends' source: passes, scheduling and lowering all shape the entry
-    (installed, the backends are inside the graphc package; in a checkout, beside it)."""
-    import graphc
-    return cache.source_hash([os.path.dirname(os.path.abspath(graphc.__file__)),
-                              os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
-
-
 def load(key: str, graph: Graph, program: Callable[[], KernelProgram]) -> Executable | None:
     """The executable stored under `key`, bound to this graph's parameters; `program` makes the full
     kernel program when something asks for the kernels."""
     data = cache.load(key, SUFFIX)
     if data is None:
         return None
-    entry = json.loads(data)
-    return Executable(_program(entry, _states(graph), program), lowered=_lowered(entry, program))
+    try:
+        entry = json.loads(data)
+        step, lowered = _program(entry, _states(graph), program), _lowered(entry, program)
+        why = validate.step(step, lowered, graph)
+        if why is None:
+            return Executable(step, lowered=lowered)
+    except Exception as e:  # noqa: BLE001 - an entry that cannot be read back (or its IR parsed) is rebuilt
+        why = f"unreadable: {type(e).__name__}: {e}"
+    cache.reject(key, SUFFIX, why)
+    return None
 
 
 def store(key: str, graph: Graph, exe: Executable) -> None:
