@@ -340,11 +340,12 @@ def clear() -> Summary:
     return freed
 
 
-def nearest(parts: dict[str, str]) -> str:
-    """Why `parts` has no entry: the components in which the nearest stored entry differs."""
+def nearest(parts: dict[str, str], besides: str | None = None) -> str:
+    """Why `parts` had no entry: the components in which the nearest stored entry differs (other
+    than its own, `besides`, stored since)."""
     best: tuple[int, list[str]] | None = None
     for f, _ in own_files():
-        if not f.endswith(".key"):
+        if not f.endswith(".key") or os.path.basename(f) == f"{besides}.key":
             continue
         try:
             other = json.loads(_payload(os.path.basename(f)[:-4], ".key"))

@@ -100,11 +100,8 @@ class Machine:
         if obj is not None and validate.object_code(obj) is not None:
             cache.reject(key, ".obj", validate.object_code(obj))
             obj = None
-        if obj is not None:
-            self.cache_status = f"hit: loaded {cache.path(key)}"
-        else:
-            self.cache_status = (f"miss: {cache.nearest(parts)}; stored as {cache.path(key)}" if off is None
-                                 else f"miss: the disk cache is off ({off})")
+        self._parts, self._key, self._off, self._hit = parts, key, off, obj is not None
+        if obj is None:
             obj = tm.emit_object(optimized_module(text, tm))
             if off is None:
                 cache.store(key, parts, obj)
@@ -112,6 +109,16 @@ class Machine:
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         self.run = RUN(self.engine.get_function_address("run"))
+
+    @cached_property
+    def cache_status(self) -> str:
+        """Hit or miss, and why a miss: looked up when asked, since finding the nearest entry reads
+        every entry's key (on each compile, that cost would grow with the cache)."""
+        if self._hit:
+            return f"hit: loaded {cache.path(self._key)}"
+        if self._off is not None:
+            return f"miss: the disk cache is off ({self._off})"
+        return f"miss: {cache.nearest(self._parts, besides=self._key)}; stored as {cache.path(self._key)}"
 
     @cached_property
     def module(self) -> llvm.ModuleRef:
