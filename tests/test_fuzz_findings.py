@@ -110,3 +110,12 @@ def test_ordering_truth_values(backend, fn, level):
     for fv in (False, True):
         for got, want in zip(f(xv, np.array(fv), bv), [ref(xv < xv, fv), ref(bv, fv), ref(fv, 0.5)]):
             np.testing.assert_array_equal(got, want)
+
+
+def test_take_checks_its_indices_when_there_is_nothing_to_copy(backend):
+    """Rows of size 0: the output is empty, and llvm never looked at the indices (NumPy raises)."""
+    x, i = gc.placeholder((1, 0), "float64"), gc.placeholder((1, 3), "int32")
+    f = gc.function([x, i], x[i], backend=backend)
+    assert f(np.zeros((1, 0)), np.array([[0, 0, -1]], np.int32)).shape == (1, 3, 0)
+    with pytest.raises(gc.IndexRangeError, match=r"index 2 at position \[0, 1\]"):
+        f(np.zeros((1, 0)), np.array([[0, 2, 2]], np.int32))

@@ -439,8 +439,14 @@ def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     axis = k.node.op.axis
     shape = ctx.program.buffers[k.output].shape
     src, out = ctx.operand(x, x.shape), ctx.output(k)
+    wrap = k.node.op.labels_of is None
+    if 0 in shape:  # no element to copy, yet every index must be in range (as NumPy's take checks them)
+        ind = ctx.operand(index_view, index_view.shape)
+        with nest(kf.b, index_view.shape) as idx:
+            _checked_index(kf, load(kf, ind, idx), x.shape[axis], wrap)
+        return
     with kf.parallel(shape) as idx:
-        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view, wrap=k.node.op.labels_of is None)
+        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view, wrap=wrap)
         store(kf, out, idx, load(kf, src, at))
 
 
