@@ -12,7 +12,7 @@ from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
 from .export import export_library
 from .ir import (DTYPES, ArgumentError, BackendError, DTypeError, GradientError, Graph, GraphcError,
-                 IndexRangeError, InputError, ShapeError, Tensor, constant, parameter, placeholder)
+                 IndexRangeError, InputError, NonFiniteError, ShapeError, Tensor, constant, parameter, placeholder)
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "ArgumentError", "BackendError", "DTypeError", "GradientError", "Graph", "GraphcError",
-    "IndexRangeError", "InputError",
+    "IndexRangeError", "InputError", "NonFiniteError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
     "ops", "__version__", "data", "losses", "metrics", "nn", "optim", "train",
 ] + list(_ops_all)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import backends
+from . import backends, finite
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
@@ -61,7 +61,7 @@ class Function:
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
                  backend: str = "numpy", allow_input_downcast: bool = False, optimize: str = "O2",
-                 snapshots: bool = False):
+                 snapshots: bool = False, check_finite: bool | None = None):
         self.inputs = _check_inputs(inputs)
         self._single = isinstance(outputs, Tensor)
         self._kind = tuple if isinstance(outputs, tuple) else list
@@ -77,6 +77,7 @@ class Function:
         self.allow_input_downcast = allow_input_downcast
         self.optimize = _check_level(optimize)
         self.snapshots = snapshots
+        self.check_finite = finite.enabled(check_finite)
         self._variants: dict[tuple, Variant] = {}
         self._last: Variant | None = None
         self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
@@ -90,7 +91,8 @@ class Function:
         else:
             arrays = args
         self._last = variant
-        outs = variant.executable(arrays)
+        outs = finite.checked_call(variant, arrays, self.backend.name) if self.check_finite else \
+            variant.executable(arrays)
         if self._single:
             return outs[0]
         return self._kind(outs)
@@ -249,15 +251,19 @@ class Function:
 
 
 def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
-             allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False) -> Function:
+             allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False,
+             check_finite: bool | None = None) -> Function:
     """Compile `outputs` (a tensor or a list/tuple) as a function of the placeholders `inputs`.
 
     `updates` lists `(parameter, new_value)` pairs: every new value is computed from
     the old parameter values, and all are stored after the outputs are computed.
     `optimize` is the pass level ("O0", "O1", "O2"); `snapshots=True` keeps the
     graph after every pass in `fn.passes_report()` (for visualization).
+    `check_finite=True` (or GRAPHC_CHECK_FINITE=1 when it is None) makes a call that
+    computes a NaN or an infinity raise `gc.NonFiniteError` naming the first op that
+    made it, with its source line, and leave the parameters as they were.
     """
-    return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots)
+    return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite)
 
 
 def _names(ts: Sequence[Tensor]) -> str:

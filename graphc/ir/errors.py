@@ -55,3 +55,7 @@ class IndexRangeError(GraphcError, IndexError):
 
 class BackendError(GraphcError, RuntimeError):
     """A backend is unknown, unavailable, or cannot compile a graph."""
+
+
+class NonFiniteError(GraphcError, FloatingPointError):
+    """A checked step (`check_finite=True`) or `fit` made a NaN or an infinity (found at run time)."""
