@@ -2,19 +2,22 @@
 
 fit compiles two functions once: a train step (train mode: dropout on, optimizer
 and RNG-counter updates inside the step) and an evaluation (eval mode, no
-updates). Everything per epoch is recorded in a `History`.
+updates). Everything per epoch is recorded in a `History`. Both are checked for
+NaN and infinity by default (`check_finite=True`): a step that makes one leaves the
+weights as they were before it, and fit stops with a `NonFiniteError` naming the op.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import data
+from . import data, finite
 from .function import function
-from .ir import GraphcError, Tensor, placeholder
+from .ir import ArgumentError, GraphcError, NonFiniteError, Tensor, placeholder
 from .metrics import to_labels
 from .nn.module import Module
 from .nn.serialization import atomic_path
@@ -79,6 +82,10 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise GraphcError(f"EarlyStopping: no {self.monitor!r} among the logged values {sorted(logs)}",
                               fix="pass validation data for 'val_*' monitors, or monitor 'loss'")
+        if not math.isfinite(logs[self.monitor]):
+            raise NonFiniteError(f"EarlyStopping: the monitored {self.monitor!r} is {logs[self.monitor]} "
+                                 f"in epoch {epoch + 1}, so no epoch can be called the best",
+                                 fix="make the metric finite (a NaN metric is usually an empty or degenerate split)")
         score = self.sign * logs[self.monitor]
         if score < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = score, epoch, 0
@@ -106,19 +113,31 @@ def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, 
 class _Evaluator:
     """Eval-mode loss and predictions for whole arrays, compiled once."""
 
-    def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor):
+    def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor, backend: str = "numpy",
+                 check_finite: bool | None = None):
         was_training = model.training
         model.eval()
         pred = model(xs)
-        self.fn = function([xs, ys], [loss_fn(pred, ys), pred], allow_input_downcast=True)
+        self.fn = function([xs, ys], [loss_fn(pred, ys), pred], allow_input_downcast=True, backend=backend,
+                           check_finite=check_finite)
         model.train(was_training)
 
     def __call__(self, x: np.ndarray, y: np.ndarray, metrics: Mapping[str, Metric], prefix: str = ""
                  ) -> dict[str, float]:
+        _check_rows("the validation data" if prefix else "the data", x)
         loss, pred = self.fn(x, y)
         logs = {f"{prefix}loss": float(loss)}
         logs.update({f"{prefix}{name}": float(m(y, pred)) for name, m in metrics.items()})
         return logs
+
+
+def _check_rows(what: str, x: np.ndarray, batch_size: int = 1, drop_last: bool = False) -> None:
+    """Refuse data that gives no batch: its mean loss would be 0/0, not a number to report."""
+    if x.ndim == 0 or len(x) == 0:
+        raise ArgumentError(f"{what} has no rows (shape {x.shape})", fix="pass at least one example")
+    if drop_last and len(x) < batch_size:
+        raise ArgumentError(f"{what}: drop_last=True drops all {len(x)} rows, fewer than batch_size={batch_size}",
+                            fix="lower batch_size, or pass drop_last=False")
 
 
 def evaluate(model: Module, loss_fn: LossFn, x: Any, y: Any, metrics: Mapping[str, Metric] | None = None
@@ -160,14 +179,23 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         batch_size: int = 32, validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence[Callback] = (),
         early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
-        drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None) -> History:
+        drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None,
+        backend: str = "numpy", check_finite: bool = True) -> History:
     """Train `model` on (x, y) with minibatches; returns the per-epoch History.
 
     `loss_fn(prediction, target)` builds the loss (add penalties there or use the
     optimizer's weight_decay/l1). `metrics` maps names to `metric(y_true, y_pred)`
     on eval-mode outputs (see `classify`). `plot` saves the loss curves as a PNG.
+
+    A step or evaluation that makes a NaN or an infinity stops training with a
+    `gc.NonFiniteError` (its `history` attribute holds the epochs done): the model
+    keeps its last finite weights, or EarlyStopping's best ones. That guard copies
+    and scans the weights and optimizer state every step; `check_finite=False`
+    skips it, and then only a non-finite loss stops training, and the weights of
+    that step may be NaN (unless EarlyStopping puts back its best).
     """
     x, y = np.asarray(x), np.asarray(y)
+    _check_rows("fit: the training data", x, batch_size, drop_last)
     if validation_data is None and validation_split:
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
@@ -177,34 +205,62 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     model.train()
     loss = loss_fn(model(xs), ys)
     step = function([xs, ys], loss, updates=optimizer.updates(loss) + model.state_updates(),
-                    allow_input_downcast=True)
-    evaluator = _Evaluator(model, loss_fn, xs, ys)
+                    allow_input_downcast=True, backend=backend, check_finite=check_finite)
+    evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
     history = History()
     for cb in callbacks:
         cb.on_train_begin(model)
     rng = np.random.default_rng(seed)
     epochs_iter, show = _progress(epochs, verbose)
-    for epoch in epochs_iter:
-        total, count = 0.0, 0
-        for xb, yb in data.minibatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, drop_last=drop_last):
-            total += float(step(xb, yb)) * len(xb)
-            count += len(xb)
-        logs = {"loss": total / max(count, 1)}
-        if metrics:
-            logs.update({k: v for k, v in evaluator(x, y, metrics).items() if k != "loss"})
-        if validation_data is not None:
-            logs.update(evaluator(*(np.asarray(a) for a in validation_data), metrics, prefix="val_"))
-        history.add(logs)
-        show(epoch, logs)
-        if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
-            history.stopped_epoch = epoch
-            break
+    where, failure = "", None
+    try:
+        for epoch in epochs_iter:
+            total, count = 0.0, 0
+            batches = data.minibatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, drop_last=drop_last)
+            for i, (xb, yb) in enumerate(batches):
+                where = f"epoch {epoch + 1}, batch {i + 1}"
+                value = float(step(xb, yb))
+                if not math.isfinite(value):
+                    raise NonFiniteError(f"the loss is {value}", loc=loss.loc, fix=f"{finite.GROWTH}; "
+                                         "check_finite=True names the op and keeps the weights from before the step")
+                total += value * len(xb)
+                count += len(xb)
+            where = f"epoch {epoch + 1}, the metrics on the training data"
+            logs = {"loss": total / count}
+            if metrics:
+                logs.update({k: v for k, v in evaluator(x, y, metrics).items() if k != "loss"})
+            if validation_data is not None:
+                where = f"epoch {epoch + 1}, validation"
+                logs.update(evaluator(*(np.asarray(a) for a in validation_data), metrics, prefix="val_"))
+            history.add(logs)
+            show(epoch, logs)
+            where = f"epoch {epoch + 1}, the callbacks"
+            if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
+                history.stopped_epoch = epoch
+                break
+    except NonFiniteError as e:
+        history.stopped_epoch, failure = epoch, e
     for cb in callbacks:
         cb.on_train_end(model, history)
     model.train(was_training)
+    if failure is not None:
+        raise _stopped(failure, where, history, callbacks, check_finite) from None
     if plot is not None:
         plot_history(history, plot)
     return history
+
+
+def _stopped(e: NonFiniteError, where: str, history: History, callbacks: Sequence[Callback],
+             checked: bool) -> NonFiniteError:
+    """The error that ends fit: where it happened, what the model holds now, and the history so far."""
+    restored = [cb.best_epoch for cb in callbacks
+                if isinstance(cb, EarlyStopping) and cb.restore_best and cb.best_state is not None]
+    kept = f"the weights of epoch {restored[0] + 1} (EarlyStopping's best)" if restored else \
+        "its last finite weights" if checked else "the weights that step left (unchecked: they may be NaN)"
+    error = NonFiniteError(f"fit stopped in {where}: {e.what}", fix=f"{e.fix}; the model holds {kept}",
+                           loc=e.loc, locate=False)
+    error.history = history
+    return error
 
 
 def plot_history(history: History, path: str | os.PathLike, keys: Sequence[str] = ("loss", "val_loss")) -> None:
