@@ -20,7 +20,7 @@ from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
 from .ops import cast
 from .ops.operands import as_tensors
 from .passes import LEVELS, PassReport, optimize
-from .passes.manager import level_number
+from .passes.manager import level_number, pipeline_key
 from .schedule import KernelProgram, lower
 
 Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
@@ -61,7 +61,8 @@ class Function:
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
                  backend: str = "numpy", allow_input_downcast: bool = False, optimize: str = "O2",
-                 snapshots: bool = False, check_finite: bool | None = None):
+                 snapshots: bool = False, check_finite: bool | None = None,
+                 fast_math: bool = False):
         self.inputs = _check_inputs(inputs)
         self._single = isinstance(outputs, Tensor)
         self._kind = tuple if isinstance(outputs, tuple) else list
@@ -77,6 +78,7 @@ class Function:
         self.allow_input_downcast = allow_input_downcast
         self.optimize = _check_level(optimize)
         self.snapshots = snapshots
+        self.fast_math = fast_math
         self.check_finite = finite.enabled(check_finite)
         self._variants: dict[tuple, Variant] = {}
         self._last: Variant | None = None
@@ -131,16 +133,17 @@ class Function:
 
         def passes() -> tuple[Graph, PassReport, KernelProgram | None]:
             if not done:
-                optimized, report = optimize(graph, self.optimize, self.snapshots)
+                optimized, report = optimize(graph, self.optimize, self.snapshots, fast_math=self.fast_math)
                 done.append((optimized, report, lower(optimized) if self.backend.consumes == "program" else None))
             return done[0]
         steps = getattr(self.backend, "step_cache", None) if not self.snapshots else None
-        exe = steps.load(graph, self.optimize, lambda: passes()[2]) if steps is not None else None
+        level = pipeline_key(self.optimize, self.fast_math)
+        exe = steps.load(graph, level, lambda: passes()[2]) if steps is not None else None
         if exe is None:
             optimized, _, program = passes()
             exe = self.backend.compile(program if program is not None else optimized)
             if steps is not None:
-                steps.store(graph, self.optimize, exe)
+                steps.store(graph, level, exe)
         variant = self._variants[signature] = Variant(graph, exe, passes if not done else done[0])
         return variant
 
@@ -252,7 +255,7 @@ class Function:
 
 def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
              allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False,
-             check_finite: bool | None = None) -> Function:
+             check_finite: bool | None = None, fast_math: bool = False) -> Function:
     """Compile `outputs` (a tensor or a list/tuple) as a function of the placeholders `inputs`.
 
     `updates` lists `(parameter, new_value)` pairs: every new value is computed from
@@ -262,8 +265,11 @@ def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, ba
     `check_finite=True` (or GRAPHC_CHECK_FINITE=1 when it is None) makes a call that
     computes a NaN or an infinity raise `gc.NonFiniteError` naming the first op that
     made it, with its source line, and leave the parameters as they were.
+    `fast_math=True` lets the optimizer assume every value is finite (`0 * x` and `x - x`
+    become 0 even where x is inf or NaN); by default every rewrite keeps IEEE semantics.
     """
-    return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite)
+    return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite,
+                    fast_math)
 
 
 def _names(ts: Sequence[Tensor]) -> str:

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 import graphc as gc
 from graphc.backends.numpy import BACKEND, KERNELS
 from graphc.ir import Graph
-from graphc.passes import (CANONICAL, FOLD, SIMPLIFY, SPECIALIZE, STABILIZE, RewriteError, RewriteStats,
+from graphc.passes import (CANONICAL, FINITE, FOLD, SIMPLIFY, SPECIALIZE, STABILIZE, RewriteError, RewriteStats,
                            RuleSet, optimize, rewrite)
+from graphc.passes.fastmath import assuming_finite
 from graphc.schedule import lower
 from conftest import tol
 
@@ -26,7 +27,7 @@ RULE_CASES = [
     (SIMPLIFY, "c*(c*x)", lambda: 2.0 * (3.0 * X) + Y),
     (SIMPLIFY, "x/1", lambda: X / gc.ones_like(X) + Y),
     (SIMPLIFY, "-(-x)", lambda: -(-X) * Y),
-    (SIMPLIFY, "exp(log x)", lambda: gc.exp(gc.log(X)) + Y),
+    (FINITE, "exp(log x)", lambda: gc.exp(gc.log(X)) + Y),  # fast math only: exp(log(-1)) is nan
     (SIMPLIFY, "log(exp x)", lambda: gc.log(gc.exp(X)) * Y),
     (SIMPLIFY, "transpose(transpose)", lambda: X.T.T + Y),
     (SIMPLIFY, "reshape chain", lambda: gc.reshape(gc.reshape(X, (12,)), (3, 4)).T + Y),
@@ -62,7 +63,8 @@ def _run(graph: Graph):
 def test_each_rule_keeps_values_and_shrinks_the_graph(rules, name, build):
     graph = Graph((X, Y), (build(),))
     stats = RewriteStats()
-    new = rewrite(graph, rules, stats)
+    with assuming_finite(rules is FINITE):
+        new = rewrite(graph, rules, stats)
     assert stats.fired[name] >= 1, stats.fired
     if name == "sum(broadcast)":  # same node count, but the reduction became one multiply
         assert not any(n.op.name == "sum" for n in new.nodes)

@@ -57,6 +57,9 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     if is_int(s):
         return b.uitofp(v, t) if s == I1 else b.sitofp(v, t)
     return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
+#: SymPy's non-finite numbers as IEEE values (the float constants inf, -inf and nan become oo, -oo and
+#: nan in a body; with fast math SymPy folds x / 0 into zoo * x, and IEEE's x / +0.0 is x * inf)
+_NON_FINITE = {sp.oo: float("inf"), sp.S.NegativeInfinity: float("-inf"), sp.nan: float("nan"), sp.zoo: float("inf")}
 #: SymPy function -> `VMath` method (inline, vectorizable)
 _VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.erf: "erf"}
 
@@ -118,8 +121,10 @@ class ScalarPrinter:
     def emit_as(self, e: sp.Basic, t: ir.Type | None) -> ir.Value:
         """`e` as a value of type t (its own type, or the float type for a number, when t is None)."""
         t = t or self.type_of(e) or self.ftype
-        if e is sp.zoo and not is_int(t):  # SymPy folds x / 0 into zoo * x; IEEE's x / +0.0 is x * inf
-            return constant(t, float("inf"))
+        if e in _NON_FINITE:
+            if is_int(t):
+                raise Unsupported(f"the non-finite constant {e} in an integer kernel body")
+            return constant(t, _NON_FINITE[e])
         if e.is_Number or e is sp.pi or e is sp.E:
             if not e.is_real:
                 raise Unsupported(f"non-real constant {e}")

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.numpy import NumPyPrinter
 
 from ..ir import GraphcError, Tensor
@@ -48,6 +49,38 @@ def _on_arrays(fn: Callable) -> Callable:
 
 
 Lets = tuple  # tuple[tuple[sp.Symbol, sp.Expr], ...]
+
+#: stand-ins for an op's operands while its body is built (Dummy: never equal to anything else)
+_OPERANDS = tuple(sp.Dummy(f"operand{i}", real=True) for i in range(3))
+
+
+def exact_body(op: ew.Elementwise, args: Sequence[sp.Basic]) -> sp.Basic:
+    """`op.kernel_body(*args)` as IEEE arithmetic computes it.
+
+    SymPy simplifies as it builds, assuming finite values: `x - x` and `0 * x` become 0, `x / 0`
+    becomes `zoo * x`, `exp(log x)` and `sqrt(x)**2` become x, `(x > 0) | (x <= 0)` becomes true.
+    The op's body is built over stand-ins, where nothing can cancel, and the operands put in
+    unevaluated, so a fused kernel computes what the ops it fuses compute one by one."""
+    return _put(_body_over_operands(op), dict(zip(_OPERANDS, args)))
+
+
+@lru_cache(maxsize=None)
+def _body_over_operands(op: ew.Elementwise) -> sp.Basic:
+    return op.kernel_body(*_OPERANDS[:op.arity])
+
+
+def _put(e: sp.Basic, env: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """`e` with the stand-ins in `env` replaced, every node rebuilt without evaluation."""
+    if e in env:
+        return env[e]
+    if not e.args:
+        return e
+    args = [_put(a, env) for a in e.args]
+    if isinstance(e, ExprCondPair):
+        return e.func(*args)
+    if isinstance(e, (sp.And, sp.Or)):  # these simplify even unevaluated: (x > 0) | (x <= 0) is true, but not for NaN
+        return e.func._from_args(args)
+    return e.func(*args, evaluate=False)
 
 
 class _Printer(NumPyPrinter):

@@ -5,7 +5,9 @@
 `O0` runs nothing, `O1` the passes that keep values exact or make them more
 accurate, `O2` (the default) adds algebraic simplification and fusion. Memory
 planning and in-place updates happen when the optimized graph is scheduled
-into a kernel program (`graphc.schedule`).
+into a kernel program (`graphc.schedule`). Every level keeps IEEE semantics
+(inf and NaN included); `fast_math=True` adds the folds that hold only for
+finite values (`graphc.passes.fastmath`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Sequence
 
 from ..ir import Graph
 from .canonicalize import CANONICAL, canonicalize, cse
+from .fastmath import FINITE
 from .fuse import fuse
 from .loops import merge_loops
 from .manager import LEVELS, Pass, PassRecord, PassReport, run_passes
@@ -23,7 +26,11 @@ from .stabilize import STABILIZE, stabilize
 
 
 def simplify(graph: Graph, stats: RewriteStats) -> Graph:
-    return rewrite(graph, SIMPLIFY, stats)
+    """The identity table, and the folds that hold for finite values (on floats: with fast math only)."""
+    return rewrite(graph, _SIMPLIFY_ALL, stats)
+
+
+_SIMPLIFY_ALL = RuleSet("simplify", SIMPLIFY.rules + FINITE.rules)
 
 
 def fold(graph: Graph, stats: RewriteStats) -> Graph:
@@ -51,11 +58,14 @@ PIPELINE: tuple[Pass, ...] = (
 
 
 def optimize(graph: Graph, level: str | int = "O2", snapshots: bool = False,
-             disable: Sequence[str] = ()) -> tuple[Graph, PassReport]:
-    """Run the default pipeline on `graph`; returns the optimized graph and the report."""
-    return run_passes(graph, PIPELINE, level, snapshots, disable)
+             disable: Sequence[str] = (), fast_math: bool = False) -> tuple[Graph, PassReport]:
+    """Run the default pipeline on `graph`; returns the optimized graph and the report.
+
+    `fast_math=True` adds the folds that assume every value is finite (`graphc.passes.fastmath`)."""
+    return run_passes(graph, PIPELINE, level, snapshots, disable, fast_math)
 
 
 __all__ = ["PIPELINE", "LEVELS", "Pass", "PassRecord", "PassReport", "RewriteError", "RewriteStats", "Rule",
            "RuleSet", "optimize", "run_passes", "rewrite", "canonicalize", "stabilize", "simplify", "fold",
-           "cse", "specialize", "merge_loops", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD", "SPECIALIZE"]
+           "cse", "specialize", "merge_loops", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD", "SPECIALIZE",
+           "FINITE"]

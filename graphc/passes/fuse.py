@@ -12,9 +12,10 @@ import sympy as sp
 
 from ..ir import Graph, Tensor, remake
 from ..ops import elementwise as ew
-from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, input_symbols
+from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, exact_body, input_symbols
 from ..ops.linalg import MatMul
 from ..ops.reduce import REDUCERS as _BY_NAME
+from .fastmath import fast_math
 from .patterns import scalar_const
 from .rewrite import RewriteStats, map_graph
 
@@ -57,10 +58,11 @@ class _Group:
                 uses[i] = uses.get(i, 0) + 1
         expr: dict[Tensor, sp.Expr] = {}
         lets = []
+        finite = fast_math()  # SymPy's own simplification assumes finite values
         for m in order:
             args = [expr[i] if i in self.members else symbols[i] if i in symbols else _const_expr(i)
                     for i in m.inputs]
-            value = m.op.kernel_body(*args)
+            value = m.op.kernel_body(*args) if finite else exact_body(m.op, args)
             if uses.get(m, 0) > 1 and not value.is_Atom:
                 sym = sp.Symbol(f"t{len(lets)}", real=True)
                 lets.append((sym, value))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..ir import Graph
+from .fastmath import assuming_finite
 from .rewrite import RewriteStats
 
 LEVELS = {"O0": 0, "O1": 1, "O2": 2}
@@ -61,17 +62,24 @@ def level_number(level: str | int) -> int:
 
 
 def run_passes(graph: Graph, passes: Sequence[Pass], level: str | int = "O2", snapshots: bool = False,
-               disable: Sequence[str] = ()) -> tuple[Graph, PassReport]:
-    """Run the passes enabled at `level` (minus `disable`), in order."""
+               disable: Sequence[str] = (), fast_math: bool = False) -> tuple[Graph, PassReport]:
+    """Run the passes enabled at `level` (minus `disable`), in order; with `fast_math`, they may
+    assume every value is finite (`graphc.passes.fastmath`)."""
     n = level_number(level)
-    report = PassReport(level if isinstance(level, str) else f"O{level}")
-    for p in passes:
-        if p.level > n or p.name in disable:
-            continue
-        stats = RewriteStats()
-        start = time.perf_counter()
-        before = len(graph)
-        graph = p.run(graph, stats)
-        report.records.append(PassRecord(p.name, p.phase, before, len(graph), stats.fired,
-                                         time.perf_counter() - start, graph if snapshots else None))
+    report = PassReport(pipeline_key(level if isinstance(level, str) else f"O{level}", fast_math))
+    with assuming_finite(fast_math):
+        for p in passes:
+            if p.level > n or p.name in disable:
+                continue
+            stats = RewriteStats()
+            start = time.perf_counter()
+            before = len(graph)
+            graph = p.run(graph, stats)
+            report.records.append(PassRecord(p.name, p.phase, before, len(graph), stats.fired,
+                                             time.perf_counter() - start, graph if snapshots else None))
     return graph, report
+
+
+def pipeline_key(level: str | int, fast_math: bool) -> str | int:
+    """What a cached compile depends on of the pipeline's settings: the level, and fast math if on."""
+    return f"{level}+fast_math" if fast_math else level

@@ -12,7 +12,7 @@ from ..ops.linalg import MatMul
 from ..ops.reduce import Sum
 from ..ops.shape import (BroadcastLike, BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose,
                          broadcast_to, concatenate, reshape, transpose)
-from .patterns import filled, is_const, is_op, same_type_as, scalar_const
+from .patterns import const_value, filled, is_const, is_op, same_type_as, scalar_const
 from .rewrite import RuleSet, uses
 
 SIMPLIFY = RuleSet("simplify")
@@ -37,8 +37,6 @@ def sub_zero(node: Tensor):
         return same_type_as(a, node)
     if is_const(a, 0):
         return same_type_as(ew.negative(b), node)
-    if a is b:
-        return filled(node, 0)
     return None
 
 
@@ -117,15 +115,21 @@ def nested_concatenate(node: Tensor):
 
 @SIMPLIFY.rule(type(ew.MUL), name="x*1,x*0")
 def mul_identity(node: Tensor):
+    """x * 0 is 0 only for a constant finite x: inf * 0 and nan * 0 are nan (fast math folds any x)."""
     a, b = node.inputs
     for x, c in ((a, b), (b, a)):
         if is_const(c, 1):
             return same_type_as(x, node)
-        if is_const(c, 0):
+        if is_const(c, 0) and _finite_const(x):
             return filled(node, 0)
         if is_const(c, -1):
             return same_type_as(ew.negative(x), node)
     return None
+
+
+def _finite_const(t: Tensor) -> bool:
+    v = const_value(t)
+    return v is not None and bool(np.all(np.isfinite(v)))
 
 
 @SIMPLIFY.rule(type(ew.MUL), name="c*(c*x)")
@@ -138,8 +142,19 @@ def mul_constants(node: Tensor):
         x, y = other.inputs
         for inner_c, rest in ((scalar_const(x), y), (scalar_const(y), x)):
             if inner_c is not None:
-                return same_type_as(ew.mul(rest, np.asarray(c * inner_c, node.dtype)[()].item()), node)
+                with np.errstate(all="ignore"):
+                    product = np.asarray(c, node.dtype) * np.asarray(inner_c, node.dtype)
+                if _keeps_specials(c, inner_c, product):
+                    return same_type_as(ew.mul(rest, product[()].item()), node)
     return None
+
+
+def _keeps_specials(c: float, d: float, product: np.ndarray) -> bool:
+    """Whether (c * d) * x is inf or nan exactly where c * (d * x) is: not when c * d overflows to inf
+    (then x = 0 gives nan) or underflows to 0 (then x = inf gives nan), nor for an inf or nan factor."""
+    if not np.issubdtype(product.dtype, np.floating):
+        return True
+    return bool(np.isfinite(c) and np.isfinite(d) and np.isfinite(product) and (product != 0 or c == 0 or d == 0))
 
 
 @SIMPLIFY.rule(type(ew.DIV), name="x/1")
@@ -154,14 +169,10 @@ def double_negation(node: Tensor):
     return x.inputs[0] if x.op is ew.NEG else None
 
 
-@SIMPLIFY.rule(type(ew.EXP), name="exp(log x)")
-def exp_log(node: Tensor):
-    x = node.inputs[0]
-    return x.inputs[0] if is_op(x, ew.LOG) else None
-
-
 @SIMPLIFY.rule(type(ew.LOG), name="log(exp x)")
 def log_exp(node: Tensor):
+    """log(exp x) is x at +-inf and nan too; for large finite x it is the exact value where exp
+    overflows (log(exp(1000)) would be inf)."""
     x = node.inputs[0]
     return x.inputs[0] if is_op(x, ew.EXP) else None
 
@@ -215,6 +226,8 @@ def sum_of_broadcast(node: Tensor):
     if not all(src.shape[a] == 1 for a in node.op.axes):
         return None
     n = int(np.prod([x.shape[a] for a in node.op.axes]))
+    if n == 0:  # a sum of no copies is 0 even for inf or nan copies (x * 0 would be nan)
+        return filled(node, 0)
     kept = src if node.op.keepdims else Tensor.make(Squeeze(node.op.axes), [src])
     return same_type_as(ew.mul(kept, n), node)
 

@@ -89,14 +89,14 @@ def _cancel(node: Tensor) -> Tensor | None:
     num: list[Tensor] = []
     den: list[Tensor] = []
     _factors(node, num, den)
-    kept_den = []
+    kept_den, cancelled = [], []
     for f in den:
         match = next((i for i, n in enumerate(num) if n is f), None) if positive_valued(f) else None
         if match is None:
             kept_den.append(f)
         else:
-            num.pop(match)
-    if len(kept_den) == len(den):
+            cancelled.append(num.pop(match))
+    if not cancelled:
         return None
     den = kept_den
     out = num[0] if num else filled(node, 1.0)
@@ -104,12 +104,15 @@ def _cancel(node: Tensor) -> Tensor | None:
         out = ew.mul(out, f)
     for f in den:
         out = ew.divide(out, f)
+    for f in cancelled:  # a NaN factor still makes the result NaN, as (y / s) * s does
+        out = ew.where(ew.equal(f, f), out, f)
     return same_type_as(out, node)
 
 
 @STABILIZE.rule(type(ew.MUL), type(ew.DIV), name="cancel s/s")
 def cancel_positive_factors(node: Tensor):
-    """(y / s) * s = y for s = exp/sigmoid/softmax: exact where s underflows to 0 (0 * inf = nan)."""
+    """(y / s) * s = y for s = exp/sigmoid/softmax: exact where s underflows to 0 (0 * inf = nan), and
+    the limit y where s is 0 or inf because its input is -inf or inf; NaN where s is NaN."""
     return _cancel(node)
 
 
