@@ -18,21 +18,29 @@ from .program import Buffer, Kernel
 
 def cluster_elementwise(kernels: Sequence[Kernel], buffers: Sequence[Buffer]) -> list[Kernel]:
     """The kernels in an order where each elementwise kernel runs just before the next elementwise
-    kernel of its output shape, unless a kernel between them reads its output."""
-    order = list(kernels)
-    for i in range(len(order) - 2, -1, -1):
-        k = order[i]
+    kernel of its output shape, unless a kernel between them reads its output.
+
+    Kernels are visited from the last to the first; a kernel that moves goes just before the first
+    elementwise kernel of its shape among those after it (a chain's head), and later moves only go in
+    front of it. So a kernel's place is a rank: (index, 0) where it stays, (the chain's first component,
+    a count that falls with each move) where it moves, and a reader comes before the chain's head
+    exactly when its rank is lower. Each kernel and each edge is looked at once (a forward scan per
+    kernel was quadratic: an output read far away, the scan ran to the reader)."""
+    readers: dict[int, list[int]] = {}
+    for j, x in enumerate(kernels):
+        for v in x.inputs:
+            readers.setdefault(v.buffer, []).append(j)
+    rank: list[tuple[int, int]] = [(j, 0) for j in range(len(kernels))]
+    head: dict[tuple, int] = {}  # output shape -> the first elementwise kernel of that shape after this one
+    moves = 0
+    for i in range(len(kernels) - 1, -1, -1):
+        k = kernels[i]
         if k.kind != "elementwise":
             continue
         shape = buffers[k.output].shape
-        target = None
-        for j in range(i + 1, len(order)):
-            x = order[j]
-            if x.kind == "elementwise" and buffers[x.output].shape == shape:
-                target = j
-                break
-            if any(v.buffer == k.output for v in x.inputs):
-                break
-        if target is not None and target > i + 1:
-            order.insert(target - 1, order.pop(i))
-    return order
+        target = head.get(shape)
+        if target is not None and all(rank[r] >= rank[target] for r in readers.get(k.output, ())):
+            moves += 1
+            rank[i] = (rank[target][0], -moves)
+        head[shape] = i
+    return [kernels[j] for j in sorted(range(len(kernels)), key=rank.__getitem__)]

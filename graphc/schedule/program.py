@@ -8,7 +8,9 @@ elementwise kernel write a parameter's new value straight into its buffer.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,9 +28,10 @@ class Buffer:
     name: str = ""
     data: Any = field(default=None, compare=False, repr=False)  # the array of a const or param state
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        """Its size in bytes (asked for per kernel argument and placement: computed once)."""
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
 
 @dataclass(frozen=True)
