@@ -26,14 +26,18 @@ class Memory:
 
     def __init__(self, program: KernelProgram):
         self.program = program
+        self._regions: dict[int, Region] = {}  # every kernel argument asks: computed once per slot
 
     def where(self, slot: int) -> Region:
         """The bytes of a storage slot: a range of the arena for a planned temporary, else its own slot."""
-        offsets = self.program.plan.offsets
-        if slot < len(self.program.buffers) and slot in offsets:
-            start = offsets[slot]
-            return ("arena", start, start + self.program.buffers[slot].nbytes)
-        return ("slot", slot, slot)
+        if slot not in self._regions:
+            offsets = self.program.plan.offsets
+            if slot < len(self.program.buffers) and slot in offsets:
+                start = offsets[slot]
+                self._regions[slot] = ("arena", start, start + self.program.buffers[slot].nbytes)
+            else:
+                self._regions[slot] = ("slot", slot, slot)
+        return self._regions[slot]
 
     def meet(self, a: int, b: int) -> bool:
         """Whether slots a and b may share a byte."""

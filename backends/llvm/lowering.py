@@ -29,6 +29,7 @@ from .groups import emit_group, kernel_groups
 from .kernels import Context, Operand, emit_copy
 from .loop import NestedLoop, private_slots
 from .profile import CycleCounters
+from .shared import SharedBodies
 
 
 @dataclass
@@ -98,6 +99,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
     slots, callback = run.args
     b = ir.IRBuilder(run.append_basic_block("entry"))
     fallbacks: dict[int, str] = {}
+    shared = SharedBodies() if bounds is None else None  # a checked kernel's checks name its own sites
     timer = CycleCounters(module, b, len(program.kernels)) if profile else None
 
     def call(kf: KernelFunction, code: int) -> None:
@@ -119,6 +121,8 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
             del module.globals[name]
             fallbacks[i] = e.what
             return None
+        if shared is not None:
+            shared.share(kf)
         return kf
 
     def group_function(members: list[int]) -> KernelFunction | None:
@@ -134,6 +138,8 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         except Unsupported:
             del module.globals[name]
             return None
+        if shared is not None:
+            shared.share(kf)
         return kf
 
     grouped: dict[int, int] = {}
