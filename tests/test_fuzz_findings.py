@@ -119,3 +119,37 @@ def test_take_checks_its_indices_when_there_is_nothing_to_copy(backend):
     assert f(np.zeros((1, 0)), np.array([[0, 0, -1]], np.int32)).shape == (1, 3, 0)
     with pytest.raises(gc.IndexRangeError, match=r"index 2 at position \[0, 1\]"):
         f(np.zeros((1, 0)), np.array([[0, 2, 2]], np.int32))
+
+
+def _bool_where_cases():
+    a, b = gc.placeholder((1, 2), "bool"), gc.placeholder((2,), "bool")
+    i, j = gc.placeholder((), "int64"), gc.placeholder((), "int64")
+    inner = gc.where(a, a, b)  # a bool where, then the condition of another where and an operand of logic
+    outs = [gc.where(inner, j, i), gc.where(gc.where(inner, b, a), a, b), gc.logical_or(b, inner),
+            gc.logical_not(inner), gc.logical_and(gc.where(a, b, a), b)]
+    return [a, b, i, j], outs
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_bool_where_as_a_condition_and_in_logic(backend, level):
+    """SymPy misread a Piecewise as a condition (where(where(a, a, b), j, i) lost b at O2 on every
+    backend) and refused it in Or/Not (TypeError: expecting bool or Boolean)."""
+    xs, outs = _bool_where_cases()
+    ref_xs, ref_outs = _bool_where_cases()
+    for av, bv in [([[False, False]], [False, True]), ([[True, False]], [True, False]), ([[False, True]], [True, True])]:
+        args = [np.array(av), np.array(bv), np.array(0), np.array(-2)]
+        want = gc.function(ref_xs, ref_outs, backend="numpy", optimize="O0")(*args)
+        np.testing.assert_array_equal(want[0], np.where(np.where(av, av, bv), -2, 0))
+        for got, w in zip(gc.function(xs, outs, backend=backend, optimize=level)(*args), want):
+            np.testing.assert_array_equal(got, w)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_second_derivative_of_the_mean_of_nothing(backend, level):
+    """0.0 / 0.0 kept unevaluated (IEEE) was printed for NumPy as Python floats: ZeroDivisionError."""
+    x = gc.placeholder((3, 0), "float32")
+    m = gc.mean(x, axis=-1, keepdims=True)
+    g = gc.grad(gc.sum(gc.sin(m)), [x], disconnected="zero")
+    h = gc.grad(sum(gc.sum(d) for d in g), [x], disconnected="zero")
+    got_h, got_m = gc.function([x], h + [m], backend=backend, optimize=level)(np.zeros((3, 0), np.float32))
+    assert got_h.shape == (3, 0) and np.isnan(got_m).all()

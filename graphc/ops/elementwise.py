@@ -342,6 +342,27 @@ MINIMUM = _make("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lamb
 _TRUTH_VALUES = (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction, sp.core.relational.Relational)
 
 
+def truth(e: sp.Basic) -> sp.Basic:
+    """A bool operand's body where SymPy wants a truth value (a condition, an operand of And/Or/Not):
+    a comparison, a logic expression or a bool input's symbol stays; a bool `where` (a Piecewise)
+    becomes its logic, (c & a) | (~c & b), built unevaluated (SymPy misreads a Piecewise condition:
+    where(where(a, a, b), x, y) lost b; and ~(x > 0) is not x <= 0 for NaN)."""
+    if isinstance(e, (*_TRUTH_VALUES, sp.Symbol)):
+        return e
+    if not isinstance(e, sp.Piecewise):
+        return sp.Ne(e, 0, evaluate=False)
+    terms, earlier = [], []
+    for value, cond in e.args:
+        cond = truth(cond)
+        terms.append(_every([*earlier, *([cond] if cond is not sp.true else []), truth(value)]))
+        earlier.append(sp.Not(cond, evaluate=False))
+    return terms[0] if len(terms) == 1 else sp.Or._from_args(terms)
+
+
+def _every(terms: list) -> sp.Basic:
+    return terms[0] if len(terms) == 1 else sp.And._from_args(terms)
+
+
 def _ordered(relation: Callable) -> Callable:
     """An order relation on scalar bodies whose operands may be truth values (bool tensors, or a
     comparison folded to true/false): False < True, as NumPy orders bools; SymPy refuses to order them."""
@@ -359,9 +380,10 @@ GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, _ordered(sp.Ge), kin
 EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False, returns_bool=True, symbol="==")
 NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY, differentiable=False,
                   returns_bool=True, symbol="!=")
-AND = _make("logical_and", 2, np.logical_and, sp.And, kind=LOGICAL, differentiable=False)
-OR = _make("logical_or", 2, np.logical_or, sp.Or, kind=LOGICAL, differentiable=False)
-NOT = _make("logical_not", 1, np.logical_not, sp.Not, kind=LOGICAL, differentiable=False)
+AND = _make("logical_and", 2, np.logical_and, lambda a, b: sp.And(truth(a), truth(b)), kind=LOGICAL,
+            differentiable=False)
+OR = _make("logical_or", 2, np.logical_or, lambda a, b: sp.Or(truth(a), truth(b)), kind=LOGICAL, differentiable=False)
+NOT = _make("logical_not", 1, np.logical_not, lambda a: sp.Not(truth(a)), kind=LOGICAL, differentiable=False)
 
 
 class Where(Elementwise):
@@ -372,7 +394,7 @@ class Where(Elementwise):
     kind = ANY
 
     def scalar(self, c, a, b):
-        return sp.Piecewise((a, c), (b, True))
+        return sp.Piecewise((a, truth(c)), (b, True))
 
     def numpy(self, c, a, b):
         return np.where(c, a, b)

@@ -77,9 +77,11 @@ def _put(e: sp.Basic, env: dict[sp.Basic, sp.Basic]) -> sp.Basic:
         return e
     args = [_put(a, env) for a in e.args]
     if isinstance(e, ExprCondPair):
-        return e.func(*args)
+        return e.func(args[0], ew.truth(args[1]))
     if isinstance(e, (sp.And, sp.Or)):  # these simplify even unevaluated: (x > 0) | (x <= 0) is true, but not for NaN
-        return e.func._from_args(args)
+        return e.func._from_args([ew.truth(a) for a in args])
+    if isinstance(e, sp.Not):
+        return e.func(ew.truth(args[0]), evaluate=False)
     return e.func(*args, evaluate=False)
 
 
@@ -100,6 +102,7 @@ class _Printer(NumPyPrinter):
         """SymPy folds x / 0 into zoo * x; IEEE's x / +0.0 is x * inf (inf, -inf, or nan at 0)."""
         return self._module_format("numpy.inf")
 
+
     def _print_And(self, expr: sp.And) -> str:
         return self._binary_chain("numpy.logical_and", expr.args)
 
@@ -119,8 +122,16 @@ class _Printer(NumPyPrinter):
 def compile_body(params: tuple[sp.Symbol, ...], lets: Lets, body: sp.Expr) -> Callable:
     printer = _Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                         "user_functions": {name: name for name in numpy_namespace()}})  # lambdify's own settings
-    return sp.lambdify(params, body, modules=[numpy_namespace(), "numpy"], cse=lambda e: (list(lets), e),
-                       printer=printer)
+    lets = tuple((sym, _ieee_reciprocals(value)) for sym, value in lets)
+    return sp.lambdify(params, _ieee_reciprocals(body), modules=[numpy_namespace(), "numpy"],
+                       cse=lambda e: (list(lets), e), printer=printer)
+
+
+def _ieee_reciprocals(e: sp.Basic) -> sp.Basic:
+    """`e` with negative powers of the number 0 (x / 0.0, kept unevaluated) as IEEE's inf: printed as
+    they stand, Python divides two floats and raises ZeroDivisionError."""
+    zeros = {t: sp.oo for t in e.atoms(sp.Pow) if t.base.is_Number and t.base.is_zero and t.exp.is_negative}
+    return _put(e, zeros) if zeros else e  # unevaluated: SymPy would fold exp(x) * oo into oo
 
 
 def expand(lets: Lets, body: sp.Expr) -> sp.Expr:
