@@ -9,6 +9,9 @@ outputs and then applies the updates.
 """
 from __future__ import annotations
 
+import threading
+import warnings
+from collections import OrderedDict
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -17,6 +20,7 @@ from . import backends, finite
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
+from .ir.stategroup import hold, join
 from .ops import cast
 from .ops.operands import as_tensors
 from .passes import LEVELS, PassReport, optimize
@@ -24,6 +28,9 @@ from .passes.manager import level_number, pipeline_key
 from .schedule import KernelProgram, lower
 
 Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
+
+#: How many input-shape variants a function keeps compiled by default (the least recently used goes).
+MAX_VARIANTS = 32
 
 
 class Variant:
@@ -57,12 +64,16 @@ class Variant:
 
 
 class Function:
-    """A compiled graph. Call it with one array per input (positionally or by name)."""
+    """A compiled graph. Call it with one array per input (positionally or by name).
+
+    Safe to call from several threads: the first call of each shape compiles once, and a call holds
+    the one lock of the parameters its step reads or updates (stategroup.py), so calls with updates
+    are serialized and no function sharing a parameter sees it half updated."""
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
                  backend: str = "numpy", allow_input_downcast: bool = False, optimize: str = "O2",
                  snapshots: bool = False, check_finite: bool | None = None,
-                 fast_math: bool = False):
+                 fast_math: bool = False, max_variants: int = MAX_VARIANTS):
         self.inputs = _check_inputs(inputs)
         self._single = isinstance(outputs, Tensor)
         self._kind = tuple if isinstance(outputs, tuple) else list
@@ -80,8 +91,12 @@ class Function:
         self.snapshots = snapshots
         self.fast_math = fast_math
         self.check_finite = finite.enabled(check_finite)
-        self._variants: dict[tuple, Variant] = {}
+        self.max_variants = _check_max_variants(max_variants)
+        self._variants: OrderedDict[tuple, Variant] = OrderedDict()  # least recently used first
         self._last: Variant | None = None
+        self._compiling = threading.Lock()
+        self._churned = False  # warned that shapes change more often than variants are kept
+        self._state = join(p.op.state for p in self.graph.parameters)  # the one to hold in a call
         self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
         self._dtypes = tuple(np.dtype(t.dtype) for t in self.inputs)
 
@@ -93,11 +108,21 @@ class Function:
         else:
             arrays = args
         self._last = variant
-        outs = finite.checked_call(variant, arrays, self.backend.name) if self.check_finite else \
-            variant.executable(arrays)
+        outs = self._held(finite.checked_call, variant, arrays, self.backend.name) if self.check_finite else \
+            self._held(variant.executable, arrays)
         if self._single:
             return outs[0]
         return self._kind(outs)
+
+    def _held(self, run: Callable, *args: Any) -> Any:
+        """`run(*args)` holding the lock of the parameters this function reads or updates (if any)."""
+        if self._state is None:
+            return run(*args)
+        lock = hold(self._state)
+        try:
+            return run(*args)
+        finally:
+            lock.release()
 
     def _fast_variant(self, args: tuple) -> Variant | None:
         """The compiled variant when every argument already is a C-contiguous array of its input's
@@ -107,7 +132,17 @@ class Function:
         for a, dtype in zip(args, self._dtypes):
             if type(a) is not np.ndarray or a.dtype is not dtype or not a.flags.c_contiguous:
                 return None
-        return self._variants.get(tuple(a.shape for a in args))
+        return self._lookup(tuple(a.shape for a in args))
+
+    def _lookup(self, signature: tuple) -> Variant | None:
+        """The variant compiled for `signature`, marked most recently used (None if it is not kept)."""
+        variant = self._variants.get(signature)
+        if variant is not None and variant is not self._last:
+            try:
+                self._variants.move_to_end(signature)
+            except KeyError:  # another thread dropped it meanwhile: it still runs this call
+                pass
+        return variant
 
     def specialize(self, shapes: Sequence[tuple]) -> Graph:
         """The graph with every free dim fixed to the given input shapes."""
@@ -124,8 +159,26 @@ class Function:
                              f"in this graph: {e.what}", fix="free (None) dims that meet in an op must agree") from None
 
     def _variant_for(self, signature: tuple) -> Variant:
-        """The variant compiled for these input shapes, compiling it on first use."""
-        return self._variants.get(signature) or self._compile(signature)
+        """The variant compiled for these input shapes, compiling it on first use (once, whatever the
+        threads calling), and dropping the least recently used beyond `max_variants`."""
+        variant = self._lookup(signature)
+        if variant is not None:
+            return variant
+        with self._compiling:
+            variant = self._variants.get(signature) or self._compile(signature)
+            while len(self._variants) > self.max_variants:
+                self._variants.popitem(last=False)
+                self._warn_churn()
+        return variant
+
+    def _warn_churn(self) -> None:
+        if not self._churned:
+            self._churned = True
+            warnings.warn(f"function: more than max_variants={self.max_variants} input shapes were compiled, so "
+                          f"the least recently used is dropped and compiled again when it comes back; inputs whose "
+                          f"free (None) dims change on most calls compile on most calls. Pad or bucket the "
+                          f"inputs to a few sizes, or raise gc.function(..., max_variants=...)",
+                          RuntimeWarning, stacklevel=4)
 
     def _compile(self, signature: tuple) -> Variant:
         graph = self.specialize(signature)
@@ -183,7 +236,7 @@ class Function:
         if not hasattr(variant.executable, "profile"):
             raise InputError(f"profile: the {self.backend.name} backend has no kernel timers",
                              fix="compile with backend=\"llvm\"")
-        return variant.executable.profile(arrays, calls)
+        return self._held(variant.executable.profile, arrays, calls)
 
     def asm(self, *shapes: tuple) -> str:
         """The host assembly of a variant (backend="llvm")."""
@@ -196,7 +249,7 @@ class Function:
 
     @property
     def variants(self) -> list[tuple]:
-        """The input-shape signatures compiled so far."""
+        """The input-shape signatures kept compiled, least recently used first (at most `max_variants`)."""
         return list(self._variants)
 
     def _arguments(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
@@ -229,7 +282,7 @@ class Function:
                 return on_device
         if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, (list, tuple)):
             a = np.asarray(v)
-            if a.dtype.name != x.dtype:
+            if a.dtype != self._dtypes[i]:  # another dtype, or another byte order: native code reads native
                 ok = np.can_cast(a.dtype, x.dtype, casting="safe") or (
                     self.allow_input_downcast and np.can_cast(a.dtype, x.dtype, casting="same_kind"))
                 if not ok:
@@ -255,7 +308,8 @@ class Function:
 
 def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
              allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False,
-             check_finite: bool | None = None, fast_math: bool = False) -> Function:
+             check_finite: bool | None = None, fast_math: bool = False,
+             max_variants: int = MAX_VARIANTS) -> Function:
     """Compile `outputs` (a tensor or a list/tuple) as a function of the placeholders `inputs`.
 
     `updates` lists `(parameter, new_value)` pairs: every new value is computed from
@@ -267,9 +321,10 @@ def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, ba
     made it, with its source line, and leave the parameters as they were.
     `fast_math=True` lets the optimizer assume every value is finite (`0 * x` and `x - x`
     become 0 even where x is inf or NaN); by default every rewrite keeps IEEE semantics.
+    `max_variants` bounds the input-shape variants kept compiled (least recently used dropped first).
     """
     return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite,
-                    fast_math)
+                    fast_math, max_variants=max_variants)
 
 
 def _names(ts: Sequence[Tensor]) -> str:
@@ -294,6 +349,13 @@ def _check_inputs(inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
         if x.name is not None:
             named[x.name] = x
     return tuple(inputs)
+
+
+def _check_max_variants(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ArgumentError(f"function: max_variants must be a positive int, got {n!r}",
+                            fix=f"the default keeps {MAX_VARIANTS} input shapes compiled")
+    return int(n)
 
 
 def _check_level(level: str | int) -> str | int:

@@ -269,8 +269,7 @@ def test_random_graphs_and_gradients_match_numpy(expr, seed):
 
 
 def test_repeated_calls_see_mutated_inputs_new_arrays_and_parameter_values():
-    """The call fast path keeps the addresses of the arrays it saw last: in-place changes, new arrays,
-    converted arguments and new parameter values must all be read afresh."""
+    """In-place changes, new arrays, converted arguments and new parameter values are all read afresh."""
     w = gc.parameter(np.arange(3.0, dtype=np.float32), "w")
     x = gc.placeholder((3,), "float32", name="x")
     f = gc.function([x], gc.sum(x * w), updates=[(w, w + 1)], backend="llvm")
@@ -283,9 +282,10 @@ def test_repeated_calls_see_mutated_inputs_new_arrays_and_parameter_values():
     w.value = np.zeros(3, np.float32)
     assert f(x=np.arange(3, dtype=np.float32)) == 0.0
     np.testing.assert_array_equal(w.value, [1, 1, 1])
-    w.value.flags.writeable = False
-    with pytest.raises(gc.GraphcError, match="parameter w.s array is read-only"):
-        f(xv)
+    view = w.value
+    view.flags.writeable = False  # .value is a view: freezing it leaves the parameter's own buffer writable
+    assert f(xv) == 6.0
+    np.testing.assert_array_equal(view, [2, 2, 2])
 
 
 def _scan_cases():

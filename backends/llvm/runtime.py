@@ -1,21 +1,25 @@
 """JIT compilation (MCJIT, new pass manager at speed 3 for the host CPU) and the executable.
 
 One `run` call per step through ctypes, which releases the GIL. The arena,
-scratch and staging areas are allocated once per executable; inputs, parameter
-arrays and fresh output arrays are put in the slot table on every call, after
-checking that each parameter array still has its compiled shape and dtype.
-Compiled machine code is cached in memory and on disk (cache.py) by the hash of the IR and the host.
+scratch and staging areas are allocated once per executable; the addresses of the
+inputs and fresh output arrays are read into the slot table on every call (an array
+can move: `resize`), and parameters are read and written in their private buffers
+(ParamState), which nothing outside the runtime can move or reshape.
+Compiled machine code is cached on disk (cache.py) by the hash of the IR and the host, and in
+memory while an executable uses it: a machine is freed with the last executable that runs it.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import threading
+import weakref
 from functools import cached_property, lru_cache
 from typing import Sequence
 
 import llvmlite.binding as llvm
 import numpy as np
+from llvmlite.binding.newpassmanagers import NewPassManager
 
 from graphc.ir import GraphcError
 from graphc.ir.errors import BackendError
@@ -81,7 +85,12 @@ def optimized_module(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
     pto.loop_vectorization = True
     pto.slp_vectorization = True
     pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(module, pb)
+    passes = pb.getModulePassManager()
+    try:
+        passes.run(module, pb)
+    finally:  # llvmlite 0.50's ModulePassManager never frees its pipeline (its _dispose is ObjectRef's
+        NewPassManager._dispose(passes)  # no-op, first in the MRO): ~80 KB lost per compile without this
+        passes.detach()
     return module
 
 
@@ -134,7 +143,8 @@ class Machine:
         return target_machine().emit_assembly(self.module)
 
 
-_MACHINES: dict[str, Machine] = {}
+#: the machines executables hold, by cache key: equal programs share one, and it goes with the last
+_MACHINES: weakref.WeakValueDictionary[str, Machine] = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 
 
@@ -142,10 +152,26 @@ def machine(text: str) -> Machine:
     parts = cache.components(text, PIPELINE)
     key = cache.key(parts)
     with _LOCK:
-        if key not in _MACHINES:
-            _MACHINES[key] = Machine(text, parts, key)
-            _dump(key[:16], text, _MACHINES[key])
-        return _MACHINES[key]
+        found = _MACHINES.get(key)
+        if found is None:
+            found = _MACHINES[key] = Machine(text, parts, key)
+            _dump(key[:16], text, found)
+        return found
+
+
+def _data_field() -> int:
+    """Where an ndarray keeps its data pointer: NumPy's C struct has it right after the object header.
+    Reading it through ctypes takes a fifth of the time of `a.ctypes.data`, so every call can afford it."""
+    probe = np.empty(3)
+    offset = object.__basicsize__
+    if ctypes.c_void_p.from_address(id(probe) + offset).value != probe.ctypes.data:
+        raise BackendError("llvm: this NumPy does not keep an array's data pointer after the object header",
+                           fix="report the NumPy and Python versions")
+    return offset
+
+
+_DATA = _data_field()
+_POINTER_AT = ctypes.c_void_p.from_address
 
 
 def _dump(name: str, text: str, m: Machine) -> None:
@@ -160,6 +186,11 @@ def _dump(name: str, text: str, m: Machine) -> None:
     os.makedirs(folder, exist_ok=True)
     for suffix, content in ((".ll", text), (".opt.ll", m.optimized_ir), (".s", m.asm)):
         cache.write_atomic(os.path.join(folder, name + suffix), content.encode(), 0o644)
+
+
+def _callback(fallback: weakref.WeakMethod) -> CALLBACK:
+    """The native code's way back into Python; it runs only inside a call, while the executable lives."""
+    return CALLBACK(lambda i: fallback()(i))
 
 
 class Executable:
@@ -195,12 +226,14 @@ class Executable:
             self._slots[n.fn_slot] = ctypes.cast(body.machine.run, ctypes.c_void_p).value
             self._slots[n.table_slot] = body._slots_address
         self._params = [b for b in program.buffers if b.role == "param"]
+        for b in self._params:  # a private buffer of the compiled shape and dtype that never moves (ParamState)
+            self._slots[b.id] = b.data.array.ctypes.data
+        self._states = [b.data for b in self._params]
         self._out_specs = [(v.shape, np.dtype(program.buffers[v.buffer].dtype)) for v in program.outputs]
-        # the arrays whose addresses are in the slots: inputs, then parameters (a held array cannot move)
-        self._held: list[np.ndarray | None] = [None] * (len(program.inputs) + len(self._params))
-        self._param_dtypes = {len(program.inputs) + j: np.dtype(b.dtype) for j, b in enumerate(self._params)}
+        # the slots of the inputs, then of the outputs: filled with their arrays' addresses on every call
+        self._array_slots = (*program.inputs, *range(low.n_buffers, low.n_buffers + len(program.outputs)))
         self._slots_address = ctypes.addressof(self._slots)
-        self._callback = CALLBACK(self._fallback)
+        self._callback = _callback(weakref.WeakMethod(self._fallback))  # weak: no cycle keeps the code alive
         self._error: BaseException | None = None
         self._lock = threading.Lock()
 
@@ -216,21 +249,13 @@ class Executable:
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]
-        slots, held, flat = self._slots, self._held, self._flat
+        slots = self._slots
         with self._lock:
-            for j, (b, a) in enumerate(zip(self.program.inputs, args)):
-                if a is not held[j]:  # a new array: fetch its address (a held one cannot move)
-                    held[j] = a
-                    slots[b] = a.ctypes.data
-            for j, b in enumerate(self._params, len(args)):
-                a = b.data.array
-                if a is not held[j] or a.shape != b.shape or a.dtype is not self._param_dtypes[j] \
-                        or not a.flags.writeable:
-                    self._check_param(b, a)
-                    held[j] = a
-                    slots[b.id] = a.ctypes.data
-            for j, o in enumerate(outs, self.lowered.n_buffers):
-                slots[j] = o.ctypes.data
+            for j, a in zip(self._array_slots, (*args, *outs)):  # read afresh: the same array may have moved
+                slots[j] = _POINTER_AT(id(a) + _DATA).value
+            for state in self._states:
+                if state.owner is not None:  # a device holds the value: bring it back into the buffer
+                    state.array
             if self.lowered.fallbacks:  # the NumPy callback reads flat views of every storage
                 self._bind_flat(args, outs)
             rc = self.machine.run(self._slots_address, self._callback)
@@ -249,19 +274,6 @@ class Executable:
             flat[b] = flat[t]
         for b, slot in self.lowered.direct.items():
             flat[b] = outs[slot - self.lowered.n_buffers].reshape(-1)
-
-    @staticmethod
-    def _check_param(b, a: np.ndarray) -> None:
-        """The generated code writes parameters in place: each must still be the writable, contiguous
-        array of the shape and dtype it was compiled for."""
-        name = b.name or b.id
-        if a.shape != b.shape or a.dtype.name != b.dtype:
-            raise BackendError(f"parameter {name} changed to {a.dtype}{list(a.shape)} since it was "
-                               f"compiled as {b.dtype}{list(b.shape)}", fix="recompile the function")
-        if not a.flags.c_contiguous or not a.flags.writeable:
-            raise BackendError(f"parameter {name}'s array is {'read-only' if a.flags.c_contiguous else 'not contiguous'}"
-                               ", but the compiled step updates it in place",
-                               fix="set it with param.value = array (which copies into its buffer)")
 
     def _fallback(self, i: int) -> int:
         """Runs kernel i with its op's NumPy rule (called from native code, with the GIL)."""

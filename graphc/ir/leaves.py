@@ -9,6 +9,7 @@ import numpy as np
 from .dtypes import canonical
 from .errors import DTypeError, ShapeError
 from .node import Op, Tensor
+from .stategroup import Group, hold
 
 _UIDS = itertools.count()
 
@@ -47,16 +48,21 @@ class Placeholder(Leaf):
 class ParamState:
     """The buffer behind a parameter: the runtime reads and updates it in place.
 
+    The buffer is private: `param.value` hands out views of it, so no user code can resize,
+    reshape or retype the array compiled code writes (its address and layout never change).
     A device backend may hold the current value instead (`owner`, with
     `download() -> ndarray`) so parameters stay on the GPU between calls;
     reading `.array` brings the value back to the host and ends that ownership.
+    `group` is the set of states compiled steps use together, whose one lock a step holds while it
+    runs (stategroup.py).
     """
 
-    __slots__ = ("_array", "owner")
+    __slots__ = ("_array", "owner", "group")
 
     def __init__(self, array: np.ndarray):
         self._array = array
         self.owner = None
+        self.group = Group()
 
     @property
     def array(self) -> np.ndarray:
@@ -96,7 +102,7 @@ class Constant(Leaf):
     name = "constant"
 
     def __init__(self, value: np.ndarray):
-        value = np.array(value, order="C", copy=True)
+        value = native(value)
         value.flags.writeable = False
         self.value = value
         self._key = (value.dtype.name, value.shape, value.tobytes())
@@ -152,6 +158,12 @@ def _array(value: Any, dtype: Any, where: str) -> np.ndarray:
                          fix="pass numbers (bool, int or float) or an array of them") from None
 
 
+def native(a: Any) -> np.ndarray:
+    """A C-contiguous copy of `a` in the machine's byte order: compiled code reads raw native bytes."""
+    a = np.asarray(a)
+    return np.array(a, dtype=a.dtype.newbyteorder("="), order="C", copy=True)
+
+
 def placeholder(shape=(), dtype: Any = "float32", name: str | None = None) -> Tensor:
     """A symbolic input of the given shape (`None` dims are free) and dtype."""
     dtype = canonical(dtype, f"placeholder {name!r}" if name else "placeholder")
@@ -165,7 +177,7 @@ def parameter(value: Any, name: str | None = None, dtype: Any = None) -> Tensor:
     where = f"parameter {name!r}" if name else "parameter"
     arr = _array(value, dtype, where)
     canonical(arr.dtype, where)
-    return Tensor.make(Parameter(np.array(arr, order="C", copy=True), name))
+    return Tensor.make(Parameter(native(arr), name))
 
 
 def constant(value: Any, dtype: Any = None) -> Tensor:
@@ -182,7 +194,7 @@ def constant(value: Any, dtype: Any = None) -> Tensor:
 def _get_value(self: Tensor) -> np.ndarray:
     if not isinstance(self.op, Parameter):
         raise AttributeError(f"only parameters have a .value; this is a {self.op.name} tensor")
-    return self.op.state.array
+    return self.op.state.array[...]  # a view: it sees every update, but cannot move the buffer
 
 
 def _set_value(self: Tensor, value: Any) -> None:
@@ -196,8 +208,12 @@ def _set_value(self: Tensor, value: Any) -> None:
                          fix="parameters keep their shape; declare a new parameter for a new shape")
     if not np.can_cast(new.dtype, buf.dtype, casting="same_kind"):
         raise DTypeError(f"parameter {self.name or ''}.value: cannot store {new.dtype} into {buf.dtype}")
-    buf[...] = new  # in place: compiled functions share this buffer
+    lock = hold(self.op.state)  # never half-written while a step reads it
+    try:
+        buf[...] = new  # in place: compiled functions share this buffer
+    finally:
+        lock.release()
 
 
 Tensor.value = property(_get_value, _set_value,
-                        doc="The current value of a parameter (shared with compiled functions).")
+                        doc="The current value of a parameter: a view of the buffer compiled functions share.")
