@@ -15,7 +15,7 @@ from typing import Any
 import llvmlite.binding as llvm
 import numpy as np
 
-from ..llvm.runtime import target_machine
+from ..llvm.runtime import run_pipeline, target_machine
 from .kernels import SPECIALS
 from .lowering import Lowered
 from .steps import Launch
@@ -35,8 +35,7 @@ class _Jitted:
         mod = llvm.parse_assembly(text)
         mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
         mod.verify()
-        pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=2))
-        pb.getModulePassManager().run(mod, pb)
+        run_pipeline(mod, tm, llvm.create_pipeline_tuning_options(speed_level=2))
         self.engine = llvm.create_mcjit_compiler(mod, tm)
         self.engine.finalize_object()
         self.functions = {}

@@ -17,6 +17,8 @@ import llvmlite.binding as llvm
 
 from graphc.ir.errors import BackendError
 
+from ..llvm.runtime import run_pipeline
+
 TRIPLE = "nvptx64-nvidia-cuda"
 #: the PTX ISA every module is emitted for (must stay <= what driver 580 / ptxas 13.0 load: 9.0)
 PTX_ISA = "+ptx80"
@@ -88,6 +90,5 @@ def to_ptx(text: str, arch: str) -> str:
             if f.name.startswith("__nv_") and not f.is_declaration:
                 f.linkage = "internal"
     mod.verify()
-    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=3))
-    pb.getModulePassManager().run(mod, pb)
+    run_pipeline(mod, tm, llvm.create_pipeline_tuning_options(speed_level=3))
     return tm.emit_assembly(mod)

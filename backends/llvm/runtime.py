@@ -84,6 +84,12 @@ def optimized_module(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
+    run_pipeline(module, tm, pto)
+    return module
+
+
+def run_pipeline(module: llvm.ModuleRef, tm: llvm.TargetMachine, pto: llvm.PipelineTuningOptions) -> None:
+    """The new pass manager's module pipeline for `pto`, run on `module` and then freed."""
     pb = llvm.create_pass_builder(tm, pto)
     passes = pb.getModulePassManager()
     try:
@@ -91,7 +97,6 @@ def optimized_module(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
     finally:  # llvmlite 0.50's ModulePassManager never frees its pipeline (its _dispose is ObjectRef's
         NewPassManager._dispose(passes)  # no-op, first in the MRO): ~80 KB lost per compile without this
         passes.detach()
-    return module
 
 
 class Machine:
