@@ -153,3 +153,27 @@ def test_second_derivative_of_the_mean_of_nothing(backend, level):
     h = gc.grad(sum(gc.sum(d) for d in g), [x], disconnected="zero")
     got_h, got_m = gc.function([x], h + [m], backend=backend, optimize=level)(np.zeros((3, 0), np.float32))
     assert got_h.shape == (3, 0) and np.isnan(got_m).all()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_comparison_with_a_where_inside_a_fused_kernel(backend, level):
+    """t >= where(c, t, x) in a fused body: SymPy folded the condition (t >= t) to True, so the jvp of
+    maximum(flag, where(flag, flag, x)) came out 0 at O2 on every backend."""
+    x, flag, dx = gc.placeholder((1, 1), "float64"), gc.placeholder((1, 1), "bool"), gc.placeholder((1, 1), "float64")
+    y = gc.maximum(flag, gc.where(flag, flag, x))
+    (got,) = gc.function([x, flag, dx], gc.jvp([y], [x], [dx]), backend=backend, optimize=level)(
+        np.array([[1.5]]), np.array([[False]]), np.array([[-0.75]]))
+    np.testing.assert_array_equal(got, [[-0.75]])  # maximum picks x (1.5 > 0): its tangent is dx
+
+
+def test_scan_operands_whose_sizes_do_not_fit_its_step(backend):
+    """Free dims that fit at declaration but not at the call (a carry of 6 times rows of 3): one
+    InputError naming the step's op on every backend (the reference failed inside the loop instead)."""
+    x, xs = gc.placeholder((None,), "float32"), gc.placeholder((1, None), "float32")
+    doubled = gc.concatenate([x, x], axis=0)
+    ys = gc.scan(lambda c, s: gc.tanh(c * doubled + s), doubled, xs=[xs])
+    f = gc.function([x, xs], ys, backend=backend)
+    with pytest.raises(gc.InputError, match=r"add: shapes \(6,\) and \(3,\) do not broadcast"):
+        f(np.ones(3, np.float32), np.ones((1, 3), np.float32))
+    np.testing.assert_allclose(f(np.ones(3, np.float32), np.zeros((1, 6), np.float32)), np.tanh(np.ones((1, 6))),
+                               rtol=1e-6)

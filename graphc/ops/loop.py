@@ -57,6 +57,7 @@ class Body:
         self.carry, self.steps, self.consts, self.out = carry, tuple(steps), tuple(consts), out
         self.extends = extends  # a body whose output columns this one's start with (passes merge the two loops)
         self.uid = next(_UIDS)
+        self.sizes_checked: set[tuple] = set()  # operand sizes its ops were inferred for (Scan._check_sizes)
         known = carry.ndim and out.ndim == carry.ndim and carry.shape[-1] is not None
         self.extra = out.shape[-1] - carry.shape[-1] if known else 0  # a free carry width: no columns (_fits_row)
         assert out.dtype == carry.dtype and self.extra >= 0 and (self.extra or _fits(out.shape, carry.shape)), \
@@ -124,8 +125,23 @@ class Scan(Op):
             if dtype != inner.dtype or not _fits(shape, inner.shape):
                 raise DTypeError(f"scan: operand {desc(outer)} does not fit the body input {desc(inner)}",
                                  fix="pass operands of the shapes and dtypes the step was built with")
+        self._check_sizes(b, [init.shape] + [r[0] for r in rows] + [c.shape for c in consts])
         row = init.shape[:-1] + b.out.shape[-1:] if b.extra else init.shape
         return (row if self.last else (self.length,) + row), init.dtype
+
+    @staticmethod
+    def _check_sizes(b: Body, shapes: list[tuple]) -> None:
+        """Operands of known sizes where the body has free dims must also fit the body's own ops (a
+        carry of 6 times a row of 3): its nodes are inferred again for those sizes, so a mismatch is
+        the ShapeError of the op in the step, on every backend, once per set of sizes."""
+        inputs = (b.carry, *b.steps, *b.consts)
+        sized = [(i, s) for i, (x, s) in enumerate(zip(inputs, shapes)) if s != x.shape and None not in s]
+        key = tuple(sized)
+        if not sized or key in b.sizes_checked:
+            return
+        x = [inputs[i] for i, _ in sized]
+        substitute([b.out], {t: placeholder(s, t.dtype, name=t.name) for t, (_, s) in zip(x, sized)})
+        b.sizes_checked.add(key)
 
     def numpy(self, init, *rest):
         _, seqs, consts = self.split((init,) + rest)

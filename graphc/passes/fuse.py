@@ -50,7 +50,9 @@ class _Group:
         return list(seen)
 
     def body(self, symbols: dict[Tensor, sp.Expr]) -> tuple[tuple, sp.Expr]:
-        """(lets, result): members used more than once inside the group are bound to a symbol."""
+        """(lets, result): members used more than once inside the group are bound to a symbol, and so is
+        every `where` (a Piecewise) a later member reads: SymPy rewrites a Piecewise inside a condition
+        (t >= where(c, t, x) became True, folding t >= t) and misreads one as a condition."""
         order = self.order()
         uses: dict[Tensor, int] = {}
         for m in order:
@@ -63,7 +65,7 @@ class _Group:
             args = [expr[i] if i in self.members else symbols[i] if i in symbols else _const_expr(i)
                     for i in m.inputs]
             value = m.op.kernel_body(*args) if finite else exact_body(m.op, args)
-            if uses.get(m, 0) > 1 and not value.is_Atom:
+            if (uses.get(m, 0) > 1 or isinstance(value, sp.Piecewise) and m is not self.root) and not value.is_Atom:
                 sym = sp.Symbol(f"t{len(lets)}", real=True)
                 lets.append((sym, value))
                 value = sym
