@@ -190,3 +190,16 @@ def test_a_gradient_built_for_equal_free_dims_that_broadcast_at_the_call(backend
         f(np.array([-0.25, -1.75, -1.0], np.float32))
     value, grad = f(np.array([-0.25], np.float32))
     assert value == 0 and grad.tolist() == [0.0]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_an_empty_slice_of_a_scan_differentiated_twice(backend, level):
+    """O2 scatters a gradient of one element into an empty slice, as NumPy assigns (broadcast): the
+    check that a gradient fits its slice must allow it."""
+    x0, x1 = gc.placeholder((), "float32"), gc.placeholder((2,), "float32")
+    ys = gc.scan(lambda c, s: c * gc.sigmoid(s) + 0.5, x0, xs=[x1])
+    cost = gc.sum(gc.sin(ys[1:-3:1]))
+    h = gc.grad(sum(gc.sum(g) for g in gc.grad(cost, [x1], disconnected="zero")), [x1], disconnected="zero")
+    (got,) = gc.function([x0, x1], h, backend=backend, optimize=level)(np.array(1.0, np.float32),
+                                                                        np.array([0.75, 0.25], np.float32))
+    np.testing.assert_array_equal(got, [0.0, 0.0])

@@ -105,14 +105,14 @@ class Slice(_Keyed):
 
 
 class ScatterSlice(_Keyed):
-    """Zeros shaped like the donor, with `g` written where `Slice(key)` reads."""
+    """Zeros shaped like the donor, with `g` written (broadcast, as NumPy assigns) where `Slice(key)` reads."""
 
     name = "scatter_slice"
     donors = (1,)
 
     def infer(self, g, donor):
         sliced, _ = Slice(self.key).infer(donor)
-        if not all(a is None or b is None or a == b for a, b in zip(g.shape, sliced)) or len(g.shape) != len(sliced):
+        if not all(a in (None, 1) or b is None or a == b for a, b in zip(g.shape, sliced)) or len(g.shape) != len(sliced):
             raise ShapeError(f"scatter_slice: the gradient {desc(g)} does not fit the slice {list(sliced)} of {desc(donor)}"
                              " (free dims that broadcast against each other at the call, where the gradient was "
                              "built for equal sizes)", fix="declare the dims that broadcast as 1, or expand them")
