@@ -3,6 +3,7 @@
 The reference backend runs it unoptimized here; the passes' own scaling is checked on a
 smaller chain in test_passes.py.
 """
+import re
 import sys
 
 import numpy as np
@@ -84,3 +85,80 @@ def test_equal_layers_share_one_kernel_function():
     defines = [f.llvm_ir().count("\ndefine ") for f in (shallow, deep)]
     assert kernels[1] > 3.5 * kernels[0]
     assert defines[1] <= defines[0] + 1, defines
+
+
+def _chain(steps: int) -> tuple[gc.Tensor, list[gc.Tensor]]:
+    """The scalar recurrence above, `steps` steps, with its derivative: at O0 one kernel per node."""
+    x = gc.placeholder((), "float64", "x")
+    y = x
+    for i in range(steps):
+        y = y * 0.99999 + 1e-6 if i % 2 else gc.sin(y) * 0.5 + y * 0.5
+    return x, [y, gc.grad(y, x)]
+
+
+def test_o0_scheduling_and_ir_generation_work_grow_about_linearly():
+    """At O0 (no fusion) every node is a kernel, and `run` makes a call per kernel: scheduling and the
+    LLVM IR generation must each do about 4x the work for 4x the kernels."""
+    from graphc.backends.llvm.lowering import lower_program
+    from graphc.schedule import lower
+    graphs = [gc.function(*_chain(steps), optimize="O0", backend="numpy").optimized_graph() for steps in (250, 1000)]
+    programs = [lower(g) for g in graphs]
+    assert len(programs[1].kernels) > 3.9 * len(programs[0].kernels)
+    schedule = [_python_events(lambda g=g: lower(g)) for g in graphs]
+    ir = [_python_events(lambda p=p: lower_program(p, blas=0)) for p in programs]
+    assert schedule[1] < 4.6 * schedule[0], schedule
+    assert ir[1] < 4.6 * ir[0], ir
+
+
+def _calls_per_function(ir: str) -> dict[str, int]:
+    """Calls of kernel functions (and of `run`'s parts) in each function defined in the IR."""
+    counts, name = {}, None
+    for line in ir.splitlines():
+        if line.startswith("define "):
+            name = line.split("@")[1].split("(")[0].strip('"')
+            counts[name] = 0
+        elif name is not None and re.search(r'call i32 @"(k\d|run\.part|output|stage|update)', line):
+            counts[name] += 1
+    return counts
+
+
+def test_a_long_program_runs_as_parts_of_bounded_size(monkeypatch):
+    """`run` called every kernel itself: 100,000 calls in one function, on which LLVM's CFG simplification
+    and instruction selection grow faster than the calls (O0 chain: 0.4 s of LLVM at 10,000 nodes,
+    7.9 s at 100,000). A long program's `run` calls parts of a bounded number of calls instead."""
+    from graphc.backends.llvm import parts
+    monkeypatch.setenv("GRAPHC_CACHE", "0")  # the split is not in the cache key: build it here
+    monkeypatch.setattr(parts, "SPLIT_ABOVE", 40)
+    monkeypatch.setattr(parts, "PART_CALLS", 8)
+    x, outs = _chain(30)
+    f = gc.function([x], outs, optimize="O0", backend="llvm")
+    ref = gc.function([x], outs, optimize="O0", backend="numpy")
+    np.testing.assert_allclose(f(0.3), ref(0.3), rtol=1e-12)
+    counts = _calls_per_function(f.llvm_ir())
+    kernels = len(f.kernel_program().kernels)
+    assert kernels > 40
+    assert max(counts.values()) <= 8, counts
+    assert counts["run"] >= kernels // 12 // 8, counts  # a part per 8 calls (a call runs up to 12 grouped kernels)
+
+
+def test_loop_grouping_work_grows_about_linearly_with_concatenations():
+    """Whether a group's loop may write into the concatenation after it (an LSTM cell's gates, stacked for
+    the backward pass) looked at every kernel of the program, per concatenation: 4x the blocks, 11x the work."""
+    from graphc.backends.llvm.aliasing import Memory
+    from graphc.backends.llvm.groups import kernel_groups
+    from graphc.schedule import lower
+
+    def program(blocks: int):
+        x = gc.placeholder((4, 8), "float32", "x")
+        h, stacked = x, []
+        for _ in range(blocks):
+            a, b = gc.tanh(h), gc.sigmoid(h)
+            stacked.append(gc.concatenate([a, b], axis=1))
+            h = a * b
+        f = gc.function([x], gc.sum(gc.concatenate(stacked, axis=1)), optimize="O0", backend="numpy")
+        return lower(f.optimized_graph())
+    programs = [program(blocks) for blocks in (25, 100)]
+    assert [p.counts()["copy"] for p in programs] == [26, 101]
+    small, large = (_python_events(lambda p=p: kernel_groups(p, lambda b: p.plan.in_place.get(b, b), Memory(p)))
+                    for p in programs)
+    assert large < 4.6 * small, (small, large)

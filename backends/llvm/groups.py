@@ -38,11 +38,17 @@ def kernel_groups(program: KernelProgram, storage: Callable[[int], int], memory:
     scheduler puts elementwise kernels of one domain next to each other where it can: schedule/order.py);
     a run may end with the concatenation of its outputs, which its loop then writes in place."""
     runs: list[list[int]] = []
+    readers: dict[int, list[Kernel]] = {}  # buffer -> the kernels reading it (absorbs asks per concatenation)
+    for k in program.kernels:
+        for b in dict.fromkeys(v.buffer for v in k.inputs):
+            readers.setdefault(b, []).append(k)
+    kept = {v.buffer for v in program.outputs} | {v.buffer for _, v in program.updates}
     for i, k in enumerate(program.kernels):
         members = [program.kernels[j] for j in runs[-1]] if runs else []
         if members and len(members) < MAX_GROUP and joins(program, storage, memory, members, k):
             runs[-1].append(i)
-        elif members and members[-1].kind == "elementwise" and absorbs(program, storage, memory, members, k):
+        elif members and members[-1].kind == "elementwise" and absorbs(program, storage, memory, members, k,
+                                                                       readers, kept):
             runs[-1].append(i)
         else:
             runs.append([i])
@@ -79,11 +85,13 @@ def at_element(v: View, shape: tuple[int, ...]) -> bool:
 
 
 def absorbs(program: KernelProgram, storage: Callable[[int], int], memory: Memory, members: Sequence[Kernel],
-            c: Kernel) -> bool:
+            c: Kernel, readers: dict[int, list[Kernel]], kept: set[int]) -> bool:
     """Whether the group's loop may write its outputs straight into their places in concatenation c
     (an LSTM cell's gates and states, stacked for the backward pass): each piece of c is a whole output
     of a member that nothing else reads (members at the element get it in a register), and c's
-    memory is none of the memory the loop reads or otherwise writes (c's output comes to life early)."""
+    memory is none of the memory the loop reads or otherwise writes (c's output comes to life early).
+    `readers` (buffer -> kernels reading it) and `kept` (the buffers of outputs and updates) are the
+    program's, computed once: scanning every kernel per concatenation was quadratic."""
     if c.kind != "copy" or c.name != "concatenate":
         return False
     made = {m.output: m for m in members}
@@ -91,13 +99,11 @@ def absorbs(program: KernelProgram, storage: Callable[[int], int], memory: Memor
     if len(set(pieces)) != len(pieces) or \
             not all(b in made and at_element(v, program.buffers[b].shape) for b, v in zip(pieces, c.inputs)):
         return False
-    kept = {v.buffer for v in program.outputs} | {v.buffer for _, v in program.updates}
     if any(b in kept or storage(b) != b for b in pieces):
         return False
-    for k in program.kernels:
+    for k in (k for b in pieces for k in readers.get(b, ()) if k is not c):
         inside = any(k is m for m in members)
-        if k is not c and any(v.buffer in made and v.buffer in pieces and not (inside and at_element(v, v.shape))
-                              for v in k.inputs):
+        if any(v.buffer in made and v.buffer in pieces and not (inside and at_element(v, v.shape)) for v in k.inputs):
             return False
     dest = storage(c.output)
     touched = [storage(v.buffer) for m in members for v in m.inputs] + \

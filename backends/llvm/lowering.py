@@ -28,6 +28,7 @@ from .emitters import emitter
 from .groups import emit_group, kernel_groups
 from .kernels import Context, Operand, emit_copy
 from .loop import NestedLoop, private_slots
+from .parts import Parts
 from .profile import CycleCounters
 from .shared import SharedBodies
 
@@ -96,14 +97,14 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
     bounds = Bounds(module, extent) if checked else None
     callback_ty = ir.FunctionType(I32, [I32])
     run = ir.Function(module, ir.FunctionType(I32, [PTR, callback_ty.as_pointer()]), "run")
-    slots, callback = run.args
     b = ir.IRBuilder(run.append_basic_block("entry"))
+    parts = Parts(run, b, len(program.kernels) + len(program.outputs) + 2 * len(program.updates))
     fallbacks: dict[int, str] = {}
     shared = SharedBodies() if bounds is None else None  # a checked kernel's checks name its own sites
     timer = CycleCounters(module, b, len(program.kernels)) if profile else None
 
     def call(kf: KernelFunction, code: int) -> None:
-        ptrs = [b.load(b.gep(slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.slots]
+        ptrs = [b.load(b.gep(parts.slots, [ir.Constant(I32, s)], source_etype=PTR), typ=PTR) for s in kf.slots]
         failed = b.icmp_signed("!=", b.call(kf.fn, ptrs), ir.Constant(I32, 0))
         with b.if_then(failed, likely=False):
             b.ret(ir.Constant(I32, code))
@@ -150,10 +151,11 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
             grouped.update((i, members[0]) for i in members[1:])
         calls = [(members[0], group)] if group is not None else [(i, kernel_function(i)) for i in members]
         for i, kf in calls:  # kf None: the kernel runs through the callback
+            parts.at_call()
             if timer is not None:
                 timer.start()
             if kf is None:
-                rc = b.call(callback, [ir.Constant(I32, i)])
+                rc = b.call(parts.callback, [ir.Constant(I32, i)])
                 with b.if_then(b.icmp_signed("!=", rc, ir.Constant(I32, 0)), likely=False):
                     b.ret(ir.Constant(I32, i + 1))
             else:
@@ -165,6 +167,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         kf = KernelFunction(module, name, [dst.storage, src.storage], memory, bounds)
         emit_copy(kf, shape, src, dst)
         kf.finish()
+        parts.at_call()
         call(kf, len(program.kernels) + 1)
 
     for j, v in enumerate(program.outputs):
@@ -194,6 +197,7 @@ def lower_program(program: KernelProgram, blas: int, checked: bool = False, prof
         copy(f"stage{n}", shape, src, dst)
     for n, (shape, src, dst) in enumerate(finals):
         copy(f"update{n}", shape, src, dst)
+    parts.finish()
     b.ret(ir.Constant(I32, 0))
     return Lowered(str(module), n_buf, n_out, ctx.scratch_bytes, staging_bytes, fallbacks,
                    bounds.sites if bounds is not None else None, ctx.private_slots, ctx.loops, direct, grouped)
