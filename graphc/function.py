@@ -17,11 +17,12 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import backends, finite
-from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of
+from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of, remake
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
 from .ir.stategroup import hold, join
 from .ops import cast
+from .ops.elementwise import Elementwise
 from .ops.operands import as_tensors
 from .passes import LEVELS, PassReport, optimize
 from .passes.manager import level_number, pipeline_key
@@ -153,10 +154,11 @@ class Function:
         if not mapping:
             return self.graph
         try:
-            return self.graph.replace(mapping)
+            return self.graph.replace(mapping, _sized)
         except ShapeError as e:
+            where = f" (at {e.loc.describe()})" if e.loc is not None else ""
             raise InputError(f"the input shapes {', '.join(map(str, shapes))} do not fit together "
-                             f"in this graph: {e.what}", fix="free (None) dims that meet in an op must agree") from None
+                             f"in this graph: {e.what}{where}", fix="free (None) dims that meet in an op must agree") from None
 
     def _variant_for(self, signature: tuple) -> Variant:
         """The variant compiled for these input shapes, compiling it on first use (once, whatever the
@@ -325,6 +327,23 @@ def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, ba
     """
     return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite,
                     fast_math, max_variants=max_variants)
+
+
+def _sized(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
+    """`node` rebuilt for the call's sizes, refusing a free dim that broadcasts there: gradients are
+    built when a graph is declared, treating free dims that meet in an op as equal sizes (so the
+    gradient of x[:1] - x is not summed back to one row), so a size 1 against n there would make a
+    gradient of the wrong shape."""
+    new = remake(node, inputs)
+    if isinstance(node.op, Elementwise) and new is not node:
+        for old_in, new_in in zip(node.inputs, inputs):
+            lead = new.ndim - new_in.ndim
+            for axis, (was, now) in enumerate(zip(old_in.shape, new_in.shape)):
+                if was is None and now == 1 and new.shape[lead + axis] != 1:
+                    raise ShapeError(f"{node.op.name}: a free dim of {old_in.type_str()} has size 1 at this call and "
+                                     f"broadcasts against {new.shape[lead + axis]}; free dims that meet in an op "
+                                     "must be equal at every call", loc=node.loc)
+    return new
 
 
 def _names(ts: Sequence[Tensor]) -> str:

@@ -93,10 +93,12 @@ class Graph:
     def roots(self) -> list[Tensor]:
         return list(self.outputs) + [v for _, v in self.updates]
 
-    def replace(self, mapping: Mapping[Tensor, Tensor]) -> "Graph":
-        """The same graph with nodes substituted (inputs and updated parameters follow `mapping`)."""
+    def replace(self, mapping: Mapping[Tensor, Tensor],
+                rebuild: Callable[[Tensor, tuple[Tensor, ...]], Tensor] | None = None) -> "Graph":
+        """The same graph with nodes substituted (inputs and updated parameters follow `mapping`;
+        `rebuild` as in `substitute`)."""
         roots = self.roots()
-        new_roots = substitute(roots + list(self.inputs), mapping)
+        new_roots = substitute(roots + list(self.inputs), mapping, rebuild)
         n_out = len(self.outputs)
         outs = new_roots[:n_out]
         vals = new_roots[n_out:len(roots)]
