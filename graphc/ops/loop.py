@@ -140,7 +140,12 @@ class Scan(Op):
         if not sized or key in b.sizes_checked:
             return
         x = [inputs[i] for i, _ in sized]
-        substitute([b.out], {t: placeholder(s, t.dtype, name=t.name) for t, (_, s) in zip(x, sized)})
+        (out,) = substitute([b.out], {t: placeholder(s, t.dtype, name=t.name) for t, (_, s) in zip(x, sized)})
+        carry = shapes[0]
+        if not b.extra and not _fits(out.shape, carry):
+            raise ShapeError(f"scan: at these sizes the step returns {out.type_str()} for a carry of "
+                             f"{list(carry)} (free dims that broadcast in the step)", loc=b.out.loc,
+                             fix="give the carry and the step's rows equal sizes at every call")
         b.sizes_checked.add(key)
 
     def numpy(self, init, *rest):
