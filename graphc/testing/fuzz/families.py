@@ -77,6 +77,8 @@ def binary(g: Gen) -> Line | None:
     a = g.operand()
     b = g.partner(a)
     va, vb = g.vals[a], g.vals[b]
+    if ("maximum" in op or "minimum" in op) and not (va.exact and vb.exact):
+        op = "{} + {}"  # which operand wins is a discontinuity: exact values only (as for max in `reduce`)
     if op == "gc.divide({}, {})":
         if vb.lo <= 0.25 and vb.hi >= -0.25:   # keep the denominator away from 0
             lo, hi = _square(vb.lo, vb.hi)
@@ -154,7 +156,9 @@ REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "a
 
 def reduce(g: Gen) -> Line | None:
     op = g.choice(REDUCTIONS)
-    x = g.operand(lambda v: v.t.ndim > 0 and (op not in ("argmax", "argmin") or v.exact))
+    # which element wins a max or min is a discontinuity: values that are equal in exact arithmetic
+    # (BCE at x and -x) round apart differently per backend, so these reduce exact values only
+    x = g.operand(lambda v: v.t.ndim > 0 and (op not in ("argmax", "argmin", "max", "min") or v.exact))
     v = g.vals[x]
     nd = v.t.ndim
     if op in ("argmax", "argmin"):
