@@ -34,6 +34,7 @@ def build(shape: str, nodes: int) -> tuple[list, list, list, list]:
     import numpy as np
 
     import graphc as gc
+    from graphc.testing.models import deep_tanh_mlp
     if shape == "chain":  # 4 ops a step forward, about 7 with the derivative
         x = gc.placeholder((), "float64", "x")
         y = x
@@ -53,17 +54,8 @@ def build(shape: str, nodes: int) -> tuple[list, list, list, list]:
         loss = gc.sum(y * y)
         return [x], [loss, gc.grad(loss, x)], [], [np.ones((16, 16), np.float32) * 0.1]
     if shape == "mlp":  # about 19 nodes a layer with the gradient and the update
-        rng = np.random.default_rng(0)
-        x = gc.placeholder((4, 8), "float32", "x")
-        h, params = x, []
-        for _ in range(nodes // 19):
-            w = gc.parameter(rng.uniform(-0.3, 0.3, (8, 8)).astype(np.float32))
-            b = gc.parameter(np.zeros(8, np.float32))
-            params += [w, b]
-            h = gc.tanh(h @ w + b)
-        loss = gc.mean(h * h)
-        grads = gc.grad(loss, params)
-        return [x], [loss], [(p, p - 0.01 * g) for p, g in zip(params, grads)], [np.ones((4, 8), np.float32)]
+        x, loss, updates = deep_tanh_mlp(nodes // 19)
+        return [x], [loss], updates, [np.ones((4, 8), np.float32)]
     raise SystemExit(f"unknown shape {shape!r}: use chain, mix or mlp")
 
 

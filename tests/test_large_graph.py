@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 import graphc as gc
+from graphc.testing.models import deep_tanh_mlp
 
 
 def test_hundred_thousand_node_chain():
@@ -32,18 +33,8 @@ def test_hundred_thousand_node_chain():
 
 
 def _deep_mlp_step(layers: int, backend: str = "llvm") -> gc.Function:
-    """SGD on a tanh MLP `layers` deep: activations live from the forward to the backward pass."""
-    rng = np.random.default_rng(0)
-    x = gc.placeholder((4, 8), "float32", "x")
-    h, params = x, []
-    for _ in range(layers):
-        w = gc.parameter(rng.uniform(-0.3, 0.3, (8, 8)).astype(np.float32))
-        b = gc.parameter(np.zeros(8, np.float32))
-        params += [w, b]
-        h = gc.tanh(h @ w + b)
-    loss = gc.mean(h * h)
-    grads = gc.grad(loss, params)
-    return gc.function([x], loss, updates=[(p, p - 0.01 * g) for p, g in zip(params, grads)], backend=backend)
+    x, loss, updates = deep_tanh_mlp(layers)
+    return gc.function([x], loss, updates=updates, backend=backend)
 
 
 def _python_events(run) -> int:
