@@ -265,6 +265,24 @@ def test_out_of_range_index_is_a_graphc_error():
     np.testing.assert_array_equal(f(np.ones((10, 3), np.float32), np.array([9, -10]))[0], np.ones(3))
 
 
+
+@pytest.mark.parametrize("level", ["O0", "O1", "O2"])
+def test_the_first_out_of_range_index_is_reported_as_the_reference_does(level):
+    """A take and its gradient's scatter_add both meet index 2 of 1 row: the status word keeps the first
+    failing kernel (it kept the last, and scatter_add's NumPy rule gave a bare IndexError; fuzz seed 0, 280)."""
+    x, i = gc.placeholder((1,), "float64"), gc.placeholder((1,), "int32")
+    cost = gc.sum(gc.sin(gc.take(x, i, axis=0)))
+    for backend in ("numpy", "cuda-emulate"):
+        f = gc.function([x, i], [cost, gc.grad(cost, x)], backend=backend, optimize=level)
+        with pytest.raises(gc.IndexRangeError, match=r"take: index 2 at position \[0\] .* out of range \[-1, 1\)"):
+            f(np.array([-0.5]), np.array([2], np.int32))
+
+
+def test_scatter_add_checks_its_indices_as_take_does():
+    from graphc.ops.index import ScatterAdd
+    with pytest.raises(gc.IndexRangeError, match=r"scatter_add: index -3 at position \[1\] .* \[-2, 2\) for axis 0"):
+        ScatterAdd(0).numpy(np.ones(2), np.array([1, -3]), np.zeros(2))
+
 # -- (c) what a machine without a GPU says -------------------------------------------------------
 
 def test_import_graphc_does_not_import_cupy():

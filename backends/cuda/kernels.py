@@ -70,7 +70,8 @@ class LibdevicePrinter(ScalarPrinter):
 class GpuKernel:
     """Program kernel `index` as `void k<index>_<label>(storages..., status)` (+ the 4 grid ids on the host).
 
-    `status` is an int32 word the kernel sets to index + 1 when an index is out of range.
+    `status` is an int32 word the kernel sets to index + 1 when an index is out of range (if no kernel did so
+    before it).
     """
 
     #: loop items run on different threads: they may not share accumulators
@@ -115,8 +116,9 @@ class GpuKernel:
         return each(self, shape)
 
     def fail(self) -> None:
-        """Leave the kernel after writing its index + 1 to the status word: an index was out of range."""
-        self.b.store(ir.Constant(I32, self.index + 1), self.status)
+        """Leave the kernel after writing its index + 1 to the status word: an index was out of range. Only
+        the first failing kernel (in launch order) is recorded, as the reference stops at the first failure."""
+        self.b.cmpxchg(self.status, ir.Constant(I32, 0), ir.Constant(I32, self.index + 1), "monotonic", "monotonic")
         self.b.ret_void()
 
     def finish(self) -> None:

@@ -156,19 +156,14 @@ class Take(Op):
 
     def check(self, n: int, idx: np.ndarray, x: np.ndarray) -> None:
         """Raise IndexRangeError naming the first index outside the valid range (the backends' message)."""
-        lo = 0 if self.labels_of else -n
-        bad = np.flatnonzero((idx < lo) | (idx >= n))
-        if not bad.size:
+        if not self.labels_of:
+            check_range(self.name, self.axis, idx, x)
             return
-        value, at = int(idx.reshape(-1)[bad[0]]), np.unravel_index(bad[0], idx.shape)
-        where = f"at position {list(map(int, at))} of the {idx.dtype}{list(idx.shape)}"
-        if self.labels_of:
-            raise IndexRangeError(f"{self.labels_of}: label {value} {where} labels is out of range [0, {n}) "
-                                  f"for {n} classes", locate=False,
+        bad = np.flatnonzero((idx < 0) | (idx >= n))
+        if bad.size:
+            raise IndexRangeError(f"{self.labels_of}: label {int(idx.reshape(-1)[bad[0]])} {_position(idx, bad[0])} "
+                                  f"labels is out of range [0, {n}) for {n} classes", locate=False,
                                   fix=f"labels are class indices 0..{n - 1}; drop or remap the rows with others")
-        raise IndexRangeError(f"take: index {value} {where} indices is out of range [{lo}, {n}) for axis "
-                              f"{self.axis} of {x.dtype}{list(x.shape)}", locate=False,
-                              fix=f"indices must lie in [-n, n) for an axis of size n (here n = {n})")
 
     def pullback(self, node, g):
         x, idx = node.inputs
@@ -190,6 +185,7 @@ class ScatterAdd(Op):
         return donor.shape, g.dtype
 
     def numpy(self, g, idx, donor):
+        check_range(self.name, self.axis, idx, donor)
         out = np.zeros(donor.shape, g.dtype)
         np.add.at(out, (slice(None),) * self.axis + (idx,), g)
         return out
@@ -200,6 +196,21 @@ class ScatterAdd(Op):
     def jvp(self, node, tangents):
         t = tangents[0]
         return None if t is None else Tensor.make(self, [t, node.inputs[1], node.inputs[2]])
+
+def _position(idx: np.ndarray, flat: int) -> str:
+    return f"at position {list(map(int, np.unravel_index(flat, idx.shape)))} of the {idx.dtype}{list(idx.shape)}"
+
+
+def check_range(op: str, axis: int, idx: np.ndarray, x: np.ndarray) -> None:
+    """Raise IndexRangeError naming the first of `idx` outside [-n, n) for axis `axis` of `x` (the message
+    every backend gives for take and its gradient, scatter_add)."""
+    n = x.shape[axis]
+    bad = np.flatnonzero((idx < -n) | (idx >= n))
+    if bad.size:
+        raise IndexRangeError(f"{op}: index {int(idx.reshape(-1)[bad[0]])} {_position(idx, bad[0])} indices is out "
+                              f"of range [{-n}, {n}) for axis {axis} of {x.dtype}{list(x.shape)}", locate=False,
+                              fix=f"indices must lie in [-n, n) for an axis of size n (here n = {n})")
+
 
 def getitem(x: Tensor, key: Any) -> Tensor:
     """`x[key]`: static ints/slices/None/..., or one integer tensor on one axis."""
