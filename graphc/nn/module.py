@@ -11,11 +11,14 @@ import contextlib
 import os
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
 from ..ir import DTypeError, GraphcError, ShapeError, Tensor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .summary import Summary
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,11 @@ class Module:
     def load(self, path: str | os.PathLike) -> None:
         from .state import load_state
         self.load_state_dict(load_state(path))
+
+    def summary(self, input_shape: Any, dtype: Any = "float32") -> "Summary":
+        """A table of the layers a forward pass on `input_shape` calls (`print` it); see `graphc.nn.summary`."""
+        from .summary import summary
+        return summary(self, input_shape, dtype)
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items())
