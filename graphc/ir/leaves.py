@@ -117,11 +117,22 @@ class Constant(Leaf):
         return {"value": self.value.tolist() if self.value.size <= 8 else f"array{self.value.shape}"}
 
     def format(self, args):
+        """A number, `full(shape, number)` when uniform, the values when few, else `const(shape)`."""
         v = self.value
         if v.size == 1:
-            x = v.reshape(()).item()
-            return repr(x) if not isinstance(x, float) else f"{x:g}"
+            return _number(v.reshape(())[()])
+        if v.size and np.all(v == v.flat[0]):
+            return f"full({v.shape}, {_number(v.flat[0])})"
+        if v.size <= 8:
+            return str(v.tolist())
         return f"const{v.shape}"
+
+
+def _number(x: np.generic) -> str:
+    """The shortest text that reads back as `x` in its dtype; whole floats without '.0'."""
+    if isinstance(x, np.floating) and np.isfinite(x) and x == int(x) and abs(x) < 1e16:
+        return str(int(x))
+    return str(x)
 
 
 _PY_DEFAULTS = {"f": "float32", "i": "int64", "u": "int64", "b": "bool"}
