@@ -55,7 +55,7 @@ def main() -> dict[str, float]:
     for k in VALUES:
         print(f"dL/d{k:4s} {hand[k]:14.10f} {auto[k]:14.10f} {abs(hand[k] - auto[k]):11.2e}")
     print("\nthe gradient graph (gc.pprint):")
-    gc.pprint(grads)
+    gc.pprint({f"d{k}": g for k, g in zip(VALUES, grads)})
     return {"max_difference": max(abs(hand[k] - auto[k]) for k in VALUES)}
 
 

@@ -27,7 +27,7 @@ INFIX = {"**": POWER, "*": PRODUCT, "/": PRODUCT, "+": SUM, "-": SUM,
 
 
 @dataclass(frozen=True)
-class Piece:
+class _Piece:
     """Printed text and the precedence of its outermost operator."""
 
     text: str
@@ -39,12 +39,12 @@ class Piece:
 
 
 @dataclass
-class Form:
+class _Form:
     """How a node prints: the tensors its text shows (`refs`), those it reads only the shape of
     (`shape_refs`), and how their pieces join."""
 
     refs: Sequence[Tensor]
-    render: Callable[[list[Piece], list[Piece]], Piece]
+    render: Callable[[list[_Piece], list[_Piece]], _Piece]
     shape_refs: Sequence[Tensor] = field(default_factory=tuple)
 
 
@@ -76,7 +76,7 @@ def _operands(t: Tensor, see: Callable[[Tensor], Tensor] = lambda x: x) -> list[
     return operands
 
 
-def alias(t: Tensor) -> Tensor:
+def _alias(t: Tensor) -> Tensor:
     """The node `t` prints as: `1 * x` and `x * 1` print as `x`."""
     while t.op is MUL:
         a, b = _operands(t)
@@ -93,83 +93,84 @@ def _axis(axes: tuple) -> str:
     return str(axes[0]) if len(axes) == 1 else str(axes)
 
 
-def _call(name: str, args: Iterable[str]) -> Piece:
-    return Piece(f"{name}({', '.join(args)})")
+def _call(name: str, args: Iterable[str]) -> _Piece:
+    return _Piece(f"{name}({', '.join(args)})")
 
 
-def _leaf(t: Tensor) -> Form:
+def _leaf(t: Tensor) -> _Form:
     text = t.op.format([])
-    prec = UNARY if text.startswith("-") else NUMBER if isinstance(t.op, Constant) and text[0] in "0123456789[" else ATOM
-    return Form((), lambda a, s: Piece(text, prec))
+    number = isinstance(t.op, Constant) and text[0] in "0123456789["
+    prec = UNARY if text.startswith("-") else NUMBER if number else ATOM
+    return _Form((), lambda a, s: _Piece(text, prec))
 
 
-def _elementwise(t: Tensor) -> Form:
-    op, args = t.op, _operands(t, alias)
+def _elementwise(t: Tensor) -> _Form:
+    op, args = t.op, _operands(t, _alias)
     if op.symbol in INFIX and len(args) == 2:
         p = INFIX[op.symbol]
         if op.symbol == "**":  # right-associative; a negative exponent needs no parentheses
-            return Form(args, lambda a, s: Piece(f"{a[0].at(p + 1)} ** {a[1].at(UNARY)}", p))
+            return _Form(args, lambda a, s: _Piece(f"{a[0].at(p + 1)} ** {a[1].at(UNARY)}", p))
         right = p + 1
         left = p + 1 if p == COMPARE else p  # comparisons chain in Python: parenthesize both sides
-        return Form(args, lambda a, s: Piece(f"{a[0].at(left)} {op.symbol} {a[1].at(right)}", p))
+        return _Form(args, lambda a, s: _Piece(f"{a[0].at(left)} {op.symbol} {a[1].at(right)}", p))
     if op.symbol and len(args) == 1:
-        return Form(args, lambda a, s: Piece(f"{op.symbol}{a[0].at(POWER)}", UNARY))
-    return Form(args, lambda a, s: Piece(op.format([x.text for x in a])))
+        return _Form(args, lambda a, s: _Piece(f"{op.symbol}{a[0].at(POWER)}", UNARY))
+    return _Form(args, lambda a, s: _Piece(op.format([x.text for x in a])))
 
 
-def _reduce(t: Tensor, x: Tensor, axes: tuple, keepdims: bool) -> Form:
+def _reduce(t: Tensor, x: Tensor, axes: tuple, keepdims: bool) -> _Form:
     extra = ([] if axes == tuple(range(x.ndim)) else [f"axis={_axis(axes)}"]) + (["keepdims=True"] if keepdims else [])
-    return Form([alias(x)], lambda a, s: _call(t.op.name, [a[0].text, *extra]))
+    return _Form([_alias(x)], lambda a, s: _call(t.op.name, [a[0].text, *extra]))
 
 
-def _squeeze(t: Tensor) -> Form:
+def _squeeze(t: Tensor) -> _Form:
     (x,) = t.inputs
     if isinstance(x.op, Reduce) and x.op.fields == ("axes", "keepdims") and x.op.keepdims and x.op.axes == t.op.axes:
         return _reduce(x, x.inputs[0], x.op.axes, False)  # the sum that undoes a broadcast, keeping no axes
-    return Form([alias(x)], lambda a, s: _call("squeeze", [a[0].text, f"axis={_axis(t.op.axes)}"]))
+    return _Form([_alias(x)], lambda a, s: _call("squeeze", [a[0].text, f"axis={_axis(t.op.axes)}"]))
 
 
-def _expand_dims(t: Tensor) -> Form:
+def _expand_dims(t: Tensor) -> _Form:
     key = ["None" if i in t.op.axes else ":" for i in range(t.ndim)]
     while key[-1] == ":":
         key.pop()
-    return Form([alias(t.inputs[0])], lambda a, s: Piece(f"{a[0].at(ATOM)}[{', '.join(key)}]"))
+    return _Form([_alias(t.inputs[0])], lambda a, s: _Piece(f"{a[0].at(ATOM)}[{', '.join(key)}]"))
 
 
-def _transpose(t: Tensor) -> Form:
+def _transpose(t: Tensor) -> _Form:
     if t.op.perm == (1, 0):
-        return Form([alias(t.inputs[0])], lambda a, s: Piece(f"{a[0].at(ATOM)}.T"))
-    return Form([alias(t.inputs[0])], lambda a, s: _call("transpose", [a[0].text, str(t.op.perm)]))
+        return _Form([_alias(t.inputs[0])], lambda a, s: _Piece(f"{a[0].at(ATOM)}.T"))
+    return _Form([_alias(t.inputs[0])], lambda a, s: _call("transpose", [a[0].text, str(t.op.perm)]))
 
 
-def _broadcast_to(t: Tensor) -> Form:
+def _broadcast_to(t: Tensor) -> _Form:
     """`broadcast_to(x, shape)`, with `x`'s leading size-1 axes left to NumPy's right alignment."""
-    x = alias(t.inputs[0])
+    x = _alias(t.inputs[0])
     while isinstance(x.op, ExpandDims) and _is_alignment(x):
-        x = alias(x.inputs[0])
+        x = _alias(x.inputs[0])
     if isinstance(t.op, BroadcastTo):
-        return Form([x], lambda a, s: _call("broadcast_to", [a[0].text, str(t.op.shape)]))
-    return Form([x], lambda a, s: _call("broadcast_to", [a[0].text, f"{s[0].at(ATOM)}.shape"]), [t.inputs[1]])
+        return _Form([x], lambda a, s: _call("broadcast_to", [a[0].text, str(t.op.shape)]))
+    return _Form([x], lambda a, s: _call("broadcast_to", [a[0].text, f"{s[0].at(ATOM)}.shape"]), [t.inputs[1]])
 
 
-def _count(t: Tensor) -> Form:
+def _count(t: Tensor) -> _Form:
     """The number of elements along the axes: `x.size`, or a product of `x.shape[i]`."""
     (x,), axes = t.inputs, t.op.axes
     if axes == tuple(range(x.ndim)):
-        return Form((), lambda a, s: Piece(f"{s[0].at(ATOM)}.size"), [x])
+        return _Form((), lambda a, s: _Piece(f"{s[0].at(ATOM)}.size"), [x])
     dims = [f"{{}}.shape[{i}]" for i in axes]
-    return Form((), lambda a, s: Piece(" * ".join(d.format(s[0].at(ATOM)) for d in dims),
+    return _Form((), lambda a, s: _Piece(" * ".join(d.format(s[0].at(ATOM)) for d in dims),
                                        PRODUCT if len(dims) > 1 else ATOM), [x])
 
 
-def _form(t: Tensor) -> Form:
+def _form(t: Tensor) -> _Form:
     op = t.op
     if op.is_leaf:
         return _leaf(t)
     if isinstance(op, Elementwise):
         return _elementwise(t)
     if isinstance(op, MatMul):
-        return Form([alias(x) for x in t.inputs], lambda a, s: Piece(f"{a[0].at(UNARY)} @ {a[1].at(UNARY)}", MATMUL))
+        return _Form([_alias(x) for x in t.inputs], lambda a, s: _Piece(f"{a[0].at(UNARY)} @ {a[1].at(UNARY)}", MATMUL))
     if isinstance(op, Reduce) and op.fields == ("axes", "keepdims"):
         return _reduce(t, t.inputs[0], op.axes, op.keepdims)
     if isinstance(op, Squeeze):
@@ -182,7 +183,7 @@ def _form(t: Tensor) -> Form:
         return _count(t)
     if isinstance(op, (BroadcastTo, BroadcastLike)):
         return _broadcast_to(t)
-    return Form([alias(x) for x in t.inputs], lambda a, s: Piece(op.format([x.text for x in a])))
+    return _Form([_alias(x) for x in t.inputs], lambda a, s: _Piece(op.format([x.text for x in a])))
 
 
 def _same_shape_inputs(t: Tensor) -> list[Tensor]:
@@ -196,7 +197,7 @@ def _shape_source(t: Tensor, named: Callable[[Tensor], bool]) -> Tensor:
     """Something of `t`'s shape that prints short: a leaf, else a named node, else `t` itself."""
     queue, seen, first_named = [t], {id(t)}, None
     while queue:
-        n = alias(queue.pop(0))
+        n = _alias(queue.pop(0))
         if n.op.is_leaf:
             return n
         if first_named is None and named(n):
@@ -213,10 +214,10 @@ class _Printer:
 
     def __init__(self, outputs: list[Tensor], names: Mapping[Tensor, str], inline_uses: int):
         self.names, self.inline_uses = names, inline_uses
-        self.forms: dict[Tensor, Form] = {}
+        self.forms: dict[Tensor, _Form] = {}
         self.shapes: dict[tuple[int, int], Tensor] = {}  # (node id, shape ref index) -> what it prints
         self.uses: dict[Tensor, int] = {}
-        self.outputs = [alias(o) for o in outputs]
+        self.outputs = [_alias(o) for o in outputs]
         for o in self.outputs:
             self.visit(o)
         self.resolve_shapes()
@@ -252,7 +253,7 @@ class _Printer:
             {t.op.format([]) for t in self.forms if t.op.is_leaf}
         fresh = (f"t{i}" for i in range(len(self.forms) + len(taken) + 1) if f"t{i}" not in taken)
         outs = {id(o) for o in self.outputs}
-        text: dict[Tensor, Piece] = {}
+        text: dict[Tensor, _Piece] = {}
         lines = []
         for t in toposort(self.outputs):
             form = self.forms.get(t)
@@ -261,11 +262,11 @@ class _Printer:
             piece = form.render([text[r] for r in form.refs],
                                 [text[self.shapes[id(t), i]] for i in range(len(form.shape_refs))])
             if t.op.is_leaf and t in self.names:
-                piece = Piece(self.names[t])
+                piece = _Piece(self.names[t])
             elif self.named(t) or (id(t) in outs and self.uses.get(t, 0) and not t.op.is_leaf):
                 name = self.names.get(t) or next(fresh)
                 lines.append(f"{name} = {piece.text}")
-                piece = Piece(name)
+                piece = _Piece(name)
             text[t] = piece
         for label, o in zip(labels, self.outputs):
             lines.append(f"{label} = {text[o].text}" if label else text[o].text)

@@ -8,8 +8,8 @@ from graphc import nn
 
 def _cnn(dtype="float32"):
     return nn.Sequential(
-        nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, activation="relu", rng=0, dtype=dtype), nn.BatchNorm(4, dtype=dtype),
-                      nn.MaxPool2d(2)),
+        nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, activation="relu", rng=0, dtype=dtype),
+                      nn.BatchNorm(4, dtype=dtype), nn.MaxPool2d(2)),
         nn.Flatten(), nn.Dropout(0.25), nn.Dense(4 * 4 * 4, 10, rng=0, dtype=dtype))
 
 
