@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from .ir import Tensor, toposort
 from .ir.leaves import Constant
 from .ops.elementwise import MUL, Elementwise
+from .ops.index import Slice
 from .ops.linalg import MatMul
 from .ops.reduce import Count, Reduce
 from .ops.shape import BroadcastLike, BroadcastTo, ExpandDims, Squeeze, Transpose, scalar_const
@@ -183,6 +184,8 @@ def _form(t: Tensor) -> _Form:
         return _count(t)
     if isinstance(op, (BroadcastTo, BroadcastLike)):
         return _broadcast_to(t)
+    if isinstance(op, Slice):
+        return _Form([_alias(t.inputs[0])], lambda a, s: _Piece(op.format([a[0].at(ATOM)])))
     return _Form([_alias(x) for x in t.inputs], lambda a, s: _Piece(op.format([x.text for x in a])))
 
 
@@ -206,7 +209,7 @@ def _shape_source(t: Tensor, named: Callable[[Tensor], bool]) -> Tensor:
             if id(x) not in seen:
                 seen.add(id(x))
                 queue.append(x)
-    return first_named or t
+    return t if first_named is None else first_named
 
 
 class _Printer:

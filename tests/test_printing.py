@@ -126,3 +126,26 @@ def test_printed_gradients_evaluate_to_the_compiled_ones():
     printed = run_printed(outputs, dict(values, X=xv, Y=yv, z=zv))
     for (name, value), want in zip(printed.items(), compiled):
         np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_slices_print_as_numpy_indexing():
+    y = gc.placeholder((4, 6), "float64", name="y")
+    outputs = {"a": y[1:3], "b": y[:, ::2], "c": y[-1], "d": (y + 1)[::-1, 2], "e": y[None, :, 1:]}
+    assert gc.pformat(outputs) == "a = y[1:3]\nb = y[:, ::2]\nc = y[-1]\nd = (y + 1)[::-1, 2]\ne = y[None, :, 1:]"
+    yv = np.arange(24.0).reshape(4, 6)
+    compiled = gc.function([y], list(outputs.values()))(yv)
+    for value, want in zip(run_printed(outputs, {"y": yv}).values(), compiled):
+        np.testing.assert_array_equal(value, want)
+
+
+def test_a_loop_gradient_prints():
+    """An LSTM's gradient: scan nodes print by their format, the shapes they donate as `t.shape`."""
+    model = gc.nn.LSTM(3, 4)
+    x = gc.placeholder((None, 5, 3), name="x")
+    params = dict(model.named_parameters())
+    text = gc.pformat(dict(zip(params, gc.grad(gc.mean(model(x)), list(params.values())))))
+    assert text.count("scan(") == 3 and "t0 = transpose(x, (1, 0, 2))" in text
+    assert text.splitlines()[-4:] == ["cell.weight_ih = (reshape(t0, shape=(-1, 3)).T @ t10).T",
+                                      "cell.weight_hh = (reshape(t7[:, :, 0:4], shape=(-1, 4)).T @ t10).T",
+                                      "cell.bias_ih = sum(t9, axis=(0, 1))",
+                                      "cell.bias_hh = sum(sum(t9, axis=0), axis=0)"]

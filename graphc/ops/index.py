@@ -61,13 +61,23 @@ def _numpy_key(key: tuple) -> tuple:
     return tuple(k[1] if k[0] == "int" else None if k[0] == "new" else slice(*k[1:]) for k in key)
 
 
+def key_text(key: tuple) -> str:
+    """A normalized key as NumPy index text, `[:, 0, 1:3]`; trailing whole-axis slices are left out."""
+    parts = [str(k[1]) if k[0] == "int" else "None" if k[0] == "new" else
+             ":".join("" if p is None else str(p) for p in k[1:3]) + ("" if k[3] is None else f":{k[3]}")
+             for k in key]
+    while len(parts) > 1 and parts[-1] == ":":
+        parts.pop()
+    return f"[{', '.join(parts)}]"
+
+
 class _Keyed(Op):
     """An op parameterized by a normalized static index key."""
 
     fields = ("key",)
 
     def describe_attrs(self):
-        return {"key": str(_numpy_key(self.key))}
+        return {"key": key_text(self.key)}
 
 
 class Slice(_Keyed):
@@ -101,7 +111,7 @@ class Slice(_Keyed):
         return Tensor.make(self, [tangents[0]])
 
     def format(self, args):
-        return f"{args[0]}{list(_numpy_key(self.key))}"
+        return f"{args[0]}{key_text(self.key)}"
 
 
 class ScatterSlice(_Keyed):
