@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import numpy as np
+
 from ..ir import InputError, Tensor, placeholder
 from ..ir.dtypes import is_float
 from .module import Module, record_calls
@@ -124,6 +126,15 @@ def _statistics(buffers: Iterable[Tensor]) -> list[Tensor]:
     return [b for b in buffers if is_float(b.dtype)]
 
 
+def _size(ts: Iterable[Tensor]) -> int:
+    return sum(t.size for t in ts)
+
+
+def _nbytes(ts: Iterable[Tensor]) -> int:
+    """Bytes from static shapes and dtypes: reading `.value` would pull a GPU-held parameter to the host."""
+    return sum(t.size * np.dtype(t.dtype).itemsize for t in ts)
+
+
 def summary(model: Module, input_shape: Any, dtype: Any = "float32") -> Summary:
     """Call `model` on placeholders of `input_shape` and tabulate the module calls.
 
@@ -163,11 +174,10 @@ def summary(model: Module, input_shape: Any, dtype: Any = "float32") -> Summary:
         if m is model and skip_root:
             continue
         rows.append(Row(path, type(m).__name__, tuple(t.shape for t in call.outputs),
-                        sum(t.value.size for t in state.get(path, {}).values()),
+                        _size(state.get(path, {}).values()),
                         depth - skip_root, shared=id(m) in seen))
         seen.add(id(m))
     trainable = {id(p): p for p in model.parameters()}
     buffers = {id(b): b for b in _statistics(b for _, b in model.named_buffers()) if id(b) not in trainable}
-    return Summary(type(model).__name__, tuple(rows),
-                   sum(p.value.size for p in trainable.values()), sum(b.value.size for b in buffers.values()),
-                   sum(p.value.nbytes for p in trainable.values()), sum(b.value.nbytes for b in buffers.values()))
+    return Summary(type(model).__name__, tuple(rows), _size(trainable.values()), _size(buffers.values()),
+                   _nbytes(trainable.values()), _nbytes(buffers.values()))
