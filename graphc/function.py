@@ -19,7 +19,8 @@ import numpy as np
 from . import backends, finite
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of, remake
 from .ir.dtypes import canonical, is_float
-from .ir.errors import ArgumentError, DTypeError, InputError, ShapeError
+from .ir.errors import ArgumentError, BackendFallbackWarning, DTypeError, InputError, ShapeError
+from .ir.source import user_stacklevel
 from .ir.stategroup import hold, join
 from .ops import cast
 from .ops.elementwise import Elementwise
@@ -32,6 +33,8 @@ Updates = Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None
 
 #: How many input-shape variants a function keeps compiled by default (the least recently used goes).
 MAX_VARIANTS = 32
+#: The fallback reasons already warned about in this process: each is said once, kept on every function.
+_WARNED: set[str] = set()
 
 
 class Variant:
@@ -67,12 +70,13 @@ class Variant:
 class Function:
     """A compiled graph. Call it with one array per input (positionally or by name).
 
-    Safe to call from several threads: the first call of each shape compiles once, and a call holds
+    `backend` names the build that runs (never "auto"); `backend_reason` says why backend="auto" runs the
+    NumPy reference instead of llvm (None when it does not). Safe to call from several threads: the first call of each shape compiles once, and a call holds
     the one lock of the parameters its step reads or updates (stategroup.py), so calls with updates
     are serialized and no function sharing a parameter sees it half updated."""
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
-                 backend: str = "numpy", allow_input_downcast: bool = False, optimize: str = "O2",
+                 backend: str = "auto", allow_input_downcast: bool = False, optimize: str = "O2",
                  snapshots: bool = False, check_finite: bool | None = None,
                  fast_math: bool = False, max_variants: int = MAX_VARIANTS):
         self.inputs = _check_inputs(inputs)
@@ -86,7 +90,10 @@ class Function:
         self.updates = _check_updates(updates)
         self.graph = Graph(self.inputs, self.outputs, self.updates)
         _check_closed(self.graph)
-        self.backend = backends.get(backend)
+        self._backend, reason = backends.choose(backend)
+        self.backend: str = self._backend.name  # the build that runs, never "auto"
+        self.backend_reason: str | None = None  # why "auto" runs a slower build than llvm (None when it does not)
+        self._auto = backend == "auto"
         self.allow_input_downcast = allow_input_downcast
         self.optimize = _check_level(optimize)
         self.snapshots = snapshots
@@ -100,6 +107,8 @@ class Function:
         self._state = join(p.op.state for p in self.graph.parameters)  # the one to hold in a call
         self._names = {t.name: i for i, t in enumerate(self.inputs) if t.name}
         self._dtypes = tuple(np.dtype(t.dtype) for t in self.inputs)
+        if reason is not None:
+            self._fall_back(reason)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         variant = None if kwargs else self._fast_variant(args)
@@ -109,7 +118,7 @@ class Function:
         else:
             arrays = args
         self._last = variant
-        outs = self._held(finite.checked_call, variant, arrays, self.backend.name) if self.check_finite else \
+        outs = self._held(finite.checked_call, variant, arrays, self.backend) if self.check_finite else \
             self._held(variant.executable, arrays)
         if self._single:
             return outs[0]
@@ -183,20 +192,45 @@ class Function:
                           RuntimeWarning, stacklevel=4)
 
     def _compile(self, signature: tuple) -> Variant:
+        try:
+            return self._build(signature)
+        except self._unsupported() as e:
+            self._fall_back(f"the {self.backend} backend cannot compile this graph: {getattr(e, 'what', e)}")
+            return self._build(signature)
+
+    def _unsupported(self) -> tuple[type[Exception], ...]:
+        """What makes backend="auto" fall back while compiling: the backend's own "cannot build this graph"
+        (a user's error, a bad shape or dtype, is raised as it is)."""
+        return tuple(getattr(self._backend, "unsupported", ())) if self._auto else ()
+
+    def _fall_back(self, reason: str) -> None:
+        """Run on the reference from now on (backend="auto" only), and say why: once per reason in a process."""
+        if self._backend.name != backends.REFERENCE:
+            self._backend = backends.get(backends.REFERENCE)
+            self._variants.clear()
+            self._last = None
+        self.backend, self.backend_reason = self._backend.name, " ".join(reason.split())
+        if self.backend_reason not in _WARNED:
+            _WARNED.add(self.backend_reason)
+            warnings.warn(f"backend=\"auto\" compiles with {self.backend}, the slower reference, because "
+                          f"{self.backend_reason}; backend=\"{self.backend}\" chooses it without this warning",
+                          BackendFallbackWarning, stacklevel=user_stacklevel())
+
+    def _build(self, signature: tuple) -> Variant:
         graph = self.specialize(signature)
         done: list[tuple] = []
 
         def passes() -> tuple[Graph, PassReport, KernelProgram | None]:
             if not done:
                 optimized, report = optimize(graph, self.optimize, self.snapshots, fast_math=self.fast_math)
-                done.append((optimized, report, lower(optimized) if self.backend.consumes == "program" else None))
+                done.append((optimized, report, lower(optimized) if self._backend.consumes == "program" else None))
             return done[0]
-        steps = getattr(self.backend, "step_cache", None) if not self.snapshots else None
+        steps = getattr(self._backend, "step_cache", None) if not self.snapshots else None
         level = pipeline_key(self.optimize, self.fast_math)
         exe = steps.load(graph, level, lambda: passes()[2]) if steps is not None else None
         if exe is None:
             optimized, _, program = passes()
-            exe = self.backend.compile(program if program is not None else optimized)
+            exe = self._backend.compile(program if program is not None else optimized)
             if steps is not None:
                 steps.store(graph, level, exe)
         variant = self._variants[signature] = Variant(graph, exe, passes if not done else done[0])
@@ -236,7 +270,7 @@ class Function:
         arrays = self._arguments(args, {})
         variant = self._variant_for(tuple(a.shape for a in arrays))
         if not hasattr(variant.executable, "profile"):
-            raise InputError(f"profile: the {self.backend.name} backend has no kernel timers",
+            raise InputError(f"profile: the {self.backend} backend has no kernel timers",
                              fix="compile with backend=\"llvm\"")
         return self._held(variant.executable.profile, arrays, calls)
 
@@ -277,7 +311,7 @@ class Function:
         if isinstance(v, Tensor):
             raise InputError(f"{label}: got a symbolic tensor; a compiled function takes arrays",
                              fix="pass NumPy arrays (or build the expression into the graph)")
-        device_input = getattr(self.backend, "device_input", None)
+        device_input = getattr(self._backend, "device_input", None)
         if device_input is not None:  # a GPU backend takes GPU arrays in place (checked by it)
             on_device = device_input(v, x, label)
             if on_device is not None:
@@ -308,7 +342,7 @@ class Function:
         return np.require(a, requirements="C")
 
 
-def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "numpy",
+def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, backend: str = "auto",
              allow_input_downcast: bool = False, optimize: str = "O2", snapshots: bool = False,
              check_finite: bool | None = None, fast_math: bool = False,
              max_variants: int = MAX_VARIANTS) -> Function:
@@ -324,6 +358,10 @@ def function(inputs: Sequence[Tensor], outputs: Any, updates: Updates = None, ba
     `fast_math=True` lets the optimizer assume every value is finite (`0 * x` and `x - x`
     become 0 even where x is inf or NaN); by default every rewrite keeps IEEE semantics.
     `max_variants` bounds the input-shape variants kept compiled (least recently used dropped first).
+    `backend="auto"` compiles native code with "llvm" where llvmlite can build it for this host and
+    graph, else runs the NumPy reference and says why in one `gc.BackendFallbackWarning`; `fn.backend`
+    names the build chosen and `fn.backend_reason` the reason for a fallback. `backend="numpy"` is the
+    reference, "llvm-checked" the bounds-checked build, "cuda" the GPU (docs/backends.md).
     """
     return Function(inputs, outputs, updates, backend, allow_input_downcast, optimize, snapshots, check_finite,
                     fast_math, max_variants=max_variants)

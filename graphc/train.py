@@ -113,7 +113,7 @@ def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, 
 class _Evaluator:
     """Eval-mode loss and predictions for whole arrays, compiled once."""
 
-    def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor, backend: str = "numpy",
+    def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor, backend: str = "auto",
                  check_finite: bool | None = None):
         was_training = model.training
         model.eval()
@@ -140,20 +140,20 @@ def _check_rows(what: str, x: np.ndarray, batch_size: int = 1, drop_last: bool =
                             fix="lower batch_size, or pass drop_last=False")
 
 
-def evaluate(model: Module, loss_fn: LossFn, x: Any, y: Any, metrics: Mapping[str, Metric] | None = None
-             ) -> dict[str, float]:
-    """Eval-mode loss (and metrics) of `model` on (x, y)."""
+def evaluate(model: Module, loss_fn: LossFn, x: Any, y: Any, metrics: Mapping[str, Metric] | None = None, *,
+             backend: str = "auto") -> dict[str, float]:
+    """Eval-mode loss (and metrics) of `model` on (x, y), compiled for `backend` (as in `gc.function`)."""
     x, y = np.asarray(x), np.asarray(y)
-    return _Evaluator(model, loss_fn, *_placeholders(model, x, y))(x, y, metrics or {})
+    return _Evaluator(model, loss_fn, *_placeholders(model, x, y), backend)(x, y, metrics or {})
 
 
-def predict(model: Module, x: Any) -> np.ndarray:
-    """Eval-mode outputs of `model` for the rows of `x`."""
+def predict(model: Module, x: Any, *, backend: str = "auto") -> np.ndarray:
+    """Eval-mode outputs of `model` for the rows of `x`, compiled for `backend` (as in `gc.function`)."""
     x = np.asarray(x)
     xs, _ = _placeholders(model, x, np.zeros(1))
     was_training = model.training
     model.eval()
-    fn = function([xs], model(xs), allow_input_downcast=True)
+    fn = function([xs], model(xs), allow_input_downcast=True, backend=backend)
     model.train(was_training)
     return fn(x)
 
@@ -180,12 +180,14 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence[Callback] = (),
         early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
         drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None,
-        backend: str = "numpy", check_finite: bool = True) -> History:
+        backend: str = "auto", check_finite: bool = True) -> History:
     """Train `model` on (x, y) with minibatches; returns the per-epoch History.
 
     `loss_fn(prediction, target)` builds the loss (add penalties there or use the
     optimizer's weight_decay/l1). `metrics` maps names to `metric(y_true, y_pred)`
     on eval-mode outputs (see `classify`). `plot` saves the loss curves as a PNG.
+    The train step and the evaluation compile for `backend` (as in `gc.function`: "auto" is llvm where
+    it can build, else the NumPy reference with a `gc.BackendFallbackWarning`).
 
     A step or evaluation that makes a NaN or an infinity stops training with a
     `gc.NonFiniteError` (its `history` attribute holds the epochs done): the model

@@ -13,12 +13,15 @@ import os
 
 from graphc.schedule import KernelProgram
 
+from .codegen import Unsupported
 from .runtime import Executable
 from .stepcache import StepCache
 
 
 class LLVMBackend:
     consumes = "program"
+    #: what compile raises for a program it cannot build (a kernel without native code does not: it calls back)
+    unsupported = (Unsupported,)
 
     def __init__(self, checked: bool = False):
         self.name = "llvm-checked" if checked else "llvm"

@@ -59,3 +59,10 @@ class BackendError(GraphcError, RuntimeError):
 
 class NonFiniteError(GraphcError, FloatingPointError):
     """A checked step (`check_finite=True`) or `fit` made a NaN or an infinity (found at run time)."""
+
+
+class BackendFallbackWarning(UserWarning):
+    """`backend="auto"` runs a function on the NumPy reference because the llvm build cannot be used here
+    (llvmlite has no native target on this host, or cannot compile this graph). It is said once per reason
+    in a process; the function keeps it in `fn.backend_reason`, and `backend="numpy"` chooses the reference
+    without it."""

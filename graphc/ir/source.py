@@ -77,3 +77,11 @@ def user_location() -> SourceLoc | None:
             return SourceLoc(filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` at which a `warnings.warn` made by this function's caller names the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (_is_internal(frame.f_code.co_filename) or _is_generated_by_graphc(frame)):
+        frame, level = frame.f_back, level + 1
+    return level
