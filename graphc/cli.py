@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train the lectures' sine-fitting MLP and print the loss")
     p.add_argument("--steps", type=positive_int, default=2000, help="full-batch Adam steps (default 2000)")
-    p.add_argument("--epochs", dest="steps", type=positive_int, action=Renamed, new="--steps",  # graphc <= 0.1.0
+    p.add_argument("--epochs", dest="steps", type=positive_int, action=Renamed, new="--steps",  # its name until 0.1.0
                    why="each step is full-batch, one epoch", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=natural_int, default=0, help="seed of the data and the initial weights (0 or more)")
     p.add_argument("--backend", default="auto", help="numpy, llvm, cuda or auto (the best available)")
