@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import checkpoint as checkpoints
 from . import data, finite
 from .function import function
 from .ir import ArgumentError, GraphcError, NonFiniteError, Tensor, placeholder
@@ -163,15 +164,15 @@ def classify(pred: np.ndarray) -> np.ndarray:
     return to_labels(pred)
 
 
-def _progress(epochs: int, verbose: bool) -> tuple[Iterable[int], Callable[[int, dict], None]]:
+def _progress(epochs: int, verbose: bool, first: int = 0) -> tuple[Iterable[int], Callable[[int, dict], None]]:
     if not verbose:
-        return range(epochs), lambda epoch, logs: None
+        return range(first, epochs), lambda epoch, logs: None
     text = lambda logs: " ".join(f"{k}={v:.4g}" for k, v in logs.items())  # noqa: E731
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return range(epochs), lambda epoch, logs: print(f"epoch {epoch + 1}/{epochs} {text(logs)}")
-    bar = tqdm(range(epochs), desc="fit", unit="epoch")
+        return range(first, epochs), lambda epoch, logs: print(f"epoch {epoch + 1}/{epochs} {text(logs)}")
+    bar = tqdm(range(first, epochs), desc="fit", unit="epoch", initial=first, total=epochs)
     return bar, lambda epoch, logs: bar.set_postfix_str(text(logs))
 
 
@@ -180,7 +181,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence[Callback] = (),
         early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
         drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None,
-        backend: str = "numpy", check_finite: bool = True) -> History:
+        backend: str = "numpy", check_finite: bool = True, checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None, resume: str | os.PathLike | None = None) -> History:
     """Train `model` on (x, y) with minibatches; returns the per-epoch History.
 
     `loss_fn(prediction, target)` builds the loss (add penalties there or use the
@@ -193,6 +195,12 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     and scans the weights and optimizer state every step; `check_finite=False`
     skips it, and then only a non-finite loss stops training, and the weights of
     that step may be NaN (unless EarlyStopping puts back its best).
+
+    `checkpoint=path` writes a `gc.checkpoint` file (atomically) at the end of every epoch, and
+    with `checkpoint_every=N` also after every N-th train step (batch). `resume=path` loads one
+    into `model` and `optimizer` and continues where it was written, mid-epoch included: the
+    run then ends bit-identical to one never stopped (same data and arguments; `epochs` may
+    grow). Callbacks start afresh on resume (EarlyStopping's patience count included).
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_rows("fit: the training data", x, batch_size, drop_last)
@@ -200,6 +208,9 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
+    run = checkpoints.Run(model, optimizer, {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle,
+                                             "drop_last": drop_last, "seed": seed}, checkpoint, checkpoint_every)
+    history = History(run.resume(resume) if resume is not None else {})
     xs, ys = _placeholders(model, x, y)
     was_training = model.training
     model.train()
@@ -207,26 +218,21 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     step = function([xs, ys], loss, updates=optimizer.updates(loss) + model.state_updates(),
                     allow_input_downcast=True, backend=backend, check_finite=check_finite)
     evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
-    history = History()
     for cb in callbacks:
         cb.on_train_begin(model)
-    rng = np.random.default_rng(seed)
-    epochs_iter, show = _progress(epochs, verbose)
+    epochs_iter, show = _progress(epochs, verbose, run.epoch)
     where, failure = "", None
     try:
         for epoch in epochs_iter:
-            total, count = 0.0, 0
-            batches = data.minibatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, drop_last=drop_last)
-            for i, (xb, yb) in enumerate(batches):
+            for i, (xb, yb) in run.batches(x, y):
                 where = f"epoch {epoch + 1}, batch {i + 1}"
                 value = float(step(xb, yb))
                 if not math.isfinite(value):
                     raise NonFiniteError(f"the loss is {value}", loc=loss.loc, fix=f"{finite.GROWTH}; "
                                          "check_finite=True names the op and keeps the weights from before the step")
-                total += value * len(xb)
-                count += len(xb)
+                run.step_done(value, len(xb))
             where = f"epoch {epoch + 1}, the metrics on the training data"
-            logs = {"loss": total / count}
+            logs = {"loss": run.mean_loss}
             if metrics:
                 logs.update({k: v for k, v in evaluator(x, y, metrics).items() if k != "loss"})
             if validation_data is not None:
@@ -235,7 +241,9 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
             history.add(logs)
             show(epoch, logs)
             where = f"epoch {epoch + 1}, the callbacks"
-            if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
+            stop = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
+            run.epoch_done(history.values)
+            if stop:
                 history.stopped_epoch = epoch
                 break
     except NonFiniteError as e:

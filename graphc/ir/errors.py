@@ -57,5 +57,9 @@ class BackendError(GraphcError, RuntimeError):
     """A backend is unknown, unavailable, or cannot compile a graph."""
 
 
+class CheckpointError(GraphcError, ValueError):
+    """A checkpoint cannot be read, is of a newer format, or does not fit the model or optimizer."""
+
+
 class NonFiniteError(GraphcError, FloatingPointError):
     """A checked step (`check_finite=True`) or `fit` made a NaN or an infinity (found at run time)."""
