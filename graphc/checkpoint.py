@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from .nn.module import Module
 from .nn.state import FORMAT, MODEL, VERSION, read_archive, save_state
 from .optim.base import Optimizer
 
-_OPT, _PROGRESS, _HISTORY = "optimizer/", "progress/", "progress/history/"
+_OPT, _PROGRESS, _HISTORY, _CALLBACKS = "optimizer/", "progress/", "progress/history/", "progress/callbacks/"
 
 
 @dataclass
@@ -35,7 +35,9 @@ class Progress:
     `batch == 0` is the start of an epoch (its row order not drawn yet); otherwise `order` is the
     epoch's row order and `total`/`count` the loss sum and row count of its batches so far. `rng`
     is the shuffle generator's `bit_generator.state`, `steps` the train steps of the whole run, and
-    `plan` the fit arguments that fix the data order (a resume must pass the same ones).
+    `plan` the fit arguments that fix the data order (a resume must pass the same ones), and
+    `callbacks` the class name and `state_dict()` of each callback (EarlyStopping's best so far);
+    `stopped_epoch` is set once a callback has stopped the run (a resume then trains no more).
     """
 
     epoch: int = 0
@@ -47,6 +49,8 @@ class Progress:
     rng: dict[str, Any] | None = None
     plan: dict[str, Any] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
+    stopped_epoch: int | None = None
+    callbacks: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
 
 
 def _tensors(model: Module, optimizer: Optimizer | None) -> dict[str, Tensor]:
@@ -77,8 +81,11 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     if progress is not None:
         header["progress"] = {"epoch": progress.epoch, "batch": progress.batch, "steps": progress.steps,
                               "count": progress.count, "rng": progress.rng, "plan": progress.plan,
-                              "history": list(progress.history)}
+                              "history": list(progress.history), "stopped_epoch": progress.stopped_epoch,
+                              "callbacks": [[name, list(st)] for name, st in progress.callbacks]}
         arrays[_PROGRESS + "total"] = np.float64(progress.total)
+        for i, (_, st) in enumerate(progress.callbacks):
+            arrays.update({f"{_CALLBACKS}{i}/{k}": np.asarray(v) for k, v in st.items()})
         if progress.order is not None:
             arrays[_PROGRESS + "order"] = np.asarray(progress.order, np.int64)
         arrays.update({_HISTORY + k: np.asarray(v, np.float64) for k, v in progress.history.items()})
@@ -107,6 +114,14 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     Everything is checked before anything is set: a checkpoint of another architecture or
     optimizer raises a `CheckpointError` that lists every missing, extra and mismatched array.
     """
+    apply, progress = _read(path, model, optimizer)
+    apply()
+    return progress
+
+
+def _read(path: str | os.PathLike, model: Module, optimizer: Optimizer | None
+          ) -> tuple[Callable[[], None], Progress | None]:
+    """Check a checkpoint against model and optimizer: (the function that sets them, its progress)."""
     where = f"load_checkpoint({os.fspath(path)!r})"
     header, arrays = read_archive(path, "load_checkpoint")
     if header is None:
@@ -129,9 +144,11 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
                               + "\n    ".join(problems),
                               fix="build the model and optimizer as the run that wrote it did (same layers, sizes, "
                               "dtypes and optimizer class), or load only the weights with model.load(path)")
-    for key, t in expected.items():
-        t.value = arrays[key]
-    return _progress(header, arrays)
+
+    def apply() -> None:
+        for key, t in expected.items():
+            t.value = arrays[key]
+    return apply, _progress(header, arrays)
 
 
 def _progress(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Progress | None:
@@ -140,7 +157,9 @@ def _progress(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Pr
         return None
     return Progress(epoch=p["epoch"], batch=p["batch"], steps=p["steps"], order=arrays.get(_PROGRESS + "order"),
                     total=float(arrays[_PROGRESS + "total"]), count=p["count"], rng=p["rng"], plan=p["plan"],
-                    history={k: arrays[_HISTORY + k].tolist() for k in p["history"]})
+                    history={k: arrays[_HISTORY + k].tolist() for k in p["history"]}, stopped_epoch=p["stopped_epoch"],
+                    callbacks=[(name, {k: arrays[f"{_CALLBACKS}{i}/{k}"] for k in keys})
+                               for i, (name, keys) in enumerate(p["callbacks"])])
 
 
 class Run:
@@ -150,31 +169,43 @@ class Run:
     every epoch and (with `every`) after every `every`-th step.
     """
 
-    def __init__(self, model: Module, optimizer: Optimizer, plan: dict[str, Any], path: str | os.PathLike | None,
-                 every: int | None):
+    def __init__(self, model: Module, optimizer: Optimizer, callbacks: Sequence[Any], plan: dict[str, Any],
+                 path: str | os.PathLike | None, every: int | None):
         if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
             raise CheckpointError(f"fit: checkpoint_every must be a positive number of steps, got {every!r}",
                                   fix="checkpoint_every=100 writes after every 100th batch; None: once an epoch")
         if every is not None and path is None:
             raise CheckpointError("fit: checkpoint_every needs checkpoint=path", fix="pass checkpoint='run.npz'")
-        self.model, self.optimizer, self.plan, self.path, self.every = model, optimizer, plan, path, every
+        self.model, self.optimizer, self.callbacks = model, optimizer, callbacks
+        self.plan, self.path, self.every = plan, path, every
         self.rng = np.random.default_rng(plan["seed"])
         self.at = Progress(plan=plan)
 
-    def resume(self, path: str | os.PathLike) -> dict[str, list[float]]:
-        """Load model, optimizer and position from `path`; returns the history so far."""
-        at = load_checkpoint(path, self.model, self.optimizer)
+    def resume(self, path: str | os.PathLike) -> tuple[dict[str, list[float]], int | None]:
+        """Load model, optimizer and position from `path`; returns the history so far and its stopped epoch.
+
+        The callbacks' states are put back by `restore_callbacks`, after their `on_train_begin`."""
+        apply, at = _read(path, self.model, self.optimizer)
         if at is None:
             raise CheckpointError(f"fit(resume={os.fspath(path)!r}): the checkpoint holds no training progress",
                                   fix="pass a checkpoint written by fit(checkpoint=...)")
         changed = [f"{k}={at.plan.get(k)!r} then, {v!r} now" for k, v in self.plan.items() if at.plan.get(k) != v]
+        classes = [type(cb).__name__ for cb in self.callbacks]
+        if [name for name, _ in at.callbacks] != classes:
+            changed.append(f"callbacks {[name for name, _ in at.callbacks]} then, {classes} now")
         if changed:
             raise CheckpointError(f"fit(resume={os.fspath(path)!r}): the run differs from the one that wrote the "
                                   f"checkpoint: {'; '.join(changed)}",
-                                  fix="resume with the same data, batch_size, shuffle, drop_last and seed")
+                                  fix="resume with the same data, batch_size, shuffle, drop_last, seed and callbacks")
+        apply()
         self.rng.bit_generator.state = at.rng
         self.at = at
-        return at.history
+        return at.history, at.stopped_epoch
+
+    def restore_callbacks(self) -> None:
+        """Give each callback the state it had when the checkpoint was written (if fit resumed)."""
+        for cb, (_, st) in zip(self.callbacks, self.at.callbacks):
+            cb.load_state_dict(st)
 
     @property
     def epoch(self) -> int:
@@ -204,15 +235,16 @@ class Run:
         self.at.batch += 1
         self.at.steps += 1
 
-    def epoch_done(self, history: Mapping[str, list[float]]) -> None:
+    def epoch_done(self, history: Mapping[str, list[float]], stopped_epoch: int | None) -> None:
         """Move to the next epoch and write a checkpoint (if fit was given a path)."""
         self.at = Progress(epoch=self.at.epoch + 1, steps=self.at.steps, plan=self.plan,
-                           history={k: list(v) for k, v in history.items()})
+                           history={k: list(v) for k, v in history.items()}, stopped_epoch=stopped_epoch)
         self.save()
 
     def save(self) -> None:
         if self.path is not None:
             self.at.rng = self.rng.bit_generator.state
+            self.at.callbacks = [(type(cb).__name__, cb.state_dict()) for cb in self.callbacks]
             save_checkpoint(self.path, self.model, self.optimizer, self.at)
 
 

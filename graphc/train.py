@@ -63,6 +63,13 @@ class Callback:
     def on_train_end(self, model: Module, history: History) -> None:
         pass
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """What a checkpoint keeps of this callback, so that a resumed fit acts as if never stopped."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Take back a `state_dict()` (fit calls it after `on_train_begin` when it resumes)."""
+
 
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally
@@ -95,6 +102,17 @@ class EarlyStopping(Callback):
             return False
         self.wait += 1
         return self.wait >= self.patience
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        best = {} if self.best_state is None else {f"best_state/{k}": v for k, v in self.best_state.items()}
+        return {"best": np.float64(self.best), "wait": np.int64(self.wait),
+                "best_epoch": np.int64(-1 if self.best_epoch is None else self.best_epoch), **best}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
+        self.best_epoch = None if int(state["best_epoch"]) < 0 else int(state["best_epoch"])
+        best = {k[len("best_state/"):]: v for k, v in state.items() if k.startswith("best_state/")}
+        self.best_state = best or None
 
     def on_train_end(self, model: Module, history: History) -> None:
         history.best_epoch = self.best_epoch
@@ -200,7 +218,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     with `checkpoint_every=N` also after every N-th train step (batch). `resume=path` loads one
     into `model` and `optimizer` and continues where it was written, mid-epoch included: the
     run then ends bit-identical to one never stopped (same data and arguments; `epochs` may
-    grow). Callbacks start afresh on resume (EarlyStopping's patience count included).
+    grow). Callbacks continue from their `state_dict()` (EarlyStopping's best weights and
+    patience count).
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_rows("fit: the training data", x, batch_size, drop_last)
@@ -208,9 +227,9 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
-    run = checkpoints.Run(model, optimizer, {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle,
+    run = checkpoints.Run(model, optimizer, callbacks, {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle,
                                              "drop_last": drop_last, "seed": seed}, checkpoint, checkpoint_every)
-    history = History(run.resume(resume) if resume is not None else {})
+    history = History(*run.resume(resume)) if resume is not None else History()
     xs, ys = _placeholders(model, x, y)
     was_training = model.training
     model.train()
@@ -220,7 +239,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
     for cb in callbacks:
         cb.on_train_begin(model)
-    epochs_iter, show = _progress(epochs, verbose, run.epoch)
+    run.restore_callbacks()
+    epochs_iter, show = _progress(epochs, verbose, run.epoch if history.stopped_epoch is None else epochs)
     where, failure = "", None
     try:
         for epoch in epochs_iter:
@@ -241,10 +261,10 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
             history.add(logs)
             show(epoch, logs)
             where = f"epoch {epoch + 1}, the callbacks"
-            stop = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
-            run.epoch_done(history.values)
-            if stop:
+            if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
                 history.stopped_epoch = epoch
+            run.epoch_done(history.values, history.stopped_epoch)
+            if history.stopped_epoch is not None:
                 break
     except NonFiniteError as e:
         history.stopped_epoch, failure = epoch, e

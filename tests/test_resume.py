@@ -85,7 +85,8 @@ def assert_same(a, b):
     for key in sa:
         assert sa[key].dtype == sb[key].dtype and np.array_equal(sa[key], sb[key]), key
     assert list(hist_a.values) == list(hist_b.values)
-    assert hist_a.values == hist_b.values
+    assert (hist_a.values, hist_a.stopped_epoch, hist_a.best_epoch) == \
+        (hist_b.values, hist_b.stopped_epoch, hist_b.best_epoch)
 
 
 def uninterrupted(ns, backend, **kw):
@@ -115,6 +116,27 @@ def test_resumed_from_any_checkpoint_ends_bit_identical(script, tmp_path, monkey
         model, opt = ns["make"]()
         resumed = ns["fit"](model, opt, backend, resume=path)
         assert_same(reference, (model, opt, resumed))
+
+
+def test_early_stopping_continues_where_it_was(script, tmp_path, monkeypatch):
+    _, ns = script
+    # min_delta=10: epoch 1 is the best, epochs 2 and 3 exhaust patience=2, epoch 1's weights come back
+    stopping = lambda: gc.train.EarlyStopping("val_loss", patience=2, min_delta=10.0)  # noqa: E731
+    model, opt = ns["make"]()
+    reference = (model, opt, ns["fit"](model, opt, epochs=8, early_stopping=stopping()))
+    assert (reference[2].stopped_epoch, reference[2].best_epoch, reference[2].epochs) == (2, 0, 3)
+    real, copies = ckpt.save_checkpoint, []
+    monkeypatch.setattr(ckpt, "save_checkpoint", lambda path, *a: (
+        real(path, *a), copies.append(shutil.copy(path, tmp_path / f"v{len(copies)}.npz"))))
+    model, opt = ns["make"]()
+    ns["fit"](model, opt, epochs=8, early_stopping=stopping(), checkpoint=tmp_path / "run.npz", checkpoint_every=4)
+    monkeypatch.undo()
+    for path in copies[2:]:  # epoch 1 done (its weights the best so far), mid-epoch 2, ..., the stopped end
+        model, opt = ns["make"]()
+        resumed = ns["fit"](model, opt, epochs=8, early_stopping=stopping(), resume=path)
+        assert_same(reference, (model, opt, resumed))
+    with pytest.raises(gc.CheckpointError, match=r"callbacks \['EarlyStopping'\] then, \[\] now"):
+        ns["fit"](*ns["make"](), epochs=8, resume=copies[-1])
 
 
 def test_resume_can_train_for_more_epochs_and_write_on(script, tmp_path):
