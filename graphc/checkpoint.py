@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .data.batching import batches_in_order, epoch_order
 from .ir import CheckpointError, Tensor
 from .nn.module import Module
 from .nn.state import FORMAT, MODEL, VERSION, read_archive, save_state
@@ -148,7 +149,12 @@ def _read(path: str | os.PathLike, model: Module, optimizer: Optimizer | None
     def apply() -> None:
         for key, t in expected.items():
             t.value = arrays[key]
-    return apply, _progress(header, arrays)
+    try:
+        return apply, _progress(header, arrays)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: its training progress is incomplete ({type(e).__name__}: {e})",
+                              fix="the file is corrupt or was not written by graphc; use an earlier checkpoint"
+                              ) from None
 
 
 def _progress(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Progress | None:
@@ -177,6 +183,7 @@ class Run:
         if every is not None and path is None:
             raise CheckpointError("fit: checkpoint_every needs checkpoint=path", fix="pass checkpoint='run.npz'")
         self.model, self.optimizer, self.callbacks = model, optimizer, callbacks
+        plan = {k: v.item() if isinstance(v, np.generic) else v for k, v in plan.items()}  # JSON-able
         self.plan, self.path, self.every = plan, path, every
         self.rng = np.random.default_rng(plan["seed"])
         self.at = Progress(plan=plan)
@@ -217,7 +224,6 @@ class Run:
 
     def batches(self, x: np.ndarray, y: np.ndarray) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray]]]:
         """(batch index, (x, y) batch) of the current epoch, from where the run stands."""
-        from .data.batching import batches_in_order, epoch_order
         at = self.at
         if at.batch == 0:
             at.order, at.total, at.count = epoch_order(len(x), self.plan["shuffle"], self.rng), 0.0, 0

@@ -313,3 +313,8 @@ def test_checkpoint_arguments_are_checked(script, tmp_path):
         ns["fit"](model, opt, checkpoint_every=5)
     with pytest.raises(gc.GraphcError, match="cannot read"):
         ns["fit"](model, opt, resume=tmp_path / "missing.npz")
+    x, y = ns["data"]()  # NumPy integers as arguments still make a JSON header
+    gc.train.fit(model, gc.losses.mse, opt, x, y, epochs=1, batch_size=np.int64(8), seed=np.int64(5),
+                 checkpoint=tmp_path / "np.npz", backend="numpy")
+    assert ckpt.load_checkpoint(tmp_path / "np.npz", model, opt).plan == \
+        {"rows": 54, "batch_size": 8, "shuffle": True, "drop_last": False, "seed": 5}
