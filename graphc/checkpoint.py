@@ -182,6 +182,9 @@ class Run:
                                   fix="checkpoint_every=100 writes after every 100th batch; None: once an epoch")
         if every is not None and path is None:
             raise CheckpointError("fit: checkpoint_every needs checkpoint=path", fix="pass checkpoint='run.npz'")
+        if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CheckpointError(f"fit: the folder of checkpoint={os.fspath(path)!r} does not exist",
+                                  fix="create it first, or write the checkpoint into an existing folder")
         self.model, self.optimizer, self.callbacks = model, optimizer, callbacks
         plan = {k: v.item() if isinstance(v, np.generic) else v for k, v in plan.items()}  # JSON-able
         self.plan, self.path, self.every = plan, path, every
@@ -216,10 +219,12 @@ class Run:
 
     @property
     def epoch(self) -> int:
+        """The epoch the run is in (or starts next), 0-based."""
         return self.at.epoch
 
     @property
     def mean_loss(self) -> float:
+        """The current epoch's training loss: the mean over its rows of each batch's mean loss."""
         return self.at.total / self.at.count
 
     def batches(self, x: np.ndarray, y: np.ndarray) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray]]]:
@@ -248,6 +253,7 @@ class Run:
         self.save()
 
     def save(self) -> None:
+        """Write where the run stands to the checkpoint path (if any)."""
         if self.path is not None:
             self.at.rng = self.rng.bit_generator.state
             self.at.callbacks = [(type(cb).__name__, cb.state_dict()) for cb in self.callbacks]

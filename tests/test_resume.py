@@ -311,6 +311,8 @@ def test_checkpoint_arguments_are_checked(script, tmp_path):
         ns["fit"](model, opt, checkpoint=tmp_path / "a.npz", checkpoint_every=0)
     with pytest.raises(gc.CheckpointError, match="checkpoint_every needs checkpoint=path"):
         ns["fit"](model, opt, checkpoint_every=5)
+    with pytest.raises(gc.CheckpointError, match="the folder of checkpoint=.* does not exist"):
+        ns["fit"](model, opt, checkpoint=tmp_path / "no" / "run.npz")
     with pytest.raises(gc.GraphcError, match="cannot read"):
         ns["fit"](model, opt, resume=tmp_path / "missing.npz")
     x, y = ns["data"]()  # NumPy integers as arguments still make a JSON header
