@@ -227,8 +227,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
-    run = checkpoints.Run(model, optimizer, callbacks, {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle,
-                                             "drop_last": drop_last, "seed": seed}, checkpoint, checkpoint_every)
+    plan = {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last, "seed": seed}
+    run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint, checkpoint_every)
     history = History(*run.resume(resume)) if resume is not None else History()
     xs, ys = _placeholders(model, x, y)
     was_training = model.training
