@@ -12,8 +12,8 @@ from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
 from .export import export_library
 from .ir import (DTYPES, ArgumentError, BackendError, CheckpointError, DTypeError, GradientError, Graph,
-                 GraphcError, IndexRangeError, InputError, NonFiniteError, ShapeError, Tensor, constant, parameter,
-                 placeholder)
+                 GraphcError, IndexRangeError, InputError, ModeError, NonFiniteError, ShapeError, Tensor, constant,
+                 parameter, placeholder)
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "ArgumentError", "BackendError", "CheckpointError", "DTypeError", "GradientError", "Graph",
-    "GraphcError", "IndexRangeError", "InputError", "NonFiniteError",
+    "GraphcError", "IndexRangeError", "InputError", "ModeError", "NonFiniteError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
     "ops", "__version__", "checkpoint", "data", "losses", "metrics", "nn", "optim", "train",
 ] + list(_ops_all)

@@ -1,17 +1,20 @@
 """`gc.train.fit`: the minibatch loop, with validation, metrics, early stopping and callbacks.
 
-fit compiles two functions once: a train step (train mode: dropout on, optimizer
-and RNG-counter updates inside the step) and an evaluation (eval mode, no
-updates). Everything per epoch is recorded in a `History`. Both are checked for
+fit compiles two functions once: a train step (train mode: dropout on, optimizer,
+RNG-counter and BatchNorm running-statistics updates inside the step) and an
+evaluation (eval mode, no updates); each runs with the model in its mode, and fit,
+predict and evaluate give every layer back the mode it had. Everything per epoch
+is recorded in a `History`. Both are checked for
 NaN and infinity by default (`check_finite=True`): a step that makes one leaves the
 weights as they were before it, and fit stops with a `NonFiniteError` naming the op.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -129,22 +132,43 @@ def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, 
             placeholder((None,) + y.shape[1:], y_dtype, name="y"))
 
 
+def _modes(model: Module) -> list[tuple[Module, bool]]:
+    return [(m, m.training) for _, m in model.named_modules()]
+
+
+def _restore(modes: list[tuple[Module, bool]]) -> None:
+    """Each layer back in the mode it had (a BatchNorm the user left in eval mode stays so)."""
+    for m, training in modes:
+        object.__setattr__(m, "training", training)
+
+
+@contextlib.contextmanager
+def _mode(model: Module, training: bool) -> Iterator[None]:
+    """The whole model in train (or eval) mode inside, and each layer back in the mode it had after."""
+    before = _modes(model)
+    model.train(training)
+    try:
+        yield
+    finally:
+        _restore(before)
+
+
 class _Evaluator:
-    """Eval-mode loss and predictions for whole arrays, compiled once."""
+    """Eval-mode loss and predictions for whole arrays, compiled once, run in eval mode."""
 
     def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor, backend: str = "numpy",
                  check_finite: bool | None = None):
-        was_training = model.training
-        model.eval()
-        pred = model(xs)
+        self.model = model
+        with _mode(model, False):
+            pred = model(xs)
         self.fn = function([xs, ys], [loss_fn(pred, ys), pred], allow_input_downcast=True, backend=backend,
                            check_finite=check_finite)
-        model.train(was_training)
 
     def __call__(self, x: np.ndarray, y: np.ndarray, metrics: Mapping[str, Metric], prefix: str = ""
                  ) -> dict[str, float]:
         _check_rows("the validation data" if prefix else "the data", x)
-        loss, pred = self.fn(x, y)
+        with _mode(self.model, False):
+            loss, pred = self.fn(x, y)
         logs = {f"{prefix}loss": float(loss)}
         logs.update({f"{prefix}{name}": float(m(y, pred)) for name, m in metrics.items()})
         return logs
@@ -170,11 +194,8 @@ def predict(model: Module, x: Any) -> np.ndarray:
     """Eval-mode outputs of `model` for the rows of `x`."""
     x = np.asarray(x)
     xs, _ = _placeholders(model, x, np.zeros(1))
-    was_training = model.training
-    model.eval()
-    fn = function([xs], model(xs), allow_input_downcast=True)
-    model.train(was_training)
-    return fn(x)
+    with _mode(model, False):
+        return function([xs], model(xs), allow_input_downcast=True)(x)
 
 
 def classify(pred: np.ndarray) -> np.ndarray:
@@ -231,11 +252,12 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint, checkpoint_every)
     history = History(*run.resume(resume)) if resume is not None else History()
     xs, ys = _placeholders(model, x, y)
-    was_training = model.training
-    model.train()
-    loss = loss_fn(model(xs), ys)
-    step = function([xs, ys], loss, updates=optimizer.updates(loss) + model.state_updates(),
-                    allow_input_downcast=True, backend=backend, check_finite=check_finite)
+    modes_before = _modes(model)
+    with _mode(model, True):  # the step's graph: dropout on, BatchNorm on batch statistics and updating its own
+        loss = loss_fn(model(xs), ys)
+        updates = optimizer.updates(loss) + model.state_updates()
+    step = function([xs, ys], loss, updates=updates, allow_input_downcast=True, backend=backend,
+                    check_finite=check_finite)
     evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
     for cb in callbacks:
         cb.on_train_begin(model)
@@ -244,6 +266,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     where, failure = "", None
     try:
         for epoch in epochs_iter:
+            model.train()  # the step was compiled in train mode (a callback may have left the model in eval mode)
             for i, (xb, yb) in run.batches(x, y):
                 where = f"epoch {epoch + 1}, batch {i + 1}"
                 value = float(step(xb, yb))
@@ -270,7 +293,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         history.stopped_epoch, failure = epoch, e
     for cb in callbacks:
         cb.on_train_end(model, history)
-    model.train(was_training)
+    _restore(modes_before)
     if failure is not None:
         raise _stopped(failure, where, history, callbacks, check_finite) from None
     if plot is not None:

@@ -45,6 +45,10 @@ class InputError(GraphcError, ValueError):
     """A compiled function was called with arguments that do not match its inputs."""
 
 
+class ModeError(InputError):
+    """A compiled function was called with a layer in another mode (train/eval) than it was built in."""
+
+
 class GradientError(GraphcError, ValueError):
     """A gradient was asked for that does not exist (disconnected or integer input)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -72,6 +73,7 @@ class Module:
             raise GraphcError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
         if isinstance(value, Module):
             self._modules[name] = value
+            value.__dict__.setdefault("_owner", (weakref.ref(self), name))  # the first parent names it in errors
         elif _is_parameter(value) and name not in self._buffers:
             self._parameters[name] = value
         object.__setattr__(self, name, value)
@@ -175,6 +177,19 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+    def _mode_label(self) -> str:
+        """How mode errors name this layer: its type, and its dotted path in the model that holds it."""
+        names, root = [], self
+        while True:
+            owner = root.__dict__.get("_owner")
+            parent = owner[0]() if owner else None
+            if parent is None:
+                break
+            names.append(owner[1])
+            root = parent
+        layer = f"{type(self).__name__}({self.extra_repr()})"
+        return f"{layer} at {'.'.join(reversed(names))!r} of a {type(root).__name__}" if names else layer
 
 
 class Sequential(Module):
