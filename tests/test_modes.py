@@ -81,6 +81,16 @@ def test_nested_layer_is_named_by_its_path():
         fn(np.ones((2, 3), "float32"))
 
 
+def test_graphs_sharing_subexpressions_with_a_layer_do_not_inherit_its_mode(backend):
+    """BatchNorm's batch mean is a hash-consed node any graph may build; only the layer's own nodes count."""
+    bn = nn.BatchNorm(3, dtype="float64")
+    x = gc.placeholder((None, 3), "float64", name="x")
+    bn(x)  # train mode
+    column_means = gc.function([x], gc.mean(x, 0), backend=backend)  # the same node as the batch mean
+    bn.eval()
+    np.testing.assert_allclose(column_means(X), X.mean(0), **tol(backend))
+
+
 def test_dropout_in_eval_mode_is_the_identity(backend):
     drop = nn.Dropout(0.5, seed=0).eval()
     x = gc.placeholder((None, 5), "float64", name="x")

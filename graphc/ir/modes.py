@@ -8,6 +8,8 @@ and refuses a mismatch with a `ModeError` naming the layer, both modes and the f
 that leaves such state alone gets a warning when it is compiled (`Modes.warn_stale_state`). A graph
 that holds a layer in both modes (built once in each, on purpose) runs both whatever the flag.
 
+A layer records the nodes that are its own (they read its parameters, its key, or are its output),
+not shared subexpressions such as a batch mean, which another graph may build as the same node.
 An owner is any object with a bool `training` and a `_mode_label()` naming it for messages
 (`gc.nn.Module` has both). Records go with their nodes.
 """

@@ -82,7 +82,7 @@ class BatchNorm(Module):
         n = ops.reduce.count(x, axes, x.dtype)
         object.__setattr__(self, "_batch", (mean, var * n / ops.maximum(n - 1.0, 1.0)))
         out = batch_norm(x, mean, var, self.weight, self.bias, self.eps)
-        record(self, [mean, var, out], state=(self.running_mean, self.running_var),
+        record(self, [out], state=(self.running_mean, self.running_var),
                stale="eval mode will normalize with running statistics that never move from their initial 0 and 1")
         return out
 
