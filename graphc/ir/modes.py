@@ -73,16 +73,19 @@ class Modes:
 
     def check(self) -> None:
         """Refuse a call while a layer is in another mode than the graph was built in."""
+        for owner, training in self.layers:
+            if bool(owner.training) != training:
+                self._refuse()
+
+    def _refuse(self) -> None:
+        """The ModeError naming every layer whose flag differs from the compiled mode."""
         wrong = [(owner, training) for owner, training in self.layers if bool(owner.training) != training]
-        if wrong:
-            then = _mode(wrong[0][1])
-            now = _mode(not wrong[0][1])
-            layers = "; ".join(f"{owner._mode_label()} is in {_mode(not t)} mode, compiled in {_mode(t)} mode"
-                               for owner, t in wrong)
-            raise ModeError(f"function: {layers} (a compiled graph keeps the mode its layers were built in)",
-                            fix=f"build the graph and compile it again after model.{now}(), or call "
-                                f"model.{then}() before calling it; gc.train.predict/evaluate/fit pick the "
-                                f"right mode themselves")
+        then, now = _mode(wrong[0][1]), _mode(not wrong[0][1])
+        layers = "; ".join(f"{owner._mode_label()} is in {_mode(not t)} mode, compiled in {_mode(t)} mode"
+                           for owner, t in wrong)
+        raise ModeError(f"function: {layers} (a compiled graph keeps the mode its layers were built in)",
+                        fix=f"build the graph and compile it again after model.{now}(), or call model.{then}() "
+                            f"before calling it; gc.train.predict/evaluate/fit pick the right mode themselves")
 
     def warn_stale_state(self, updated: Iterable[Tensor], stacklevel: int) -> None:
         """Warn once per layer when a train step (a function with updates) leaves a train-mode layer's state."""
