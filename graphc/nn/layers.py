@@ -69,8 +69,10 @@ class Dropout(Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.p == 0.0:
             return x
-        if not self.training:  # x / 1 is a node of its own to record (the passes remove it), not x itself
-            out = x / 1.0 if is_float(x.dtype) else x
+        if not self.training:
+            if not is_float(x.dtype):  # no train mode to mistake it for: dropout draws float masks
+                return x
+            out = x / 1.0  # the identity as a node of its own to record (the passes remove it), not x itself
             record(self, [out])
             return out
         keep = ops.random_uniform(self.key, x, x.dtype) >= self.p
