@@ -225,6 +225,7 @@ class Function:
         return self.variant(*shapes).report
 
     def optimized_graph(self, *shapes: tuple) -> Graph:
+        """The graph of a variant after the pass pipeline (what the backend compiled)."""
         return self.variant(*shapes).optimized
 
     def kernel_program(self, *shapes: tuple) -> KernelProgram:

@@ -40,6 +40,7 @@ class History:
     best_epoch: int | None = None
 
     def add(self, logs: Mapping[str, float]) -> None:
+        """Append one epoch's values, by metric name."""
         for k, v in logs.items():
             self.values.setdefault(k, []).append(float(v))
 
@@ -51,6 +52,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded."""
         return len(next(iter(self.values.values()), []))
 
 
@@ -58,13 +60,14 @@ class Callback:
     """Hooks into fit; `on_epoch_end` returning True stops training."""
 
     def on_train_begin(self, model: Module) -> None:
-        pass
+        """Called once before the first epoch."""
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool | None:
+        """Called after each epoch with its logs; return True to stop training."""
         return None
 
     def on_train_end(self, model: Module, history: History) -> None:
-        pass
+        """Called once after the last epoch."""
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """What a checkpoint keeps of this callback, so that a resumed fit acts as if never stopped."""

@@ -87,6 +87,7 @@ class Module:
         return value
 
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The layer's graph for these inputs; calling the module (`layer(x)`) runs it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -98,6 +99,7 @@ class Module:
 
     # -- the tree ------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every sub-module, by dotted path (this one is `prefix`)."""
         yield prefix, self
         for name, child in self._modules.items():
             yield from child.named_modules(f"{prefix}{name}.")
@@ -109,9 +111,11 @@ class Module:
                 yield prefix + name, p
 
     def parameters(self) -> list[Tensor]:
+        """The trainable parameters of the tree, in declaration order (what an optimizer takes)."""
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """Non-trainable state (e.g. batch-norm running statistics) by dotted path."""
         for prefix, m in self.named_modules():
             for name, b in m._buffers.items():
                 yield prefix + name, b
@@ -123,6 +127,7 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """`train(False)`: evaluation mode for graphs built from now on; returns self."""
         return self.train(False)
 
     def updates(self) -> list[tuple[Tensor, Tensor]]:
@@ -159,10 +164,12 @@ class Module:
             p.value = state[name]
 
     def save(self, path: str | os.PathLike) -> None:
+        """Write `state_dict()` to an .npz file at `path`, atomically (no pickle)."""
         from .state import save_state
         save_state(self.state_dict(), path)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Set parameters and buffers from a file written by `save`, checked as `load_state_dict` checks."""
         from .state import load_state
         self.load_state_dict(load_state(path))
 
@@ -176,6 +183,7 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if inner else ''})"
 
     def extra_repr(self) -> str:
+        """The sizes and options shown inside this module's repr (empty by default)."""
         return ""
 
     def _mode_label(self) -> str:

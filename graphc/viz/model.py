@@ -42,6 +42,7 @@ class VizNode:
 
     @property
     def type_str(self) -> str:
+        """The node's dtype and shape, as drawn in its label."""
         return f"{self.dtype}{self.shape}"
 
 
