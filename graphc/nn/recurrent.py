@@ -40,6 +40,7 @@ class RNNCell(Module):
             setattr(self, attr, parameter(init.uniform(shape, rng, dtype, -bound, bound), name=f"{name}.{attr}"))
 
     def n_states(self) -> int:
+        """The number of state tensors the cell carries (h; the LSTM's h and c)."""
         return 1
 
     def project(self, x: Tensor) -> Tensor:
@@ -47,6 +48,7 @@ class RNNCell(Module):
         return ops.matmul(x, ops.transpose(self.weight_ih)) + self.bias_ih
 
     def hidden(self, h: Tensor) -> Tensor:
+        """The hidden state's part of every gate: h W_hh^T + b_hh."""
         return ops.matmul(h, ops.transpose(self.weight_hh)) + self.bias_hh
 
     def step(self, state: State, xw: Tensor) -> State:
