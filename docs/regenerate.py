@@ -99,9 +99,17 @@ def fused_kernels() -> str:
     return fenced("\n".join(f"{c.name:16} {c.formula}" for c in clusters))
 
 
+def passes_pipeline() -> str:
+    """passes.md: the optimizer's pipeline in order, from `graphc.passes.PIPELINE`."""
+    from graphc.passes import PIPELINE
+    rows = [f"| {i} | `{p.name}` | {p.phase} | O{p.level} | {p.doc} |" for i, p in enumerate(PIPELINE, 1)]
+    return "\n".join(["| # | pass | phase | from level | does |", "|---:|---|---|---|---|", *rows]) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "lstm-node-counts": lstm_node_counts,
     "fused-kernels": fused_kernels,
+    "passes-pipeline": passes_pipeline,
 }
 
 
