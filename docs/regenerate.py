@@ -7,13 +7,14 @@ A generated region of a Markdown file sits between `<!-- generated:NAME -->` and
 `<!-- /generated:NAME -->`:
 
 - `NAME = output`: what the nearest Python block above printed, the file's blocks run top to bottom
-  in one namespace as tests/test_doc_blocks.py runs them (a temporary working directory);
+  in one namespace (`run_blocks`, which tests/test_doc_blocks.py runs on every docs file);
 - any other NAME: the text of `GENERATORS[NAME]` below (each NAME once across the docs).
 
-Pictures: each entry of `PICTURES` is written as `docs/images/NAME.dot`, the graph description
-that `gc.viz.to_dot` gives for the lecture's MLP of examples/visualize_mlp.py, and rendered to
-`NAME.svg` with Graphviz's `dot` (the SVG is stamped with the sha256 of its DOT). `--check`
-compares the DOT text, not the pixels, and that each SVG's stamp matches its DOT.
+Pictures: each drawing of `_draw()` (the lecture's MLP of examples/visualize_mlp.py, as
+docs/visualization.md shows it) is written as `docs/images/NAME.dot`, the graph description
+`gc.viz.to_dot` gives, and rendered to `NAME.svg` with Graphviz's `dot`, the SVG stamped with the
+sha256 of its DOT. `--check` compares the DOT text, not the pixels (they depend on the Graphviz
+version), and that each SVG's stamp matches its DOT; it needs no Graphviz.
 
 Only deterministic results belong here. Timings (docs/benchmarks.md, compile seconds) differ from
 run to run and machine to machine: they come from the benchmark scripts and examples the docs name
@@ -24,22 +25,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 import io
+import json
 import os
 import re
 import runpy
+import subprocess
 import sys
 import tempfile
-from typing import Callable
+from typing import Callable, Iterator
 
 DOCS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(DOCS)
 IMAGES = os.path.join(DOCS, "images")
 REGION = re.compile(r"^<!-- generated:([\w.-]+) -->\n(.*?)^<!-- /generated:\1 -->$", re.S | re.M)
-FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```$", re.S | re.M)
-SKIP = re.compile(r"<!--\s*skip-run:.*?-->\s*$")
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+SKIP = re.compile(r"^\s*<!--\s*skip-run:(.*?)-->\s*$")
 STAMP = "<!-- graphc-dot-sha256: {} -->"
 
 
@@ -52,28 +56,83 @@ def fenced(text: str, lang: str = "text") -> str:
     return f"```{lang}\n{text.rstrip()}\n```\n"
 
 
-# -- outputs of the docs' own code blocks ---------------------------------------------------------
+# -- the docs' own code blocks --------------------------------------------------------------------
 
-def block_outputs(text: str, path: str) -> dict[int, str]:
-    """{offset of each runnable Python block's end: what it printed}, run as the docs test runs them."""
-    outputs: dict[int, str] = {}
-    namespace: dict = {"__name__": "__main__"}
+@dataclasses.dataclass
+class Block:
+    """One fenced code block of a Markdown file."""
+
+    lang: str
+    line: int           # 1-based line of the opening fence
+    end: int            # 1-based line of the closing fence
+    code: str
+    skip: str | None    # the reason of a `<!-- skip-run: reason -->` right before the fence, else None
+
+    @property
+    def runs(self) -> bool:
+        return self.lang in ("python", "py", "python3") and self.skip is None
+
+
+def code_blocks(text: str, where: str) -> list[Block]:
+    """The fenced blocks of a Markdown text; a skip-run marker must sit right before a Python fence."""
+    lines = text.split("\n")
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        opened = FENCE.match(lines[i])
+        if not opened:
+            i += 1
+            continue
+        indent, fence, lang = opened.groups()
+        start, body = i, []
+        i += 1
+        while i < len(lines) and not re.match(rf"^\s*{fence[0]}{{{len(fence)},}}\s*$", lines[i]):
+            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            i += 1
+        if i == len(lines):
+            raise ValueError(f"{where}:{start + 1}: the code block is never closed")
+        marker = SKIP.match(lines[start - 1]) if start else None
+        reason = marker.group(1).strip() if marker else None
+        if reason == "":
+            raise ValueError(f"{where}:{start}: skip-run needs a reason: <!-- skip-run: needs an NVIDIA GPU -->")
+        blocks.append(Block(lang.lower(), start + 1, i + 1, "\n".join(body) + "\n", reason))
+        i += 1
+    fences = {b.line for b in blocks if b.lang in ("python", "py", "python3")}
+    stray = [n + 1 for n, line in enumerate(lines) if SKIP.match(line) and n + 2 not in fences]
+    if stray:
+        raise ValueError(f"{where}: the skip-run marker(s) on line(s) {stray} are not right before a ```python fence")
+    return blocks
+
+
+@contextlib.contextmanager
+def scratch_root() -> Iterator[str]:
+    """A temporary working directory that looks like the repository root (its top-level entries are
+    linked in, so `examples/...` reads work) while what a block writes there stays out of the repository."""
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as scratch:
+        for entry in os.listdir(ROOT):
+            if not entry.startswith("."):
+                os.symlink(os.path.join(ROOT, entry), os.path.join(scratch, entry))
         os.chdir(scratch)
         try:
-            for match in FENCE.finditer(text):
-                before = text[:match.start()].rstrip("\n").rsplit("\n", 1)[-1]
-                if SKIP.match(before):
-                    continue
-                line = text.count("\n", 0, match.start()) + 1
-                printed = io.StringIO()
-                with contextlib.redirect_stdout(printed):
-                    exec(compile("\n" * line + match.group(1), path, "exec"), namespace)
-                outputs[match.end()] = printed.getvalue()
+            yield scratch
         finally:
             os.chdir(here)
-    return outputs
+
+
+def run_blocks(text: str, path: str) -> list[tuple[Block, str]]:
+    """Run a file's runnable Python blocks top to bottom in one fresh namespace, in `scratch_root()`;
+    [(block, what it printed)]. A failing block raises, its traceback naming the .md file's line."""
+    ran = []
+    namespace: dict = {"__name__": "__main__"}
+    with scratch_root():
+        for block in code_blocks(text, path):
+            if block.runs:
+                printed = io.StringIO()
+                with contextlib.redirect_stdout(printed):
+                    exec(compile("\n" * block.line + block.code, path, "exec"), namespace)
+                ran.append((block, printed.getvalue()))
+    return ran
 
 
 # -- named generators -----------------------------------------------------------------------------
@@ -132,7 +191,17 @@ def mlp() -> dict:
 
 
 def pictures() -> dict[str, str]:
-    """{picture name: DOT text} for the pictures of docs/visualization.md."""
+    """{picture name: DOT text} for the pictures of docs/visualization.md, drawn in a fresh process:
+    nodes are hash-consed, so in a process that declared an equal node before (a docs block, a
+    test), the drawing would show that earlier declaration's source line."""
+    result = subprocess.run([sys.executable, os.path.abspath(__file__), "--print-dot"], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"drawing the pictures failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])  # the example may print before
+
+
+def _draw() -> dict[str, str]:
     import graphc as gc
     g = mlp()
     layer1 = {"layer 1": [g["w1"] * g["x"], g["w1"] * g["x"] + g["b1"], g["n"]]}
@@ -154,15 +223,16 @@ def stamp(dot_text: str) -> str:
 def regenerated(path: str, text: str) -> str:
     """`text` with every generated region recomputed."""
     regions = list(REGION.finditer(text))
-    outputs = block_outputs(text, path) if any(m.group(1) == "output" for m in regions) else {}
+    outputs = run_blocks(text, path) if any(m.group(1) == "output" for m in regions) else []
     pieces, last = [], 0
     for m in regions:
         name = m.group(1)
         if name == "output":
-            above = [end for end in outputs if end <= m.start()]
+            line = text.count("\n", 0, m.start()) + 1
+            above = [printed for block, printed in outputs if block.end < line]
             if not above:
-                raise SystemExit(f"{path}: a generated:output region has no runnable Python block above it")
-            body = fenced(outputs[max(above)])
+                raise SystemExit(f"{path}:{line}: a generated:output region has no runnable Python block above it")
+            body = fenced(above[-1])
         elif name in GENERATORS:
             body = GENERATORS[name]()
         else:
@@ -172,8 +242,9 @@ def regenerated(path: str, text: str) -> str:
     return "".join(pieces) + text[last:]
 
 
-def expected_files() -> dict[str, str]:
-    """{path relative to the repository root: the text it should have} for every generated file."""
+def expected_files(dots: dict[str, str]) -> dict[str, str]:
+    """{path relative to the repository root: the text it should have} for every generated file
+    (`dots`: the pictures' DOT texts, from `pictures()`)."""
     files = {}
     names: list[str] = []
     for path in doc_files():
@@ -185,17 +256,15 @@ def expected_files() -> dict[str, str]:
     unused = sorted(set(GENERATORS) - set(names))
     if twice or unused:
         raise SystemExit(f"generated regions used twice: {twice}; generators used nowhere: {unused}")
-    for name, dot_text in pictures().items():
+    for name, dot_text in dots.items():
         files[os.path.join("docs", "images", f"{name}.dot")] = dot_text
     return files
 
 
-def svg_problems() -> list[str]:
-    """The pictures whose SVG is missing or was not rendered from the committed DOT."""
+def svg_problems(dots: dict[str, str]) -> list[str]:
+    """The pictures whose SVG is missing or was not rendered from this DOT text."""
     problems = []
-    for name in pictures():
-        with open(os.path.join(IMAGES, f"{name}.dot"), encoding="utf-8") as f:
-            dot_text = f.read()
+    for name, dot_text in dots.items():
         svg = os.path.join(IMAGES, f"{name}.svg")
         if not os.path.exists(svg) or stamp(dot_text) not in open(svg, encoding="utf-8").read():
             problems.append(f"docs/images/{name}.svg was not rendered from docs/images/{name}.dot")
@@ -205,13 +274,14 @@ def svg_problems() -> list[str]:
 def stale() -> list[str]:
     """A unified diff per stale file (empty when the committed docs are current)."""
     diffs = []
-    for path, want in expected_files().items():
+    dots = pictures()
+    for path, want in expected_files(dots).items():
         full = os.path.join(ROOT, path)
         have = open(full, encoding="utf-8").read() if os.path.exists(full) else ""
         if have != want:
             diffs.append("".join(difflib.unified_diff(have.splitlines(True), want.splitlines(True),
                                                       f"{path} (committed)", f"{path} (regenerated)")))
-    return diffs if diffs else svg_problems()
+    return diffs if diffs else svg_problems(dots)
 
 
 def write(path: str, text: str) -> None:
@@ -231,8 +301,13 @@ def write(path: str, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale docs (exit 1), write nothing")
+    parser.add_argument("--print-dot", action="store_true", help=argparse.SUPPRESS)  # pictures()' fresh process
     args = parser.parse_args(argv)
-    sys.path.insert(0, ROOT)
+    os.environ.setdefault("MPLBACKEND", "Agg")  # blocks that plot draw off screen
+    sys.path.insert(0, ROOT)  # graphc from this checkout even when it is not installed
+    if args.print_dot:
+        print(json.dumps(_draw()))
+        return 0
     if args.check:
         diffs = stale()
         for d in diffs:
@@ -240,10 +315,11 @@ def main(argv: list[str] | None = None) -> int:
         if diffs:
             print("the docs are stale: run python docs/regenerate.py")
         return 1 if diffs else 0
-    for path, text in expected_files().items():
+    dots = pictures()
+    for path, text in expected_files(dots).items():
         write(os.path.join(ROOT, path), text)
     from graphc.viz.render import render
-    for name, dot_text in pictures().items():
+    for name, dot_text in dots.items():
         svg = render(dot_text, "svg").decode()
         write(os.path.join(IMAGES, f"{name}.svg"), svg.replace("\n", "\n" + stamp(dot_text) + "\n", 1))
     print("regenerated the docs' outputs, tables and pictures")
