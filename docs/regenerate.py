@@ -165,10 +165,24 @@ def passes_pipeline() -> str:
     return "\n".join(["| # | pass | phase | from level | does |", "|---:|---|---|---|---|", *rows]) + "\n"
 
 
+def workload_kernels() -> str:
+    """passes.md: kernels of the benchmark workloads' training steps, with and without fast math."""
+    from graphc.bench import fw_graphc, workloads
+
+    def kernels(name: str, fast_math: bool) -> int:
+        fn = fw_graphc.step_function(workloads.problem(name), "numpy", fast_math=fast_math)
+        return len(fn.kernel_program().kernels)
+    names = list(workloads.WORKLOADS)
+    return "\n".join([f"| kernels | {' | '.join(names)} |", "|---|" + "---:|" * len(names),
+                      f"| default | {' | '.join(str(kernels(n, False)) for n in names)} |",
+                      f"| `fast_math=True` | {' | '.join(str(kernels(n, True)) for n in names)} |"]) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "lstm-node-counts": lstm_node_counts,
     "fused-kernels": fused_kernels,
     "passes-pipeline": passes_pipeline,
+    "workload-kernels": workload_kernels,
 }
 
 
