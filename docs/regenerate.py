@@ -178,11 +178,26 @@ def workload_kernels() -> str:
                       f"| `fast_math=True` | {' | '.join(str(kernels(n, True)) for n in names)} |"]) + "\n"
 
 
+def tolerance_table() -> str:
+    """backends.md: the tolerances of tests that compare a backend with NumPy (tests/conftest.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("graphc_tests_conftest", os.path.join(ROOT, "tests", "conftest.py"))
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    table = conftest.TOLERANCES
+    rows = [f"| `{family}` | " + " | ".join(f"{table[family, d]['rtol']:g} / {table[family, d]['atol']:g}"
+                                             for d in ("float32", "float64")) + " |"
+            for family in dict.fromkeys(f for f, _ in table)]
+    return "\n".join(["| tolerance row | float32 `rtol` / `atol` | float64 `rtol` / `atol` |", "|---|---|---|",
+                      *rows]) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "lstm-node-counts": lstm_node_counts,
     "fused-kernels": fused_kernels,
     "passes-pipeline": passes_pipeline,
     "workload-kernels": workload_kernels,
+    "test-tolerances": tolerance_table,
 }
 
 
