@@ -45,6 +45,7 @@ REGION = re.compile(r"^<!-- generated:([\w.-]+) -->\n(.*?)^<!-- /generated:\1 --
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
 SKIP = re.compile(r"^\s*<!--\s*skip-run:(.*?)-->\s*$")
 STAMP = "<!-- graphc-dot-sha256: {} -->"
+PYTHON = ("python", "py", "python3")  # the fence languages that run
 
 
 def doc_files() -> list[str]:
@@ -70,7 +71,7 @@ class Block:
 
     @property
     def runs(self) -> bool:
-        return self.lang in ("python", "py", "python3") and self.skip is None
+        return self.lang in PYTHON and self.skip is None
 
 
 def code_blocks(text: str, where: str) -> list[Block]:
@@ -97,7 +98,7 @@ def code_blocks(text: str, where: str) -> list[Block]:
             raise ValueError(f"{where}:{start}: skip-run needs a reason: <!-- skip-run: needs an NVIDIA GPU -->")
         blocks.append(Block(lang.lower(), start + 1, i + 1, "\n".join(body) + "\n", reason))
         i += 1
-    fences = {b.line for b in blocks if b.lang in ("python", "py", "python3")}
+    fences = {b.line for b in blocks if b.lang in PYTHON}
     stray = [n + 1 for n, line in enumerate(lines) if SKIP.match(line) and n + 2 not in fences]
     if stray:
         raise ValueError(f"{where}: the skip-run marker(s) on line(s) {stray} are not right before a ```python fence")

@@ -1,13 +1,9 @@
 """The numbers, outputs and pictures the docs publish are what `python docs/regenerate.py` computes now."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from docs_regenerate import regenerate
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_committed_docs_are_current():
