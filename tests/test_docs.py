@@ -53,7 +53,8 @@ def public_names() -> dict[str, object]:
             names[f"{short}.{name}"] = obj
             if inspect.isclass(obj) and obj.__module__.startswith("graphc"):
                 for member, value in vars(obj).items():
-                    if not member.startswith("_") and (inspect.isfunction(value) or isinstance(value, (property, classmethod, staticmethod))):
+                    method = inspect.isfunction(value) or isinstance(value, (property, classmethod, staticmethod))
+                    if method and not member.startswith("_"):
                         names[f"{short}.{name}.{member}"] = (obj, member)
     return names
 

@@ -258,11 +258,13 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return _reduce(Prod, x, axis, keepdims)
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """The largest element over `axis` (None: all), as np.max; the elements that attain it share the gradient equally."""
+    """The largest element over `axis` (None: all), as np.max; the elements that attain it share the
+    gradient equally."""
     return _reduce(Max, x, axis, keepdims)
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """The smallest element over `axis` (None: all), as np.min; the elements that attain it share the gradient equally."""
+    """The smallest element over `axis` (None: all), as np.min; the elements that attain it share the
+    gradient equally."""
     return _reduce(Min, x, axis, keepdims)
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
