@@ -1,6 +1,8 @@
 """The numbers, outputs and pictures the docs publish are what `python docs/regenerate.py` computes now."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from docs_regenerate import regenerate
@@ -40,6 +42,6 @@ def test_pictures_do_not_depend_on_what_the_process_declared_before():
     import graphc as gc
     clash = gc.constant(np.float32(0.1))  # equal to the example's 0.1: one node, declared here first
     dots = regenerate.pictures()
-    line = next(i for i, text in enumerate(open(regenerate.ROOT / "examples" / "visualize_mlp.py"), 1) if text.startswith("step = "))
+    line = next(i for i, text in enumerate(open(os.path.join(regenerate.ROOT, "examples", "visualize_mlp.py")), 1) if text.startswith("step = "))
     assert f"examples/visualize_mlp.py:{line}: step = " in dots["mlp_gradients"]
     assert "test_regenerate" not in dots["mlp_gradients"] and clash is not None
