@@ -28,12 +28,12 @@ STEPS, HIDDEN = 12, 24
 class Counter(nn.Module):
     def __init__(self, unroll: bool = False, seed: int = 0):
         super().__init__()
-        self.lstm = nn.LSTM(1, HIDDEN, unroll=unroll, rng=seed)
+        self.lstm = nn.LSTM(1, HIDDEN, batch_first=True, unroll=unroll, rng=seed)
         self.head = nn.Dense(HIDDEN, STEPS + 1, rng=seed)
 
     def forward(self, bits: gc.Tensor) -> gc.Tensor:
-        _, (h, _) = self.lstm.run(bits)
-        return self.head(h)
+        _, (h, _) = self.lstm(bits)
+        return self.head(h[-1])  # the last layer's final state
 
 
 def batch(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,9 +59,9 @@ def train(iterations: int = 500, unroll: bool = False, seed: int = 0) -> tuple[f
 
 def measure(length: int, unroll: bool) -> tuple[int, float]:
     """(nodes of forward + gradient, seconds for gc.function + first call) for one LSTM."""
-    lstm = nn.LSTM(4, 16, unroll=unroll)
+    lstm = nn.LSTM(4, 16, batch_first=True, unroll=unroll)
     x = gc.placeholder((8, length, 4))
-    cost = gc.sum(lstm(x))
+    cost = gc.sum(lstm(x)[0])
     outputs = [cost] + gc.grad(cost, lstm.parameters())
     start = time.perf_counter()
     gc.function([x], outputs)(np.ones((8, length, 4), "float32"))
