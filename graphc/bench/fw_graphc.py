@@ -26,12 +26,12 @@ class _LastState(gc.nn.Module):
 
     def __init__(self, n_in: int, hidden: int, classes: int):
         super().__init__()
-        self.lstm = gc.nn.LSTM(n_in, hidden)
+        self.lstm = gc.nn.LSTM(n_in, hidden, batch_first=True)
         self.head = gc.nn.Dense(hidden, classes)
 
     def forward(self, x: gc.Tensor) -> gc.Tensor:
-        _, (h, _c) = self.lstm.run(x)
-        return self.head(h)
+        _, (h, _c) = self.lstm(x)
+        return self.head(h[-1])
 
 
 def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
