@@ -169,8 +169,8 @@ class _Recurrent(Module):
             for suffix in ("", "_reverse")[:self.directions]:
                 cell = self.cell_type(size, hidden_size, bias, rng=rng, dtype=dtype, **cell_options)
                 self._cells.append(cell)
-                for attr in cell._parameters:  # torch's names, in torch's order
-                    setattr(self, f"{attr}_l{layer}{suffix}", getattr(cell, attr))
+                for attr, param in cell.named_parameters():  # torch's names, in torch's order
+                    setattr(self, f"{attr}_l{layer}{suffix}", param)
         self.input_size, self.hidden_size = self._cells[0].input_size, self._cells[0].hidden_size
         self.bias = bool(bias)
         if self.dropout > 0:  # one mask source per site between layers (torch's dropout, train mode only)
@@ -186,7 +186,8 @@ class _Recurrent(Module):
         """The first layer's forward cell (its parameters are `weight_ih_l0`, ...)."""
         return self._cells[0]
 
-    def forward(self, x: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None):
+    def forward(self, x: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """torch's results: `(output, h_n)`, for an LSTM `(output, (h_n, c_n))`.
 
         output is (time, batch, directions * hidden) ((batch, time, ...) with batch_first): the last
