@@ -145,8 +145,8 @@ def lstm_node_counts() -> str:
     from graphc.ops.loop import node_count
 
     def nodes(length: int, unroll: bool) -> int:
-        lstm = nn.LSTM(4, 16, unroll=unroll, rng=0)
-        cost = gc.sum(lstm(gc.placeholder((8, length, 4))))
+        lstm = nn.LSTM(4, 16, batch_first=True, unroll=unroll, rng=0)
+        cost = gc.sum(lstm(gc.placeholder((8, length, 4)))[0])
         return node_count([cost] + gc.grad(cost, lstm.parameters()))
     rows = [f"| {n} | {nodes(n, False)} | {nodes(n, True)} |" for n in (8, 64, 512)]
     return "\n".join(["| length | scan nodes | unrolled nodes |", "|---:|---:|---:|", *rows]) + "\n"
