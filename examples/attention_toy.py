@@ -2,9 +2,10 @@
 
 Token and learned position embeddings -> one TransformerEncoderLayer (2 heads,
 pre-norm) -> per-position logits. Nothing but attention can move a token to the
-mirrored position, so per-token accuracy near 100% means attention learned it.
+mirrored position, so per-token accuracy near 100% means attention learned it. Saves the
+loss per step as attention_toy.png in --out (--quick: 100 steps instead of 200).
 
-    python examples/attention_toy.py
+    python examples/attention_toy.py [--out DIR] [--quick]
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import numpy as np
 
 import graphc as gc
+from _common import parse_args, plt, save
 from graphc import losses, nn, optim
 
 LENGTH, VOCAB, WIDTH = 6, 8, 32
@@ -32,8 +34,8 @@ class Reverser(nn.Module):
         return self.out(self.block(h))
 
 
-def train(iterations: int = 200, seed: int = 0) -> float:
-    """Train on fresh random sequences; return per-token accuracy on 1000 new ones."""
+def train(iterations: int = 200, seed: int = 0) -> tuple[float, list[float]]:
+    """Train on fresh random sequences; return per-token accuracy on 1000 new ones and the loss per step."""
     rng = np.random.default_rng(seed)
     model = Reverser(seed)
     ids = gc.placeholder((None, LENGTH), "int64", name="ids")
@@ -41,17 +43,30 @@ def train(iterations: int = 200, seed: int = 0) -> float:
     logits = model(ids)
     loss = losses.cross_entropy(logits, target)
     step = gc.function([ids, target], loss, updates=optim.Adam(model.parameters(), lr=3e-3).updates(loss))
+    curve = []
     for i in range(iterations):
         x = rng.integers(0, VOCAB, (64, LENGTH))
-        value = step(x, x[:, ::-1])
-        if (i + 1) % 100 == 0:
-            print(f"step {i + 1:4d}  loss {float(value):.4f}")
+        curve.append(float(step(x, x[:, ::-1])))
+        if (i + 1) % 50 == 0:
+            print(f"step {i + 1:4d}  loss {curve[-1]:.4f}")
     x = rng.integers(0, VOCAB, (1000, LENGTH))
-    return float(np.mean(gc.function([ids], gc.argmax(logits, axis=-1))(x) == x[:, ::-1]))
+    return float(np.mean(gc.function([ids], gc.argmax(logits, axis=-1))(x) == x[:, ::-1])), curve
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
+    start = time.perf_counter()
+    acc, curve = train(100 if args.quick else 200)
+    print(f"transformer reversing {LENGTH} tokens: per-token test accuracy {acc:.2%} "
+          f"({time.perf_counter() - start:.1f} s)")
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(range(1, len(curve) + 1), curve)
+    ax.set_xlabel("Adam step (64 fresh sequences each)")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title(f"reversing {LENGTH} tokens: test accuracy {acc:.1%}")
+    save(fig, args.out, "attention_toy.png")
+    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    acc = train()
-    print(f"transformer reversing {LENGTH} tokens: per-token test accuracy {acc:.2%} "
-          f"({time.perf_counter() - start:.1f} s)")
+    main()

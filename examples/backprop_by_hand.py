@@ -7,16 +7,20 @@ The chain rule with the correct factors (the lecture notes slip on two):
     dm/dz2 = sigmoid'(z2) = m (1 - m)     (not sigmoid(m)(1 - sigmoid(m)))
     dL/dw2 = dL/dm * dm/dz2 * n           dL/db2 = dL/dm * dm/dz2
     dL/dw1 = dL/dm * dm/dz2 * w2 * n (1 - n) * x,   dL/db1 = the same without x
-Prints the hand-computed values next to gc.grad's, then the gradient graph as math.
+Prints the hand-computed values next to gc.grad's, then the gradient graph as math, and
+writes that graph as an interactive page (backprop_by_hand.html, gc.viz) into --out.
+It has no long loop, so --quick changes nothing.
 
-    python examples/backprop_by_hand.py
+    python examples/backprop_by_hand.py [--out DIR] [--quick]
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 import graphc as gc
-from _common import parse_args
+from _common import parse_args, wrote
 
 VALUES = {"w1": 0.7, "b1": -0.3, "w2": 1.8, "b2": 0.2}
 
@@ -46,7 +50,8 @@ def by_graphc(x: float, y: float) -> tuple[dict[str, float], list[gc.Tensor]]:
     return {k: float(v) for k, v in zip(params, values)}, grads
 
 
-def main() -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     x, y = 1.5, 1.0
     hand = by_hand(x, y, **VALUES)
     auto, grads = by_graphc(x, y)
@@ -55,10 +60,13 @@ def main() -> dict[str, float]:
     for k in VALUES:
         print(f"dL/d{k:4s} {hand[k]:14.10f} {auto[k]:14.10f} {abs(hand[k] - auto[k]):11.2e}")
     print("\nthe gradient graph (gc.pprint):")
-    gc.pprint({f"d{k}": g for k, g in zip(VALUES, grads)})
-    return {"max_difference": max(abs(hand[k] - auto[k]) for k in VALUES)}
+    text = gc.pformat({f"d{k}": g for k, g in zip(VALUES, grads)})
+    print(text)
+    page = os.path.join(args.out, "backprop_by_hand.html")
+    gc.viz.save(grads, page)
+    wrote(page)
+    return {"max_difference": max(abs(hand[k] - auto[k]) for k in VALUES), "gradient_text": text + "\n"}
 
 
 if __name__ == "__main__":
-    parse_args(__doc__)  # --help; this example prints only, it has no plots and no long loop
     main()

@@ -2,9 +2,10 @@
 
 C1 conv 5x5 (6 maps, padding 2) -> relu -> max pool 2 -> C3 conv 5x5 (16 maps) -> relu
 -> flatten (64) -> F5 120 -> F6 84 -> 10 logits, trained with Adam on 80% of the
-digits; prints the accuracy on the held-out 20%.
+digits; prints the accuracy on the held-out 20% and saves the loss per epoch as
+cnn_digits.png in --out (--quick: 3 epochs instead of 12).
 
-    python examples/cnn_digits.py
+    python examples/cnn_digits.py [--out DIR] [--quick]
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import numpy as np
 
 import graphc as gc
+from _common import parse_args, plt, save
 from graphc import data, losses, nn, optim
 
 
@@ -24,8 +26,8 @@ def lenet5(seed: int = 0) -> nn.Sequential:
         nn.Dense(64, 120, "relu", rng=rng), nn.Dense(120, 84, "relu", rng=rng), nn.Dense(84, 10, rng=rng))
 
 
-def train(epochs: int = 12, seed: int = 0) -> float:
-    """Train LeNet-5 and return its test accuracy."""
+def train(epochs: int = 12, seed: int = 0) -> tuple[float, list[float]]:
+    """Train LeNet-5; return its test accuracy and the mean training loss of each epoch."""
     x, y = data.digits()
     images = np.pad(x.reshape(-1, 1, 8, 8), ((0, 0), (0, 0), (2, 2), (2, 2)))
     (x_tr, y_tr), (x_te, y_te) = data.train_val_split(images, y, val_fraction=0.2, seed=seed)
@@ -34,14 +36,28 @@ def train(epochs: int = 12, seed: int = 0) -> float:
     loss = losses.cross_entropy(model(xb), yb)
     step = gc.function([xb, yb], loss, updates=optim.Adam(model.parameters(), lr=3e-3).updates(loss))
     predict = gc.function([xb], gc.argmax(model(xb), axis=1))
+    curve = []
     for epoch in range(epochs):
-        total = [step(a, b) for a, b in data.minibatches(x_tr, y_tr, batch_size=32, seed=seed + epoch)]
-        print(f"epoch {epoch + 1:2d}  loss {np.mean(total):.4f}")
-    return float(np.mean(predict(x_te) == y_te))
+        curve.append(float(np.mean([step(a, b) for a, b in data.minibatches(x_tr, y_tr, batch_size=32,
+                                                                             seed=seed + epoch)])))
+        print(f"epoch {epoch + 1:2d}  loss {curve[-1]:.4f}")
+    return float(np.mean(predict(x_te) == y_te)), curve
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
+    start = time.perf_counter()
+    acc, curve = train(epochs=3 if args.quick else 12)
+    print(f"LeNet-5 test accuracy on 8x8 digits (padded to 12x12): {acc:.2%} "
+          f"({time.perf_counter() - start:.1f} s)")
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(range(1, len(curve) + 1), curve, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean cross-entropy")
+    ax.set_title(f"LeNet-5 on 12x12 digits: test accuracy {acc:.1%}")
+    save(fig, args.out, "cnn_digits.png")
+    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    acc = train()
-    print(f"LeNet-5 test accuracy on 8x8 digits (padded to 12x12): {acc:.2%} "
-          f"({time.perf_counter() - start:.1f} s)")
+    main()

@@ -16,12 +16,13 @@ from _common import parse_args, plt, save
 from graphc import losses, metrics, nn, optim
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     x, y = gc.data.digits()
     (x_tr, y_tr), (x_te, y_te) = gc.data.train_val_split(x, y, val_fraction=0.2, seed=0)
     model = nn.MLP([64, 64, 10], "relu", rng=0)
     gc.train.fit(model, losses.cross_entropy, optim.Adam(model.parameters(), lr=3e-3), x_tr, y_tr,
-                 epochs=15 if quick else 30, batch_size=32, seed=0)
+                 epochs=15 if args.quick else 30, batch_size=32, seed=0)
     pred = gc.train.classify(gc.train.predict(model, x_te))
 
     cm = metrics.confusion_matrix(y_te, pred, num_classes=10)
@@ -44,10 +45,9 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
            title=f"digits MLP, test accuracy {accuracy:.1%}")
     fig.colorbar(image)
-    print("saved", save(fig, out, "digits_confusion.png"))
+    save(fig, args.out, "digits_confusion.png")
     return {"accuracy": accuracy, **{f"{name}_{avg}": v[avg] for name, v in scores.items() for avg in ("macro", "micro")}}
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

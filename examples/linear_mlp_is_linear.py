@@ -24,7 +24,8 @@ def collapse(model: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3))
     y = (x @ np.array([[1.5], [-2.0], [0.7]]) - 1.0 + 0.2 * rng.standard_normal((300, 1)))
@@ -32,7 +33,7 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     xs, ys = gc.placeholder((None, 3), "float64", name="x"), gc.placeholder((None, 1), "float64", name="y")
     loss = losses.mse(model(xs), ys)
     step = gc.function([xs, ys], loss, updates=optim.SGD(model.parameters(), lr=0.05).updates(loss))
-    curve = [float(step(x, y)) for _ in range(150 if quick else 500)]
+    curve = [float(step(x, y)) for _ in range(150 if args.quick else 500)]
 
     w_cf, b_cf = gc.data.linear_regression(x, y)
     cf_loss = float(np.mean((x @ w_cf + b_cf - y) ** 2))
@@ -49,10 +50,9 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     ax.set_xlabel("GD step")
     ax.set_ylabel("MSE - closed-form MSE")
     ax.set_title("a 3-layer linear MLP converges to least squares")
-    print("saved", save(fig, out, "linear_mlp_is_linear.png"))
+    save(fig, args.out, "linear_mlp_is_linear.png")
     return {"coef_gap": gap, "loss_gap": curve[-1] - cf_loss, "closed_form_loss": cf_loss}
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

@@ -24,7 +24,8 @@ OPTIMIZERS = {
 }
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     x, y = gc.data.sine(1000, seed=0)
     x = gc.data.Standardizer(x)(x)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -32,7 +33,7 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     for name, make in OPTIMIZERS.items():
         model = nn.MLP([2, 32, 32, 1], "tanh", rng=0)
         history = gc.train.fit(model, losses.mse, make(model.parameters()), x, y,
-                               epochs=15 if quick else 60, batch_size=32, seed=0)
+                               epochs=15 if args.quick else 60, batch_size=32, seed=0)
         final[name] = history["loss"][-1]
         print(f"{name:9s} final training loss {final[name]:.4f}")
         ax.semilogy(history["loss"], label=name)
@@ -40,10 +41,9 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     ax.set_ylabel("training MSE")
     ax.set_title("one problem, six optimizers")
     ax.legend()
-    print("saved", save(fig, out, "optimizers_compared.png"))
+    save(fig, args.out, "optimizers_compared.png")
     return final
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

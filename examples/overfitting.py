@@ -32,12 +32,13 @@ def run(variant: str, train: tuple, val: tuple, epochs: int) -> tuple[gc.train.H
     return history, *(gc.train.evaluate(model, losses.mse, *d)["loss"] for d in (train, val))
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     train, val = noisy_sine(30, seed=0), noisy_sine(200, seed=1)
     fig, ax = plt.subplots(figsize=(7, 4))
     gaps = {}
     for variant in ("none", "L2", "dropout", "early stopping"):
-        history, train_mse, val_mse = run(variant, train, val, epochs=300 if quick else 600)
+        history, train_mse, val_mse = run(variant, train, val, epochs=300 if args.quick else 600)
         gaps[variant] = val_mse - train_mse
         stopped = f" (stopped at epoch {history.stopped_epoch + 1}, best {history.best_epoch + 1})" \
             if history.stopped_epoch is not None else ""
@@ -48,10 +49,9 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     ax.set_ylabel("MSE")
     ax.set_title("30 points, 1 -> 128 -> 128 -> 1")
     ax.legend(fontsize=7)
-    print("saved", save(fig, out, "overfitting.png"))
+    save(fig, args.out, "overfitting.png")
     return gaps
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

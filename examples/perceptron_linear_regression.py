@@ -61,7 +61,8 @@ def gradient_descent(x: np.ndarray, y: np.ndarray, lr: float = 0.1, steps: int =
     return w.value[:, 0].copy(), float(b.value[0]), losses
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     x, labels = separable_points()
     w, b, mistakes = perceptron(x, labels)
     accuracy = float(np.mean(((x @ w + b) >= 0) == labels))
@@ -70,7 +71,7 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     xr, yr = regression_data()
     w_cf, b_cf = gc.data.linear_regression(xr, yr)
     cf_loss = float(np.mean((xr @ w_cf + b_cf - yr) ** 2))
-    w_gd, b_gd, curve = gradient_descent(xr, yr, steps=60 if quick else 200)
+    w_gd, b_gd, curve = gradient_descent(xr, yr, steps=60 if args.quick else 200)
     print(f"{'':10s} {'w0':>9s} {'w1':>9s} {'w2':>9s} {'b':>9s} {'MSE':>10s}")
     print(f"{'closed':10s} " + " ".join(f"{v:9.5f}" for v in [*w_cf[:, 0], b_cf[0]]) + f" {cf_loss:10.6f}")
     print(f"{'GD':10s} " + " ".join(f"{v:9.5f}" for v in [*w_gd, b_gd]) + f" {curve[-1]:10.6f}")
@@ -87,11 +88,10 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     right.set_xlabel("step")
     right.set_title(f"GD reaches the closed-form MSE {cf_loss:.4f}")
     right.legend()
-    print("saved", save(fig, out, "perceptron_linear_regression.png"))
+    save(fig, args.out, "perceptron_linear_regression.png")
     return {"perceptron_accuracy": accuracy, "epochs": len(mistakes), "coef_gap": coef_gap,
             "loss_gap": curve[-1] - cf_loss, "closed_form_loss": cf_loss}
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

@@ -24,7 +24,8 @@ def fit_one(activation: str, data: tuple, epochs: int) -> tuple[gc.train.History
     return history, gc.metrics.mse(y_te, gc.train.predict(model, x_te))
 
 
-def main(out: str, quick: bool = False) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(__doc__, argv)
     x, y = gc.data.sine(1000, noise=0.1, seed=0)
     (x_tr, y_tr), (x_te, y_te) = gc.data.train_val_split(x, y, val_fraction=0.2, seed=0)
     scale = gc.data.Standardizer(x_tr)  # inputs of order 1: both activations start in their useful range
@@ -32,7 +33,7 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     fig, ax = plt.subplots(figsize=(6, 4))
     results = {}
     for activation in ("sigmoid", "relu"):
-        history, test_mse = fit_one(activation, data, epochs=60 if quick else 300)
+        history, test_mse = fit_one(activation, data, epochs=60 if args.quick else 300)
         results[activation] = test_mse
         print(f"{activation:8s} test MSE {test_mse:.4f}  (train loss {history['loss'][-1]:.4f})")
         line, = ax.semilogy(history["loss"], label=f"{activation} train")
@@ -41,10 +42,9 @@ def main(out: str, quick: bool = False) -> dict[str, float]:
     ax.set_ylabel("MSE")
     ax.set_title("sin(x0) + cos(x1): 2 -> 64 -> 64 -> 1")
     ax.legend()
-    print("saved", save(fig, out, "sine_fit.png"))
+    save(fig, args.out, "sine_fit.png")
     return results
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

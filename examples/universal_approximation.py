@@ -23,7 +23,8 @@ def target(x: np.ndarray) -> np.ndarray:
     return np.sin(3 * x) + 0.3 * x ** 2
 
 
-def main(out: str, quick: bool = False) -> dict[int, float]:
+def main(argv: list[str] | None = None) -> dict[int, float]:
+    args = parse_args(__doc__, argv)
     x = np.linspace(-2, 2, 200, dtype=np.float32)[:, None]
     grid = np.linspace(-2, 2, 1001, dtype=np.float32)[:, None]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -31,7 +32,7 @@ def main(out: str, quick: bool = False) -> dict[int, float]:
     errors = {}
     for width in WIDTHS:
         model = nn.MLP([1, width, 1], "tanh", rng=width)
-        steps = 800 if quick else 3000
+        steps = 800 if args.quick else 3000
         adam = optim.Adam(model.parameters(), lr=0.02, schedule=optim.Cosine(steps))  # decay: settle, don't jitter
         gc.train.fit(model, losses.mse, adam, x, target(x), epochs=steps, batch_size=len(x), shuffle=False)
         fitted = gc.train.predict(model, grid)
@@ -40,10 +41,9 @@ def main(out: str, quick: bool = False) -> dict[int, float]:
         ax.plot(grid, fitted, label=f"width {width}")
     ax.set_title("one hidden layer (tanh) of growing width")
     ax.legend()
-    print("saved", save(fig, out, "universal_approximation.png"))
+    save(fig, args.out, "universal_approximation.png")
     return errors
 
 
 if __name__ == "__main__":
-    args = parse_args(__doc__)
-    main(args.out, args.quick)
+    main()

@@ -1,13 +1,17 @@
 """Draw the lecture's smallest MLP: its forward graph, its gradient graph, and the training step.
 
-    python examples/visualize_mlp.py [OUT_DIR]        # writes the pictures (default: docs/images)
+    python examples/visualize_mlp.py [--out DIR] [--quick]  # writes the pictures (default: examples/out/)
+    python examples/visualize_mlp.py --out docs/images      # regenerates the documentation's pictures
     graphc viz examples/visualize_mlp.py:step --stage gradients --out step.svg
+
+It has no long loop, so --quick changes nothing.
 
 One scalar input x, target y, and four scalar parameters:
     n = sigmoid(w1*x + b1),  m = sigmoid(w2*n + b2),  L = (y - m)^2
 """
+from __future__ import annotations
+
 import os
-import sys
 
 import numpy as np
 
@@ -28,25 +32,32 @@ grads = gc.grad(L, params)
 step = gc.function([x, y], L, updates=[(p, p - 0.1 * g) for p, g in zip(params, grads)])
 
 
-def main(out: str) -> None:
-    os.makedirs(out, exist_ok=True)
-    gc.viz.save(L, os.path.join(out, "mlp_forward.svg"))
-    gc.viz.save(step, os.path.join(out, "mlp_gradients.svg"), stage="gradients")
-    gc.viz.save(step, os.path.join(out, "mlp_path_w1.svg"), stage="gradients", highlight=(w1, L),
-                groups={"layer 1": [w1 * x, w1 * x + b1, n]})
+def main(argv: list[str] | None = None) -> list[str]:
+    """Write the pictures into --out; return their paths."""
+    from _common import parse_args, wrote  # here, not at the top: `graphc viz` runs this file without matplotlib
+    out = parse_args(__doc__, argv).out
+    written = []
+
+    def save(obj, name: str, **options) -> None:
+        gc.viz.save(obj, os.path.join(out, name), **options)
+        written.append(wrote(os.path.join(out, name)))
+
+    save(L, "mlp_forward.svg")
+    save(step, "mlp_gradients.svg", stage="gradients")
+    save(step, "mlp_path_w1.svg", stage="gradients", highlight=(w1, L), groups={"layer 1": [w1 * x, w1 * x + b1, n]})
     try:  # the graph after each optimization pass, as the page's timeline
         from graphc.passes import optimize
         snapshots = optimize(step.graph, snapshots=True)[1].snapshots()
     except ImportError:
         snapshots = []
-    gc.viz.save(step, os.path.join(out, "mlp.html"), snapshots=snapshots)
+    save(step, "mlp.html", snapshots=snapshots)
     for stage in ("optimized", "fused"):
         try:
-            gc.viz.save(step, os.path.join(out, f"mlp_{stage}.svg"), stage=stage)
+            save(step, f"mlp_{stage}.svg", stage=stage)
         except gc.viz.StageUnavailable as e:
             print(f"skipped the {stage} stage: {e.what}")
-    print(f"wrote the pictures to {out}")
+    return written
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join("docs", "images"))
+    main()

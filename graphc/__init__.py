@@ -7,13 +7,13 @@
     step = gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w))])
 """
 from . import ops, testing
-from . import data, losses, metrics, nn, optim, train
+from . import checkpoint, data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
 from .function import Function, function
 from .export import export_library
-from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, DTypeError, GradientError, Graph,
-                 GraphcError, IndexRangeError, InputError, NonFiniteError, ShapeError, Tensor, constant, parameter,
-                 placeholder)
+from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, CheckpointError, DTypeError,
+                 GradientError, Graph, GraphcError, IndexRangeError, InputError, ModeError, NonFiniteError, ShapeError,
+                 Tensor, constant, parameter, placeholder)
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
@@ -22,10 +22,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
-    "DTYPES", "ArgumentError", "BackendError", "BackendFallbackWarning", "DTypeError", "GradientError", "Graph",
-    "GraphcError", "IndexRangeError", "InputError", "NonFiniteError",
+    "DTYPES", "ArgumentError", "BackendError", "BackendFallbackWarning", "CheckpointError", "DTypeError",
+    "GradientError", "Graph", "GraphcError", "IndexRangeError", "InputError", "ModeError", "NonFiniteError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
-    "ops", "__version__", "data", "losses", "metrics", "nn", "optim", "train",
+    "ops", "__version__", "checkpoint", "data", "losses", "metrics", "nn", "optim", "train",
 ] + list(_ops_all)
 
 

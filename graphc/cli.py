@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-from graphc.cliargs import Parser, natural_int, positive_int
+from graphc import __version__
+from graphc.cliargs import Parser, Renamed, natural_int, positive_int
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -57,11 +58,12 @@ def demo(args: argparse.Namespace) -> int:
 
     print(f"graphc demo: sine MLP 2->64->64->1 (ReLU, Adam) on {n} points, backend={backend.name}")
     start = time.perf_counter()
-    for epoch in range(args.epochs + 1):
-        value = float(step(X, y))
-        if epoch % max(1, args.epochs // 10) == 0:
-            print(f"  step {epoch:5d}  loss {value:.5f}")
-    print(f"{args.epochs} full-batch steps in {time.perf_counter() - start:.2f} s")
+    every = max(1, args.steps // 10)
+    for k in range(1, args.steps + 1):
+        value = float(step(X, y))  # the loss before this step's update
+        if k == 1 or k % every == 0:
+            print(f"  step {k:5d}  loss {value:.5f}")
+    print(f"{args.steps} full-batch steps in {time.perf_counter() - start:.2f} s")
     return 0
 
 
@@ -152,9 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `graphc` command: 0 when it worked; a usage error exits 2 and a failure returns 1, each with
     one `graphc: error: ...` line on stderr (GRAPHC_TRACEBACK=1 adds the traceback of an unexpected one)."""
     parser = Parser(prog="graphc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"graphc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train the lectures' sine-fitting MLP and print the loss")
-    p.add_argument("--epochs", type=positive_int, default=2000, help="full-batch Adam steps (default 2000)")
+    p.add_argument("--steps", type=positive_int, default=2000, help="full-batch Adam steps (default 2000)")
+    p.add_argument("--epochs", dest="steps", type=positive_int, action=Renamed, new="--steps",  # its name until 0.1.0
+                   why="each step is full-batch, one epoch", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=natural_int, default=0, help="seed of the data and the initial weights (0 or more)")
     p.add_argument("--backend", default="auto", help="numpy, llvm, cuda or auto (the best available)")
     p.set_defaults(run=demo)

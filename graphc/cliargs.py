@@ -1,6 +1,6 @@
 """The `graphc` command's parser and argument types: a bad argument is one usage line, before any work.
 
-Every subcommand checks its arguments with these types, so `--epochs -5` or an
+Every subcommand checks its arguments with these types, so `--steps -5` or an
 `--out` in a missing folder is refused as `graphc: error: ...` (exit status 2)
 instead of running silently, or failing with a traceback after minutes of work.
 """
@@ -24,6 +24,26 @@ class Parser(argparse.ArgumentParser):
         where = f"{command}: " if command else ""
         print(f"graphc: error: {where}{message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(USAGE)
+
+
+class Renamed(argparse.Action):
+    """An option's old name, still accepted: it sets the new option's value and warns on stderr with the new name.
+
+    `add_argument("--old", dest=<new's dest>, action=Renamed, new="--new", why="...", help=argparse.SUPPRESS)`;
+    `why` says why the old value means the same under the new name.
+    """
+
+    def __init__(self, option_strings: list[str], dest: str, new: str, why: str = "", **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.new, self.why = new, why
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        command = parser.prog.partition(" ")[2]
+        why = f" ({self.why})" if self.why else ""
+        print(f"graphc: warning: {command + ': ' if command else ''}{option_string} is renamed {self.new}{why}; "
+              f"it still works for now", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def positive_int(text: str) -> int:

@@ -20,6 +20,7 @@ from . import backends, finite
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of, remake
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, BackendFallbackWarning, DTypeError, InputError, ShapeError
+from .ir.modes import Modes
 from .ir.source import user_stacklevel
 from .ir.stategroup import hold, join
 from .ops import cast
@@ -90,6 +91,9 @@ class Function:
         self.updates = _check_updates(updates)
         self.graph = Graph(self.inputs, self.outputs, self.updates)
         _check_closed(self.graph)
+        self._modes = Modes.of(self.graph)  # the train/eval mode of each mode-dependent layer, checked per call
+        if self.updates:
+            self._modes.warn_stale_state([p for p, _ in self.updates], stacklevel=3)
         self._backend, reason = backends.choose(backend)
         self.backend: str = self._backend.name  # the build that runs, never "auto"
         self.backend_reason: str | None = None  # why "auto" runs a slower build than llvm (None when it does not)
@@ -111,6 +115,8 @@ class Function:
             self._fall_back(reason)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._modes.layers:
+            self._modes.check()
         variant = None if kwargs else self._fast_variant(args)
         if variant is None:
             arrays = self._arguments(args, kwargs)
@@ -253,6 +259,7 @@ class Function:
         return self.variant(*shapes).report
 
     def optimized_graph(self, *shapes: tuple) -> Graph:
+        """The graph of a variant after the pass pipeline (what the backend compiled)."""
         return self.variant(*shapes).optimized
 
     def kernel_program(self, *shapes: tuple) -> KernelProgram:
@@ -267,6 +274,7 @@ class Function:
     def profile(self, *args: Any, calls: int = 20) -> Any:
         """Time each kernel of the step over `calls` calls with these arguments (backend="llvm"):
         a profiling build of the same program, so the calls update the parameters like steps do."""
+        self._modes.check()
         arrays = self._arguments(args, {})
         variant = self._variant_for(tuple(a.shape for a in arrays))
         if not hasattr(variant.executable, "profile"):

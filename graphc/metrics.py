@@ -95,6 +95,7 @@ def fbeta(y_true: Any, y_pred: Any, beta: float = 1.0, average: str | None = "bi
 
 
 def f1(y_true: Any, y_pred: Any, average: str | None = "binary", pos_label: int = 1) -> Any:
+    """F1 score: the harmonic mean of precision and recall (`fbeta` with beta = 1); `average` as in scikit-learn."""
     return fbeta(y_true, y_pred, 1.0, average, pos_label)
 
 
@@ -111,6 +112,7 @@ def mse(y_true: Any, y_pred: Any) -> float:
 
 
 def mae(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute error."""
     return float(np.mean(np.abs(_errors(y_true, y_pred))))
 
 

@@ -1,20 +1,24 @@
 """`gc.train.fit`: the minibatch loop, with validation, metrics, early stopping and callbacks.
 
-fit compiles two functions once: a train step (train mode: dropout on, optimizer
-and RNG-counter updates inside the step) and an evaluation (eval mode, no
-updates). Everything per epoch is recorded in a `History`. Both are checked for
+fit compiles two functions once: a train step (train mode: dropout on, optimizer,
+RNG-counter and BatchNorm running-statistics updates inside the step) and an
+evaluation (eval mode, no updates); each runs with the model in its mode, and fit,
+predict and evaluate give every layer back the mode it had. Everything per epoch
+is recorded in a `History`. Both are checked for
 NaN and infinity by default (`check_finite=True`): a step that makes one leaves the
 weights as they were before it, and fit stops with a `NonFiniteError` naming the op.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import checkpoint as checkpoints
 from . import data, finite
 from .function import function
 from .ir import ArgumentError, GraphcError, NonFiniteError, Tensor, placeholder
@@ -36,6 +40,7 @@ class History:
     best_epoch: int | None = None
 
     def add(self, logs: Mapping[str, float]) -> None:
+        """Append one epoch's values, by metric name."""
         for k, v in logs.items():
             self.values.setdefault(k, []).append(float(v))
 
@@ -47,6 +52,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded."""
         return len(next(iter(self.values.values()), []))
 
 
@@ -54,13 +60,21 @@ class Callback:
     """Hooks into fit; `on_epoch_end` returning True stops training."""
 
     def on_train_begin(self, model: Module) -> None:
-        pass
+        """Called once before the first epoch."""
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float], model: Module) -> bool | None:
+        """Called after each epoch with its logs; return True to stop training."""
         return None
 
     def on_train_end(self, model: Module, history: History) -> None:
-        pass
+        """Called once after the last epoch."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """What a checkpoint keeps of this callback, so that a resumed fit acts as if never stopped."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Take back a `state_dict()` (fit calls it after `on_train_begin` when it resumes)."""
 
 
 class EarlyStopping(Callback):
@@ -95,6 +109,17 @@ class EarlyStopping(Callback):
         self.wait += 1
         return self.wait >= self.patience
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        best = {} if self.best_state is None else {f"best_state/{k}": v for k, v in self.best_state.items()}
+        return {"best": np.float64(self.best), "wait": np.int64(self.wait),
+                "best_epoch": np.int64(-1 if self.best_epoch is None else self.best_epoch), **best}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
+        self.best_epoch = None if int(state["best_epoch"]) < 0 else int(state["best_epoch"])
+        best = {k[len("best_state/"):]: v for k, v in state.items() if k.startswith("best_state/")}
+        self.best_state = best or None
+
     def on_train_end(self, model: Module, history: History) -> None:
         history.best_epoch = self.best_epoch
         if self.restore_best and self.best_state is not None:
@@ -110,22 +135,43 @@ def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, 
             placeholder((None,) + y.shape[1:], y_dtype, name="y"))
 
 
+def _modes(model: Module) -> list[tuple[Module, bool]]:
+    return [(m, m.training) for _, m in model.named_modules()]
+
+
+def _restore(modes: list[tuple[Module, bool]]) -> None:
+    """Each layer back in the mode it had (a BatchNorm the user left in eval mode stays so)."""
+    for m, training in modes:
+        object.__setattr__(m, "training", training)
+
+
+@contextlib.contextmanager
+def _mode(model: Module, training: bool) -> Iterator[None]:
+    """The whole model in train (or eval) mode inside, and each layer back in the mode it had after."""
+    before = _modes(model)
+    model.train(training)
+    try:
+        yield
+    finally:
+        _restore(before)
+
+
 class _Evaluator:
-    """Eval-mode loss and predictions for whole arrays, compiled once."""
+    """Eval-mode loss and predictions for whole arrays, compiled once, run in eval mode."""
 
     def __init__(self, model: Module, loss_fn: LossFn, xs: Tensor, ys: Tensor, backend: str = "auto",
                  check_finite: bool | None = None):
-        was_training = model.training
-        model.eval()
-        pred = model(xs)
+        self.model = model
+        with _mode(model, False):
+            pred = model(xs)
         self.fn = function([xs, ys], [loss_fn(pred, ys), pred], allow_input_downcast=True, backend=backend,
                            check_finite=check_finite)
-        model.train(was_training)
 
     def __call__(self, x: np.ndarray, y: np.ndarray, metrics: Mapping[str, Metric], prefix: str = ""
                  ) -> dict[str, float]:
         _check_rows("the validation data" if prefix else "the data", x)
-        loss, pred = self.fn(x, y)
+        with _mode(self.model, False):
+            loss, pred = self.fn(x, y)
         logs = {f"{prefix}loss": float(loss)}
         logs.update({f"{prefix}{name}": float(m(y, pred)) for name, m in metrics.items()})
         return logs
@@ -151,11 +197,8 @@ def predict(model: Module, x: Any, *, backend: str = "auto") -> np.ndarray:
     """Eval-mode outputs of `model` for the rows of `x`, compiled for `backend` (as in `gc.function`)."""
     x = np.asarray(x)
     xs, _ = _placeholders(model, x, np.zeros(1))
-    was_training = model.training
-    model.eval()
-    fn = function([xs], model(xs), allow_input_downcast=True, backend=backend)
-    model.train(was_training)
-    return fn(x)
+    with _mode(model, False):
+        return function([xs], model(xs), allow_input_downcast=True, backend=backend)(x)
 
 
 def classify(pred: np.ndarray) -> np.ndarray:
@@ -163,15 +206,15 @@ def classify(pred: np.ndarray) -> np.ndarray:
     return to_labels(pred)
 
 
-def _progress(epochs: int, verbose: bool) -> tuple[Iterable[int], Callable[[int, dict], None]]:
+def _progress(epochs: int, verbose: bool, first: int = 0) -> tuple[Iterable[int], Callable[[int, dict], None]]:
     if not verbose:
-        return range(epochs), lambda epoch, logs: None
+        return range(first, epochs), lambda epoch, logs: None
     text = lambda logs: " ".join(f"{k}={v:.4g}" for k, v in logs.items())  # noqa: E731
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return range(epochs), lambda epoch, logs: print(f"epoch {epoch + 1}/{epochs} {text(logs)}")
-    bar = tqdm(range(epochs), desc="fit", unit="epoch")
+        return range(first, epochs), lambda epoch, logs: print(f"epoch {epoch + 1}/{epochs} {text(logs)}")
+    bar = tqdm(range(first, epochs), desc="fit", unit="epoch", initial=first, total=epochs)
     return bar, lambda epoch, logs: bar.set_postfix_str(text(logs))
 
 
@@ -180,7 +223,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         metrics: Mapping[str, Metric] | None = None, callbacks: Sequence[Callback] = (),
         early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
         drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None,
-        backend: str = "auto", check_finite: bool = True) -> History:
+        backend: str = "auto", check_finite: bool = True, checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None, resume: str | os.PathLike | None = None) -> History:
     """Train `model` on (x, y) with minibatches; returns the per-epoch History.
 
     `loss_fn(prediction, target)` builds the loss (add penalties there or use the
@@ -195,6 +239,13 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     and scans the weights and optimizer state every step; `check_finite=False`
     skips it, and then only a non-finite loss stops training, and the weights of
     that step may be NaN (unless EarlyStopping puts back its best).
+
+    `checkpoint=path` writes a `gc.checkpoint` file (atomically) at the end of every epoch, and
+    with `checkpoint_every=N` also after every N-th train step (batch). `resume=path` loads one
+    into `model` and `optimizer` and continues where it was written, mid-epoch included: the
+    run then ends bit-identical to one never stopped (same data and arguments; `epochs` may
+    grow). Callbacks continue from their `state_dict()` (EarlyStopping's best weights and
+    patience count).
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_rows("fit: the training data", x, batch_size, drop_last)
@@ -202,33 +253,34 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
+    plan = {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last, "seed": seed}
+    run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint, checkpoint_every)
+    history = History(*run.resume(resume)) if resume is not None else History()
     xs, ys = _placeholders(model, x, y)
-    was_training = model.training
-    model.train()
-    loss = loss_fn(model(xs), ys)
-    step = function([xs, ys], loss, updates=optimizer.updates(loss) + model.state_updates(),
-                    allow_input_downcast=True, backend=backend, check_finite=check_finite)
+    modes_before = _modes(model)
+    with _mode(model, True):  # the step's graph: dropout on, BatchNorm on batch statistics and updating its own
+        loss = loss_fn(model(xs), ys)
+        updates = optimizer.updates(loss) + model.state_updates()
+    step = function([xs, ys], loss, updates=updates, allow_input_downcast=True, backend=backend,
+                    check_finite=check_finite)
     evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
-    history = History()
     for cb in callbacks:
         cb.on_train_begin(model)
-    rng = np.random.default_rng(seed)
-    epochs_iter, show = _progress(epochs, verbose)
+    run.restore_callbacks()
+    epochs_iter, show = _progress(epochs, verbose, run.epoch if history.stopped_epoch is None else epochs)
     where, failure = "", None
     try:
         for epoch in epochs_iter:
-            total, count = 0.0, 0
-            batches = data.minibatches(x, y, batch_size=batch_size, shuffle=shuffle, seed=rng, drop_last=drop_last)
-            for i, (xb, yb) in enumerate(batches):
+            model.train()  # the step was compiled in train mode (a callback may have left the model in eval mode)
+            for i, (xb, yb) in run.batches(x, y):
                 where = f"epoch {epoch + 1}, batch {i + 1}"
                 value = float(step(xb, yb))
                 if not math.isfinite(value):
                     raise NonFiniteError(f"the loss is {value}", loc=loss.loc, fix=f"{finite.GROWTH}; "
                                          "check_finite=True names the op and keeps the weights from before the step")
-                total += value * len(xb)
-                count += len(xb)
+                run.step_done(value, len(xb))
             where = f"epoch {epoch + 1}, the metrics on the training data"
-            logs = {"loss": total / count}
+            logs = {"loss": run.mean_loss}
             if metrics:
                 logs.update({k: v for k, v in evaluator(x, y, metrics).items() if k != "loss"})
             if validation_data is not None:
@@ -239,12 +291,14 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
             where = f"epoch {epoch + 1}, the callbacks"
             if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
                 history.stopped_epoch = epoch
+            run.epoch_done(history.values, history.stopped_epoch)
+            if history.stopped_epoch is not None:
                 break
     except NonFiniteError as e:
         history.stopped_epoch, failure = epoch, e
     for cb in callbacks:
         cb.on_train_end(model, history)
-    model.train(was_training)
+    _restore(modes_before)
     if failure is not None:
         raise _stopped(failure, where, history, callbacks, check_finite) from None
     if plot is not None:

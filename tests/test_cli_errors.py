@@ -47,12 +47,12 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 CASES = [
     # (command line, exit status, what the one line says)
-    (["demo", "--epochs", "-5"], USAGE, "demo: argument --epochs: '-5' is not a positive whole number"),
-    (["demo", "--epochs", "0"], USAGE, "'0' is not a positive whole number"),
-    (["demo", "--epochs", "ten"], USAGE, "'ten' is not a whole number"),
+    (["demo", "--steps", "-5"], USAGE, "demo: argument --steps: '-5' is not a positive whole number"),
+    (["demo", "--steps", "0"], USAGE, "'0' is not a positive whole number"),
+    (["demo", "--steps", "ten"], USAGE, "'ten' is not a whole number"),
     (["demo", "--seed", "-1"], USAGE, "demo: argument --seed: '-1' is negative"),
     (["demo", "--bogus"], USAGE, "unrecognized arguments: --bogus"),
-    (["demo", "--epochs", "1", "--backend", "bogus"], FAILED, "unknown backend 'bogus' (fix: use one of"),
+    (["demo", "--steps", "1", "--backend", "bogus"], FAILED, "unknown backend 'bogus' (fix: use one of"),
     (["info", "extra"], USAGE, "unrecognized arguments: extra"),
     (["cache", "bogus"], USAGE, "cache: argument action: invalid choice: 'bogus'"),
     ([], USAGE, "the following arguments are required: command"),
@@ -129,9 +129,9 @@ def test_good_arguments_still_run(folder, capsys):
 def test_the_installed_script_prints_one_line_and_exits_2():
     script = os.path.join(sysconfig.get_path("scripts"), "graphc")
     assert os.access(script, os.X_OK), f"the graphc script is not installed at {script}"
-    done = subprocess.run([script, "demo", "--epochs", "-5"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([script, "demo", "--steps", "-5"], capture_output=True, text=True, timeout=120)
     assert done.returncode == USAGE and done.stdout == ""
-    assert done.stderr == ("graphc: error: demo: argument --epochs: '-5' is not a positive whole number "
+    assert done.stderr == ("graphc: error: demo: argument --steps: '-5' is not a positive whole number "
                            "(see graphc demo --help)\n")
     done = subprocess.run([sys.executable, "-m", "graphc.cli", "viz", "/no/script.py:x", "--out", "g.dot"],
                           capture_output=True, text=True, timeout=120)

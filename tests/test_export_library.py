@@ -27,7 +27,7 @@ def load_example():
 @needs_cc
 def test_c_program_trains_like_python(tmp_path):
     example = load_example()
-    step = example.main(str(tmp_path))  # writes libmlp.so and mlp.h
+    step = example.main(["--out", str(tmp_path)])  # writes libmlp.so and mlp.h
     exe = tmp_path / "train_mlp"
     subprocess.run([*export.c_compiler(), "-std=c11", "-O2", os.path.join(EXAMPLE, "train_mlp.c"), f"-I{tmp_path}",
                     f"-L{tmp_path}", "-lmlp", f"-Wl,-rpath,{tmp_path}", "-lm", "-o", str(exe)], check=True)

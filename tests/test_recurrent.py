@@ -87,7 +87,7 @@ def _torch_copy(layer, ref):
 def test_recurrent_layers_match_torch(rng, kind, unroll, backend):
     torch.manual_seed(0)
     ref = getattr(torch.nn, kind)(3, 5, batch_first=True).double()
-    layer = getattr(nn, kind)(3, 5, unroll=unroll, dtype="float64")
+    layer = getattr(nn, kind)(3, 5, batch_first=True, unroll=unroll, dtype="float64")
     _torch_copy(layer, ref)
     x = rng.standard_normal((2, 6, 3))
     xp = gc.placeholder((None, 6, 3), "float64")
@@ -100,7 +100,7 @@ def test_recurrent_layers_match_torch(rng, kind, unroll, backend):
     t_state = list(t_state) if kind == "LSTM" else [t_state]
     t_cost = torch.sin(t_out).sum() + sum((s * s).sum() for s in t_state)
     t_cost.backward()
-    want = [t_out] + [s[0] for s in t_state] + [tx.grad] + [getattr(ref, f"{n}_l0").grad for n in
+    want = [t_out] + t_state + [tx.grad] + [getattr(ref, f"{n}_l0").grad for n in
                                                             ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
     assert len(got) == len(want)
     for g, w in zip(got, want):

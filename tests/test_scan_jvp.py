@@ -26,7 +26,7 @@ def _directional(f, args: list[np.ndarray], dirs: list[np.ndarray], eps: float =
 
 
 def _layer(kind: str, unroll: bool):
-    return getattr(gc.nn, kind)(3, 4, unroll=unroll, rng=0, dtype="float64")
+    return getattr(gc.nn, kind)(3, 4, batch_first=True, unroll=unroll, rng=0, dtype="float64")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -37,15 +37,15 @@ def test_recurrent_jvp_matches_finite_differences_and_unrolled(kind, backend):
     scanned, unrolled = _layer(kind, False), _layer(kind, True)
     weights = [scanned.cell.weight_hh, scanned.cell.weight_ih]
     dws = [rng.normal(size=w.shape) for w in weights]
-    outs = [gc.jvp(scanned(x), x, dx),
-            gc.jvp(scanned(x), weights, [gc.constant(d) for d in dws]),
-            gc.jvp(unrolled(x), x, dx),
-            gc.jvp(unrolled(x), [unrolled.cell.weight_hh, unrolled.cell.weight_ih], [gc.constant(d) for d in dws])]
+    outs = [gc.jvp(scanned(x)[0], x, dx),
+            gc.jvp(scanned(x)[0], weights, [gc.constant(d) for d in dws]),
+            gc.jvp(unrolled(x)[0], x, dx),
+            gc.jvp(unrolled(x)[0], [unrolled.cell.weight_hh, unrolled.cell.weight_ih], [gc.constant(d) for d in dws])]
     by_x, by_w, unrolled_x, unrolled_w = gc.function([x, dx], outs, backend=backend)(xv, dxv)
     np.testing.assert_allclose(by_x, unrolled_x, **tol(backend))
     np.testing.assert_allclose(by_w, unrolled_w, **tol(backend))
 
-    forward = gc.function([x], scanned(x))
+    forward = gc.function([x], scanned(x)[0])
     np.testing.assert_allclose(by_x, _directional(forward, [xv], [dxv]), rtol=1e-6, atol=1e-8)
     values = [w.value.copy() for w in weights]
 
@@ -68,7 +68,7 @@ def test_recurrent_jvp_second_order_matches_unrolled(kind, backend):
     results = []
     for unroll in (False, True):
         layer = _layer(kind, unroll)
-        cost = gc.sum(gc.tanh(layer(x)))
+        cost = gc.sum(gc.tanh(layer(x)[0]))
         first = gc.jvp(cost, x, v)
         results.append([gc.jvp(first, x, v), gc.grad(first, layer.cell.weight_hh),
                          gc.jvp(gc.grad(cost, x), x, v), gc.hvp(cost, x, v)])
@@ -78,7 +78,7 @@ def test_recurrent_jvp_second_order_matches_unrolled(kind, backend):
     for s, u in zip(scanned, unrolled):
         np.testing.assert_allclose(s, u, **tol(backend))
     np.testing.assert_allclose(scanned[2], scanned[3], **tol(backend))  # forward-over-reverse = reverse-over-reverse
-    first = gc.function([x, v], gc.jvp(gc.sum(gc.tanh(_layer(kind, False)(x))), x, v))
+    first = gc.function([x, v], gc.jvp(gc.sum(gc.tanh(_layer(kind, False)(x)[0])), x, v))
     np.testing.assert_allclose(scanned[0], _directional(lambda a: first(a, vv), [xv], [vv]), rtol=1e-6, atol=1e-8)
 
 

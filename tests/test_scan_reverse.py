@@ -15,9 +15,9 @@ from graphc.testing import check_grad
 
 
 def _lstm_step_graph(t=5, batch=2, n_in=3, hidden=4):
-    lstm = nn.LSTM(n_in, hidden, rng=0, dtype="float64")
+    lstm = nn.LSTM(n_in, hidden, batch_first=True, rng=0, dtype="float64")
     x = gc.placeholder((batch, t, n_in), "float64", name="x")
-    out, (h, c) = lstm.run(x)
+    out, (h, c) = lstm(x)
     loss = gc.sum(h * h) + gc.sum(out * 0.5)
     grads = gc.grad(loss, lstm.parameters())
     graph, report = optimize(Graph((x,), (loss, *grads)), "O1")
@@ -83,9 +83,9 @@ def test_lstm_training_step_values_do_not_depend_on_the_loop_shape(rng, backend)
     xv = rng.standard_normal((2, 6, 3))
     grads = []
     for unroll in (False, True):
-        lstm = nn.LSTM(3, 4, unroll=unroll, rng=1, dtype="float64")
+        lstm = nn.LSTM(3, 4, batch_first=True, unroll=unroll, rng=1, dtype="float64")
         x = gc.placeholder(xv.shape, "float64")
-        out, (h, c) = lstm.run(x)
+        out, (h, c) = lstm(x)
         loss = gc.sum(gc.tanh(out)) + gc.sum(c * h)
         grads.append(gc.function([x], gc.grad(loss, lstm.parameters()), backend=backend)(xv))
     for a, b in zip(*grads):

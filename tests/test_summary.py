@@ -31,13 +31,33 @@ def test_counts_match_closed_forms():
     assert s.total_params == sum(r.params for r in s.rows)
 
 
+class _Tagger(nn.Module):
+    """A recurrent layer's outputs through a Dense head (the layer returns torch's (output, state))."""
+
+    def __init__(self, cls, n_in, hidden, **options):
+        super().__init__()
+        self.rnn = cls(n_in, hidden, batch_first=True, **options)
+        self.head = nn.Dense(hidden * (2 if options.get("bidirectional") else 1), 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0])
+
+
 @pytest.mark.parametrize("cls, gates", [(nn.RNN, 1), (nn.GRU, 3), (nn.LSTM, 4)])
 def test_recurrent_counts_include_the_cell_run_inside_the_loop(cls, gates):
     n_in, hidden = 3, 5
-    s = nn.Sequential(cls(n_in, hidden), nn.Dense(hidden, 2)).summary((None, 7, n_in))
-    assert _row(s, "0").params == gates * hidden * (n_in + hidden) + 2 * gates * hidden  # two biases, as torch
-    assert _row(s, "0").output_shapes == ((None, 7, hidden),)
-    assert not [r for r in s.rows if r.path == "0.cell"]
+    s = _Tagger(cls, n_in, hidden).summary((None, 7, n_in))
+    assert _row(s, "rnn").params == gates * hidden * (n_in + hidden) + 2 * gates * hidden  # two biases, as torch
+    assert _row(s, "rnn").output_shapes[0] == (None, 7, hidden)
+    assert [r.path for r in s.rows] == ["rnn", "head"]  # the cells run inside the loop have no rows
+
+
+def test_stacked_bidirectional_counts_are_torchs():
+    n_in, hidden = 3, 5
+    s = _Tagger(nn.LSTM, n_in, hidden, num_layers=2, bidirectional=True).summary((None, 7, n_in))
+    per_direction = [4 * hidden * (size + hidden) + 2 * 4 * hidden for size in (n_in, 2 * hidden)]
+    assert _row(s, "rnn").params == 2 * sum(per_direction)  # torch.nn.LSTM(3, 5, 2, bidirectional=True): 1,080
+    assert _row(s, "rnn").output_shapes[0] == (None, 7, 2 * hidden)
 
 
 def test_totals_are_the_models_parameters_and_their_bytes():

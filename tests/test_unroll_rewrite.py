@@ -20,8 +20,8 @@ def _layers(kind: str, length: int) -> tuple[gc.Tensor, list, list]:
     x = gc.placeholder((2, length, 3), "float64", name="x")
     out = []
     for unroll in (True, False):
-        layer = getattr(gc.nn, kind)(3, 4, unroll=unroll, rng=0, dtype="float64")
-        out.append([gc.sum(gc.tanh(layer(x)) * np.linspace(-1.0, 1.0, 4)), list(layer.parameters())])
+        layer = getattr(gc.nn, kind)(3, 4, batch_first=True, unroll=unroll, rng=0, dtype="float64")
+        out.append([gc.sum(gc.tanh(layer(x)[0]) * np.linspace(-1.0, 1.0, 4)), list(layer.parameters())])
     return x, out[0], out[1]
 
 

@@ -295,7 +295,7 @@ def test_the_core_does_not_import_viz():
 
 @needs_dot
 def test_the_example_script_writes_the_docs_pictures(tmp_path):
-    subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path)], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(EXAMPLE), "--out", str(tmp_path)], check=True, capture_output=True)
     assert {"mlp_forward.svg", "mlp_gradients.svg", "mlp_path_w1.svg", "mlp.html"} <= {p.name for p in tmp_path.iterdir()}
 
 

@@ -1,8 +1,10 @@
 """Export the tiny sine MLP's training step as libmlp.so and mlp.h for train_mlp.c (see README.md).
 
 The network is 1 -> 16 -> 1 (tanh) trained with SGD and momentum on y = sin(x); the C
-program generates the same 64 points and calls the step in a loop.
-Run: python3 export_mlp.py [folder]   (default: this folder)
+program generates the same 64 points and calls the step in a loop. It has no long loop, so
+--quick changes nothing.
+
+    python examples/c/export_mlp.py [--out DIR] [--quick]    (default: examples/out/)
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import sys
 import numpy as np
 
 import graphc as gc
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # examples/, for _common
+from _common import parse_args, wrote  # noqa: E402
 
 N = 64  # points: the C program's N
 
@@ -34,12 +39,16 @@ def build_step() -> gc.Function:
     return gc.function([x, y], loss, updates=updates)
 
 
-def main(folder: str = os.path.dirname(os.path.abspath(__file__))) -> gc.Function:
+def main(argv: list[str] | None = None) -> gc.Function:
+    """Write libmlp.so and mlp.h into --out; return the step they hold (at its initial values)."""
+    folder = parse_args(__doc__, argv).out
     step = build_step()
     out = gc.export_library(step, os.path.join(folder, "libmlp.so"), header=os.path.join(folder, "mlp.h"))
-    print(f"wrote {out.library} and {out.header} (C symbols {out.prefix}_*)")
+    wrote(out.library)
+    wrote(out.header)
+    print(f"C symbols {out.prefix}_*")
     return step
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

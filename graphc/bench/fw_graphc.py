@@ -1,7 +1,7 @@
 """The workloads in graphc: gc.nn layers, gc.losses and gc.optim, one compiled step per workload."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import graphc as gc
 
@@ -26,16 +26,16 @@ class _LastState(gc.nn.Module):
 
     def __init__(self, n_in: int, hidden: int, classes: int):
         super().__init__()
-        self.lstm = gc.nn.LSTM(n_in, hidden)
+        self.lstm = gc.nn.LSTM(n_in, hidden, batch_first=True)
         self.head = gc.nn.Dense(hidden, classes)
 
     def forward(self, x: gc.Tensor) -> gc.Tensor:
-        _, (h, _c) = self.lstm.run(x)
-        return self.head(h)
+        _, (h, _c) = self.lstm(x)
+        return self.head(h[-1])
 
 
-def build(p: Problem, backend: str) -> Callable[[], object]:
-    """One training step on `backend` ("llvm" or "numpy"); calling it returns the loss before the update."""
+def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
+    """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
     w = p.workload
     net = model(p)
     params = net.parameters()
@@ -48,5 +48,10 @@ def build(p: Problem, backend: str) -> Callable[[], object]:
         opt = gc.optim.Adam(params, lr=w.lr)
     else:
         opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
-    fn = gc.function([x, y], loss, updates=opt.updates(loss), backend=backend)
+    return gc.function([x, y], loss, updates=opt.updates(loss), backend=backend, **options)
+
+
+def build(p: Problem, backend: str) -> Callable[[], object]:
+    """One training step on `backend` ("llvm" or "numpy"); calling it returns the loss before the update."""
+    fn = step_function(p, backend)
     return lambda: fn(p.x, p.y)

@@ -86,6 +86,7 @@ class Sweep:
     errors: dict[str, list[float]]
 
     def best_step(self, scheme: str) -> float:
+        """The step with the smallest error for `scheme` (NaN errors ignored)."""
         return self.steps[int(np.nanargmin(self.errors[scheme]))]
 
 

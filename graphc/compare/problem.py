@@ -29,13 +29,16 @@ class Problem:
 
     @property
     def dtype(self) -> str:
+        """The cost's dtype, which every method computes in."""
         return self.cost.dtype
 
     @property
     def n_elements(self) -> int:
+        """The number of scalars differentiated (all elements of `wrt`)."""
         return sum(int(np.prod(w.shape)) for w in self.wrt)
 
     def wrt_values(self) -> list[np.ndarray]:
+        """The values of the differentiated placeholders."""
         return list(self.values[: len(self.wrt)])
 
     @cached_property
@@ -51,6 +54,7 @@ class Problem:
         return out
 
     def wrt_symbols(self) -> list:
+        """The SymPy symbols of every differentiated element, flattened in order."""
         return [s for arr in self.symbols[: len(self.wrt)] for s in arr.flat]
 
     def flat_values(self) -> list:

@@ -31,6 +31,7 @@ class MethodResult:
 
     @property
     def ok(self) -> bool:
+        """True when the method finished within its limits."""
         return self.status == "ok"
 
     def score(self, reference: list[np.ndarray] | None) -> None:

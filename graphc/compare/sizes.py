@@ -39,6 +39,7 @@ class TreeSizer:
         return memo[expr]
 
     def total(self, exprs: Iterable[sp.Basic]) -> int:
+        """The summed tree size of `exprs` (each counted as a tree, as printed)."""
         return sum(self(e) for e in exprs)
 
 

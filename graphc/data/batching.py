@@ -28,10 +28,20 @@ def minibatches(*arrays: Any, batch_size: int = 32, shuffle: bool = True,
     n = _length(arrays, "minibatches")
     if batch_size < 1:
         raise GraphcError(f"minibatches: batch_size must be >= 1, got {batch_size}")
-    order = _rng(seed).permutation(n) if shuffle else np.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        idx = order[start:start + batch_size]
+    yield from batches_in_order(arrays, epoch_order(n, shuffle, seed), batch_size, drop_last)
+
+
+def epoch_order(n: int, shuffle: bool = True, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+    """The row order of one pass over n rows: a permutation drawn from `seed`, or 0..n-1."""
+    return _rng(seed).permutation(n) if shuffle else np.arange(n)
+
+
+def batches_in_order(arrays: tuple[np.ndarray, ...], order: np.ndarray, batch_size: int, drop_last: bool = False,
+                     start: int = 0) -> Iterator[tuple]:
+    """Aligned batches of `arrays` taking rows in `order`, from batch number `start` on (to resume an epoch)."""
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    for first in range(start * batch_size, stop, batch_size):
+        idx = order[first:first + batch_size]
         yield tuple(a[idx] for a in arrays)
 
 

@@ -34,4 +34,5 @@ class Standardizer:
         return ((x - self.mean) / self.std).astype(x.dtype)
 
     def inverse(self, z: Any) -> np.ndarray:
+        """Undo the standardization: z * std + mean."""
         return np.asarray(z) * self.std + self.mean

@@ -45,6 +45,10 @@ class InputError(GraphcError, ValueError):
     """A compiled function was called with arguments that do not match its inputs."""
 
 
+class ModeError(InputError):
+    """A compiled function was called with a layer in another mode (train/eval) than it was built in."""
+
+
 class GradientError(GraphcError, ValueError):
     """A gradient was asked for that does not exist (disconnected or integer input)."""
 
@@ -55,6 +59,10 @@ class IndexRangeError(GraphcError, IndexError):
 
 class BackendError(GraphcError, RuntimeError):
     """A backend is unknown, unavailable, or cannot compile a graph."""
+
+
+class CheckpointError(GraphcError, ValueError):
+    """A checkpoint cannot be read, is of a newer format, or does not fit the model or optimizer."""
 
 
 class NonFiniteError(GraphcError, FloatingPointError):

@@ -91,6 +91,7 @@ class Graph:
         return read + [p for p, _ in self.updates if p not in seen]
 
     def roots(self) -> list[Tensor]:
+        """The outputs and the updates' new values: everything the graph computes."""
         return list(self.outputs) + [v for _, v in self.updates]
 
     def replace(self, mapping: Mapping[Tensor, Tensor],

@@ -134,10 +134,12 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     @property
     def size(self) -> int | None:
+        """The number of elements, or None while a dim is free."""
         n = 1
         for d in self.shape:
             if d is None:
@@ -147,9 +149,11 @@ class Tensor:
 
     @property
     def name(self) -> str | None:
+        """The name given to a placeholder, parameter or constant (None for op nodes)."""
         return getattr(self.op, "label", None)
 
     def type_str(self) -> str:
+        """The dtype and shape as graphc prints them: `float32[?, 3]` (? is a free dim)."""
         dims = ", ".join("?" if d is None else str(d) for d in self.shape)
         return f"{self.dtype}[{dims}]"
 

@@ -60,6 +60,7 @@ class _Conv(Module):
         return y if self.activation is None else self.activation(y)
 
     def convolve(self, x: Tensor) -> Tensor:
+        """The convolution alone, before the bias and the activation."""
         return ops.conv2d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
@@ -84,6 +85,7 @@ class Conv1d(_Conv):
         return (k,)
 
     def convolve(self, x: Tensor) -> Tensor:
+        """The convolution alone, before the bias and the activation."""
         return ops.conv1d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
 
 

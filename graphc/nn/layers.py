@@ -6,7 +6,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .. import ops
-from ..ir import GraphcError, ShapeError, Tensor, parameter
+from ..ir import GraphcError, ShapeError, Tensor, is_float, parameter
+from ..ir.modes import record
 from ..ops import args
 from . import activations, init
 from .module import Module, Sequential
@@ -53,6 +54,8 @@ class Dropout(Module):
     The mask comes from a counter-based key buffer that each train step advances
     (collect it with `model.state_updates()`); eval mode is the identity. One
     Dropout applied twice in one graph reuses its mask: use one module per site.
+    The graph records the mode it was built in, and a compiled function refuses
+    to run while the layer is in the other (`gc.ModeError`).
     """
 
     def __init__(self, p: float = 0.5, seed: int = 0):
@@ -64,10 +67,18 @@ class Dropout(Module):
         self.buffer("key", parameter(np.array([seed, 0], "int64"), name="Dropout.key"))
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
+        if self.p == 0.0:
             return x
+        if not self.training:
+            if not is_float(x.dtype):  # no train mode to mistake it for: dropout draws float masks
+                return x
+            out = x / 1.0  # the identity as a node of its own to record (the passes remove it), not x itself
+            record(self, [out])
+            return out
         keep = ops.random_uniform(self.key, x, x.dtype) >= self.p
-        return ops.where(keep, x * (1.0 / (1.0 - self.p)), 0.0)
+        out = ops.where(keep, x * (1.0 / (1.0 - self.p)), 0.0)
+        record(self, [keep, out], state=(self.key,), stale="every call draws the same mask")
+        return out
 
     def updates(self) -> list[tuple[Tensor, Tensor]]:
         return [(self.key, ops.next_key(self.key))] if self.training and self.p > 0.0 else []

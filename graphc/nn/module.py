@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -72,6 +73,7 @@ class Module:
             raise GraphcError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
         if isinstance(value, Module):
             self._modules[name] = value
+            value.__dict__.setdefault("_owner", (weakref.ref(self), name))  # the first parent names it in errors
         elif _is_parameter(value) and name not in self._buffers:
             self._parameters[name] = value
         object.__setattr__(self, name, value)
@@ -85,6 +87,7 @@ class Module:
         return value
 
     def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The layer's graph for these inputs; calling the module (`layer(x)`) runs it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -96,6 +99,7 @@ class Module:
 
     # -- the tree ------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every sub-module, by dotted path (this one is `prefix`)."""
         yield prefix, self
         for name, child in self._modules.items():
             yield from child.named_modules(f"{prefix}{name}.")
@@ -107,9 +111,11 @@ class Module:
                 yield prefix + name, p
 
     def parameters(self) -> list[Tensor]:
+        """The trainable parameters of the tree, in declaration order (what an optimizer takes)."""
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """Non-trainable state (e.g. batch-norm running statistics) by dotted path."""
         for prefix, m in self.named_modules():
             for name, b in m._buffers.items():
                 yield prefix + name, b
@@ -121,6 +127,7 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """`train(False)`: evaluation mode for graphs built from now on; returns self."""
         return self.train(False)
 
     def updates(self) -> list[tuple[Tensor, Tensor]]:
@@ -157,10 +164,12 @@ class Module:
             p.value = state[name]
 
     def save(self, path: str | os.PathLike) -> None:
+        """Write `state_dict()` to an .npz file at `path`, atomically (no pickle)."""
         from .state import save_state
         save_state(self.state_dict(), path)
 
     def load(self, path: str | os.PathLike) -> None:
+        """Set parameters and buffers from a file written by `save`, checked as `load_state_dict` checks."""
         from .state import load_state
         self.load_state_dict(load_state(path))
 
@@ -174,7 +183,21 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if inner else ''})"
 
     def extra_repr(self) -> str:
+        """The sizes and options shown inside this module's repr (empty by default)."""
         return ""
+
+    def _mode_label(self) -> str:
+        """How mode errors name this layer: its type, and its dotted path in the model that holds it."""
+        names, root = [], self
+        while True:
+            owner = root.__dict__.get("_owner")
+            parent = owner[0]() if owner else None
+            if parent is None:
+                break
+            names.append(owner[1])
+            root = parent
+        layer = f"{type(self).__name__}({self.extra_repr()})"
+        return f"{layer} at {'.'.join(reversed(names))!r} of a {type(root).__name__}" if names else layer
 
 
 class Sequential(Module):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ops
 from ..ir import ShapeError, Tensor, parameter
+from ..ir.modes import record
 from ..ops import args
 from .module import Module
 
@@ -72,13 +73,18 @@ class BatchNorm(Module):
                              f"{self.num_features} channels on axis 1",
                              fix="set num_features to the previous layer's channel count")
         if not self.training:
-            return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
+            out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
+            record(self, [out])
+            return out
         axes = (0,) + tuple(range(2, x.ndim))
         mean = ops.mean(x, axes)
         var = ops.mean(ops.square(x - ops.mean(x, axes, keepdims=True)), axes)
         n = ops.reduce.count(x, axes, x.dtype)
         object.__setattr__(self, "_batch", (mean, var * n / ops.maximum(n - 1.0, 1.0)))
-        return batch_norm(x, mean, var, self.weight, self.bias, self.eps)
+        out = batch_norm(x, mean, var, self.weight, self.bias, self.eps)
+        record(self, [out], state=(self.running_mean, self.running_var),
+               stale="eval mode will normalize with running statistics that never move from their initial 0 and 1")
+        return out
 
     def updates(self) -> list[tuple[Tensor, Tensor]]:
         """The running statistics moved towards those of the last train-mode forward."""

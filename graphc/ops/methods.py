@@ -5,6 +5,8 @@ it its operators when `graphc.ops` is imported.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..ir import Tensor
 from . import elementwise as ew
 from . import index, linalg, reduce, shape
@@ -12,6 +14,21 @@ from . import index, linalg, reduce, shape
 
 def _swap(fn):
     return lambda self, other: fn(other, self)
+
+
+def _reshape(self: Tensor, *shape_: Any) -> Tensor:
+    """`x.reshape(2, 3)` or `x.reshape((2, 3))`, as NumPy's (one dim may be -1)."""
+    return shape.reshape(self, shape_[0] if len(shape_) == 1 and not isinstance(shape_[0], int) else shape_)
+
+
+def _transpose(self: Tensor, *axes: Any) -> Tensor:
+    """`x.transpose()` reverses the axes; `x.transpose(1, 0, 2)` or `x.transpose((1, 0, 2))` permutes them."""
+    return shape.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes or None)
+
+
+def _flatten(self: Tensor) -> Tensor:
+    """The elements as one axis, in row-major order."""
+    return shape.reshape(self, (-1,))
 
 
 _METHODS = {
@@ -28,9 +45,7 @@ _METHODS = {
     "__getitem__": index.getitem,
     "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min, "prod": reduce.prod,
     "argmax": reduce.argmax, "argmin": reduce.argmin, "var": reduce.var, "std": reduce.std,
-    "reshape": lambda self, *s: shape.reshape(self, s[0] if len(s) == 1 and not isinstance(s[0], int) else s),
-    "transpose": lambda self, *a: shape.transpose(self, a[0] if len(a) == 1 and not isinstance(a[0], int) else a or None),
-    "astype": ew.cast, "flatten": lambda self: shape.reshape(self, (-1,)),
+    "reshape": _reshape, "transpose": _transpose, "astype": ew.cast, "flatten": _flatten,
     "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu,
 }
 

@@ -254,12 +254,17 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     return _reduce(Sum, x, axis, keepdims)
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """The product over `axis` (an int, a tuple, or None for all), as np.prod."""
     return _reduce(Prod, x, axis, keepdims)
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """The largest element over `axis` (None: all), as np.max; the elements that attain it share the
+    gradient equally."""
     return _reduce(Max, x, axis, keepdims)
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """The smallest element over `axis` (None: all), as np.min; the elements that attain it share the
+    gradient equally."""
     return _reduce(Min, x, axis, keepdims)
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -281,6 +286,7 @@ def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return _arg(ArgMax, x, axis, keepdims)
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """The int64 index of the first smallest element along `axis` (None: of the flattened tensor), as np.argmin."""
     return _arg(ArgMin, x, axis, keepdims)
 
 def count(x: Tensor, axes: tuple, dtype: str) -> Tensor:

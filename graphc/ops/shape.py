@@ -326,6 +326,7 @@ def zeros_like(x: Tensor) -> Tensor:
     return broadcast_like(constant(np.zeros((1,) * x.ndim, x.dtype)), x)
 
 def ones_like(x: Tensor) -> Tensor:
+    """Ones of x's shape and dtype (a broadcast of one constant: free dims stay free)."""
     from ..ir import constant
     return broadcast_like(constant(np.ones((1,) * x.ndim, x.dtype)), x)
 

@@ -46,6 +46,7 @@ def to_html(obj: Any = None, stages: Sequence[str] | None = None, *,
 
 
 def write_html(obj: Any, path: str | os.PathLike, stages: Sequence[str] | None = None, **options: Any) -> None:
+    """Write `to_html(obj, stages, **options)` to `path`, atomically: one offline page."""
     write_atomic(path, to_html(obj, stages, **options))
 
 

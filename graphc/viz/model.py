@@ -26,6 +26,8 @@ Groups = Mapping[str, Iterable[Tensor]]
 
 @dataclass(frozen=True)
 class VizNode:
+    """One drawn node: what its label, shape, color (`family`) and tooltip (`source`) show."""
+
     id: str
     label: str  # the op's name, or a leaf's name or value
     op: str
@@ -42,11 +44,14 @@ class VizNode:
 
     @property
     def type_str(self) -> str:
+        """The node's dtype and shape, as drawn in its label."""
         return f"{self.dtype}{self.shape}"
 
 
 @dataclass(frozen=True)
 class VizEdge:
+    """An edge from the node `src` to the node `dst` that reads it."""
+
     src: str
     dst: str
     highlighted: bool = False
@@ -54,6 +59,8 @@ class VizEdge:
 
 @dataclass(frozen=True)
 class VizCluster:
+    """A box around nodes: a fused kernel with its `formula`, or a user's group."""
+
     id: str
     label: str
     formula: str = ""
@@ -61,6 +68,8 @@ class VizCluster:
 
 @dataclass(frozen=True)
 class VizGraph:
+    """The view every exporter draws: one stage of a graph as nodes, edges and clusters."""
+
     stage: str
     nodes: tuple[VizNode, ...]
     edges: tuple[VizEdge, ...]

@@ -36,6 +36,7 @@ def view_networkx(view: VizGraph) -> nx.DiGraph:
 
 
 def write_graphml(graph: nx.DiGraph, path: str | os.PathLike) -> None:
+    """Write a `to_networkx` graph as GraphML (yEd, Gephi, Cytoscape), atomically."""
     write_atomic(path, "\n".join(nx.generate_graphml(graph)) + "\n")
 
 

@@ -111,6 +111,7 @@ def register_stage(name: str, fn: StageFn) -> None:
 
 
 def stage_names() -> list[str]:
+    """The stages `stage=` accepts: the built-in ones and those added by `register_stage`."""
     return list(_STAGES)
 
 
