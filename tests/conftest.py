@@ -8,6 +8,7 @@ once per backend, each id the build it names: "llvm" is the build users run
 addresses memory outside its storages.
 """
 import os
+import re
 
 import numpy as np
 import pytest
@@ -79,3 +80,16 @@ def cache_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def torch_key(request) -> str:
+    """The key of this test's stored PyTorch reference (tests/torchref.py): its module, name and parameters
+    without the backend, so the runs on every backend share one stored file."""
+    module = request.node.module.__name__
+    spec = getattr(request.node, "callspec", None)
+    if spec is None or "backend" not in spec.params:
+        return f"{module}.{request.node.name}"
+    backend_id = next(k for k, v in BACKENDS.items() if v == spec.params["backend"])
+    rest = re.sub(rf"(^|-){re.escape(backend_id)}(?=-|$)", "", spec.id, count=1).strip("-")
+    return f"{module}.{request.node.originalname}" + (f"[{rest}]" if rest else "")

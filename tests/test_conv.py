@@ -6,25 +6,31 @@ import pytest
 import graphc as gc
 from graphc import nn
 from graphc.testing import check_grad
+from torchref import reference
 
-torch = pytest.importorskip("torch", reason="PyTorch is the reference for layer values and gradients")
-F = torch.nn.functional
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 
 
-def _compare(build, torch_fn, arrays, params=(), atol=1e-10, *, backend):
-    """Forward value and gradients (of sum(sin(y))) of a graphc graph and a torch function, in float64."""
+def _torch_value_and_grads(torch_fn, arrays) -> dict:
+    """torch_fn(F, *tensors) and the gradients of sum(sin(it)) with respect to each tensor, float64."""
+    import torch
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ty = torch_fn(torch.nn.functional, *ts)
+    torch.sin(ty).sum().backward()
+    return {"y": ty, **{f"grad{i}": t.grad for i, t in enumerate(ts)}}
+
+
+def _compare(key, build, torch_fn, arrays, params=(), atol=1e-10, *, backend):
+    """Forward value and gradients (of sum(sin(y))) of a graphc graph and torch_fn(F, *arrays, *params), float64."""
     xs = [gc.placeholder(a.shape, "float64", name=f"a{i}") for i, a in enumerate(arrays)]
     y = build(*xs)
     wrt = xs + list(params)
     out = gc.function(xs, [y] + gc.grad(gc.sum(gc.sin(y)), wrt), backend=backend)(*arrays)
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    tp = [torch.tensor(p.value, requires_grad=True) for p in params]
-    ty = torch_fn(*ts, *tp)
-    torch.sin(ty).sum().backward()
-    np.testing.assert_allclose(out[0], ty.detach().numpy(), atol=atol, rtol=1e-8)
-    for got, t in zip(out[1:], ts + tp):
-        np.testing.assert_allclose(got, t.grad.numpy(), atol=atol, rtol=1e-8)
+    inputs = list(arrays) + [p.value for p in params]
+    want = reference(key, lambda: _torch_value_and_grads(torch_fn, inputs))
+    np.testing.assert_allclose(out[0], want["y"], atol=atol, rtol=1e-8)
+    for i, got in enumerate(out[1:]):
+        np.testing.assert_allclose(got, want[f"grad{i}"], atol=atol, rtol=1e-8)
 
 
 CONV_CASES = [  # (input shape, out channels, kernel, stride, padding, dilation, groups)
@@ -38,32 +44,32 @@ CONV_CASES = [  # (input shape, out channels, kernel, stride, padding, dilation,
 
 
 @pytest.mark.parametrize("shape, out, kernel, stride, padding, dilation, groups", CONV_CASES)
-def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation, groups, backend):
+def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation, groups, backend, torch_key):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((out, shape[1] // groups) + kernel)
-    _compare(lambda x, w: gc.conv2d(x, w, stride, padding, dilation, groups),
-             lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, w], backend=backend)
+    _compare(torch_key, lambda x, w: gc.conv2d(x, w, stride, padding, dilation, groups),
+             lambda F, x, w: F.conv2d(x, w, None, stride, padding, dilation, groups), [x, w], backend=backend)
 
 
-def test_conv1d_matches_torch(rng, backend):
+def test_conv1d_matches_torch(rng, backend, torch_key):
     x, w = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3))
-    _compare(lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w],
+    _compare(torch_key, lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda F, x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w],
              backend=backend)
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
-def test_pools_match_torch(rng, kernel, stride, padding, backend):
+def test_pools_match_torch(rng, kernel, stride, padding, backend, torch_key):
     x = rng.standard_normal((2, 3, 7, 8))
-    _compare(lambda x: gc.max_pool2d(x, kernel, stride, padding), lambda x: F.max_pool2d(x, kernel, stride, padding), [x],
-             backend=backend)
-    _compare(lambda x: gc.avg_pool2d(x, kernel, stride, padding), lambda x: F.avg_pool2d(x, kernel, stride, padding), [x],
-             backend=backend)
+    _compare(f"{torch_key}-max", lambda x: gc.max_pool2d(x, kernel, stride, padding),
+             lambda F, x: F.max_pool2d(x, kernel, stride, padding), [x], backend=backend)
+    _compare(f"{torch_key}-avg", lambda x: gc.avg_pool2d(x, kernel, stride, padding),
+             lambda F, x: F.avg_pool2d(x, kernel, stride, padding), [x], backend=backend)
 
 
-def test_global_avg_pool_and_flatten(rng, backend):
+def test_global_avg_pool_and_flatten(rng, backend, torch_key):
     x = rng.standard_normal((2, 3, 4, 5))
-    _compare(gc.global_avg_pool2d, lambda x: x.mean((2, 3)), [x], backend=backend)
-    _compare(gc.flatten, lambda x: x.flatten(1), [x], backend=backend)
+    _compare(f"{torch_key}-pool", gc.global_avg_pool2d, lambda F, x: x.mean((2, 3)), [x], backend=backend)
+    _compare(f"{torch_key}-flatten", gc.flatten, lambda F, x: x.flatten(1), [x], backend=backend)
 
 
 def test_conv_second_derivatives(backend):
@@ -80,58 +86,75 @@ def test_pool_derivatives(pool, backend):
     check_grad(lambda x: gc.sum(pool(x, 3, 2, 1) ** 2), [x], order=2, backend=backend)
 
 
-def test_conv_layer_matches_torch(rng, backend):
+def test_conv_layer_matches_torch(rng, backend, torch_key):
     layer = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, rng=0, dtype="float64")
     layer.bias.value = rng.standard_normal(6)
     x = rng.standard_normal((2, 4, 7, 7))
-    _compare(layer, lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2), [x], [layer.weight, layer.bias], backend=backend)
+    _compare(torch_key, layer, lambda F, x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2), [x], [layer.weight, layer.bias],
+             backend=backend)
 
 
-def test_batch_norm_train_and_eval_match_torch(rng, backend):
+def _torch_batch_norm_statistics(x: np.ndarray, steps: int) -> dict:
+    """BatchNorm2d(momentum=0.2)'s running mean and variance after `steps` training passes over x."""
+    import torch
+    ref = torch.nn.BatchNorm2d(x.shape[1], momentum=0.2).double()
+    for _ in range(steps):
+        ref(torch.tensor(x))
+    return {"running_mean": ref.running_mean, "running_var": ref.running_var}
+
+
+def test_batch_norm_train_and_eval_match_torch(rng, backend, torch_key):
     x = rng.standard_normal((4, 3, 5, 5)) * 2.0 + 1.0
     bn = nn.BatchNorm(3, momentum=0.2, dtype="float64")
     bn.weight.value, bn.bias.value = rng.standard_normal(3), rng.standard_normal(3)
-    ref = torch.nn.BatchNorm2d(3, momentum=0.2).double()
-    with torch.no_grad():
-        ref.weight[:], ref.bias[:] = torch.tensor(bn.weight.value), torch.tensor(bn.bias.value)
-    _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean.clone(), ref.running_var.clone(), w, b, True),
+    _compare(f"{torch_key}-train", bn, lambda F, x, w, b: F.batch_norm(x, None, None, w, b, True),
              [x], [bn.weight, bn.bias], backend=backend)
     xp = gc.placeholder(x.shape, "float64")
     step = gc.function([xp], bn(xp), updates=bn.state_updates(), backend=backend)
     for _ in range(2):
         step(x)
-        ref(torch.tensor(x))
-    np.testing.assert_allclose(bn.running_mean.value, ref.running_mean.numpy(), atol=1e-12)
-    np.testing.assert_allclose(bn.running_var.value, ref.running_var.numpy(), atol=1e-12)
-    bn.eval(), ref.eval()
+    stats = reference(f"{torch_key}-statistics", lambda: _torch_batch_norm_statistics(x, 2))
+    np.testing.assert_allclose(bn.running_mean.value, stats["running_mean"], atol=1e-12)
+    np.testing.assert_allclose(bn.running_var.value, stats["running_var"], atol=1e-12)
+    bn.eval()
     assert bn.state_updates() == []
-    _compare(bn, lambda x, w, b: F.batch_norm(x, ref.running_mean, ref.running_var, w, b, False),
+    mean, var = stats["running_mean"], stats["running_var"]
+    _compare(f"{torch_key}-eval", bn, lambda F, x, w, b: F.batch_norm(x, x.new_tensor(mean), x.new_tensor(var), w, b),
              [x], [bn.weight, bn.bias], backend=backend)
 
 
-def test_batch_norm_1d_and_layer_norm_match_torch(rng, backend):
+def test_batch_norm_1d_and_layer_norm_match_torch(rng, backend, torch_key):
     x = rng.standard_normal((6, 4)) + 3.0
     bn = nn.BatchNorm(4, dtype="float64")
-    _compare(bn, lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [x], [bn.weight, bn.bias], backend=backend)
+    _compare(f"{torch_key}-batch_norm", bn, lambda F, x, w, b: F.batch_norm(x, None, None, w, b, True), [x],
+             [bn.weight, bn.bias], backend=backend)
     x3 = rng.standard_normal((2, 3, 4, 5))
     ln = nn.LayerNorm((4, 5), dtype="float64")
     ln.weight.value, ln.bias.value = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
-    _compare(ln, lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [x3], [ln.weight, ln.bias], backend=backend)
+    _compare(f"{torch_key}-layer_norm", ln, lambda F, x, w, b: F.layer_norm(x, (4, 5), w, b), [x3],
+             [ln.weight, ln.bias], backend=backend)
     check_grad(lambda x: gc.sum(gc.sin(nn.layer_norm(x, 2))), [x3[0]], backend=backend)
     check_grad(lambda x: gc.sum(gc.sin(nn.BatchNorm(4, dtype="float64")(x))), [x], backend=backend)
 
 
-def test_embedding_matches_torch(rng, backend):
+def _torch_embedding(weight: np.ndarray, ids: np.ndarray) -> dict:
+    """F.embedding(ids, weight) and the gradient of sum(sin(it)) with respect to the weight."""
+    import torch
+    tw = torch.tensor(weight, requires_grad=True)
+    ty = torch.nn.functional.embedding(torch.tensor(ids), tw)
+    torch.sin(ty).sum().backward()
+    return {"y": ty, "grad": tw.grad}
+
+
+def test_embedding_matches_torch(rng, backend, torch_key):
     emb = nn.Embedding(7, 3, rng=0, dtype="float64")
     ids = np.array([[1, 3, 3], [0, 6, 1]])
     i = gc.placeholder(ids.shape, "int64")
     y = emb(i)
     out, g = gc.function([i], [y, gc.grad(gc.sum(gc.sin(y)), emb.weight)], backend=backend)(ids)
-    tw = torch.tensor(emb.weight.value, requires_grad=True)
-    ty = F.embedding(torch.tensor(ids), tw)
-    torch.sin(ty).sum().backward()
-    np.testing.assert_allclose(out, ty.detach().numpy())
-    np.testing.assert_allclose(g, tw.grad.numpy(), atol=1e-12)
+    want = reference(torch_key, lambda: _torch_embedding(emb.weight.value, ids))
+    np.testing.assert_allclose(out, want["y"])
+    np.testing.assert_allclose(g, want["grad"], atol=1e-12)
     with pytest.raises(gc.DTypeError, match="Embedding"):
         emb(gc.placeholder((2,), "float32"))
 

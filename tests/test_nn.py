@@ -7,76 +7,91 @@ import pytest
 
 import graphc as gc
 from graphc import nn
+from torchref import reference
 
-torch = pytest.importorskip("torch", reason="PyTorch is the reference for layer values and gradients")
-F = torch.nn.functional
-
-ACTIVATIONS = [
-    ("sigmoid", nn.sigmoid, torch.sigmoid),
-    ("tanh", nn.tanh, torch.tanh),
-    ("relu", nn.relu, F.relu),
-    ("leaky_relu", lambda x: nn.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2)),
-    ("silu", nn.silu, F.silu),
-    ("swish", nn.swish, F.silu),
-    ("elu", lambda x: nn.elu(x, 0.7), lambda x: F.elu(x, 0.7)),
-    ("gelu", nn.gelu, F.gelu),
-    ("gelu_tanh", lambda x: nn.gelu(x, "tanh"), lambda x: F.gelu(x, approximate="tanh")),
-    ("softplus", nn.softplus, F.softplus),
-    ("softmax", nn.softmax, lambda x: F.softmax(x, -1)),
-    ("log_softmax", nn.log_softmax, lambda x: F.log_softmax(x, -1)),
+ACTIVATIONS = [  # name, graphc function, torch function of (torch.nn.functional, x)
+    ("sigmoid", nn.sigmoid, lambda F, x: F.sigmoid(x)),
+    ("tanh", nn.tanh, lambda F, x: F.tanh(x)),
+    ("relu", nn.relu, lambda F, x: F.relu(x)),
+    ("leaky_relu", lambda x: nn.leaky_relu(x, 0.2), lambda F, x: F.leaky_relu(x, 0.2)),
+    ("silu", nn.silu, lambda F, x: F.silu(x)),
+    ("swish", nn.swish, lambda F, x: F.silu(x)),
+    ("elu", lambda x: nn.elu(x, 0.7), lambda F, x: F.elu(x, 0.7)),
+    ("gelu", nn.gelu, lambda F, x: F.gelu(x)),
+    ("gelu_tanh", lambda x: nn.gelu(x, "tanh"), lambda F, x: F.gelu(x, approximate="tanh")),
+    ("softplus", nn.softplus, lambda F, x: F.softplus(x)),
+    ("softmax", nn.softmax, lambda F, x: F.softmax(x, -1)),
+    ("log_softmax", nn.log_softmax, lambda F, x: F.log_softmax(x, -1)),
 ]
 
 
-def _values_and_grads(fn, tfn, x_np, weight, *, backend):
-    """fn's output and d sum(out * weight) / dx, in graphc and in torch."""
+def _torch_values_and_grads(tfn, x_np, weight) -> dict:
+    """tfn(torch.nn.functional, x) and d sum(out * weight) / dx in torch."""
+    import torch
+    tx = torch.tensor(x_np, requires_grad=True)
+    tout = tfn(torch.nn.functional, tx)
+    (tout * torch.tensor(weight)).sum().backward()
+    return {"out": tout, "grad": tx.grad}
+
+
+def _values_and_grads(key, fn, tfn, x_np, weight, *, backend):
+    """fn's output and d sum(out * weight) / dx, in graphc and (stored, tests/torchref.py) in torch."""
     x = gc.placeholder(x_np.shape, "float64", "x")
     out = fn(x)
     f = gc.function([x], [out, gc.grad(gc.sum(out * weight), x)], backend=backend)
     ours = f(x_np)
-    tx = torch.tensor(x_np, requires_grad=True)
-    tout = tfn(tx)
-    (tout * torch.tensor(weight)).sum().backward()
-    return ours, [tout.detach().numpy(), tx.grad.numpy()]
+    want = reference(key, lambda: _torch_values_and_grads(tfn, x_np, weight))
+    return ours, [want["out"], want["grad"]]
 
 
 @pytest.mark.parametrize("name,fn,tfn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_activation_matches_torch(name, fn, tfn, backend):
+def test_activation_matches_torch(name, fn, tfn, backend, torch_key):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 4)) * 3
     x[0, :3] = [0.0, 40.0, -40.0]  # a kink and the saturated tails
-    ours, ref = _values_and_grads(fn, tfn, x, rng.standard_normal((5, 4)), backend=backend)
+    ours, ref = _values_and_grads(torch_key, fn, tfn, x, rng.standard_normal((5, 4)), backend=backend)
     np.testing.assert_allclose(ours[0], ref[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(ours[1], ref[1], rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("cls,kw,tcls", [
-    (nn.ReLU, {}, torch.nn.ReLU), (nn.LeakyReLU, {"alpha": 0.3}, lambda: torch.nn.LeakyReLU(0.3)),
-    (nn.ELU, {"alpha": 0.5}, lambda: torch.nn.ELU(0.5)), (nn.GELU, {}, torch.nn.GELU),
-    (nn.Tanh, {}, torch.nn.Tanh), (nn.Sigmoid, {}, torch.nn.Sigmoid), (nn.SiLU, {}, torch.nn.SiLU),
-    (nn.Softplus, {}, torch.nn.Softplus), (nn.Softmax, {}, lambda: torch.nn.Softmax(-1)),
-    (nn.LogSoftmax, {}, lambda: torch.nn.LogSoftmax(-1)),
+@pytest.mark.parametrize("cls,kw,targs", [  # graphc module, its keywords, torch.nn's module of that name's arguments
+    (nn.ReLU, {}, ()), (nn.LeakyReLU, {"alpha": 0.3}, (0.3,)), (nn.ELU, {"alpha": 0.5}, (0.5,)), (nn.GELU, {}, ()),
+    (nn.Tanh, {}, ()), (nn.Sigmoid, {}, ()), (nn.SiLU, {}, ()), (nn.Softplus, {}, ()), (nn.Softmax, {}, (-1,)),
+    (nn.LogSoftmax, {}, (-1,)),
 ])
-def test_activation_modules_match_torch_modules(cls, kw, tcls, backend):
+def test_activation_modules_match_torch_modules(cls, kw, targs, backend, torch_key):
+    def torch_module(F, x):
+        import torch
+        return getattr(torch.nn, cls.__name__)(*targs)(x)
+
     x = np.linspace(-3, 3, 12).reshape(3, 4)
-    ours, ref = _values_and_grads(cls(**kw), tcls(), x, np.ones((3, 4)) + x, backend=backend)
+    ours, ref = _values_and_grads(torch_key, cls(**kw), torch_module, x, np.ones((3, 4)) + x, backend=backend)
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def _torch_linear(dense):
-    lin = torch.nn.Linear(dense.in_features, dense.out_features).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.tensor(dense.weight.value.T))
-        lin.bias.copy_(torch.tensor(dense.bias.value))
-    return lin
+def _torch_dense_stack(model, x_np, w_np) -> dict:
+    """torch's Linear-Tanh-Linear-GELU-Linear with model's weights: output and d sum(out * w) by x and every parameter."""
+    import torch
+
+    def linear(dense):
+        lin = torch.nn.Linear(dense.in_features, dense.out_features).double()
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(dense.weight.value.T))
+            lin.bias.copy_(torch.tensor(dense.bias.value))
+        return lin
+
+    ref = torch.nn.Sequential(linear(model[0]), torch.nn.Tanh(), linear(model[1]), torch.nn.GELU(), linear(model[2]))
+    tx = torch.tensor(x_np, requires_grad=True)
+    tout = ref(tx)
+    (tout * torch.tensor(w_np)).sum().backward()
+    return {"out": tout, "grad_x": tx.grad, **{f"grad{i}": p.grad for i, p in enumerate(ref.parameters())}}
 
 
-def test_dense_stack_values_and_all_gradients_match_torch(backend):
+def test_dense_stack_values_and_all_gradients_match_torch(backend, torch_key):
     model = nn.Sequential(nn.Dense(3, 5, "tanh", dtype="float64", rng=1),
                           nn.Dense(5, 4, "gelu", dtype="float64", rng=2),
                           nn.Dense(4, 2, dtype="float64", rng=3))
-    ref = torch.nn.Sequential(_torch_linear(model[0]), torch.nn.Tanh(), _torch_linear(model[1]), torch.nn.GELU(),
-                              _torch_linear(model[2]))
     rng = np.random.default_rng(0)
     x_np, w_np = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
     x = gc.placeholder((None, 3), "float64", "x")
@@ -84,13 +99,11 @@ def test_dense_stack_values_and_all_gradients_match_torch(backend):
     loss = gc.sum(out * w_np)
     params = model.parameters()
     ours = gc.function([x], [out] + gc.grad(loss, [x] + params), backend=backend)(x_np)
-    tx = torch.tensor(x_np, requires_grad=True)
-    tout = ref(tx)
-    (tout * torch.tensor(w_np)).sum().backward()
-    np.testing.assert_allclose(ours[0], tout.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours[1], tx.grad.numpy(), rtol=1e-10, atol=1e-14)
-    tgrads = [p.grad.numpy() for p in ref.parameters()]
-    for ours_g, ref_g in zip(ours[2:], tgrads):  # graphc stores weights as (in, out): transpose torch's
+    want = reference(torch_key, lambda: _torch_dense_stack(model, x_np, w_np))
+    np.testing.assert_allclose(ours[0], want["out"], rtol=1e-12)
+    np.testing.assert_allclose(ours[1], want["grad_x"], rtol=1e-10, atol=1e-14)
+    tgrads = [want[f"grad{i}"] for i in range(len(params))]
+    for ours_g, ref_g in zip(ours[2:], tgrads, strict=True):  # graphc stores weights as (in, out): transpose torch's
         np.testing.assert_allclose(ours_g, ref_g.T if ref_g.ndim == 2 else ref_g, rtol=1e-10, atol=1e-14)
 
 

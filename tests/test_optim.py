@@ -6,8 +6,7 @@ import pytest
 
 import graphc as gc
 from graphc import optim
-
-torch = pytest.importorskip("torch", reason="PyTorch's optimizers are the reference trajectories")
+from torchref import reference
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((16, 3))
@@ -16,21 +15,21 @@ W1, B1 = RNG.standard_normal((3, 5)) * 0.5, RNG.standard_normal(5) * 0.1
 W2, B2 = RNG.standard_normal((5, 2)) * 0.5, RNG.standard_normal(2) * 0.1
 STEPS = 20
 
-OPTIMIZERS = {  # name: (learning rate, graphc factory, torch factory)
+OPTIMIZERS = {  # name: (learning rate, graphc factory, torch factory of (torch, params, lr, weight decay))
     "sgd": (0.1, lambda p, lr, **kw: optim.SGD(p, lr=lr, **kw),
-            lambda p, lr, wd: torch.optim.SGD(p, lr=lr, weight_decay=wd)),
+            lambda torch, p, lr, wd: torch.optim.SGD(p, lr=lr, weight_decay=wd)),
     "momentum": (0.05, lambda p, lr, **kw: optim.Momentum(p, lr=lr, momentum=0.9, **kw),
-                 lambda p, lr, wd: torch.optim.SGD(p, lr=lr, momentum=0.9, weight_decay=wd)),
+                 lambda torch, p, lr, wd: torch.optim.SGD(p, lr=lr, momentum=0.9, weight_decay=wd)),
     "nesterov": (0.05, lambda p, lr, **kw: optim.Nesterov(p, lr=lr, momentum=0.8, **kw),
-                 lambda p, lr, wd: torch.optim.SGD(p, lr=lr, momentum=0.8, nesterov=True, weight_decay=wd)),
+                 lambda torch, p, lr, wd: torch.optim.SGD(p, lr=lr, momentum=0.8, nesterov=True, weight_decay=wd)),
     "adagrad": (0.1, lambda p, lr, **kw: optim.AdaGrad(p, lr=lr, **kw),
-                lambda p, lr, wd: torch.optim.Adagrad(p, lr=lr, weight_decay=wd)),
+                lambda torch, p, lr, wd: torch.optim.Adagrad(p, lr=lr, weight_decay=wd)),
     "rmsprop": (0.01, lambda p, lr, **kw: optim.RMSProp(p, lr=lr, rho=0.9, **kw),
-                lambda p, lr, wd: torch.optim.RMSprop(p, lr=lr, alpha=0.9, weight_decay=wd)),
+                lambda torch, p, lr, wd: torch.optim.RMSprop(p, lr=lr, alpha=0.9, weight_decay=wd)),
     "adam": (0.05, lambda p, lr, **kw: optim.Adam(p, lr=lr, betas=(0.8, 0.99), **kw),
-             lambda p, lr, wd: torch.optim.Adam(p, lr=lr, betas=(0.8, 0.99), weight_decay=wd)),
+             lambda torch, p, lr, wd: torch.optim.Adam(p, lr=lr, betas=(0.8, 0.99), weight_decay=wd)),
     "adamw": (0.05, lambda p, lr, **kw: optim.AdamW(p, lr=lr, **kw),
-              lambda p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd)),
+              lambda torch, p, lr, wd: torch.optim.AdamW(p, lr=lr, weight_decay=wd)),
 }
 
 
@@ -64,9 +63,11 @@ def _graphc_trajectory(make, lr, options, *, backend):
     return trajectory
 
 
-def _torch_trajectory(make, lr, wd, l1, clip, schedule):
+def _torch_trajectory(make, lr, wd, l1, clip, schedule) -> dict:
+    """The four parameters after each of torch's STEPS steps, each stacked as (STEPS, *shape)."""
+    import torch
     params = [torch.tensor(v, requires_grad=True) for v in (W1, B1, W2, B2)]
-    opt = make(params, lr, wd)
+    opt = make(torch, params, lr, wd)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule) if schedule else None
     trajectory = []
     for _ in range(STEPS):
@@ -82,39 +83,50 @@ def _torch_trajectory(make, lr, wd, l1, clip, schedule):
         if sched:
             sched.step()
         trajectory.append([p.detach().numpy().copy() for p in params])
-    return trajectory
+    return {f"param{i}": np.stack(values) for i, values in enumerate(zip(*trajectory))}
 
 
 @pytest.mark.parametrize("setting", list(SETTINGS))
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_trajectory_matches_torch(name, setting, backend):
+def test_trajectory_matches_torch(name, setting, backend, torch_key):
     lr, ours_make, torch_make = OPTIMIZERS[name]
     options, wd, l1, clip, schedule = SETTINGS[setting]
     options = options(lr)
     if name == "adamw" and not wd:  # AdamW's point is its decay: always exercise it
         options, wd = {**options, "weight_decay": 0.02}, 0.02
     ours = _graphc_trajectory(ours_make, lr, options, backend=backend)
-    ref = _torch_trajectory(torch_make, lr, wd, l1, clip, schedule)
+    stored = reference(torch_key, lambda: _torch_trajectory(torch_make, lr, wd, l1, clip, schedule))
+    ref = [[stored[f"param{i}"][k] for i in range(4)] for k in range(STEPS)]
     worst = max(np.abs(a - b).max() / np.abs(b).max() for sa, sb in zip(ours, ref) for a, b in zip(sa, sb))
     assert worst < 1e-6, f"{name}/{setting}: relative trajectory error {worst:.2e}"
     assert np.abs(ours[-1][0] - W1).max() > 1e-3  # the parameters really moved
 
 
-@pytest.mark.parametrize("ours,theirs,steps", [
-    (optim.StepDecay(5, 0.3), lambda o: torch.optim.lr_scheduler.StepLR(o, 5, 0.3), 30),
-    (optim.ExponentialDecay(0.95), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.95), 30),
-    (optim.Cosine(25, 0.01), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 25, 0.01), 25),
-    (optim.Warmup(10, 0.1), lambda o: torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=10), 30),
-])
-def test_schedules_match_torch_schedulers(ours, theirs, steps, backend):
-    opt = optim.SGD([gc.parameter(np.zeros(1))], lr=0.5, schedule=ours)
-    advance = gc.function([], opt.learning_rate(), updates=[(opt.step_count, opt.step_count + 1.0)], backend=backend)
+def _torch_rates(theirs, steps) -> dict:
+    """The learning rate torch's scheduler theirs(torch.optim.lr_scheduler, optimizer) gives SGD(lr=0.5) at each step."""
+    import torch
     t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
-    sched = theirs(t_opt)
-    for k in range(steps):
-        assert float(advance()) == pytest.approx(sched.get_last_lr()[0], rel=1e-12), f"step {k}"
+    sched = theirs(torch.optim.lr_scheduler, t_opt)
+    rates = []
+    for _ in range(steps):
+        rates.append(sched.get_last_lr()[0])
         t_opt.step()
         sched.step()
+    return {"lr": np.array(rates)}
+
+
+@pytest.mark.parametrize("ours,theirs,steps", [
+    (optim.StepDecay(5, 0.3), lambda s, o: s.StepLR(o, 5, 0.3), 30),
+    (optim.ExponentialDecay(0.95), lambda s, o: s.ExponentialLR(o, 0.95), 30),
+    (optim.Cosine(25, 0.01), lambda s, o: s.CosineAnnealingLR(o, 25, 0.01), 25),
+    (optim.Warmup(10, 0.1), lambda s, o: s.LinearLR(o, 0.1, total_iters=10), 30),
+], ids=["step", "exponential", "cosine", "warmup"])
+def test_schedules_match_torch_schedulers(ours, theirs, steps, backend, torch_key):
+    opt = optim.SGD([gc.parameter(np.zeros(1))], lr=0.5, schedule=ours)
+    advance = gc.function([], opt.learning_rate(), updates=[(opt.step_count, opt.step_count + 1.0)], backend=backend)
+    want = reference(torch_key, lambda: _torch_rates(theirs, steps))["lr"]
+    for k in range(steps):
+        assert float(advance()) == pytest.approx(want[k], rel=1e-12), f"step {k}"
 
 
 def test_clip_by_global_norm_values(backend):

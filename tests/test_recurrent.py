@@ -7,8 +7,9 @@ import graphc as gc
 from graphc import nn
 from graphc.ops.loop import node_count
 from graphc.testing import check_grad
+from torchref import reference
 
-torch = pytest.importorskip("torch", reason="PyTorch is the reference for recurrent layers")
+WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _rnn(x, h0, w, u, scanned=True):
@@ -75,50 +76,72 @@ def test_scan_graph_does_not_grow_with_length():
     assert size(64, False) > 4 * size(8, False)
 
 
-def _torch_copy(layer, ref):
-    cell = layer.cell
+def _seeded_weights(cell, rng) -> None:
+    """The cell's weights drawn from rng, in torch's default range U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    for name in WEIGHTS:
+        p = getattr(cell, name)
+        bound = 1 / np.sqrt(cell.weight_hh.value.shape[-1])
+        p.value = rng.uniform(-bound, bound, p.value.shape)
+
+
+def _torch_recurrent(kind, weights, x) -> dict:
+    """torch.nn.<kind> (one layer, batch first) with graphc's weights: outputs, final states, and the gradients of
+    sum(sin(out)) + sum of squared final states by x and by each weight."""
+    import torch
+    ref = getattr(torch.nn, kind)(3, 5, batch_first=True).double()
     with torch.no_grad():
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(cell, name).value = getattr(ref, f"{name}_l0").numpy()
+        for name, value in zip(WEIGHTS, weights):
+            getattr(ref, f"{name}_l0").copy_(torch.tensor(value))
+    tx = torch.tensor(x, requires_grad=True)
+    t_out, t_state = ref(tx)
+    t_state = list(t_state) if kind == "LSTM" else [t_state]
+    (torch.sin(t_out).sum() + sum((s * s).sum() for s in t_state)).backward()
+    return {"out": t_out, **{f"state{i}": s[0] for i, s in enumerate(t_state)}, "grad_x": tx.grad,
+            **{f"grad_{n}": getattr(ref, f"{n}_l0").grad for n in WEIGHTS}}
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("unroll", [False, True])
-def test_recurrent_layers_match_torch(rng, kind, unroll, backend):
-    torch.manual_seed(0)
-    ref = getattr(torch.nn, kind)(3, 5, batch_first=True).double()
+def test_recurrent_layers_match_torch(rng, kind, unroll, backend, torch_key):
     layer = getattr(nn, kind)(3, 5, batch_first=True, unroll=unroll, dtype="float64")
-    _torch_copy(layer, ref)
+    _seeded_weights(layer.cell, np.random.default_rng(0))
     x = rng.standard_normal((2, 6, 3))
     xp = gc.placeholder((None, 6, 3), "float64")
     out, state = layer.run(xp)
     cost = gc.sum(gc.sin(out)) + sum(gc.sum(s * s) for s in state)
-    params = [layer.cell.weight_ih, layer.cell.weight_hh, layer.cell.bias_ih, layer.cell.bias_hh]
-    got = gc.function([xp], [out, *state] + gc.grad(cost, [xp] + params), backend=backend)(x)
-    tx = torch.tensor(x, requires_grad=True)
-    t_out, t_state = ref(tx)
-    t_state = list(t_state) if kind == "LSTM" else [t_state]
-    t_cost = torch.sin(t_out).sum() + sum((s * s).sum() for s in t_state)
-    t_cost.backward()
-    want = [t_out] + t_state + [tx.grad] + [getattr(ref, f"{n}_l0").grad for n in
-                                                            ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    assert len(got) == len(want)
+    params = [getattr(layer.cell, n) for n in WEIGHTS]
+    got = gc.function([xp], [out, *(s[0] for s in state)] + gc.grad(cost, [xp] + params), backend=backend)(x)
+    ref = reference(torch_key, lambda: _torch_recurrent(kind, [p.value for p in params], x))
+    want = [ref["out"]] + [ref[f"state{i}"] for i in range(len(state))] + [ref["grad_x"]] + [
+        ref[f"grad_{n}"] for n in WEIGHTS]
+    assert len(got) == len(want) == len(ref)
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w.detach().numpy(), atol=1e-10, rtol=1e-8)
+        np.testing.assert_allclose(g, w, atol=1e-10, rtol=1e-8)
 
 
 @pytest.mark.parametrize("cell_type", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
-def test_cells_match_torch(rng, cell_type, backend):
-    torch.manual_seed(0)
-    ref = getattr(torch.nn, cell_type.__name__)(3, 4).double()
+def _torch_cell(name, weights, x, state) -> dict:
+    """torch.nn.<name> (3 -> 4) with graphc's weights, one step from state: the new state(s)."""
+    import torch
+    ref = getattr(torch.nn, name)(3, 4).double()
+    with torch.no_grad():
+        for w, value in zip(WEIGHTS, weights):
+            getattr(ref, w).copy_(torch.tensor(value))
+    out = ref(torch.tensor(x), tuple(map(torch.tensor, state)) if len(state) > 1 else torch.tensor(state[0]))
+    return {f"state{i}": s for i, s in enumerate(out if isinstance(out, tuple) else [out])}
+
+
+@pytest.mark.parametrize("cell_type", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+def test_cells_match_torch(rng, cell_type, backend, torch_key):
     cell = cell_type(3, 4, dtype="float64")
-    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(cell, name).value = getattr(ref, name).detach().numpy()
+    _seeded_weights(cell, np.random.default_rng(0))
     x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
     state = [h, h * 0.5][: cell.n_states()]
     xp = gc.placeholder(x.shape, "float64")
     got = gc.function([xp], cell(xp, [gc.constant(s) for s in state]), backend=backend)(x)
-    want = ref(torch.tensor(x), tuple(map(torch.tensor, state)) if len(state) > 1 else torch.tensor(h))
-    want = list(want) if isinstance(want, tuple) else [want]
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w.detach().numpy(), atol=1e-12)
+    got = list(got) if isinstance(got, (list, tuple)) else [got]
+    want = reference(torch_key, lambda: _torch_cell(cell_type.__name__, [getattr(cell, n).value for n in WEIGHTS],
+                                                    x, state))
+    assert len(got) == len(want) == cell.n_states()
+    for i, g in enumerate(got):
+        np.testing.assert_allclose(g, want[f"state{i}"], atol=1e-12)
