@@ -10,8 +10,8 @@ from graphc import nn
 from torchref import reference
 
 ACTIVATIONS = [  # name, graphc function, torch function of (torch.nn.functional, x)
-    ("sigmoid", nn.sigmoid, lambda F, x: F.sigmoid(x)),
-    ("tanh", nn.tanh, lambda F, x: F.tanh(x)),
+    ("sigmoid", nn.sigmoid, lambda F, x: x.sigmoid()),
+    ("tanh", nn.tanh, lambda F, x: x.tanh()),
     ("relu", nn.relu, lambda F, x: F.relu(x)),
     ("leaky_relu", lambda x: nn.leaky_relu(x, 0.2), lambda F, x: F.leaky_relu(x, 0.2)),
     ("silu", nn.silu, lambda F, x: F.silu(x)),
