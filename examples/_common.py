@@ -51,6 +51,23 @@ def save(fig: plt.Figure, out: str, name: str) -> str:
     return wrote(path)
 
 
+def training_result(curve: Sequence[float], acc: float, out: str, name: str, xlabel: str, title: str,
+                    log: bool = True) -> dict:
+    """Plot a training loss curve to out/name (titled with the test accuracy) and return what the
+    example's main returns: the accuracy and the first and last losses."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    steps = range(1, len(curve) + 1)
+    if log:
+        ax.semilogy(steps, curve)
+    else:
+        ax.plot(steps, curve, marker="o")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("cross-entropy" if log else "mean cross-entropy")
+    ax.set_title(f"{title}: test accuracy {acc:.1%}")
+    save(fig, out, name)
+    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
+
+
 def report(out: str, name: str, title: str, **parts) -> str:
     """Write a `graphc.compare` report (report.md and its plots) into out/name; announce each file."""
     from graphc.compare.report import write_report

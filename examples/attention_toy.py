@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 import graphc as gc
-from _common import parse_args, plt, save
+from _common import parse_args, training_result
 from graphc import losses, nn, optim
 
 LENGTH, VOCAB, WIDTH = 6, 8, 32
@@ -59,13 +59,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     acc, curve = train(100 if args.quick else 200)
     print(f"transformer reversing {LENGTH} tokens: per-token test accuracy {acc:.2%} "
           f"({time.perf_counter() - start:.1f} s)")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogy(range(1, len(curve) + 1), curve)
-    ax.set_xlabel("Adam step (64 fresh sequences each)")
-    ax.set_ylabel("cross-entropy")
-    ax.set_title(f"reversing {LENGTH} tokens: test accuracy {acc:.1%}")
-    save(fig, args.out, "attention_toy.png")
-    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
+    return training_result(curve, acc, args.out, "attention_toy.png", "Adam step (64 fresh sequences each)",
+                           f"reversing {LENGTH} tokens")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 import graphc as gc
-from _common import parse_args, plt, save
+from _common import parse_args, training_result
 from graphc import data, losses, nn, optim
 
 
@@ -50,13 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     acc, curve = train(epochs=3 if args.quick else 12)
     print(f"LeNet-5 test accuracy on 8x8 digits (padded to 12x12): {acc:.2%} "
           f"({time.perf_counter() - start:.1f} s)")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(range(1, len(curve) + 1), curve, marker="o")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean cross-entropy")
-    ax.set_title(f"LeNet-5 on 12x12 digits: test accuracy {acc:.1%}")
-    save(fig, args.out, "cnn_digits.png")
-    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
+    return training_result(curve, acc, args.out, "cnn_digits.png", "epoch", "LeNet-5 on 12x12 digits", log=False)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import graphc as gc
-from _common import parse_args, plt, save, wrote
+from _common import parse_args, training_result, wrote
 from graphc import losses, nn, optim
 from graphc.compare.atomic import write_atomic
 from graphc.ops.loop import node_count
@@ -91,13 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     acc, curve = train(150 if args.quick else 500, unroll=args.unroll)
     print(f"LSTM counting ones in {STEPS} bits: test accuracy {acc:.2%} ({time.perf_counter() - start:.1f} s)")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogy(range(1, len(curve) + 1), curve)
-    ax.set_xlabel("Adam step (64 fresh sequences each)")
-    ax.set_ylabel("cross-entropy")
-    ax.set_title(f"LSTM counting ones in {STEPS} bits: test accuracy {acc:.1%}")
-    save(fig, args.out, "lstm_sequence.png")
-    return {"accuracy": acc, "first_loss": curve[0], "last_loss": curve[-1]}
+    return training_result(curve, acc, args.out, "lstm_sequence.png", "Adam step (64 fresh sequences each)",
+                           f"LSTM counting ones in {STEPS} bits")
 
 
 if __name__ == "__main__":
