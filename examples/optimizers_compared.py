@@ -8,7 +8,6 @@ usual learning rate. Prints the final training loss of each; one plot of all cur
 """
 from __future__ import annotations
 
-import numpy as np
 
 import graphc as gc
 from _common import parse_args, plt, save

@@ -8,7 +8,6 @@ test MSE of each (the noise floor is 0.01) and plots both loss curves in one fig
 """
 from __future__ import annotations
 
-import numpy as np
 
 import graphc as gc
 from _common import parse_args, plt, save

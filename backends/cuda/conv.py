@@ -9,7 +9,6 @@ laid out (CKK, N*P). Grouped convolutions and non-dense weights run on the host.
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 from llvmlite import ir
