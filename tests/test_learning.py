@@ -1,5 +1,5 @@
-"""End-to-end learning results on the lectures' problems (modest sizes; gc.train.fit runs on numpy,
-the least-squares step on every backend).
+"""End-to-end learning results on the lectures' problems (modest sizes; gc.train.fit runs on its default
+backend, the least-squares step on every backend). Marked slow: `pytest -m "not slow"` leaves them out.
 
 Numbers measured when written (seeded, deterministic): digits test accuracy
 ~0.97; sine test MSE ~0.012 against noisy targets (noise variance alone is 0.01).
@@ -9,6 +9,8 @@ import pytest
 
 import graphc as gc
 from graphc import data, losses, nn, optim, train
+
+pytestmark = pytest.mark.slow
 
 
 def test_digits_mlp_reaches_95_percent():

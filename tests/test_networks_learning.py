@@ -1,10 +1,13 @@
 """Learning results of the three examples (fixed seeds, the default backend): LeNet-5 on the 8x8
 digits reaches >= 97% test accuracy, an LSTM counts the ones in 12 bits with >= 95% accuracy,
-and a one-block transformer reverses 6-token sequences with >= 99% per-token accuracy."""
+and a one-block transformer reverses 6-token sequences with >= 99% per-token accuracy. Marked slow:
+`pytest -m "not slow"` leaves them out (CI runs them)."""
 import importlib.util
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
