@@ -7,14 +7,11 @@ import shutil
 import signal
 import stat
 
-import numpy as np
 import pytest
 
 from graphc import cli
 from graphc.backends.llvm import cache, ircache, runtime, stepcache
-from test_llvm_cache import X, losses, step
-
-pytest.importorskip("llvmlite")
+from shared import X, losses, step
 
 OTHER_UID = 54321
 

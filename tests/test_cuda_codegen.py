@@ -7,6 +7,7 @@ host over an emulated grid and must match the NumPy reference (float32 rtol
 1e-5: only the math library differs); (c) a missing CuPy / driver / GPU is an
 actionable BackendError, and `import graphc` never imports CuPy.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -23,74 +24,14 @@ from graphc.backends.cuda.lowering import lower_program
 from graphc.backends.cuda.steps import Host
 from graphc.ir import BackendError, GraphcError
 from graphc.schedule.lower import KINDS
+from shared import CASES, R, adam_run, assert_same, case_function
 
-TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
 #: kinds that run on the host on cuda (copied there, the op's NumPy rule, copied back)
 HOST_KINDS = {"loop", "generic"}
 
 
-def _conv(x, w, **window):
-    """conv2d, max pooling (patches) and both convolution gradients (col2im, unpatches)."""
-    y = gc.conv2d(x, w, **window)
-    loss = gc.sum(gc.square(gc.max_pool2d(gc.relu(y), 2))) + gc.sum(y * 0.5)
-    return (y, *gc.grad(loss, [x, w]))
-
-
-def _scan(x):
-    return gc.scan(lambda h, xt: h * 0.5 + xt, x, gc.zeros_like(x[0]))
-
-
-def _take_grad(t, i):
-    loss = gc.sum(gc.square(gc.take(t, i, axis=0))) + gc.sum(gc.tanh(t[1:3, ::2]))
-    return gc.grad(loss, [t])[0]
-
-
-def _rng(key, x):
-    return gc.random_uniform(key, x) + gc.random_uniform(key, (3, 5), "float64", stream=1).sum()
-
-
-R = np.random.default_rng(5)
-F32 = R.standard_normal((6, 7)).astype(np.float32)
-#: name -> (graph builder over placeholders, input arrays); together they cover every kernel kind
-CASES = {
-    "elementwise": (lambda x: gc.exp(x) * gc.sigmoid(x) + gc.where(x > 0, gc.log1p(gc.abs(x)), gc.tanh(x)), (F32,)),
-    "elementwise_math": (lambda x: (gc.erf(x) + gc.expm1(x) * gc.sin(x) - gc.cos(x) * gc.sqrt(gc.abs(x)),
-                                    gc.softplus(x) + gc.floor(x) * gc.sign(x), gc.maximum(x, 0.5) ** 3),
-                         (F32,)),
-    "elementwise_math_f64": (lambda x: (gc.erf(x) + gc.expm1(x) * gc.sin(x) - gc.cos(x) * gc.sqrt(gc.abs(x)),
-                                        gc.softplus(x) - gc.log(gc.abs(x) + 1) * gc.tanh(x)),
-                             (F32.astype(np.float64),)),
-    "elementwise_f64_broadcast": (lambda x, y: gc.power(gc.abs(x) + 1, y) / (y + 2), (F32.astype(np.float64),
-                                                                                      np.arange(7.0))),
-    "reduce": (lambda x: (gc.sum(x, axis=0), gc.max(x, axis=1), gc.prod(x[:3], axis=1), gc.mean(gc.square(x))),
-               (F32,)),
-    "reduce_cooperative": (lambda x: (gc.sum(x, axis=1), gc.max(gc.cast(x, "float64")), gc.mean(gc.exp(x))),
-                           (R.standard_normal((3, 700)).astype(np.float32),)),
-    "argextremum": (lambda x: (gc.argmax(x, axis=1), gc.argmin(x, axis=0)), (F32,)),
-    "softmax": (lambda x: (gc.softmax(x), gc.log_softmax(x), gc.logsumexp(x, axis=0)), (F32,)),
-    "softmax_cross_entropy": (lambda x, y: gc.softmax_cross_entropy(x, y), (F32, np.eye(7, dtype=np.float32)[:6])),
-    "matmul": (lambda a, b: (gc.matmul(a, b), gc.relu(gc.matmul(gc.transpose(a), a) + 1.0)),
-               (F32, R.standard_normal((7, 3)).astype(np.float32))),
-    "matmul_batched_vector": (lambda a, v: gc.matmul(a, v) * 2.0, (R.standard_normal((2, 4, 5)), np.arange(5.0))),
-    "take_scatter": (_take_grad, (R.standard_normal((5, 4)), np.array([0, 2, 2, -1], np.int64))),
-    "copy": (lambda x: (gc.concatenate([x, x * 2.0], axis=1), gc.reshape(gc.transpose(x), (3, 14)) + 1.0), (F32,)),
-    "rng": (_rng, (np.array([42, 7], np.int64), F32)),
-    "conv": (lambda x, w: _conv(x, w, stride=2, padding=1), (R.standard_normal((2, 3, 9, 9)).astype(np.float32),
-                                                             R.standard_normal((4, 3, 3, 3)).astype(np.float32))),
-    "conv_dilated_f64": (lambda x, w: _conv(x, w, padding=(1, 2), dilation=2), (R.standard_normal((2, 2, 7, 8)),
-                                                                               R.standard_normal((3, 2, 2, 3)))),
-    "loop": (_scan, (R.standard_normal((4, 3)),)),
-}
-
-
-def _function(case: str, backend: str):
-    build, arrays = CASES[case]
-    xs = [gc.placeholder(np.shape(a), np.asarray(a).dtype.name, name=f"a{i}") for i, a in enumerate(arrays)]
-    return gc.function(xs, build(*xs), backend=backend), arrays
-
-
 def _program(case: str):
-    fn, _ = _function(case, "numpy")
+    fn, _ = case_function(case, "numpy")
     return fn.kernel_program()
 
 
@@ -167,7 +108,7 @@ def test_without_libdevice_exp_is_inline_and_sin_runs_on_the_host(monkeypatch, t
 
 
 def test_ptx_of_a_function_is_inspectable():
-    fn, arrays = _function("elementwise", "numpy")
+    fn, arrays = case_function("elementwise", "numpy")
     fn(*arrays)
     ptx = fn.ptx(arch="sm_80")
     assert ".target sm_80" in ptx and ".visible .entry k0_fused" in ptx
@@ -175,21 +116,11 @@ def test_ptx_of_a_function_is_inspectable():
 
 # -- (b) host-grid emulation against the NumPy reference ---------------------------------------
 
-def _assert_same(got, want):
-    for g, w in zip(got if isinstance(got, (list, tuple)) else [got], want if isinstance(want, (list, tuple)) else [want]):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape and g.dtype == w.dtype
-        if w.dtype.kind == "f":
-            np.testing.assert_allclose(g, w, **TOL[w.dtype.name])
-        else:
-            np.testing.assert_array_equal(g, w)
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_emulated_grid_matches_numpy(case):
-    ref, arrays = _function(case, "numpy")
-    emu, _ = _function(case, "cuda-emulate")
-    _assert_same(emu(*arrays), ref(*arrays))
+    ref, arrays = case_function(case, "numpy")
+    emu, _ = case_function(case, "cuda-emulate")
+    assert_same(emu(*arrays), ref(*arrays))
 
 
 def test_grouped_convolution_runs_on_the_host():
@@ -199,7 +130,7 @@ def test_grouped_convolution_runs_on_the_host():
     lowered = lower_program(f.kernel_program())
     assert [type(s).__name__ for s in lowered.steps] == ["Host"] and "groups=2" in lowered.fallbacks[0]
     xv = R.standard_normal((2, 4, 6, 6)).astype(np.float32)
-    _assert_same(f(xv), gc.function([x], y)(xv))
+    assert_same(f(xv), gc.function([x], y)(xv))
 
 
 def test_random_numbers_reproduce_philox_bit_for_bit():
@@ -220,21 +151,9 @@ def test_large_elementwise_strides_over_the_grid():
     np.testing.assert_allclose(got, np.tanh(x) * 3.0, rtol=1e-5, atol=1e-6)
 
 
-def _adam_run(backend):
-    rng = np.random.default_rng(3)
-    xv = rng.standard_normal((32, 20)).astype(np.float32)
-    yv = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 32)]
-    model = gc.nn.MLP([20, 16, 5], activation="relu", rng=3)
-    x, y = gc.placeholder((32, 20), "float32"), gc.placeholder((32, 5), "float32")
-    loss = gc.losses.cross_entropy(model(x), y)
-    step = gc.function([x, y], loss, updates=gc.optim.Adam(model, lr=1e-2).updates(loss), backend=backend)
-    losses = [float(np.asarray(step(xv, yv))) for _ in range(4)]
-    return losses, model.parameters()
-
-
 def test_training_keeps_parameters_resident_and_matches_numpy():
-    ref_losses, ref_params = _adam_run("numpy")
-    losses, params = _adam_run("cuda-emulate")
+    ref_losses, ref_params = adam_run("numpy")
+    losses, params = adam_run("cuda-emulate")
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
     assert all(isinstance(p.op.state.owner, Resident) for p in params)  # not copied back between steps
     for p, r in zip(params, ref_params):
@@ -285,9 +204,18 @@ def test_scatter_add_checks_its_indices_as_take_does():
 
 # -- (c) what a machine without a GPU says -------------------------------------------------------
 
-def test_import_graphc_does_not_import_cupy():
+def test_import_graphc_does_not_import_cupy(tmp_path):
+    """A stand-in `cupy` first on the path leaves a mark when imported: graphc must not leave it (the check
+    means something without a real CuPy too), and a plain `import cupy` must (the stand-in works)."""
+    (tmp_path / "cupy").mkdir()
+    mark = tmp_path / "imported"
+    (tmp_path / "cupy" / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     check = "import sys, graphc, graphc.backends.cuda; assert 'cupy' not in sys.modules"
-    subprocess.run([sys.executable, "-c", check], check=True)
+    subprocess.run([sys.executable, "-c", check], check=True, env=env)
+    assert not mark.exists()
+    subprocess.run([sys.executable, "-c", "import cupy"], check=True, env=env)
+    assert mark.exists()
 
 
 def test_missing_cupy_is_named_with_the_install_command(monkeypatch):

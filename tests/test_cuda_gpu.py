@@ -14,15 +14,15 @@ from graphc.backends.cuda import runtime, to_numpy
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(runtime.unavailable() is not None, reason=f"no GPU: {runtime.unavailable()}")]
 
-from test_cuda_codegen import CASES, _adam_run, _assert_same, _function  # noqa: E402
+from shared import CASES, adam_run, assert_same, case_function  # noqa: E402
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_every_kernel_kind_matches_numpy(case):
-    ref, arrays = _function(case, "numpy")
-    fn, _ = _function(case, "cuda")
+    ref, arrays = case_function(case, "numpy")
+    fn, _ = case_function(case, "cuda")
     want, got = ref(*arrays), fn(*arrays)
-    _assert_same([to_numpy(g) for g in (got if isinstance(got, (list, tuple)) else [got])], want)
+    assert_same([to_numpy(g) for g in (got if isinstance(got, (list, tuple)) else [got])], want)
 
 
 def test_outputs_are_device_arrays_and_device_inputs_are_used_in_place():
@@ -51,8 +51,8 @@ def test_torch_cuda_tensors_are_accepted():
 
 def test_training_keeps_parameters_on_the_device_and_matches_numpy():
     from graphc.backends.cuda.executable import Resident
-    ref_losses, ref_params = _adam_run("numpy")
-    losses, params = _adam_run("cuda")
+    ref_losses, ref_params = adam_run("numpy")
+    losses, params = adam_run("cuda")
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
     assert all(isinstance(p.op.state.owner, Resident) for p in params)
     for p, r in zip(params, ref_params):

@@ -11,7 +11,7 @@ import pytest
 
 import graphc as gc
 import graphc.backends.numpy as numpy_backend
-from graphc.testing.fuzz import Finding, Input, Program, minimize, run, script, session, targets_for
+from graphc.testing.fuzz import Input, Program, minimize, run, script, session, targets_for
 
 LEVELS = ("O0", "O1", "O2")
 #: backend group -> programs of seed 1 (sized so the groups take about two minutes together)

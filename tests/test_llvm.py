@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_passes import _mlp_step, expressions, fuzz_case
+from shared import expressions, fuzz_case, mlp_step
 
-pytest.importorskip("llvmlite")
-
-import graphc as gc  # noqa: E402
-from graphc.ir import GraphcError  # noqa: E402
+import graphc as gc
+from graphc.ir import GraphcError
 
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
 
@@ -173,7 +171,7 @@ def test_gradients_with_scatter(rng):
 
 
 def _sine_step(backend, steps=5):
-    f, params = _mlp_step(backend, batch=100, hidden=16)
+    f, params = mlp_step(backend, batch=100, hidden=16)
     xv = np.random.default_rng(0).uniform(-1, 1, (100, 2)).astype(np.float32)
     yv = np.sin(3 * xv[:, :1]) * np.cos(xv[:, 1:])
     losses = [float(f(xv, yv)) for _ in range(steps)]

@@ -5,9 +5,7 @@ import textwrap
 
 import pytest
 
-pytest.importorskip("llvmlite")
-
-from graphc.backends.llvm import blas  # noqa: E402
+from graphc.backends.llvm import blas
 
 #: products through the BLAS the setup lines leave: prints the integer width, the library, whether the
 #: IR calls gemm, and the largest error against NumPy

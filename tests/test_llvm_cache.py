@@ -10,22 +10,7 @@ import pytest
 import graphc as gc
 from graphc.backends.llvm import cache, ircache, runtime
 from graphc.backends.llvm.lowering import lower_program
-
-
-def step(act="tanh", backend="llvm"):
-    """A small training step (matmul, activation, mean, SGD update) with its own weights."""
-    rng = np.random.default_rng(0)
-    x = gc.placeholder((8, 3), name="x")
-    w = gc.parameter(rng.standard_normal((3, 2)).astype(np.float32), name="w")
-    loss = gc.mean(gc.square(getattr(gc, act)(x @ w) - 0.5))
-    return gc.function([x], loss, updates=[(w, w - 0.1 * gc.grad(loss, w))], backend=backend)
-
-
-X = np.linspace(-1, 1, 24, dtype=np.float32).reshape(8, 3)
-
-
-def losses(fn, n=3, x=X):
-    return [float(fn(x)) for _ in range(n)]
+from shared import X, losses, step
 
 
 def objects(folder):
@@ -35,7 +20,7 @@ def objects(folder):
 SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
-    from test_llvm_cache import X, losses, step
+    from shared import X, losses, step
     from graphc.backends.llvm import cache, ircache
     if sys.argv[1] == "warm":  # the IR must come from the cache too
         ircache.lower_program = None

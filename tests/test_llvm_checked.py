@@ -11,7 +11,6 @@ import pytest
 import graphc as gc
 from graphc.backends.llvm import blas
 from graphc.backends.llvm.runtime import Executable
-from graphc.schedule import View
 
 
 def _program(build, *shapes):
@@ -96,12 +95,12 @@ def test_env_switches_llvm_to_the_checked_build_and_the_checks_are_in_the_cache_
 
 def test_checked_and_unchecked_builds_train_alike():
     """The unchecked smoke test of this file: three SGD steps of an MLP agree between both builds."""
-    from test_passes import _mlp_step
+    from shared import mlp_step
     rng = np.random.default_rng(3)
     xv, yv = rng.standard_normal((16, 2)).astype(np.float32), rng.standard_normal((16, 1)).astype(np.float32)
     runs = []
     for backend in ("llvm", "llvm-checked"):
-        f, params = _mlp_step(backend)
+        f, params = mlp_step(backend)
         runs.append(([f(xv, yv) for _ in range(3)], [p.value.copy() for p in params]))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-6)
     for a, b in zip(runs[0][1], runs[1][1]):

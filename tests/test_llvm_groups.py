@@ -3,13 +3,11 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("llvmlite")
-
-import graphc as gc  # noqa: E402
-from test_passes import fuzz_case  # noqa: E402
-from graphc.schedule import Kernel, View  # noqa: E402
-from graphc.schedule.order import cluster_elementwise  # noqa: E402
-from graphc.schedule.program import Buffer  # noqa: E402
+import graphc as gc
+from shared import fuzz_case
+from graphc.schedule import Kernel, View
+from graphc.schedule.order import cluster_elementwise
+from graphc.schedule.program import Buffer
 
 
 @pytest.fixture

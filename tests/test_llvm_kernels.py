@@ -8,9 +8,7 @@ largest finite numbers, both signs) and special values.
 import numpy as np
 import pytest
 
-pytest.importorskip("llvmlite")
-
-import graphc as gc  # noqa: E402
+import graphc as gc
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 1e-40, -1e-40, 1e-30, 1.0, -1.0, 0.5, -0.5, 1e30, -1e30,
            3e38, -3e38, 88.72, 88.73, -87.3, -103.9, -104, -105, 1e-7, -1e-7, 709.78, 709.79, -745.1, -745.2,

@@ -9,13 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("llvmlite")
-
-import graphc as gc  # noqa: E402
-from graphc.backends.llvm import stepcache  # noqa: E402
-from graphc.ir import GraphcError  # noqa: E402
-from test_llvm_cache import losses, step  # noqa: E402
-from test_passes import expressions, fuzz_case  # noqa: E402
+import graphc as gc
+from graphc.backends.llvm import stepcache
+from graphc.ir import GraphcError
+from shared import expressions, fuzz_case, losses, step
 
 XS = np.linspace(-1, 1, 5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3)
 

@@ -9,7 +9,7 @@ import pytest
 
 import graphc as gc
 from graphc import nn
-from tests.conftest import tol
+from conftest import tol
 
 X = np.random.default_rng(0).standard_normal((20, 3)) * 2.0 + 1.0
 Y = np.random.default_rng(1).standard_normal((20, 2))

@@ -6,13 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphc as gc
-from graphc.backends.numpy import BACKEND, KERNELS
+from graphc.backends.numpy import BACKEND
 from graphc.ir import Graph
 from graphc.passes import (CANONICAL, FINITE, FOLD, SIMPLIFY, SPECIALIZE, STABILIZE, RewriteError, RewriteStats,
                            RuleSet, optimize, rewrite)
 from graphc.passes.fastmath import assuming_finite
 from graphc.schedule import lower
 from conftest import tol
+from shared import expressions, fuzz_case, mlp_step
 
 X = gc.placeholder((4, 3), "float64", "x")
 Y = gc.placeholder((4, 3), "float64", "y")
@@ -221,21 +222,6 @@ def test_passes_report_and_snapshots():
 
 # -- fusion and the kernel program --------------------------------------------------
 
-def _mlp_step(backend="numpy", optimize="O2", batch=16, hidden=8):
-    """A 2 -> hidden -> 1 sigmoid MLP's SGD step (shared with test_llvm)."""
-    rng = np.random.default_rng(0)
-    x = gc.placeholder((batch, 2), "float32", "x")
-    y = gc.placeholder((batch, 1), "float32", "y")
-    params = [gc.parameter(rng.standard_normal(s).astype(np.float32) * 0.5, n)
-              for s, n in [((2, hidden), "W1"), ((hidden,), "b1"), ((hidden, 1), "W2"), ((1,), "b2")]]
-    W1, b1, W2, b2 = params
-    h = gc.sigmoid(x @ W1 + b1)
-    loss = gc.mean(gc.square(h @ W2 + b2 - y))
-    grads = gc.grad(loss, params)
-    updates = [(p, p - 0.5 * g) for p, g in zip(params, grads)]
-    return gc.function([x, y], loss, updates=updates, backend=backend, optimize=optimize), params
-
-
 @pytest.mark.parametrize("backend", ["numpy", "numpy-kernels", "llvm"])
 def test_kernels_keep_a_shape_that_only_folded_constants_gave(backend):
     """x - x folds to a constant, so the kernel's only input is the (3,) row y: its (3, 3) shape must stay."""
@@ -271,7 +257,7 @@ def test_fused_bodies_with_logic_match_the_reference(backend):
 
 
 def test_fusion_makes_fewer_kernels_with_bodies():
-    f, _ = _mlp_step()
+    f, _ = mlp_step()
     prog = f.kernel_program((16, 2), (16, 1))
     prog0 = lower(f.variant((16, 2), (16, 1)).graph)
     assert len(prog.kernels) < len(prog0.kernels)
@@ -290,7 +276,7 @@ def test_training_step_equal_across_levels_and_kernel_program(backend):
     yv = rng.standard_normal((16, 1)).astype(np.float32)
     runs = []
     for level, be in (("O0", "numpy"), ("O2", backend)):
-        f, params = _mlp_step(be, level)
+        f, params = mlp_step(be, level)
         losses = [f(xv, yv) for _ in range(5)]
         runs.append((losses, [p.value.copy() for p in params]))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=2e-6)
@@ -340,39 +326,6 @@ def _no_live_overlap(prog):
 
 
 # -- fuzzing: random graphs at O2 evaluate equal to O0; kernel programs equal to graphs ------
-
-UNARY = [gc.sin, gc.tanh, gc.sigmoid, gc.softplus, gc.square, gc.negative, lambda t: gc.exp(gc.tanh(t)),
-         lambda t: gc.log(1.0 + gc.square(t)), lambda t: gc.sum(t, axis=0, keepdims=True),
-         lambda t: gc.softmax(t, axis=1), lambda t: gc.max(t, axis=1, keepdims=True), lambda t: t.T.T,
-         lambda t: t * 1.0 + 0.0, lambda t: gc.log(gc.sigmoid(t)), lambda t: gc.exp(t * 0.1) - 1.0]
-BINARY = [gc.add, gc.subtract, gc.multiply, lambda a, b: a / (1.0 + b * b), gc.maximum,
-          lambda a, b: gc.broadcast_to(a, (3, 3)) @ gc.transpose(gc.broadcast_to(b, (3, 3))) * 0.1]
-
-
-def expressions():
-    return st.recursive(st.sampled_from(["x", "y"]),
-                        lambda sub: st.one_of(st.tuples(st.integers(0, len(UNARY) - 1), sub),
-                                              st.tuples(st.integers(0, len(BINARY) - 1), sub, sub)),
-                        max_leaves=10)
-
-
-def _build(expr, env):
-    if isinstance(expr, str):
-        return env[expr]
-    i, *args = expr
-    fn = UNARY[i] if len(args) == 1 else BINARY[i]
-    return fn(*[_build(a, env) for a in args])
-
-
-def fuzz_case(expr, seed):
-    """A random graph's cost and gradients, its inputs, and input values (shared with test_llvm)."""
-    rng = np.random.default_rng(seed)
-    xv, yv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
-    x, y = gc.placeholder((3, 3), "float64", "x"), gc.placeholder((3, 3), "float64", "y")
-    out = _build(expr, {"x": x, "y": y})
-    cost = gc.sum(gc.broadcast_to(out, (3, 3)) * gc.constant(rng.standard_normal((3, 3))))
-    return [x, y], [cost] + gc.grad(cost, [x, y], disconnected="zero"), (xv, yv)
-
 
 @settings(max_examples=60, deadline=None)
 @given(expressions(), st.integers(0, 1000))
