@@ -146,11 +146,13 @@ def main() -> None:
                     try:
                         out = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout, check=True)
                     except subprocess.TimeoutExpired:
-                        print(f"| {shape} | ~{nodes} | {backend} | {level} | | | | | | > {a.timeout:.0f} | | |", flush=True)
+                        print(f"| {shape} | ~{nodes} | {backend} | {level} | | | | | | > {a.timeout:.0f} | | |",
+                              flush=True)
                         break  # larger sizes would take longer still
                     except subprocess.CalledProcessError as e:
                         print(f"| {shape} | ~{nodes} | {backend} | {level} | failed: "
-                              f"{e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e.returncode} |", flush=True)
+                              f"{e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e.returncode} |",
+                              flush=True)
                         break
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     rows.append(r)

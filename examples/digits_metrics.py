@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
            title=f"digits MLP, test accuracy {accuracy:.1%}")
     fig.colorbar(image)
     save(fig, args.out, "digits_confusion.png")
-    return {"accuracy": accuracy, **{f"{name}_{avg}": v[avg] for name, v in scores.items() for avg in ("macro", "micro")}}
+    averaged = {f"{name}_{avg}": v[avg] for name, v in scores.items() for avg in ("macro", "micro")}
+    return {"accuracy": accuracy, **averaged}
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         gaps[variant] = val_mse - train_mse
         stopped = f" (stopped at epoch {history.stopped_epoch + 1}, best {history.best_epoch + 1})" \
             if history.stopped_epoch is not None else ""
-        print(f"{variant:15s} train MSE {train_mse:.4f}  validation MSE {val_mse:.4f}  gap {gaps[variant]:.4f}{stopped}")
+        print(f"{variant:15s} train MSE {train_mse:.4f}  validation MSE {val_mse:.4f}  "
+              f"gap {gaps[variant]:.4f}{stopped}")
         line, = ax.semilogy(history["loss"], label=f"{variant} train")
         ax.semilogy(history["val_loss"], "--", color=line.get_color(), label=f"{variant} validation")
     ax.set_xlabel("epoch")

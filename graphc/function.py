@@ -72,8 +72,9 @@ class Function:
     """A compiled graph. Call it with one array per input (positionally or by name).
 
     `backend` names the build that runs (never "auto"); `backend_reason` says why backend="auto" runs the
-    NumPy reference instead of llvm (None when it does not). Safe to call from several threads: the first call of each shape compiles once, and a call holds
-    the one lock of the parameters its step reads or updates (stategroup.py), so calls with updates
+    NumPy reference instead of llvm (None when it does not). Safe to call from several threads: the
+    first call of each shape compiles once, and a call holds the one lock of the parameters its step
+    reads or updates (stategroup.py), so calls with updates
     are serialized and no function sharing a parameter sees it half updated."""
 
     def __init__(self, inputs: Sequence[Tensor], outputs: Any, updates: Updates = None,
@@ -173,7 +174,8 @@ class Function:
         except ShapeError as e:
             where = f" (at {e.loc.describe()})" if e.loc is not None else ""
             raise InputError(f"the input shapes {', '.join(map(str, shapes))} do not fit together "
-                             f"in this graph: {e.what}{where}", fix="free (None) dims that meet in an op must agree") from None
+                             f"in this graph: {e.what}{where}",
+                             fix="free (None) dims that meet in an op must agree") from None
 
     def _variant_for(self, signature: tuple) -> Variant:
         """The variant compiled for these input shapes, compiling it on first use (once, whatever the

@@ -140,8 +140,12 @@ def case_function(case: str, backend: str):
     return gc.function(xs, build(*xs), backend=backend), arrays
 
 
+def _listed(v):
+    return v if isinstance(v, (list, tuple)) else [v]
+
+
 def assert_same(got, want):
-    for g, w in zip(got if isinstance(got, (list, tuple)) else [got], want if isinstance(want, (list, tuple)) else [want]):
+    for g, w in zip(_listed(got), _listed(want)):
         g, w = np.asarray(g), np.asarray(w)
         assert g.shape == w.shape and g.dtype == w.dtype
         if w.dtype.kind == "f":

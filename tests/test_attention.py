@@ -58,7 +58,8 @@ MHA_WEIGHTS = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bi
 
 
 def _load_mha(ref, values) -> list:
-    """Copy graphc's MultiheadAttention weights (torch's layout) into torch's ref; its parameters in MHA_WEIGHTS order."""
+    """Copy graphc's MultiheadAttention weights (torch's layout) into torch's ref; return its parameters in
+    MHA_WEIGHTS order."""
     import torch
     params = [ref.in_proj_weight, ref.in_proj_bias, ref.out_proj.weight, ref.out_proj.bias]
     with torch.no_grad():

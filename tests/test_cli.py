@@ -12,7 +12,8 @@ def test_info_reports_versions_backends_cpu_gpu_cache(capsys, tmp_path, monkeypa
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"graphc {__version__}\n")
-    for line in ("python ", "numpy ", "sympy ", "llvmlite ", "networkx ", "backends:", "cpu: ", "cpu features: ", "gpu: "):
+    for line in ("python ", "numpy ", "sympy ", "llvmlite ", "networkx ", "backends:", "cpu: ", "cpu features: ",
+                 "gpu: "):
         assert f"\n{line}" in out, line
     assert "  numpy " in out and "available" in out
     assert f"cache: {tmp_path / 'cache'} (not created yet)" in out

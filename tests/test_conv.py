@@ -53,8 +53,8 @@ def test_conv2d_matches_torch(rng, shape, out, kernel, stride, padding, dilation
 
 def test_conv1d_matches_torch(rng, backend, torch_key):
     x, w = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 2, 3))
-    _compare(torch_key, lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda F, x, w: F.conv1d(x, w, None, 2, 1, 2, 2), [x, w],
-             backend=backend)
+    _compare(torch_key, lambda x, w: gc.conv1d(x, w, 2, 1, 2, 2), lambda F, x, w: F.conv1d(x, w, None, 2, 1, 2, 2),
+             [x, w], backend=backend)
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])

@@ -104,7 +104,8 @@ def test_without_libdevice_exp_is_inline_and_sin_runs_on_the_host(monkeypatch, t
     ptx = cuda.generate_ptx(program, "sm_90")
     assert "__nv_" not in ptx and len(lowered.entries) == 1
     (tmp_path / "k.ptx").write_text(ptx)
-    assert subprocess.run([ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")]).returncode == 0
+    cmd = [ptxas, "-arch=sm_90", str(tmp_path / "k.ptx"), "-o", str(tmp_path / "k.cubin")]
+    assert subprocess.run(cmd).returncode == 0
 
 
 def test_ptx_of_a_function_is_inspectable():

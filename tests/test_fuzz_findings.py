@@ -136,7 +136,8 @@ def test_a_bool_where_as_a_condition_and_in_logic(backend, level):
     backend) and refused it in Or/Not (TypeError: expecting bool or Boolean)."""
     xs, outs = _bool_where_cases()
     ref_xs, ref_outs = _bool_where_cases()
-    for av, bv in [([[False, False]], [False, True]), ([[True, False]], [True, False]), ([[False, True]], [True, True])]:
+    for av, bv in [([[False, False]], [False, True]), ([[True, False]], [True, False]),
+                   ([[False, True]], [True, True])]:
         args = [np.array(av), np.array(bv), np.array(0), np.array(-2)]
         want = gc.function(ref_xs, ref_outs, backend="numpy", optimize="O0")(*args)
         np.testing.assert_array_equal(want[0], np.where(np.where(av, av, bv), -2, 0))
@@ -209,10 +210,12 @@ def test_an_empty_slice_of_a_scan_differentiated_twice(backend, level):
 def test_a_scan_step_that_broadcasts_its_carry_at_the_call(backend):
     """A carry of one row against sequence rows of 3 (both declared free): the step returns 3 rows for
     a carry of 1. One InputError on every backend (the reference failed inside the loop)."""
-    x, xs, k = gc.placeholder((None, 1), "float64"), gc.placeholder((1, None, 1), "float64"), gc.placeholder((), "float32")
+    x, xs = gc.placeholder((None, 1), "float64"), gc.placeholder((1, None, 1), "float64")
+    k = gc.placeholder((), "float32")
     ys = gc.scan(lambda c, s: gc.tanh(c * k + s), x[:1], xs=[xs])
     f = gc.function([x, xs, k], ys, backend=backend)
-    with pytest.raises(gc.InputError, match=r"scan: at these sizes the step returns float64\[3, 1\] for a carry of \[1, 1\]"):
+    with pytest.raises(gc.InputError,
+                       match=r"scan: at these sizes the step returns float64\[3, 1\] for a carry of \[1, 1\]"):
         f(np.ones((3, 1)), np.ones((1, 3, 1)), np.array(1.75, np.float32))
     np.testing.assert_allclose(f(np.ones((1, 1)), np.ones((1, 1, 1)), np.array(1.75, np.float32)),
                                np.tanh([[[2.75]]]), rtol=1e-12)

@@ -108,7 +108,7 @@ def test_fused_integer_reductions(name, backend):
 def test_bool_and_other_reductions_of_every_dtype(dtype, backend):
     a = np.array([[0, 1, 0], [0, 0, 0], [1, 1, 1]]).astype(dtype)
     for name in ("max", "min"):
-        got = run(lambda t: getattr(gc, name)(t, axis=1), a, backend=backend)
+        got = run(lambda t: getattr(gc, name)(t, axis=1), a, backend=backend)  # noqa: B023 - called in this iteration
         np.testing.assert_array_equal(got, getattr(np, name)(a, axis=1))
         assert got.dtype == np.dtype(dtype)
 

@@ -114,7 +114,8 @@ def test_labels_out_of_range_are_errors(which, bad, position, optimize, backend)
     logits = np.random.default_rng(2).standard_normal((3, 3))
     good = np.array([0, 2, 1])
     value, _ = f(logits, good)
-    want = reference("test_losses.test_labels_out_of_range_are_errors", lambda: _torch_loss(("cross_entropy", {}), logits, good))
+    want = reference("test_losses.test_labels_out_of_range_are_errors",
+                     lambda: _torch_loss(("cross_entropy", {}), logits, good))
     np.testing.assert_allclose(value, want["value"], rtol=1e-10)
     labels = good.copy()
     labels[position] = bad

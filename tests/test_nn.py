@@ -71,7 +71,8 @@ def test_activation_modules_match_torch_modules(cls, kw, targs, backend, torch_k
 
 
 def _torch_dense_stack(model, x_np, w_np) -> dict:
-    """torch's Linear-Tanh-Linear-GELU-Linear with model's weights: output and d sum(out * w) by x and every parameter."""
+    """torch's Linear-Tanh-Linear-GELU-Linear with model's weights: the output, and d sum(out * w) by x and by
+    every parameter."""
     import torch
 
     def linear(dense):

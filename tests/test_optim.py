@@ -103,7 +103,8 @@ def test_trajectory_matches_torch(name, setting, backend, torch_key):
 
 
 def _torch_rates(theirs, steps) -> dict:
-    """The learning rate torch's scheduler theirs(torch.optim.lr_scheduler, optimizer) gives SGD(lr=0.5) at each step."""
+    """The learning rate torch's scheduler theirs(torch.optim.lr_scheduler, optimizer) gives SGD(lr=0.5) at
+    each step."""
     import torch
     t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     sched = theirs(torch.optim.lr_scheduler, t_opt)

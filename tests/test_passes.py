@@ -27,7 +27,7 @@ RULE_CASES = [
     (SIMPLIFY, "x*1,x*0", lambda: X * gc.ones_like(X) + Y * gc.zeros_like(Y)),
     (SIMPLIFY, "c*(c*x)", lambda: 2.0 * (3.0 * X) + Y),
     (SIMPLIFY, "x/1", lambda: X / gc.ones_like(X) + Y),
-    (SIMPLIFY, "-(-x)", lambda: -(-X) * Y),
+    (SIMPLIFY, "-(-x)", lambda: -(-X) * Y),  # noqa: B002 - the double negation is what the rule removes
     (FINITE, "exp(log x)", lambda: gc.exp(gc.log(X)) + Y),  # fast math only: exp(log(-1)) is nan
     (SIMPLIFY, "log(exp x)", lambda: gc.log(gc.exp(X)) * Y),
     (SIMPLIFY, "transpose(transpose)", lambda: X.T.T + Y),
@@ -36,7 +36,8 @@ RULE_CASES = [
     (SIMPLIFY, "squeeze/expand_dims pair", lambda: gc.expand_dims(gc.squeeze(X[:1], 0), 0) + Y),
     (SIMPLIFY, "sum(broadcast)", lambda: gc.sum(gc.broadcast_to(X[:, :1], (4, 3)), axis=1) + Y[:, 0]),
     (SIMPLIFY, "sum(sum)", lambda: gc.sum(gc.sum(X, axis=1), axis=0) + gc.sum(gc.sum(Y, 0, True), 1, True)),
-    (SIMPLIFY, "broadcast of a scalar", lambda: X + gc.broadcast_to(gc.expand_dims(gc.constant(2.0, "float64"), 0), (3,))),
+    (SIMPLIFY, "broadcast of a scalar",
+     lambda: X + gc.broadcast_to(gc.expand_dims(gc.constant(2.0, "float64"), 0), (3,))),
     (SIMPLIFY, "concatenate(concatenate)", lambda: gc.concatenate([gc.concatenate([X, Y], 1), X], 1) * 2.0),
     (SIMPLIFY, "adjacent slices", lambda: gc.grad(gc.sum(gc.sin(X[:, 2:]) * Y[:, 2:]) + gc.sum(X[:, :2] * Y[:, :2]),
                                                   X)),
@@ -169,7 +170,7 @@ def test_runaway_rule_is_named():
 
     @rules.rule(type(gc.ops.elementwise.EXP), name="grow-forever")
     def grow(node):
-        return gc.exp(-(-(node.inputs[0] * 1.0)))
+        return gc.exp(-(-(node.inputs[0] * 1.0)))  # noqa: B002 - the double negation is what the rule removes
 
     with pytest.raises(RewriteError, match="grow-forever"):
         rewrite(Graph((X,), (gc.exp(X),)), rules, RewriteStats())

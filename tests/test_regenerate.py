@@ -42,6 +42,7 @@ def test_pictures_do_not_depend_on_what_the_process_declared_before():
     import graphc as gc
     clash = gc.constant(np.float32(0.1))  # equal to the example's 0.1: one node, declared here first
     dots = regenerate.pictures()
-    line = next(i for i, text in enumerate(open(os.path.join(regenerate.ROOT, "examples", "visualize_mlp.py")), 1) if text.startswith("step = "))
+    with open(os.path.join(regenerate.ROOT, "examples", "visualize_mlp.py")) as f:
+        line = next(i for i, text in enumerate(f, 1) if text.startswith("step = "))
     assert f"examples/visualize_mlp.py:{line}: step = " in dots["mlp_gradients"]
     assert "test_regenerate" not in dots["mlp_gradients"] and clash is not None

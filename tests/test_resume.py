@@ -112,7 +112,7 @@ def test_resumed_from_any_checkpoint_ends_bit_identical(script, tmp_path, monkey
     # 7 batches an epoch: mid-epoch writes after batches 3 and 6, and one at each epoch's end
     assert [(e, b) for e, b, _ in copies[:4]] == [(0, 3), (0, 6), (1, 0), (1, 2)]
     assert len(copies) == 4 * 3
-    for epoch, batch, path in [copies[0], copies[2], copies[3], copies[-2]]:
+    for _, _, path in [copies[0], copies[2], copies[3], copies[-2]]:
         model, opt = ns["make"]()
         resumed = ns["fit"](model, opt, backend, resume=path)
         assert_same(reference, (model, opt, resumed))

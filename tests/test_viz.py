@@ -187,7 +187,8 @@ def test_a_graphviz_failure_says_why_and_what_to_do(mlp, tmp_path, monkeypatch, 
     fake.write_text(f"#!/bin/sh\ncat > /dev/null\n{script}\n")
     fake.chmod(0o755)
     monkeypatch.setattr(sys.modules["graphc.viz.render"], "dot_program", lambda: str(fake))
-    with pytest.raises(gc.BackendError, match=rf"Graphviz's dot failed to render svg \({ended}\); {re.escape(said)}") as e:
+    message = rf"Graphviz's dot failed to render svg \({ended}\); {re.escape(said)}"
+    with pytest.raises(gc.BackendError, match=message) as e:
         gc.viz.save(mlp["L"], tmp_path / "g.svg")
     assert ".html" in e.value.fix and "--depth" in e.value.fix
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dot"]
@@ -293,7 +294,8 @@ def test_the_core_does_not_import_viz():
 @needs_dot
 def test_the_example_script_writes_the_docs_pictures(tmp_path):
     subprocess.run([sys.executable, str(EXAMPLE), "--out", str(tmp_path)], check=True, capture_output=True)
-    assert {"mlp_forward.svg", "mlp_gradients.svg", "mlp_path_w1.svg", "mlp.html"} <= {p.name for p in tmp_path.iterdir()}
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"mlp_forward.svg", "mlp_gradients.svg", "mlp_path_w1.svg", "mlp.html"} <= written
 
 
 def test_nn_modules_collapse_into_boxes():

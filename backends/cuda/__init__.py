@@ -89,4 +89,5 @@ BACKEND = CudaBackend()
 HOST_OUTPUTS = CudaBackend(host_outputs=True)
 EMULATED = EmulatedBackend()
 
-__all__ = ["BACKEND", "HOST_OUTPUTS", "EMULATED", "CudaBackend", "EmulatedBackend", "Executable", "generate_ptx", "to_numpy"]
+__all__ = ["BACKEND", "HOST_OUTPUTS", "EMULATED", "CudaBackend", "EmulatedBackend", "Executable", "generate_ptx",
+           "to_numpy"]

@@ -291,7 +291,8 @@ void *{p}_param(const {p}_state *state, int i);
         temps = "".join(f"    s->slots[{b}] = s->memory + {off};\n" for b, off in sorted(plan.offsets.items()))
         consts = "".join(f"    s->slots[{b.id}] = (void *)({p}_data + {self.offsets[b.id]});\n"
                          for b in self.program.buffers if b.role == "const")
-        params = "".join(f"    s->slots[{b.id}] = s->params[{j}] = aligned_alloc({ALIGN}, {aligned(b.nbytes) or ALIGN});\n"
+        params = "".join(f"    s->slots[{b.id}] = s->params[{j}] = "
+                         f"aligned_alloc({ALIGN}, {aligned(b.nbytes) or ALIGN});\n"
                          f"    if (!s->params[{j}]) {{ {p}_destroy(s); return NULL; }}\n"
                          for j, b in enumerate(self.params))
         resets = "".join(f"    memcpy(s->params[{j}], {p}_data + {self.offsets[b.id]}, {b.nbytes});\n"

@@ -260,7 +260,7 @@ class Executable:
                 slots[j] = _POINTER_AT(id(a) + _DATA).value
             for state in self._states:
                 if state.owner is not None:  # a device holds the value: bring it back into the buffer
-                    state.array
+                    state.array  # noqa: B018 - reading the property brings the value back
             if self.lowered.fallbacks:  # the NumPy callback reads flat views of every storage
                 self._bind_flat(args, outs)
             rc = self.machine.run(self._slots_address, self._callback)

@@ -53,11 +53,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frameworks", type=subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
     p.add_argument("--threads", type=positive_int, default=2, help="threads every framework may use (default 2)")
-    p.add_argument("--rounds", type=positive_int, help="runs of every framework per workload, in turn; the report takes "
-                                                    "their median (default 3, 1 with --quick)")
+    p.add_argument("--rounds", type=positive_int,
+                   help="runs of every framework per workload, in turn; the report takes their median "
+                        "(default 3, 1 with --quick)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
-    p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable, help="run PyTensor under this interpreter (a "
-                   "virtual environment with Numba, whose llvmlite differs from graphc's; see docs/benchmarks.md)")
+    p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable,
+                   help="run PyTensor under this interpreter (a virtual environment with Numba, whose llvmlite "
+                        "differs from graphc's; see docs/benchmarks.md)")
     p.add_argument("--json", metavar="PATH", type=output_file, help="also write the raw results as JSON")
     p.set_defaults(run=bench, argv=None)
 

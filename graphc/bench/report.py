@@ -95,7 +95,8 @@ def compile_table(res: Results) -> list[str]:
     """Cold compile (build + first step, fresh process) per framework, graphc-llvm's warm start, first losses."""
     fws = res.settings.frameworks
     rows = ["| workload | " + " | ".join(f"{fw} cold" for fw in fws) +
-            " | graphc-llvm warm | target (cold / warm) | pass (cold / warm) | first loss |", "|---" * (len(fws) + 5) + "|"]
+            " | graphc-llvm warm | target (cold / warm) | pass (cold / warm) | first loss |",
+            "|---" * (len(fws) + 5) + "|"]
     for name, runs in res.runs.items():
         w = WORKLOADS[name]
         llvm = runs.get("graphc-llvm", {})

@@ -21,7 +21,8 @@ from . import workloads
 #: framework -> the modules it needs, imported before the cold-compile clock starts (as `import torch`
 #: brings torch.nn and torch.optim, graphc's layers, optimizers and backend modules are imported first)
 GRAPHC = ("graphc.nn", "graphc.losses", "graphc.optim")
-IMPORTS = {"graphc-llvm": GRAPHC + ("graphc.backends.llvm.runtime",), "graphc-numpy": GRAPHC + ("graphc.backends.numpy",),
+IMPORTS = {"graphc-llvm": GRAPHC + ("graphc.backends.llvm.runtime",),
+           "graphc-numpy": GRAPHC + ("graphc.backends.numpy",),
            "torch": ("torch",), "jax": ("jax",), "pytensor": ("pytensor",)}
 
 

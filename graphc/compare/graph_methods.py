@@ -41,7 +41,8 @@ def forward(problem: Problem, limits: Limits) -> MethodResult:
             grads.append(np.array(outs[k:k + n]).reshape(w.shape))
             k += n
         return grads
-    return _run("forward", problem, tangents, derive_s, assemble, note=f"{problem.n_elements} pass" + ("es" if problem.n_elements != 1 else ""))
+    passes = f"{problem.n_elements} pass" + ("es" if problem.n_elements != 1 else "")
+    return _run("forward", problem, tangents, derive_s, assemble, note=passes)
 
 
 def _unit_tangents(problem: Problem, budget: Budget) -> list[Tensor]:

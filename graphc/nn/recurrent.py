@@ -221,8 +221,8 @@ class _Recurrent(Module):
         time_axis = 1 if self.batch_first else 0
         layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
         if x.ndim != 3 or x.shape[2] not in (None, self.input_size) or x.shape[time_axis] is None:
-            raise ShapeError(f"{type(self).__name__}({self.extra_repr()}): input {x.type_str()} is not {layout} with {self.input_size} features "
-                             "and a fixed number of steps",
+            raise ShapeError(f"{type(self).__name__}({self.extra_repr()}): input {x.type_str()} is not {layout} "
+                             f"with {self.input_size} features and a fixed number of steps",
                              fix=f"pass {layout} inputs with a fixed time axis"
                                  f"{'' if self.batch_first else ' (batch_first=True for (batch, time, features))'}")
         return ops.transpose(x, (1, 0, 2)) if self.batch_first else x

@@ -65,7 +65,7 @@ class Window:
         return ho, wo
 
     def pad(self, x: np.ndarray, value: float = 0.0) -> np.ndarray:
-        t, b, l, r = self.padding
+        t, b, l, r = self.padding  # noqa: E741 - (top, bottom, left, right), the padding's order
         if not any(self.padding):
             return x
         return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value)
@@ -81,7 +81,7 @@ class Window:
     def unwindows(self, cols: np.ndarray, shape: tuple) -> np.ndarray:
         """The transpose of `windows` then `pad`: add each window back in place, crop the padding."""
         n, c, h, w = shape
-        t, b, l, r = self.padding
+        t, b, l, r = self.padding  # noqa: E741 - (top, bottom, left, right), the padding's order
         out = np.zeros((n, c, h + t + b, w + l + r), cols.dtype)
         ho, wo = cols.shape[2:4]
         (sh, sw), (dh, dw) = self.stride, self.dilation
@@ -280,7 +280,7 @@ def _padding(op: str, padding: Any, kernel: Pair, stride: Pair, dilation: Pair) 
         return tuple(pads)  # type: ignore[return-value]
     if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
         t, b = _pair(op, "padding", padding[0], 0, "(top, bottom)")
-        l, r = _pair(op, "padding", padding[1], 0, "(left, right)")
+        l, r = _pair(op, "padding", padding[1], 0, "(left, right)")  # noqa: E741 - (top, bottom, left, right), the padding's order
         return (t, b, l, r)
     ph, pw = _pair(op, "padding", padding, 0)
     return (ph, ph, pw, pw)

@@ -75,7 +75,7 @@ class Elementwise(Op):
         return inputs
 
     # -- derivatives -------------------------------------------------------
-    @lru_cache(maxsize=None)
+    @lru_cache(maxsize=None)  # noqa: B019 - ops are module-level singletons, alive as long as the process
     def _sympy_partials(self) -> tuple:
         """seed * d out / d x_i for each input, derived once per op."""
         expr = self.scalar(*X[: self.arity])
@@ -374,12 +374,14 @@ def _ordered(relation: Callable) -> Callable:
 LESS = _make("less", 2, np.less, _ordered(sp.Lt), kind=ANY, differentiable=False, returns_bool=True, symbol="<")
 LESS_EQUAL = _make("less_equal", 2, np.less_equal, _ordered(sp.Le), kind=ANY, differentiable=False,
                    returns_bool=True, symbol="<=")
-GREATER = _make("greater", 2, np.greater, _ordered(sp.Gt), kind=ANY, differentiable=False, returns_bool=True, symbol=">")
+GREATER = _make("greater", 2, np.greater, _ordered(sp.Gt), kind=ANY, differentiable=False, returns_bool=True,
+                symbol=">")
 GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, _ordered(sp.Ge), kind=ANY, differentiable=False,
                       returns_bool=True, symbol=">=")
-EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False, returns_bool=True, symbol="==")
-NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY, differentiable=False,
-                  returns_bool=True, symbol="!=")
+EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False,
+              returns_bool=True, symbol="==")
+NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY,
+                  differentiable=False, returns_bool=True, symbol="!=")
 AND = _make("logical_and", 2, np.logical_and, lambda a, b: sp.And(truth(a), truth(b)), kind=LOGICAL,
             differentiable=False)
 OR = _make("logical_or", 2, np.logical_or, lambda a, b: sp.Or(truth(a), truth(b)), kind=LOGICAL, differentiable=False)
@@ -490,7 +492,9 @@ def mul(a, b) -> Tensor: """a * b, broadcast as in NumPy."""; return apply(MUL, 
 def divide(a, b) -> Tensor: """a / b (true division), broadcast as in NumPy."""; return apply(DIV, a, b)
 def negative(x) -> Tensor: """-x."""; return apply(NEG, x)
 def exp(x) -> Tensor: """e**x."""; return apply(EXP, x)
-def log(x) -> Tensor: """The natural logarithm (use log_softmax, softplus or log1p where x can reach 0)."""; return apply(LOG, x)
+def log(x) -> Tensor:
+    """The natural logarithm (log_softmax, softplus or log1p where x reaches 0)."""
+    return apply(LOG, x)
 def log1p(x) -> Tensor: """log(1 + x), accurate for x near 0."""; return apply(LOG1P, x)
 def expm1(x) -> Tensor: """exp(x) - 1, accurate for x near 0."""; return apply(EXPM1, x)
 def sqrt(x) -> Tensor: """The square root."""; return apply(SQRT, x)
@@ -505,8 +509,12 @@ def sigmoid(x) -> Tensor: """1 / (1 + exp(-x)), computed without overflow."""; r
 def softplus(x) -> Tensor: """log(1 + exp(x)), computed without overflow."""; return apply(SOFTPLUS, x)
 def relu(x) -> Tensor: """max(x, 0); its gradient at 0 is 0."""; return apply(RELU, x)
 def floor(x) -> Tensor: """The largest integer <= x (not differentiable)."""; return apply(FLOOR, x)
-def maximum(a, b) -> Tensor: """The larger of a and b, broadcast; the gradient goes to a where they tie."""; return apply(MAXIMUM, a, b)
-def minimum(a, b) -> Tensor: """The smaller of a and b, broadcast; the gradient goes to a where they tie."""; return apply(MINIMUM, a, b)
+def maximum(a, b) -> Tensor:
+    """The larger of a and b, broadcast; ties send the gradient to a."""
+    return apply(MAXIMUM, a, b)
+def minimum(a, b) -> Tensor:
+    """The smaller of a and b, broadcast; ties send the gradient to a."""
+    return apply(MINIMUM, a, b)
 def less(a, b) -> Tensor: """a < b, a bool tensor."""; return apply(LESS, a, b)
 def less_equal(a, b) -> Tensor: """a <= b, a bool tensor."""; return apply(LESS_EQUAL, a, b)
 def greater(a, b) -> Tensor: """a > b, a bool tensor."""; return apply(GREATER, a, b)
@@ -516,7 +524,9 @@ def not_equal(a, b) -> Tensor: """a != b, a bool tensor."""; return apply(NOT_EQ
 def logical_and(a, b) -> Tensor: """a and b, for bool tensors."""; return apply(AND, a, b)
 def logical_or(a, b) -> Tensor: """a or b, for bool tensors."""; return apply(OR, a, b)
 def logical_not(x) -> Tensor: """not x, for a bool tensor."""; return apply(NOT, x)
-def binary_cross_entropy(p, y) -> Tensor: """-(y log p + (1 - y) log(1 - p)) per element, logs clamped at -100 as torch does."""; return apply(BCE, p, y)
+def binary_cross_entropy(p, y) -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) per element, logs clamped at -100 as torch does."""
+    return apply(BCE, p, y)
 
 
 def power(a, b) -> Tensor:

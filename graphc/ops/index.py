@@ -122,8 +122,10 @@ class ScatterSlice(_Keyed):
 
     def infer(self, g, donor):
         sliced, _ = Slice(self.key).infer(donor)
-        if not all(a in (None, 1) or b is None or a == b for a, b in zip(g.shape, sliced)) or len(g.shape) != len(sliced):
-            raise ShapeError(f"scatter_slice: the gradient {desc(g)} does not fit the slice {list(sliced)} of {desc(donor)}"
+        fits = all(a in (None, 1) or b is None or a == b for a, b in zip(g.shape, sliced))
+        if not fits or len(g.shape) != len(sliced):
+            raise ShapeError(f"scatter_slice: the gradient {desc(g)} does not fit the slice {list(sliced)} "
+                             f"of {desc(donor)}"
                              " (free dims that broadcast against each other at the call, where the gradient was "
                              "built for equal sizes)", fix="declare the dims that broadcast as 1, or expand them")
         return donor.shape, g.dtype

@@ -42,8 +42,8 @@ from .linalg import MatMul, matmul
 from .operands import desc
 from .reduce import Sum
 from .reduce import sum as reduce_sum
-from .shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims, reshape,
-                    stack, transpose, zeros_like)
+from .shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims,
+                    reshape, stack, transpose, zeros_like)
 
 _UIDS = itertools.count()
 
@@ -116,7 +116,7 @@ class Scan(Op):
             raise ShapeError(f"scan: the body takes {len(b.steps)} sequences and {len(b.consts)} constants, "
                              f"got {len(rest)} operands after the carry")
         pairs = [(init, b.carry)] + list(zip(consts, b.consts))
-        for s, p in zip(seqs, b.steps):
+        for s, _ in zip(seqs, b.steps):
             if s.ndim == 0 or s.shape[0] != self.length:
                 raise ShapeError(f"scan: sequence {desc(s)} does not have the trip count {self.length} "
                                  f"on its leading axis", fix="give every sequence the same static length")

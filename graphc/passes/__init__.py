@@ -67,5 +67,5 @@ def optimize(graph: Graph, level: str | int = "O2", snapshots: bool = False,
 
 __all__ = ["PIPELINE", "LEVELS", "Pass", "PassRecord", "PassReport", "RewriteError", "RewriteStats", "Rule",
            "RuleSet", "optimize", "run_passes", "rewrite", "canonicalize", "stabilize", "simplify", "fold",
-           "cse", "specialize", "merge_loops", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD", "SPECIALIZE",
-           "FINITE"]
+           "cse", "specialize", "merge_loops", "dce", "fuse", "CANONICAL", "STABILIZE", "SIMPLIFY", "FOLD",
+           "SPECIALIZE", "FINITE"]

@@ -111,7 +111,8 @@ def fuse(graph: Graph, stats: RewriteStats) -> Graph:
     users = users_of(graph)
     group_of = find_groups(graph, users)
     roots = set(graph.roots())
-    done: dict[Tensor, Tensor] = {x: x for x in graph.inputs}  # old node -> rebuilt node (inputs are rebuilt before users)
+    # old node -> rebuilt node (inputs are rebuilt before users)
+    done: dict[Tensor, Tensor] = {x: x for x in graph.inputs}
 
     def single_use(t: Tensor) -> bool:
         return len(users[t]) == 1 and t not in roots

@@ -47,7 +47,7 @@ class _Readers:
         return sum(self._count[n] for n in olds) + self._count.get(node, 0)
 
 
-_READERS: ContextVar[_Readers] = ContextVar("readers", default=_Readers(None))
+_READERS: ContextVar[_Readers] = ContextVar("readers", default=_Readers(None))  # noqa: B039 - it reads no graph: its count is empty
 
 
 def uses(node: Tensor) -> int | None:
@@ -124,14 +124,14 @@ def rewrite(graph: Graph, rules: RuleSet, stats: RewriteStats, max_rounds: int =
                         INHERITED.reset(token)
                     if out is not None and out is not current:
                         _check_type(rule, current, out)
-                        fired_now[rule.name] += 1
+                        fired_now[rule.name] += 1  # noqa: B023 - called in this iteration
                         current = out
                         break
                 else:
-                    readers.replaced(node, current)
+                    readers.replaced(node, current)  # noqa: B023 - called in this iteration
                     return current
             raise RewriteError(f"{rules.name}: node {node!r} kept being rewritten; last rules: "
-                               f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)
+                               f"{', '.join(r for r, _ in fired_now.most_common(3))}", loc=node.loc)  # noqa: B023 - called in this iteration
 
         token = _READERS.set(readers)
         try:

@@ -13,7 +13,7 @@ from ..ir import Tensor, placeholder
 def numerical_grad(f: Callable[[list[np.ndarray]], float], args: list[np.ndarray], eps: float) -> list[np.ndarray]:
     """Central differences of a scalar function of arrays (float64)."""
     grads = []
-    for k, a in enumerate(args):
+    for a in args:
         g = np.zeros_like(a)
         for i in np.ndindex(a.shape):
             old = a[i]

@@ -32,7 +32,8 @@ def render(dot_text: str, fmt: str) -> bytes:
     if result.returncode != 0:
         said = result.stderr.decode(errors="replace").strip()
         said = f"it said: {said[-800:]}" if said else "it printed nothing (out of memory or stack, on a large graph)"
-        raise BackendError(f"viz: Graphviz's dot failed to render {fmt} ({_ended(result.returncode)}); {said}", locate=False,
+        raise BackendError(f"viz: Graphviz's dot failed to render {fmt} ({_ended(result.returncode)}); {said}",
+                           locate=False,
                            fix="for a large graph write .html (its layout is graphc's own, linear in the graph), or "
                                "draw fewer nodes with --depth / max_depth=; write .dot to run dot on it yourself")
     return result.stdout

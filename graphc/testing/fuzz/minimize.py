@@ -86,7 +86,8 @@ def _candidates(p: Program, level: str) -> Iterator[tuple[Program, str]]:
         for axis, d in enumerate(x.shape):
             if d is not None and d > 1:
                 shape = x.shape[:axis] + (1,) + x.shape[axis + 1:]
-                yield p.with_(inputs=p.inputs[:i] + (Input(x.name, shape, x.dtype, x.low, x.high),) + p.inputs[i + 1:]), level
+                one = Input(x.name, shape, x.dtype, x.low, x.high)
+                yield p.with_(inputs=p.inputs[:i] + (one,) + p.inputs[i + 1:]), level
     if any(s > 1 for s in p.sizes):
         yield p.with_(sizes=tuple(min(s, 1) for s in p.sizes)), level
 

@@ -74,7 +74,8 @@ class Program:
             body.append(f"return [{', '.join(xs)}], [{outs}]")
         elif self.layer == "jvp":
             body += [f"d{w} = gc.placeholder({w}.shape, {w}.dtype, name=\"d{w}\")" for w in self.wrt]
-            body.append(f"return [{', '.join(xs)}], gc.jvp([{outs}], [{wrt}], [{', '.join('d' + w for w in self.wrt)}])")
+            tangents = ", ".join("d" + w for w in self.wrt)
+            body.append(f"return [{', '.join(xs)}], gc.jvp([{outs}], [{wrt}], [{tangents}])")
         else:
             body.append("cost = " + " + ".join(f"gc.sum(gc.sin({o}))" for o in self.outputs))
             grads = f'gc.grad(cost, [{wrt}], disconnected="zero")'

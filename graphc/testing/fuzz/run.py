@@ -103,7 +103,8 @@ def _differ(got: np.ndarray, want: np.ndarray, noise: np.ndarray | None, loose: 
     if not bad.any():
         return None
     i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
-    return f"{int(bad.sum())} of {bad.size} differ, e.g. at {tuple(int(j) for j in i)}: {got[i]!r}, reference {want[i]!r}"
+    return (f"{int(bad.sum())} of {bad.size} differ, e.g. at {tuple(int(j) for j in i)}: {got[i]!r}, "
+            f"reference {want[i]!r}")
 
 
 def _valid(want: list[np.ndarray] | Exception, noise: list[np.ndarray] | Exception) -> bool:
@@ -135,7 +136,8 @@ def run(program: Program, targets: Sequence[tuple[str, str]]) -> Outcome:
         outcome.invalid = f"{program.layer}: {type(e).__name__}: {e.what}"
         return outcome
     except Exception as e:  # noqa: BLE001
-        outcome.findings.append(Finding("graph", "-", "crash", f"declaring its {program.layer}: {type(e).__name__}: {e}"))
+        outcome.findings.append(Finding("graph", "-", "crash",
+                                        f"declaring its {program.layer}: {type(e).__name__}: {e}"))
         return outcome
     args = [program.draw(k) for k in range(len(program.sizes))]
     wants = results(wide, *REFERENCE, [widen(a) for a in args])

@@ -39,7 +39,8 @@ def script(program: Program, finding: Finding) -> str:
     if finding.backend == "graph":
         parts.append("build(False)  # raises")
         return "\n".join(parts) + "\n"
-    draws = ",\n".join("    [" + ", ".join(literal(a) for a in program.draw(k)) + "]" for k in range(len(program.sizes)))
+    draws = ",\n".join("    [" + ", ".join(literal(a) for a in program.draw(k)) + "]"
+                       for k in range(len(program.sizes)))
     parts.append(f"draws = [\n{draws},\n]")
     parts.append(_COMPARE.format(ref=REFERENCE[0], ref_level=REFERENCE[1], backend=finding.backend,
                                  level=finding.level).rstrip("\n"))

@@ -55,7 +55,8 @@ class Report:
         rate = self.programs / self.seconds if self.seconds else 0.0
         return (f"{self.programs} programs in {self.seconds:.0f} s ({rate:.1f}/s; {self.invalid} invalid); "
                 f"run per backend: {per or 'none'}; mismatches: {self.mismatches}"
-                + (f" ({', '.join(f'{b} {n}' for b, n in sorted(self.mismatched.items()))})" if self.mismatches else ""))
+                + (f" ({', '.join(f'{b} {n}' for b, n in sorted(self.mismatched.items()))})"
+                   if self.mismatches else ""))
 
 
 def program_seed(seed: int, index: int) -> int:
