@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .data.batching import batches_in_order, epoch_order
+from .data.batching import batch_count, batches_in_order, epoch_order
 from .ir import CheckpointError, Tensor
 from .nn.module import Module
 from .nn.state import FORMAT, MODEL, VERSION, read_archive, save_state
@@ -233,7 +233,7 @@ class Run:
         if at.batch == 0:
             at.order, at.total, at.count = epoch_order(len(x), self.plan["shuffle"], self.rng), 0.0, 0
         size, drop = self.plan["batch_size"], self.plan["drop_last"]
-        last = len(x) // size if drop else -(-len(x) // size)
+        last = batch_count(len(x), size, drop)
         for i, batch in enumerate(batches_in_order((x, y), at.order, size, drop, at.batch), at.batch):
             yield i, batch
             if self.every and at.steps % self.every == 0 and i + 1 < last:

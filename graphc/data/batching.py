@@ -36,12 +36,16 @@ def epoch_order(n: int, shuffle: bool = True, seed: int | np.random.Generator | 
     return _rng(seed).permutation(n) if shuffle else np.arange(n)
 
 
+def batch_count(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """The batches of one pass over n rows (a last, smaller one kept unless `drop_last`)."""
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
 def batches_in_order(arrays: tuple[np.ndarray, ...], order: np.ndarray, batch_size: int, drop_last: bool = False,
                      start: int = 0) -> Iterator[tuple]:
     """Aligned batches of `arrays` taking rows in `order`, from batch number `start` on (to resume an epoch)."""
-    stop = len(order) - len(order) % batch_size if drop_last else len(order)
-    for first in range(start * batch_size, stop, batch_size):
-        idx = order[first:first + batch_size]
+    for b in range(start, batch_count(len(order), batch_size, drop_last)):
+        idx = order[b * batch_size:(b + 1) * batch_size]
         yield tuple(a[idx] for a in arrays)
 
 
