@@ -57,13 +57,20 @@ class _Cell(Module):
 
     def project(self, x: Tensor) -> Tensor:
         """The input's part of every gate for all steps at once: x W_ih^T + b_ih."""
-        xw = ops.matmul(x, ops.transpose(self.weight_ih))
-        return xw + self.bias_ih if self.bias else xw
+        return self._affine(x, "ih")
 
     def hidden(self, h: Tensor) -> Tensor:
         """The hidden state's part of every gate: h W_hh^T + b_hh."""
-        hw = ops.matmul(h, ops.transpose(self.weight_hh))
-        return hw + self.bias_hh if self.bias else hw
+        return self._affine(h, "hh")
+
+    def _affine(self, v: Tensor, which: str) -> Tensor:
+        out = ops.matmul(v, ops.transpose(getattr(self, f"weight_{which}")))
+        return out + getattr(self, f"bias_{which}") if self.bias else out
+
+    def split(self, z: Tensor) -> list[Tensor]:
+        """The gates' parts of z (..., gates * hidden), in torch's order."""
+        n = self.hidden_size
+        return [z[..., k * n: (k + 1) * n] for k in range(self.gates)]
 
     def step(self, state: State, xw: Tensor) -> State:
         """The next state from the current one and this step's projected input."""
@@ -102,9 +109,7 @@ class LSTMCell(_Cell):
 
     def step(self, state: State, xw: Tensor) -> State:
         h, c = state
-        z = xw + self.hidden(h)
-        n = self.hidden_size
-        i, f, g, o = (z[..., k * n: (k + 1) * n] for k in range(4))
+        i, f, g, o = self.split(xw + self.hidden(h))
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         return [ops.sigmoid(o) * ops.tanh(c), c]
 
@@ -116,10 +121,8 @@ class GRUCell(_Cell):
 
     def step(self, state: State, xw: Tensor) -> State:
         (h,) = state
-        hw = self.hidden(h)
-        n = self.hidden_size
-        xr, xz, xn = (xw[..., k * n: (k + 1) * n] for k in range(3))
-        hr, hz, hn = (hw[..., k * n: (k + 1) * n] for k in range(3))
+        xr, xz, xn = self.split(xw)
+        hr, hz, hn = self.split(self.hidden(h))
         r, z = ops.sigmoid(xr + hr), ops.sigmoid(xz + hz)
         cand = ops.tanh(xn + r * hn)
         return [(1.0 - z) * cand + z * h]
