@@ -126,3 +126,25 @@ def test_opaque_functions_are_not_simplified_through():
     body = S.softplus(sp.log(x))
     assert isinstance(body, S.softplus) and body.args == (sp.log(x),)
     assert S.softplus(x).expanded() == sp.Max(x, 0) + S.log1p(sp.exp(-sp.Abs(x)))
+
+
+def _opaque(name: str, expansion) -> type:
+    """An Opaque subclass named `name` (as a user's module would define it)."""
+    return type(name, (S.Opaque,), {"nargs": 1, "expansion": staticmethod(expansion)})
+
+
+def test_the_compile_caches_key_what_a_users_op_computes():
+    """graphc's source is in the caches' keys, a user's is not: two functions named alike with different
+    expansions get different IR keys, and a graph holding an op class defined outside graphc is not
+    step-cached (its key would not change with the op's code)."""
+    from graphc.backends.llvm import ircache, stepcache
+    x = gc.placeholder((4,), "float64", name="x")
+    keys = []
+    for expansion in (lambda v: v * 2, lambda v: v * 3):
+        op = define("twice", 1, lambda a: a * 2, lambda a: a * 2, kernel=_opaque("twice", expansion), kind=FLOAT)
+        keys.append(ircache.fingerprint(gc.function([x], apply(op, x) + 1.0).kernel_program(), 64))
+    assert None not in keys and keys[0] != keys[1]
+    user = gc.function([x], apply(SOFTSIGN, x) + 1.0)
+    builtin = gc.function([x], gc.tanh(x) + 1.0)
+    assert stepcache.graph_key(user.specialize((x.shape,)), "O2") is None
+    assert stepcache.graph_key(builtin.specialize((x.shape,)), "O2") is not None
