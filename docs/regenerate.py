@@ -142,7 +142,7 @@ def lstm_node_counts() -> str:
     """networks.md: nodes of an LSTM's forward + gradient graph, scanned and unrolled, per length."""
     import graphc as gc
     from graphc import nn
-    from graphc.ops.loop import node_count
+    from graphc.control import node_count
 
     def nodes(length: int, unroll: bool) -> int:
         lstm = nn.LSTM(4, 16, batch_first=True, unroll=unroll, rng=0)

@@ -9,6 +9,7 @@
 from . import ops, testing
 from . import checkpoint, data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
+from .control import scan
 from .function import Function, function
 from .export import export_library
 from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, CheckpointError, DTypeError,
@@ -21,7 +22,7 @@ from .printing import pformat, pprint
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
+    "Function", "function", "export_library", "scan", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "ArgumentError", "BackendError", "BackendFallbackWarning", "CheckpointError", "DTypeError",
     "GradientError", "Graph", "GraphcError", "IndexRangeError", "InputError", "ModeError", "NonFiniteError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",

@@ -31,7 +31,7 @@ import sympy
 
 from graphc.ir import Graph, Tensor
 from graphc.ir.leaves import Constant, Parameter, Placeholder
-from graphc.ops.loop import Body, Scan
+from graphc.control.loop import Body, Scan
 from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
