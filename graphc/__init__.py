@@ -18,8 +18,7 @@ from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, Ch
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Function", "function", "export_library", "scan", "grad", "hessian", "hvp", "jvp", "vjp",
