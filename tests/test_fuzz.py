@@ -45,7 +45,7 @@ class WrongExp:
 @pytest.fixture
 def wrong_exp(monkeypatch):
     monkeypatch.setattr(numpy_backend, "WRONG_EXP", WrongExp(), raising=False)
-    monkeypatch.setitem(gc.backends.KNOWN, "wrong-exp", ("numpy", "WRONG_EXP"))
+    monkeypatch.setitem(gc.backends.KNOWN, "wrong-exp", ("graphc.backends.numpy", "WRONG_EXP"))
     return "wrong-exp"
 
 
