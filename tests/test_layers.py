@@ -69,6 +69,16 @@ def test_an_upward_or_sideways_import_is_a_violation_that_names_both_modules():
     assert layer_of("app.mid.y.deep", SYNTHETIC).name == "mid" and layer_of("app.other", SYNTHETIC).name == "top"
 
 
+def test_the_picture_draws_each_import_between_layers_and_a_forbidden_one_in_red():
+    g = _graph(("app.mid.y", "app.low.x"), ("app.mid.y", "app.side.z"), ("app.top.t", "app.mid.y"))
+    dot = layers.layer_dot(g, SYNTHETIC)
+    assert '"low" -> "mid" [dir=back];' in dot and '"mid" -> "top" [dir=back];' in dot
+    assert '"side" -> "mid" [dir=back, color="red", penwidth=2];' in dot and dot.count("->") == 3
+    table = layers.layer_table(g, SYNTHETIC)
+    assert "mid     app/mid.py\n        the middle\n        may import: every layer below\n" \
+           "        imports:    low, side\n" in table
+
+
 def test_each_cycle_is_reported_with_its_members_and_its_shortest_loops_first():
     g = _graph(("m.b", "m.a"), ("m.a", "m.b"), ("m.b", "m.c"), ("m.c", "m.a"), ("m.x", "m.y"), ("m.y", "m.z"),
                ("m.z", "m.x"), ("m.a", "m.x"))
