@@ -18,7 +18,7 @@ import numpy as np
 
 from . import backend as registry
 from . import finite
-from .backend import Backend, Executable, GeneratesPtx, NativeCode
+from .backend import Executable, GeneratesPtx, NativeCode
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of, remake
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, BackendFallbackWarning, DTypeError, InputError, ShapeError
@@ -97,7 +97,6 @@ class Function:
         self._modes = Modes.of(self.graph)  # the train/eval mode of each mode-dependent layer, checked per call
         if self.updates:
             self._modes.warn_stale_state([p for p, _ in self.updates], stacklevel=3)
-        self._backend: Backend
         self._backend, reason = registry.choose(backend)
         self.backend: str = self._backend.name  # the build that runs, never "auto"
         self.backend_reason: str | None = None  # why "auto" runs a slower build than llvm (None when it does not)
