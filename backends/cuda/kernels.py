@@ -21,14 +21,14 @@ from llvmlite import ir
 
 from graphc.ops import fused
 from graphc.ops.index import Slice
-from graphc.ops.reduce import REDUCERS
+from graphc.ops.reduce import Monoid
 from graphc.schedule import Kernel, View
 from graphc.schedule.lower import _view_of
 
 from ..llvm import kernels as cpu
 from ..llvm.codegen import F32, F64, I32, I64, PTR, Unsupported, element, intrinsic, storage_type
-from ..llvm.kernels import (Context, Operand, _combine, _gather_indices, accumulator, alloca, body_compute,
-                            from_compute, identity, load, map_loop, merge, reduced_output, start, store)
+from ..llvm.kernels import (Context, Operand, _gather_indices, alloca, body_compute, combine, from_compute,
+                            identity, load, map_loop, merge, reduced_output, start, store)
 from ..llvm.rng import _philox, _uniforms
 from ..llvm.scalar import ScalarPrinter
 from . import nvptx
@@ -256,9 +256,9 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
 def emit_reduce(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """One thread per output (the CPU emitter's loops), or a block per output for long reductions."""
     op = k.node.op
-    reducer = getattr(op, "reducer", op.name)
-    if not kf.host and reducer in REDUCERS and _cooperative(k.domain, tuple(op.axes)):
-        return emit_block_reduce(ctx, k, kf, reducer)
+    monoid = fused.monoid_of(op)
+    if not kf.host and monoid is not None and _cooperative(k.domain, tuple(op.axes)):
+        return emit_block_reduce(ctx, k, kf, monoid)
     return cpu.emit_reduce(ctx, k, kf)
 
 
@@ -285,13 +285,14 @@ def _shuffle_down(kf: GpuKernel, v: ir.Value, delta: int) -> ir.Value:
     return b.or_(b.zext(lo, I64), b.shl(b.zext(hi, I64), ir.Constant(I64, 32)))
 
 
-def _warp_reduce(kf: GpuKernel, reducer: str, v: ir.Value) -> ir.Value:
+def _warp_reduce(kf: GpuKernel, monoid: type[Monoid], v: ir.Value) -> ir.Value:
+    """The warp's 32 partial results folded into lane 0 (shuffles down by 16, 8, 4, 2, 1)."""
     for delta in (16, 8, 4, 2, 1):
-        v = _combine(kf.b, reducer, v, _shuffle_down(kf, v, delta))
+        v = combine(kf, monoid, v, _shuffle_down(kf, v, delta))
     return v
 
 
-def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> None:
+def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, monoid: type[Monoid]) -> None:
     """One block per output (grid-stride over outputs): threads stride the reduced items, then warp
     shuffles and one shared-memory exchange combine the partial results (GPU only: it has barriers)."""
     op = k.node.op
@@ -299,7 +300,7 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
     outer = [i for i in range(len(domain)) if i not in axes]
     srcs = [ctx.operand(v, domain) for v in k.inputs]
     out = reduced_output(ctx, k, domain, axes)
-    acc_dtype = accumulator(reducer, out.dtype)
+    acc_dtype = monoid.accumulator(out.dtype)
     acc_type = storage_type(acc_dtype)
     b = kf.b
     kf.per_block = True
@@ -310,7 +311,7 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
     partials = b.addrspacecast(shared, PTR)  # generic addressing; LLVM infers .shared accesses back
     barrier = intrinsic(kf.module, "llvm.nvvm.barrier0", ir.VoidType(), [])
     acc = alloca(b, acc_type)
-    first = start(reducer, out.dtype, acc_type)
+    first = start(monoid, out.dtype, acc_type)
     compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, acc_dtype)
     tid, ntid = kf.special("tid"), kf.special("ntid")
     lane, warp = b.and_(tid, ir.Constant(I64, 31)), b.lshr(tid, ir.Constant(I64, 5))
@@ -320,8 +321,8 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
         b.store(first, acc)
         with strided(kf, tid, ntid, int(np.prod(inner, dtype=np.int64))) as r:
             idx = merge(len(domain), outer, oidx, axes, unflatten(b, r, inner))
-            b.store(_combine(b, reducer, b.load(acc, typ=acc_type), compute([load(kf, s, idx) for s in srcs])), acc)
-        partial = _warp_reduce(kf, reducer, b.load(acc, typ=acc_type))
+            b.store(combine(kf, monoid, b.load(acc, typ=acc_type), compute([load(kf, s, idx) for s in srcs])), acc)
+        partial = _warp_reduce(kf, monoid, b.load(acc, typ=acc_type))
         with b.if_then(b.icmp_unsigned("==", lane, ir.Constant(I64, 0))):
             b.store(partial, b.gep(partials, [warp], source_etype=acc_type))
         b.call(barrier, [])
@@ -330,7 +331,7 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, reducer: str) -> N
             slot = b.gep(partials, [b.select(b.icmp_unsigned("<", lane, n_warps), lane, ir.Constant(I64, 0))],
                          source_etype=acc_type)
             mine = b.select(b.icmp_unsigned("<", lane, n_warps), b.load(slot, typ=acc_type), first)
-            total = _warp_reduce(kf, reducer, mine)
+            total = _warp_reduce(kf, monoid, mine)
             with b.if_then(b.icmp_unsigned("==", tid, ir.Constant(I64, 0))):
                 full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
                 store(kf, out, full, from_compute(b, total, out.dtype))

@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 from sympy.core.singleton import Singleton
 
+from graphc.ops import fused
 from graphc.ops.scalar import Opaque
 from graphc.schedule import KernelProgram
 from graphc.schedule.program import Buffer, Kernel, MemoryPlan
@@ -119,7 +120,7 @@ def _op_key(k: Kernel, blas: int) -> Any:
     """A kernel's op attributes; a loop's body (an object with a per-process id) by its program's fingerprint."""
     op = k.node.op
     if k.kind != "loop":
-        return _key(op.attrs())
+        return _key(op.attrs()), _key(fused.monoid_of(op))
     body = fingerprint(body_of(k), blas) if op.length else "empty"
     if body is None:
         raise Unkeyable("a loop body")
@@ -150,6 +151,10 @@ def _key(x: Any) -> Any:
         return ("array", a.dtype.str, a.shape, hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())
     if isinstance(x, sp.Basic):
         return _expr(x)
+    if isinstance(x, type):  # a monoid a reduction folds with: its facts shape the IR, its source must be keyed
+        if not x.__module__.startswith("graphc."):
+            raise Unkeyable(f"{x.__qualname__}, defined outside graphc (no source hash covers it)")
+        return ("class", x.__module__, x.__qualname__)
     raise Unkeyable(type(x).__name__)
 
 

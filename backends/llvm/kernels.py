@@ -16,16 +16,15 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from graphc.ir.dtypes import is_float
 from graphc.ops import fused
 from graphc.ops.index import Slice
-from graphc.ops.reduce import REDUCERS
+from graphc.ops.reduce import Monoid
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.lower import _view_of
 
 from .codegen import (F64, I1, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
-from .scalar import constant, convert, int_extremum, is_int
+from .scalar import constant, convert, is_int
 
 
 @dataclass(frozen=True)
@@ -237,41 +236,35 @@ def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 # -- reductions --------------------------------------------------------------------------
 
-def _combine(b: ir.IRBuilder, reducer: str, acc: ir.Value, x: ir.Value) -> ir.Value:
-    """acc (op) x. Float sums and products may be reassociated, so a contiguous inner loop vectorizes into
-    partial accumulators: they run in double (float32 data), which keeps them more accurate than
-    NumPy's pairwise float32 sums. Integers wrap (two's complement, as NumPy's); bools are bytes 0/1."""
-    if is_int(acc.type):
-        if reducer in ("sum", "prod"):
-            return b.add(acc, x) if reducer == "sum" else b.mul(acc, x)
-        return int_extremum(b, reducer, acc, x)
-    if reducer == "sum":
-        return b.fadd(acc, x, flags=("reassoc",))
-    if reducer == "prod":
-        return b.fmul(acc, x, flags=("reassoc",))
-    stem = "maximum" if reducer == "max" else "minimum"
-    suffix = "f32" if acc.type != F64 else "f64"
-    return b.call(intrinsic(b.module, f"llvm.{stem}.{suffix}", acc.type, [acc.type, acc.type]), [acc, x])
+#: the two partial results a monoid's `combine` is printed over
+_LEFT, _RIGHT = sp.symbols("acc item")
 
 
-def accumulator(reducer: str, dtype: str) -> str:
-    """The dtype a reduction to `dtype` accumulates in: float sums and products in float64, the rest in
-    `dtype` itself (integer sums wrap like NumPy's)."""
-    return "float64" if reducer in ("sum", "prod") and is_float(dtype) else dtype
+def combine(kf: KernelFunction, monoid: type[Monoid], acc: ir.Value, x: ir.Value) -> ir.Value:
+    """acc (+) x: the monoid's `combine` printed as scalar code, in the accumulator's type. A float sum
+    or product is marked reassociable (the monoid is associative), so a contiguous inner loop vectorizes
+    into partial accumulators; they run in double for float32 data (`Monoid.accumulator`), which keeps
+    them more accurate than NumPy's pairwise float32 sums. Integers wrap (two's complement, as NumPy's);
+    bools are bytes 0/1."""
+    printer = kf.printer(kf.b, F64 if is_int(acc.type) else acc.type, {_LEFT: acc, _RIGHT: x})
+    out = printer.emit_as(monoid.combine(_LEFT, _RIGHT), acc.type)
+    if isinstance(out, ir.Instruction) and out.opname in ("fadd", "fmul"):
+        out.flags.append("reassoc")
+    return out
 
 
-def start(reducer: str, dtype: str, acc_type: ir.Type) -> ir.Constant:
-    """Where an accumulator of a `dtype` reduction starts: the reduction's identity (ops/reduce.py)."""
-    return constant(acc_type, REDUCERS[reducer].identity(dtype))
+def start(monoid: type[Monoid], dtype: str, acc_type: ir.Type) -> ir.Constant:
+    """Where an accumulator of a `dtype` reduction starts: the monoid's identity."""
+    return constant(acc_type, monoid.identity(dtype))
 
 
 def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     op = k.node.op
     if op.name in ("argmax", "argmin"):
         return emit_argextremum(ctx, k, kf)
-    reducer = getattr(op, "reducer", op.name)
-    if reducer not in REDUCERS:
-        raise Unsupported(f"reducer {reducer}")
+    monoid = fused.monoid_of(op)
+    if monoid is None:
+        raise Unsupported(f"{type(op).__name__} is a reduce kernel that folds with no monoid")
     domain = k.domain
     srcs = [ctx.operand(v, domain) for v in k.inputs]
     out = reduced_output(ctx, k, domain, tuple(op.axes))
@@ -279,25 +272,25 @@ def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     domain, (*srcs, out) = coalesce(domain, [*srcs, out])
     axes = tuple(i for i, st in enumerate(out.strides) if st == 0)
     outer = [i for i in range(len(domain)) if i not in axes]
-    acc_dtype = accumulator(reducer, out.dtype)
+    acc_dtype = monoid.accumulator(out.dtype)
     acc_type = storage_type(acc_dtype)
-    first = start(reducer, out.dtype, acc_type)
+    first = start(monoid, out.dtype, acc_type)
     b = kf.b
     compute = body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, acc_dtype)
     if kf.serial and axes and len(domain) - 1 not in axes:
-        return _reduce_in_rows(ctx, kf, reducer, domain, axes, srcs, out, acc_dtype, first, compute)
+        return _reduce_in_rows(ctx, kf, monoid, domain, axes, srcs, out, acc_dtype, first, compute)
     acc = alloca(b, acc_type)
     with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(first, acc)
         with nest(b, [domain[a] for a in axes]) as iidx:
             idx = merge(len(domain), outer, oidx, axes, iidx)
             x = compute([load(kf, s, idx) for s in srcs])
-            b.store(_combine(b, reducer, b.load(acc, typ=acc_type), x), acc)
+            b.store(combine(kf, monoid, b.load(acc, typ=acc_type), x), acc)
         full = merge(len(domain), outer, oidx, axes, [ir.Constant(I64, 0)] * len(axes))
         store(kf, out, full, from_compute(b, b.load(acc, typ=acc_type), out.dtype))
 
 
-def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequence[int], axes: Sequence[int],
+def _reduce_in_rows(ctx: Context, kf: KernelFunction, monoid: type[Monoid], domain: Sequence[int], axes: Sequence[int],
                     srcs: Sequence[Operand], out: Operand, acc_dtype: str, first: ir.Constant,
                     compute: Callable) -> None:
     """A reduction that keeps the innermost axis (a bias gradient: sum over the batch) walks the input in
@@ -311,7 +304,7 @@ def _reduce_in_rows(ctx: Context, kf: KernelFunction, reducer: str, domain: Sequ
         store(kf, accs, idx, first)
     with nest(b, domain) as idx:
         x = compute([load(kf, s, idx) for s in srcs])
-        store(kf, accs, idx, _combine(b, reducer, load(kf, accs, idx), x))
+        store(kf, accs, idx, combine(kf, monoid, load(kf, accs, idx), x))
     with nest(b, kept) as idx:
         store(kf, out, idx, from_compute(b, load(kf, accs, idx), out.dtype))
 

@@ -32,6 +32,7 @@ import sympy
 from graphc.ir import Graph, Tensor
 from graphc.ir.leaves import Constant, Parameter, Placeholder
 from graphc.control.loop import Body, Scan
+from graphc.ops.fused import monoid_of
 from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
@@ -79,7 +80,7 @@ def _op(op: Any) -> Any:
         return name, _key(op.value)
     if isinstance(op, Scan):
         return name, _body(op.body), op.length, op.reverse, op.last
-    return name, _key(op.attrs())
+    return name, _key(op.attrs()), _key(monoid_of(op))
 
 
 def _body(body: Body) -> Any:

@@ -94,6 +94,7 @@ class Scan(Op):
     """Inputs (init, *sequences, *constants); the outputs of each of `length` steps, stacked."""
 
     name = "scan"
+    kernel_kind = "loop"
 
     def __init__(self, body: Body, length: int, reverse: bool = False, last: bool = False):
         assert not (last and body.extra), "a scan with extra columns stacks its outputs"

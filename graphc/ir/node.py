@@ -38,6 +38,8 @@ class Op:
     differentiable: bool = True
     #: Leaves (placeholders, parameters, constants) have no inputs and no rule.
     is_leaf: bool = False
+    #: The kind of kernel the scheduler makes of it; backends map kinds to emitters ("generic": its NumPy rule).
+    kernel_kind: str = "generic"
     #: Indices of inputs read only for their shape and dtype (shape donors), never for their values.
     donors: tuple[int, ...] = ()
     #: Work per output element a loop pays to recompute the op instead of reading it stashed (in

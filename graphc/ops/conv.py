@@ -138,6 +138,7 @@ class Conv2d(WindowOp):
     """y[n, o] = sum over the group's input channels and kernel of x windows times w[o]."""
 
     name = "conv2d"
+    kernel_kind = "conv"
 
     def infer(self, x, w):
         _check_images(self.name, x, w)
@@ -171,6 +172,7 @@ class ConvGradInput(WindowOp):
     """The transpose of conv2d in its input: gy (N, O, Ho, Wo), w -> shaped like the donor x."""
 
     name = "conv2d_grad_input"
+    kernel_kind = "conv"
     donors = (2,)
 
     def infer(self, gy, w, donor):
@@ -194,6 +196,7 @@ class ConvGradWeight(WindowOp):
     """The transpose of conv2d in its weight: x, gy -> shaped like the donor w."""
 
     name = "conv2d_grad_weight"
+    kernel_kind = "conv"
     donors = (2,)
 
     def infer(self, x, gy, donor):
@@ -214,6 +217,7 @@ class Patches(WindowOp):
     """im2col: the (N, C, Ho, Wo, kh, kw) windows of the padded input (pads hold `fill`)."""
 
     name = "patches"
+    kernel_kind = "gather"
 
     def __init__(self, window: Window, fill: float = 0.0):
         super().__init__(window)
@@ -238,6 +242,7 @@ class Unpatches(WindowOp):
     """col2im, the transpose of `Patches`: windows added back into an image shaped like the donor."""
 
     name = "unpatches"
+    kernel_kind = "scatter"
     donors = (1,)
 
     def infer(self, cols, donor):

@@ -49,6 +49,7 @@ class Elementwise(Op):
     returns_bool = False
     symbol: str | None = None  # infix symbol for printing, e.g. "+"
     cost = 1  # one arithmetic instruction per element (transcendental ops: TRANSCENDENTAL)
+    kernel_kind = "elementwise"
 
     def scalar(self, *xs: sp.Expr) -> sp.Expr:
         """The op's value at one element, as a SymPy expression of `xs`."""
@@ -97,7 +98,7 @@ class Elementwise(Op):
         return out if isinstance(out, Tensor) else None
 
     def pullback(self, node, g):
-        from .shape import unbroadcast
+        from .axes import unbroadcast
         grads = []
         for i, x in enumerate(node.inputs):
             if not (self.differentiable and is_float(x.dtype) and i in self.diff_inputs()):
@@ -116,7 +117,7 @@ class Elementwise(Op):
         total = terms[0]
         for t in terms[1:]:
             total = add(total, t)
-        from .shape import broadcast_like
+        from .axes import broadcast_like
         return broadcast_like(total, node)
 
     def diff_inputs(self) -> range:
@@ -176,7 +177,7 @@ def apply(op: Elementwise, *operands: Any) -> Tensor:
 
 
 def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:
-    from .shape import expand_dims
+    from .axes import expand_dims
     nd = max(t.ndim for t in ts)
     return [t if t.ndim == nd else expand_dims(t, tuple(range(nd - t.ndim))) for t in ts]
 
@@ -276,7 +277,7 @@ def _power_partial(node, i, seed):
     """torch's rules, written so that no term divides by the base (SymPy's derived b a**b / a is
     0/0 at a = 0): d/da a**b = b a**(b-1), zero where b = 0; d/db a**b = a**b log a, zero where
     a = 0 and b >= 0 (the limit). The log reads 1 there instead of 0, so every order stays finite."""
-    from .shape import scalar_const
+    from .axes import scalar_const
     a, b = node.inputs
     if i == 1:
         at_zero = logical_and(equal(a, 0.0), greater_equal(b, 0.0))

@@ -20,8 +20,8 @@ from sympy.printing.numpy import NumPyPrinter
 from ..ir import GraphcError, Tensor
 from ..ir.node import Op
 from . import elementwise as ew
+from .axes import Monoid
 from .linalg import MatMul
-from .reduce import REDUCERS
 from .operands import broadcast_dims
 
 
@@ -166,6 +166,7 @@ class _OverDomain(FusedBase):
 
 class FusedElementwise(_OverDomain):
     name = "fused"
+    kernel_kind = "elementwise"
     fields = ("lets", "body", "n_inputs", "dtype", "domain")
 
     def describe_attrs(self):
@@ -182,13 +183,15 @@ class FusedElementwise(_OverDomain):
 
 
 class FusedReduce(_OverDomain):
-    """reduce(body(inputs)) over `axes`: elementwise producers feeding a reduction, in one pass."""
+    """reduce(body(inputs)) over `axes`: elementwise producers feeding a reduction, in one pass.
+    `reduction` is the reduction's class (a `Monoid`): the kernel folds with its facts."""
 
     name = "fused_reduce"
-    fields = ("lets", "body", "n_inputs", "reducer", "axes", "keepdims", "dtype", "domain")
+    fields = ("lets", "body", "n_inputs", "reduction", "axes", "keepdims", "dtype", "domain")
+    kernel_kind = "reduce"
 
     def describe_attrs(self):
-        return {"body": str(self.body), "reduce": self.reducer, "axis": self.axes}
+        return {"body": str(self.body), "reduce": self.reduction.name, "axis": self.axes}
 
     def infer(self, *inputs):
         dom = self.domain_of(inputs)
@@ -198,16 +201,17 @@ class FusedReduce(_OverDomain):
 
     def numpy(self, *arrays):
         values = self.evaluate(input_symbols(self.n_inputs), arrays, self.runtime_domain(arrays), self.dtype)
-        return REDUCERS[self.reducer].numpy_fn(values, axis=self.axes, keepdims=self.keepdims)
+        return self.reduction(self.axes, self.keepdims).numpy(values)
 
     def format(self, args):
-        return f"{self.reducer}[{self.body}]({', '.join(args)}, axis={self.axes})"
+        return f"{self.reduction.name}[{self.body}]({', '.join(args)}, axis={self.axes})"
 
 
 class MatMulEpilogue(FusedBase):
     """body(a @ b, extra inputs): bias and activation applied as the product is written."""
 
     name = "matmul_epilogue"
+    kernel_kind = "matmul"
     fields = ("lets", "body", "n_extra", "dtype")
 
     def describe_attrs(self):
@@ -224,3 +228,11 @@ class MatMulEpilogue(FusedBase):
 
     def format(self, args):
         return f"epilogue[{self.body}]({args[0]} @ {args[1]}, {', '.join(args[2:])})"
+
+
+def monoid_of(op: Op) -> type[Monoid] | None:
+    """The reduction a reduce kernel folds with: the op's own class, or the one a fused reduction carries
+    (None for reductions that are no fold, argmax and argmin)."""
+    if isinstance(op, FusedReduce):
+        return op.reduction
+    return type(op) if isinstance(op, Monoid) else None

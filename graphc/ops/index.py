@@ -17,7 +17,7 @@ from ..ir.node import Op
 from . import elementwise as ew
 from . import args
 from .operands import as_tensors, desc
-from .shape import expand_dims
+from .axes import expand_dims
 
 # A key is a tuple of ("int", i) | ("slice", start, stop, step) | ("new",), one per
 # result-affecting item, covering every input axis (hashable, unlike `slice` on 3.10).
@@ -84,6 +84,7 @@ class Slice(_Keyed):
     """Basic (view) indexing with a static key."""
 
     name = "slice"
+    cost = 0
 
     def infer(self, x):
         shape, axis = [], 0
@@ -118,6 +119,7 @@ class ScatterSlice(_Keyed):
     """Zeros shaped like the donor, with `g` written (broadcast, as NumPy assigns) where `Slice(key)` reads."""
 
     name = "scatter_slice"
+    kernel_kind = "scatter"
     donors = (1,)
 
     def infer(self, g, donor):
@@ -151,6 +153,7 @@ class Take(Op):
     """
 
     name = "take"
+    kernel_kind = "gather"
     fields = ("axis", "labels_of")
 
     def __init__(self, axis: int, labels_of: str | None = None):
@@ -190,6 +193,7 @@ class ScatterAdd(Op):
     """Zeros shaped like the donor, with `g` added at `indices` along `axis` (repeats add up)."""
 
     name = "scatter_add"
+    kernel_kind = "scatter"
     fields = ("axis",)
     donors = (2,)
 

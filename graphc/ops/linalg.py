@@ -16,6 +16,7 @@ from .shape import Transpose, expand_dims, reshape, squeeze, swapaxes, transpose
 
 class MatMul(Op):
     name = "matmul"
+    kernel_kind = "matmul"
 
     def infer(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

@@ -17,7 +17,7 @@ from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import args
 from .operands import desc
-from .shape import broadcast_to
+from .axes import broadcast_to
 
 _M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))
 _W = (np.uint64(0x9E3779B9), np.uint64(0xBB67AE85))
@@ -50,6 +50,7 @@ class RandomUniform(Op):
     """Uniform numbers in [0, 1) shaped like `donor`, from key `[seed, counter]` (no gradient)."""
 
     name = "random_uniform"
+    kernel_kind = "rng"
     fields = ("dtype", "stream")
     donors = (1,)
     differentiable = False

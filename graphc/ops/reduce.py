@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..ir import Tensor, constant
 from ..ir.dtypes import is_float
@@ -16,74 +17,24 @@ from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from . import args
+from .axes import Monoid, Reduce, Sum, broadcast_like, expand_dims, reshape
 from .operands import as_tensors, desc
-from .shape import broadcast_like, expand_dims
 
 
-class Reduce(Op):
-    """Reduce `x` over `axes` (sorted, non-negative), keeping them as size 1 if `keepdims`.
+class Prod(Monoid):
+    """The product; float32 products accumulate in float64, as sums do."""
 
-    `identity(dtype)` is where an accumulator starts (every backend reads it here). A reduction whose
-    identity is no value the user could have meant (max, min, argmax, argmin: NumPy's "has no
-    identity") refuses an empty axis when declared, so no backend has an answer to invent.
-    """
-
-    fields = ("axes", "keepdims")
-    numpy_fn: Any = None
-    #: whether a reduction over an empty axis has a value (its identity)
-    empty_ok = True
-
-    @classmethod
-    def identity(cls, dtype: str) -> int | float | bool:
-        raise NotImplementedError(cls.name)
-
-    def infer(self, x):
-        empty = [a for a in self.axes if x.shape[a] == 0]
-        if empty and not self.empty_ok:
-            raise ShapeError(f"{self.name}: axis {empty[0]} of {desc(x)} is empty, and the {self.name} of "
-                             "no elements has no value (NumPy: a zero-size reduction with no identity)",
-                             fix="reduce over a non-empty axis, or concatenate the value an empty slice "
-                                 "should give (e.g. -inf for max) before reducing")
-        if self.keepdims:
-            shape = tuple(1 if i in self.axes else d for i, d in enumerate(x.shape))
-        else:
-            shape = tuple(d for i, d in enumerate(x.shape) if i not in self.axes)
-        return shape, self.out_dtype(x)
-
-    def out_dtype(self, x: Tensor) -> str:
-        return x.dtype
-
-    def numpy(self, x):
-        return type(self).numpy_fn(x, axis=self.axes, keepdims=self.keepdims)
-
-    def kept(self, node: Tensor, t: Tensor) -> Tensor:
-        """`t` (shaped like the output) with the reduced axes restored as size 1."""
-        return t if self.keepdims else expand_dims(t, self.axes)
-
-
-class Sum(Reduce):
-    name = "sum"
-    numpy_fn = np.sum
-
-    @classmethod
-    def identity(cls, dtype):
-        return 0
-
-    def pullback(self, node, g):
-        x = node.inputs[0]
-        return [broadcast_like(self.kept(node, g), x)]
-
-    def jvp(self, node, tangents):
-        return Tensor.make(self, [tangents[0]])
-
-
-class Prod(Reduce):
     name = "prod"
     numpy_fn = np.prod
+    float_accumulator = "float64"
 
     @classmethod
     def identity(cls, dtype):
         return 1
+
+    @classmethod
+    def combine(cls, a, b):
+        return a * b
 
     def pullback(self, node, g):
         # d prod / d x_i = product of the others: exact with zeros (no division by x_i = 0).
@@ -97,8 +48,9 @@ class Prod(Reduce):
         return [ew.mul(gk, ew.where(nonzero, at_nonzero, at_zero))]
 
 
-class Extremum(Reduce):
-    """max/min: the gradient is shared equally by the elements that attain it."""
+class Extremum(Monoid):
+    """max/min: the gradient is shared equally by the elements that attain it. A NaN wins, as in
+    np.max (SymPy's Max and Min print as NaN-propagating code: llvm.maximum, not maxnum)."""
 
     empty_ok = False
 
@@ -120,6 +72,10 @@ class Max(Extremum):
             return -np.inf
         return False if dtype == "bool" else int(np.iinfo(dtype).min)
 
+    @classmethod
+    def combine(cls, a, b):
+        return sp.Max(a, b)
+
 
 class Min(Extremum):
     name = "min"
@@ -132,9 +88,9 @@ class Min(Extremum):
             return np.inf
         return True if dtype == "bool" else int(np.iinfo(dtype).max)
 
-
-#: reducer name (as fused reductions name theirs) -> the reduction
-REDUCERS: dict[str, type[Reduce]] = {"sum": Sum, "prod": Prod, "max": Max, "min": Min}
+    @classmethod
+    def combine(cls, a, b):
+        return sp.Min(a, b)
 
 
 class ArgExtremum(Reduce):
@@ -143,6 +99,7 @@ class ArgExtremum(Reduce):
 
     differentiable = False
     empty_ok = False
+    kernel_kind = "reduce"
     extremum: type[Extremum]
 
     def out_dtype(self, x):
@@ -170,6 +127,7 @@ class ArgMin(ArgExtremum):
 
 class LogSumExp(Reduce):
     name = "logsumexp"
+    kernel_kind = "softmax"
 
     def out_dtype(self, x):
         return _needs_float(self.name, x)
@@ -191,6 +149,7 @@ class Softmax(Op):
 
     name = "softmax"
     fields = ("axis",)
+    kernel_kind = "softmax"
 
     def infer(self, x):
         return x.shape, _needs_float(self.name, x)
@@ -274,7 +233,6 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _arg(cls, x, axis, keepdims) -> Tensor:
     (x,) = as_tensors(x)
     if axis is None:
-        from .shape import reshape
         x, axis = reshape(x, (-1,)), 0
     if not args.is_index(axis):
         raise ShapeError(f"{cls.name}: axis must be one int or None, got {axis!r} for {desc(x)}",
@@ -356,6 +314,7 @@ class SoftmaxCrossEntropy(Op):
 
     name = "softmax_cross_entropy"
     fields = ("axis",)
+    kernel_kind = "softmax"
 
     def infer(self, z, t):
         if z.shape != t.shape or z.dtype != t.dtype:

@@ -14,12 +14,11 @@ from ..ir import Graph, Tensor, remake
 from ..ops import elementwise as ew
 from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, exact_body, input_symbols
 from ..ops.linalg import MatMul
-from ..ops.reduce import REDUCERS as _BY_NAME
+from ..ops.reduce import Monoid
 from .fastmath import fast_math
 from .patterns import scalar_const
 from .rewrite import RewriteStats, map_graph
 
-REDUCERS = {cls: name for name, cls in _BY_NAME.items()}
 MAX_GROUP = 64  # ops per kernel: keeps SymPy bodies (and compile time) small
 
 
@@ -119,14 +118,13 @@ def fuse(graph: Graph, stats: RewriteStats) -> Graph:
 
     def kernel(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
         producer = node.inputs[0] if node.inputs else None
-        reducer = REDUCERS.get(type(node.op))
-        if reducer and producer in group_of and group_of[producer].root is producer and single_use(producer) \
-                and group_of[producer].inputs():
+        if isinstance(node.op, Monoid) and producer in group_of and group_of[producer].root is producer \
+                and single_use(producer) and group_of[producer].inputs():
             group = group_of[producer]
             ins = group.inputs()
             lets, body = group.body(dict(zip(ins, input_symbols(len(ins)))))
             stats.fired["reduce fusion"] += 1
-            op = FusedReduce(lets, body, len(ins), reducer, node.op.axes, node.op.keepdims, node.dtype,
+            op = FusedReduce(lets, body, len(ins), type(node.op), node.op.axes, node.op.keepdims, node.dtype,
                              producer.shape)
             return Tensor.make(op, [done[i] for i in ins], loc=node.loc)
         group = group_of.get(node)

@@ -3,45 +3,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Constant, Graph, Parameter, Placeholder, Tensor
+from ..ir import Constant, Graph, GraphcError, Op, Parameter, Placeholder, Tensor
 from ..ops import elementwise as ew
-from ..control import loop
-from ..ops import conv, fused, index, linalg, random, reduce, shape
+from ..ops import fused, index, shape
+from ..ops.reduce import Monoid
 from .memory import plan_memory
 from .order import cluster_elementwise
 from .program import Buffer, Kernel, KernelProgram, View
 
-#: Kernel kind by op class (subclasses match); anything else runs as a "generic" kernel.
-KINDS: dict[type, str] = {
-    ew.Elementwise: "elementwise", fused.FusedElementwise: "elementwise",
-    fused.FusedReduce: "reduce", reduce.Sum: "reduce", reduce.Prod: "reduce", reduce.Extremum: "reduce",
-    reduce.ArgExtremum: "reduce",
-    linalg.MatMul: "matmul", fused.MatMulEpilogue: "matmul",
-    reduce.Softmax: "softmax", reduce.LogSumExp: "softmax", reduce.SoftmaxCrossEntropy: "softmax",
-    index.Take: "gather", index.ScatterAdd: "scatter", index.ScatterSlice: "scatter",
-    shape.Concatenate: "copy", shape.Reshape: "copy",
-    conv.Conv2d: "conv", conv.ConvGradInput: "conv", conv.ConvGradWeight: "conv",
-    conv.Patches: "gather", conv.Unpatches: "scatter",
-    random.RandomUniform: "rng", loop.Scan: "loop",
-}
+#: The kernel kinds: an op declares its own (`Op.kernel_kind`); backends map each kind to an emitter, and
+#: a "generic" kernel runs the op's NumPy rule.
+KINDS: tuple[str, ...] = ("elementwise", "reduce", "matmul", "softmax", "gather", "scatter", "copy", "conv", "rng",
+                          "loop")
 
 
-def kind_of(op: object) -> str:
-    for cls in type(op).__mro__:
-        if cls in KINDS:
-            return KINDS[cls]
-    return "generic"
+def kind_of(op: Op) -> str:
+    """The kind of kernel `op` becomes, as the op declares it."""
+    kind = op.kernel_kind
+    if kind != "generic" and kind not in KINDS:
+        raise GraphcError(f"{type(op).__name__} declares kernel_kind = {kind!r}, which no backend emits",
+                          fix=f"use one of {', '.join(KINDS)}, or 'generic' to run its NumPy rule")
+    return kind
 
 
 def body_of(node: Tensor) -> tuple[tuple, object]:
-    """(lets, body): the scalar body a kernel evaluates (body None for kernels without one)."""
+    """(lets, body): the scalar body a kernel evaluates over its inputs `in0, in1, ...` (body None for
+    kernels without one). A fused kernel carries its body; an elementwise op or a monoid reduction
+    gives its own (`kernel_body`: the element enters a fold as itself)."""
     op = node.op
-    if isinstance(op, (fused.FusedElementwise, fused.FusedReduce, fused.MatMulEpilogue)):
+    if isinstance(op, fused.FusedBase):
         return op.lets, op.body
-    if isinstance(op, ew.Elementwise):
+    if isinstance(op, (ew.Elementwise, Monoid)):
         return (), op.kernel_body(*fused.input_symbols(len(node.inputs)))
-    if isinstance(op, (reduce.Sum, reduce.Prod, reduce.Extremum)):
-        return (), fused.input_symbols(1)[0]
     return (), None
 
 
