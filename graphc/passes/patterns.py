@@ -5,6 +5,7 @@ import numpy as np
 
 from ..ir import Tensor, constant
 from ..ops import elementwise as ew
+from ..ops.reduce import Softmax
 from ..ops.shape import broadcast_like, const_value, scalar_const
 
 __all__ = ["const_value", "scalar_const", "is_const", "is_op", "filled", "same_type_as", "positive_valued"]
@@ -34,5 +35,4 @@ def same_type_as(x: Tensor, node: Tensor) -> Tensor:
 
 def positive_valued(t: Tensor) -> bool:
     """Ops whose output is > 0 wherever finite: cancelling them in a ratio is the stable choice."""
-    from ..ops.reduce import Softmax
     return t.op in (ew.EXP, ew.SIGMOID) or type(t.op) is Softmax
