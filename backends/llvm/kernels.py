@@ -238,17 +238,20 @@ def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 #: the two partial results a monoid's `combine` is printed over
 _LEFT, _RIGHT = sp.symbols("acc item")
+#: the combines whose float instruction may be reassociated (a sum's, a product's)
+_REASSOCIABLE = (_LEFT + _RIGHT, _LEFT * _RIGHT)
 
 
 def combine(kf: KernelFunction, monoid: type[Monoid], acc: ir.Value, x: ir.Value) -> ir.Value:
-    """acc (+) x: the monoid's `combine` printed as scalar code, in the accumulator's type. A float sum
-    or product is marked reassociable (the monoid is associative), so a contiguous inner loop vectorizes
-    into partial accumulators; they run in double for float32 data (`Monoid.accumulator`), which keeps
-    them more accurate than NumPy's pairwise float32 sums. Integers wrap (two's complement, as NumPy's);
-    bools are bytes 0/1."""
+    """acc (+) x: the monoid's `combine` printed as scalar code, in the accumulator's type. A float
+    combine that is a + b or a * b is marked reassociable (the monoid is associative), so a contiguous
+    inner loop vectorizes into partial accumulators; they run in double for float32 data
+    (`Monoid.accumulator`), which keeps them more accurate than NumPy's pairwise float32 sums. Integers
+    wrap (two's complement, as NumPy's); bools are bytes 0/1."""
+    expr = monoid.combine(_LEFT, _RIGHT)
     printer = kf.printer(kf.b, F64 if is_int(acc.type) else acc.type, {_LEFT: acc, _RIGHT: x})
-    out = printer.emit_as(monoid.combine(_LEFT, _RIGHT), acc.type)
-    if isinstance(out, ir.Instruction) and out.opname in ("fadd", "fmul"):
+    out = printer.emit_as(expr, acc.type)
+    if expr in _REASSOCIABLE and not is_int(acc.type):
         out.flags.append("reassoc")
     return out
 
