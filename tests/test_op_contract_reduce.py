@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 
 import graphc as gc
+from conftest import BACKENDS as CONFTEST_BACKENDS
 from graphc.backends.cuda.lowering import lower_program as lower_for_gpu
 from graphc.backends.cuda.steps import Host
 from graphc.backends.llvm.lowering import lower_program as lower_for_cpu
@@ -20,7 +21,8 @@ from graphc.ops.fused import FusedReduce
 from graphc.ops.reduce import Monoid
 from graphc.schedule import kind_of
 
-BACKENDS = ["numpy", "llvm", "cuda-emulate"]
+#: the reference, the LLVM build, the CUDA kernels on an emulated grid, and on a GPU machine the GPU itself
+BACKENDS = ["numpy", "llvm", "cuda-emulate"] + [b for b in CONFTEST_BACKENDS.values() if b.startswith("cuda")]
 
 
 class AnyTrue(Monoid):
