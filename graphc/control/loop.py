@@ -37,13 +37,13 @@ from ..ir import Constant, Tensor, placeholder, remake, substitute, toposort
 from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
-from ..ops.elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
+from ..ops.elementwise import ADD
 from ..ops.index import Slice
 from ..ops.linalg import MatMul, matmul
 from ..ops.operands import desc
 from ..ops.reduce import Sum
 from ..ops.reduce import sum as reduce_sum
-from ..ops.shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims,
+from ..ops.shape import (Transpose, concatenate, expand_dims,
                          reshape, stack, transpose, zeros_like)
 
 _UIDS = itertools.count()
@@ -241,9 +241,9 @@ class _Reverse:
         wanted = {i for x in order if x not in forward for at, i in enumerate(x.inputs)
                   if i in forward and at not in x.op.donors}
         for v in reversed(order):  # consumers first: views and elementwise chains are recomputed
-            if v in wanted and isinstance(v.op, _RECOMPUTED) and v.op not in _STASHED:
+            if v in wanted and v.op.cost is not None and v.op.cost <= RECOMPUTE_COST:
                 wanted.discard(v)
-                wanted.update(v.inputs)
+                wanted.update(i for at, i in enumerate(v.inputs) if at not in v.op.donors)
         residuals = [v for v in order if v in wanted and v in forward and not isinstance(v.op, Constant)
                      and self._fits_row(v)]
         mapping: dict[Tensor, Tensor] = {}
@@ -350,10 +350,10 @@ class _Reverse:
                            [zeros_like(like), *per_step], self.consts, last=total)
 
 
-#: ops a reverse loop recomputes from their inputs rather than reading stashed: views, elementwise ops
-_RECOMPUTED = (Slice, Transpose, Reshape, ExpandDims, Squeeze, BroadcastTo, Concatenate, Elementwise)
-#: elementwise ops a reverse loop reads stashed all the same: each costs tens of operations per element
-_STASHED = (SIGMOID, TANH, EXP, EXPM1, LOG, LOG1P, SOFTPLUS, ERF, SIN, COS)
+#: the most work per element (`Op.cost`) a reverse loop spends recomputing a forward value rather than
+#: reading it stashed: views (0) and plain arithmetic (1) are recomputed, fused into the reverse loop's
+#: kernels; transcendental functions and everything without a cost (products, reductions) are stashed
+RECOMPUTE_COST = 1
 
 
 def merge_scans(roots: Sequence[Tensor]) -> dict[Tensor, Tensor]:
