@@ -8,6 +8,7 @@ Python objects, so the result is a DAG: its *tree* size is the swell.
 """
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
 
@@ -101,6 +102,8 @@ def _evaluate(node: Tensor, args: list[np.ndarray]) -> np.ndarray:
         return _elementwise(node, args)
     if isinstance(op, MOVERS):
         return _sympified(np.array(op.numpy(*args), dtype=object))
+    if isinstance(op, reduce.Monoid):
+        return _fold(node, args)
     rule = _RULES.get(type(op))
     if rule is None:
         raise ScalarizeError(f"scalarize: no scalar rule for the op {op.name} ({node.type_str()})", loc=node.loc,
@@ -159,6 +162,14 @@ def _reduction(row: Callable[[list], sp.Basic]) -> Callable:
     return rule
 
 
+def _fold(node: Tensor, args: list[np.ndarray]) -> np.ndarray:
+    """A monoid reduction as its own `combine` folded over each line (its identity for an empty one)."""
+    monoid = type(node.op)
+    start = sp.sympify(monoid.identity(node.dtype))
+    return along(args[0], node.op.axes, lambda xs: functools.reduce(monoid.combine, xs) if xs else start,
+                 node.op.keepdims)
+
+
 def _logsumexp(xs: list) -> sp.Basic:
     return sp.log(sp.Add(*[sp.exp(x) for x in xs]))
 
@@ -211,10 +222,6 @@ def _count(node: Tensor, args: list[np.ndarray]) -> np.ndarray:
 
 
 _RULES: dict[type, Callable[[Tensor, list[np.ndarray]], np.ndarray]] = {
-    reduce.Sum: _reduction(lambda xs: sp.Add(*xs)),
-    reduce.Prod: _reduction(lambda xs: sp.Mul(*xs)),
-    reduce.Max: _reduction(lambda xs: sp.Max(*xs)),
-    reduce.Min: _reduction(lambda xs: sp.Min(*xs)),
     reduce.LogSumExp: _reduction(_logsumexp),
     reduce.Softmax: _per_line(_softmax),
     reduce.LogSoftmax: _per_line(_log_softmax),

@@ -30,6 +30,7 @@ from ..ir.dtypes import canonical, is_float, promote
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
+from .axes import broadcast_like, expand_dims, scalar_const, unbroadcast
 from .operands import as_tensors, broadcast_dims, desc
 
 X = sp.symbols("x0:3", real=True)
@@ -98,7 +99,6 @@ class Elementwise(Op):
         return out if isinstance(out, Tensor) else None
 
     def pullback(self, node, g):
-        from .axes import unbroadcast
         grads = []
         for i, x in enumerate(node.inputs):
             if not (self.differentiable and is_float(x.dtype) and i in self.diff_inputs()):
@@ -117,7 +117,6 @@ class Elementwise(Op):
         total = terms[0]
         for t in terms[1:]:
             total = add(total, t)
-        from .axes import broadcast_like
         return broadcast_like(total, node)
 
     def diff_inputs(self) -> range:
@@ -177,7 +176,6 @@ def apply(op: Elementwise, *operands: Any) -> Tensor:
 
 
 def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:
-    from .axes import expand_dims
     nd = max(t.ndim for t in ts)
     return [t if t.ndim == nd else expand_dims(t, tuple(range(nd - t.ndim))) for t in ts]
 
@@ -277,7 +275,6 @@ def _power_partial(node, i, seed):
     """torch's rules, written so that no term divides by the base (SymPy's derived b a**b / a is
     0/0 at a = 0): d/da a**b = b a**(b-1), zero where b = 0; d/db a**b = a**b log a, zero where
     a = 0 and b >= 0 (the limit). The log reads 1 there instead of 0, so every order stays finite."""
-    from .axes import scalar_const
     a, b = node.inputs
     if i == 1:
         at_zero = logical_and(equal(a, 0.0), greater_equal(b, 0.0))

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..function import Function
 from ..ir import Graph, Tensor, toposort
 from ..ir.errors import InputError
+from ..ops.elementwise import Elementwise
+from ..ops.reduce import Reduce
 from .stages import run_stage
 
 Groups = Mapping[str, Iterable[Tensor]]
@@ -155,11 +157,20 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
 
 
 def family(op: Any) -> str:
-    """An op's family: the module of graphc.ops it is defined in, or the kind of leaf."""
+    """An op's family: the kind of leaf, elementwise or reduce for those ops wherever they are defined
+    (a user's own included), else the module of graphc.ops it is defined in (the broadcasting and axis
+    bookkeeping of `axes.py` drawn as shape ops)."""
     if op.is_leaf:
         return op.name
+    if isinstance(op, Elementwise):
+        return "elementwise"
+    if isinstance(op, Reduce):
+        return "reduce"
     module = type(op).__module__
-    return module.rsplit(".", 1)[-1] if module.startswith("graphc.ops.") else "other"
+    if not module.startswith("graphc.ops."):
+        return "other"
+    name = module.rsplit(".", 1)[-1]
+    return "shape" if name == "axes" else name
 
 
 def _source(n: Tensor) -> str:
