@@ -93,8 +93,8 @@ class ExportsLibraries(Protocol):
 PREFERENCE = ("llvm", "numpy")
 #: The backend that compiles every graph, where "auto" ends when the faster ones cannot be used.
 REFERENCE = "numpy"
-#: backend name -> (module path, attribute of the module holding the backend object)
-KNOWN: dict[str, tuple[str, str]] = {
+#: backend name -> (module path, attribute of the module holding the backend object), or the object
+KNOWN: dict[str, tuple[str, str] | Backend] = {
     "numpy": ("graphc.backends.numpy", "BACKEND"), "numpy-kernels": ("graphc.backends.numpy", "KERNELS"),
     "llvm": ("graphc.backends.llvm", "BACKEND"), "llvm-checked": ("graphc.backends.llvm", "CHECKED"),
     "cuda": ("graphc.backends.cuda", "BACKEND"), "cuda-host": ("graphc.backends.cuda", "HOST_OUTPUTS"),
@@ -102,14 +102,19 @@ KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
-def register(name: str, module: str, attribute: str = "BACKEND") -> None:
-    """Make `backend=name` the object `attribute` of the module `module` (a module path), imported on
-    first use: how a backend outside graphc plugs in."""
-    KNOWN[name] = (module, attribute)
+def register(name: str, backend: str | Backend, attribute: str = "BACKEND") -> None:
+    """Make `backend=name` a backend from outside graphc: a `Backend` object, or a module path whose
+    `attribute` holds one, imported on first use (so registering costs no import)."""
+    if not isinstance(backend, (str, Backend)):
+        raise TypeError(f"register: {name!r} needs a Backend object or a module path, got {backend!r:.60}")
+    KNOWN[name] = backend if isinstance(backend, Backend) else (backend, attribute)
 
 
 def _load(name: str) -> Backend:
-    module, attribute = KNOWN[name]
+    entry = KNOWN[name]
+    if isinstance(entry, Backend):
+        return entry
+    module, attribute = entry
     backend = getattr(importlib.import_module(module), attribute, None)
     if backend is None:
         raise ImportError(f"{module} defines no {attribute}")

@@ -88,3 +88,15 @@ def test_importing_graphc_imports_no_backend():
     check = ("import sys, graphc; assert not [m for m in sys.modules if m.startswith('graphc.backends')], "
              "[m for m in sys.modules if m.startswith('graphc.backends')]")
     subprocess.run([sys.executable, "-c", check], check=True)
+
+
+def test_a_backend_object_registers_directly():
+    registry.register("doubling-object", Doubling())
+    try:
+        x = gc.placeholder((2,), "float64", name="x")
+        fn = gc.function([x], x + 1.0, backend="doubling-object")
+        np.testing.assert_array_equal(fn(np.array([1.0, 2.0])), [4.0, 6.0])
+    finally:
+        del registry.KNOWN["doubling-object"]
+    with pytest.raises(TypeError, match="needs a Backend object or a module path"):
+        registry.register("nothing", 42)
