@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import sympy as sp
 from llvmlite import ir
 
-from .codegen import F32, F64, I1, Unsupported, intrinsic
+from .irtypes import F32, F64, I1, Unsupported, intrinsic
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
