@@ -377,7 +377,7 @@ class SoftmaxRows:
     its result from the row's `top`, `denom` and `log_denom`."""
 
     def __init__(self, ctx: Context, k: Kernel, kf: KernelFunction):
-        self.ctx, self.k, self.kf, self.b = ctx, k, kf, kf.b
+        self.kf, self.b = kf, kf.b
         self.domain = k.inputs[0].shape
         self.axes = softmax_axes(k.node.op)
         self.outer = [i for i in range(len(self.domain)) if i not in self.axes]
@@ -435,16 +435,20 @@ class SoftmaxRows:
 def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """exp(x - max) / sum(exp(x - max)) along the axis."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
-    rows.emit(lambda: rows.over_axes(lambda idx: store(
-        kf, out, idx, b.fdiv(rows.p.math("exp", b.fsub(rows.value(idx), rows.top)), rows.denom))))
+
+    def write(idx: list[ir.Value]) -> None:
+        store(kf, out, idx, b.fdiv(rows.p.math("exp", b.fsub(rows.value(idx), rows.top)), rows.denom))
+    rows.emit(lambda: rows.over_axes(write))
 
 
 @EMITTERS.register(reduce.LogSoftmax)
 def emit_log_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """x - max - log(sum(exp(x - max))) along the axis."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
-    rows.emit(lambda: rows.over_axes(lambda idx: store(
-        kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))))
+
+    def write(idx: list[ir.Value]) -> None:
+        store(kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
+    rows.emit(lambda: rows.over_axes(write))
 
 
 @EMITTERS.register(reduce.LogSumExp)
@@ -462,10 +466,11 @@ def emit_softmax_cross_entropy(ctx: Context, k: Kernel, kf: KernelFunction) -> N
     t = ctx.operand(k.inputs[1], rows.domain)
     out = reduced_output(ctx, k, rows.domain, rows.axes)
 
+    def term(idx: list[ir.Value]) -> ir.Value:
+        return b.fmul(rows.value(idx, t), b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
+
     def finish() -> None:
-        total = rows.accumulate(lambda idx: b.fmul(rows.value(idx, t),
-                                                   b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom)))
-        rows.store_reduced(out, from_compute(b, b.fneg(total), out.dtype))
+        rows.store_reduced(out, from_compute(b, b.fneg(rows.accumulate(term)), out.dtype))
     rows.emit(finish)
 
 
