@@ -11,8 +11,9 @@ A generated region of a Markdown file sits between `<!-- generated:NAME -->` and
 - any other NAME: the text of `GENERATORS[NAME]` below (each NAME once across the docs).
 
 Pictures: each drawing of `_draw()` (the lecture's MLP of examples/visualize_mlp.py, as
-docs/visualization.md shows it) is written as `docs/images/NAME.dot`, the graph description
-`gc.viz.to_dot` gives, and rendered to `NAME.svg` with Graphviz's `dot`, the SVG stamped with the
+docs/visualization.md shows it, described by `gc.viz.to_dot`; and the layers of docs/architecture.md
+with the imports between them, from `graphc.testing.layers`) is written as `docs/images/NAME.dot`
+and rendered to `NAME.svg` with Graphviz's `dot`, the SVG stamped with the
 sha256 of its DOT. `--check` compares the DOT text, not the pixels (they depend on the Graphviz
 version), and that each SVG's stamp matches its DOT; it needs no Graphviz.
 
@@ -142,7 +143,7 @@ def lstm_node_counts() -> str:
     """networks.md: nodes of an LSTM's forward + gradient graph, scanned and unrolled, per length."""
     import graphc as gc
     from graphc import nn
-    from graphc.ops.loop import node_count
+    from graphc.control import node_count
 
     def nodes(length: int, unroll: bool) -> int:
         lstm = nn.LSTM(4, 16, batch_first=True, unroll=unroll, rng=0)
@@ -179,6 +180,13 @@ def workload_kernels() -> str:
                       f"| `fast_math=True` | {' | '.join(str(kernels(n, True)) for n in names)} |"]) + "\n"
 
 
+def layer_table() -> str:
+    """architecture.md: the layers top first, each with its modules and the layers it imports, from the
+    layer contract and the import graph of graphc.testing.layers."""
+    from graphc.testing import layers
+    return fenced(layers.layer_table(layers.import_graph()))
+
+
 def tolerance_table() -> str:
     """backends.md: the tolerances of tests that compare a backend with NumPy (tests/conftest.py)."""
     import importlib.util
@@ -199,6 +207,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "passes-pipeline": passes_pipeline,
     "workload-kernels": workload_kernels,
     "test-tolerances": tolerance_table,
+    "layers": layer_table,
 }
 
 
@@ -221,7 +230,7 @@ def mlp() -> dict:
 
 
 def pictures() -> dict[str, str]:
-    """{picture name: DOT text} for the pictures of docs/visualization.md, drawn in a fresh process:
+    """{picture name: DOT text} for the pictures of the docs, drawn in a fresh process:
     nodes are hash-consed, so in a process that declared an equal node before (a docs block, a
     test), the drawing would show that earlier declaration's source line."""
     result = subprocess.run([sys.executable, os.path.abspath(__file__), "--print-dot"], cwd=ROOT,
@@ -233,6 +242,7 @@ def pictures() -> dict[str, str]:
 
 def _draw() -> dict[str, str]:
     import graphc as gc
+    from graphc.testing import layers
     g = mlp()
     layer1 = {"layer 1": [g["w1"] * g["x"], g["w1"] * g["x"] + g["b1"], g["n"]]}
     return {
@@ -241,6 +251,7 @@ def _draw() -> dict[str, str]:
         "mlp_path_w1": gc.viz.to_dot(g["step"], stage="gradients", highlight=(g["w1"], g["L"]), groups=layer1),
         "mlp_optimized": gc.viz.to_dot(g["step"], stage="optimized"),
         "mlp_fused": gc.viz.to_dot(g["step"], stage="fused"),
+        "layers": layers.layer_dot(layers.import_graph()),
     }
 
 

@@ -20,7 +20,7 @@ import graphc as gc
 from _common import parse_args, training_result, wrote
 from graphc import losses, nn, optim
 from graphc.compare.atomic import write_atomic
-from graphc.ops.loop import node_count
+from graphc.control import node_count
 
 STEPS, HIDDEN = 12, 24
 

@@ -9,6 +9,7 @@
 from . import ops, testing
 from . import checkpoint, data, losses, metrics, nn, optim, train
 from .autodiff import grad, hessian, hvp, jvp, vjp
+from .control import scan
 from .function import Function, function
 from .export import export_library
 from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, CheckpointError, DTypeError,
@@ -17,11 +18,10 @@ from .ir import (DTYPES, ArgumentError, BackendError, BackendFallbackWarning, Ch
 from .ops import *  # noqa: F401,F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .printing import pformat, pprint
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
-    "Function", "function", "export_library", "grad", "hessian", "hvp", "jvp", "vjp",
+    "Function", "function", "export_library", "scan", "grad", "hessian", "hvp", "jvp", "vjp",
     "DTYPES", "ArgumentError", "BackendError", "BackendFallbackWarning", "CheckpointError", "DTypeError",
     "GradientError", "Graph", "GraphcError", "IndexRangeError", "InputError", "ModeError", "NonFiniteError",
     "ShapeError", "Tensor", "constant", "parameter", "placeholder", "pformat", "pprint", "testing",
@@ -30,8 +30,9 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """`gc.viz` and `gc.compare` are imported on first use: the core never imports these tools."""
-    if name in ("viz", "compare"):
+    """`gc.viz`, `gc.compare` and `gc.backends` are imported on first use: the core never imports these
+    tools, nor the backends (graphc.backend's registry imports the one a function runs on)."""
+    if name in ("viz", "compare", "backends"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,16 @@
 """`gc.export_library`: a compiled step as a native shared library with a C header.
 
-The work is the LLVM backend's (graphc.backends.llvm.export); this module picks
-the variant's kernel program, so any function can be exported whatever backend
-it runs on in Python.
+The work is the LLVM backend's (its `ExportsLibraries` capability, found through the
+registry of graphc.backend: the core imports no backend); this module picks the
+variant's kernel program, so any function can be exported whatever backend it runs
+on in Python.
 """
 from __future__ import annotations
 
 import os
 from typing import Sequence
 
+from .backend import ExportsLibraries, capability
 from .function import Function
 from .ir.errors import InputError
 
@@ -32,5 +34,5 @@ def export_library(fn: Function, library: str, header: str | None = None, *, nam
     if header is not None and (not isinstance(header, str) or not header):
         raise InputError(f"export_library: the header path must be a non-empty string, got {header!r:.60}")
     program = fn.kernel_program(*(shapes or ()))
-    from .backends.llvm.export import export_program  # the LLVM backend is imported only when exporting
-    return export_program(program, library, header or os.path.splitext(library)[0] + ".h", name)
+    exporter = capability("llvm", ExportsLibraries)
+    return exporter.export_library(program, library, header or os.path.splitext(library)[0] + ".h", name)

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import backends
+from . import backend as registry
 from .ir import Constant, Graph, Parameter, Placeholder, Tensor
 from .ir.errors import ArgumentError, NonFiniteError
 from .ops.elementwise import DIV, EXP, LOG, POW, SQRT
@@ -78,7 +78,7 @@ def _reference_values(graph: Graph, arrays: Sequence[np.ndarray]) -> dict[Tensor
     """Every node's value in the NumPy reference (no update applied): the graph's nodes as outputs."""
     nodes = tuple(n for n in graph.nodes if not isinstance(n.op, Placeholder))
     values = dict(zip(graph.inputs, arrays))
-    values.update(zip(nodes, backends.get("numpy").compile(Graph(graph.inputs, nodes))(arrays)))
+    values.update(zip(nodes, registry.get("numpy").compile(Graph(graph.inputs, nodes))(arrays)))
     return values
 
 

@@ -16,7 +16,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import backends, finite
+from . import backend as registry
+from . import finite
+from .backend import Executable, GeneratesPtx, NativeCode
 from .ir import Graph, Parameter, Placeholder, Tensor, placeholder, placeholders_of, remake
 from .ir.dtypes import canonical, is_float
 from .ir.errors import ArgumentError, BackendFallbackWarning, DTypeError, InputError, ShapeError
@@ -44,7 +46,7 @@ class Variant:
     A step the LLVM backend loaded from its step cache has not run the passes: the optimized graph,
     the report and the kernel program are made (by the same deterministic passes) when first asked for."""
 
-    def __init__(self, graph: Graph, executable: Any,
+    def __init__(self, graph: Graph, executable: Executable,
                  passes: tuple[Graph, PassReport, KernelProgram | None] | Callable[[], tuple]):
         self.graph = graph  # specialized, before the passes
         self.executable = executable
@@ -95,7 +97,7 @@ class Function:
         self._modes = Modes.of(self.graph)  # the train/eval mode of each mode-dependent layer, checked per call
         if self.updates:
             self._modes.warn_stale_state([p for p, _ in self.updates], stacklevel=3)
-        self._backend, reason = backends.choose(backend)
+        self._backend, reason = registry.choose(backend)
         self.backend: str = self._backend.name  # the build that runs, never "auto"
         self.backend_reason: str | None = None  # why "auto" runs a slower build than llvm (None when it does not)
         self._auto = backend == "auto"
@@ -209,12 +211,12 @@ class Function:
     def _unsupported(self) -> tuple[type[Exception], ...]:
         """What makes backend="auto" fall back while compiling: the backend's own "cannot build this graph"
         (a user's error, a bad shape or dtype, is raised as it is)."""
-        return tuple(getattr(self._backend, "unsupported", ())) if self._auto else ()
+        return tuple(self._backend.unsupported) if self._auto else ()
 
     def _fall_back(self, reason: str) -> None:
         """Run on the reference from now on (backend="auto" only), and say why: once per reason in a process."""
-        if self._backend.name != backends.REFERENCE:
-            self._backend = backends.get(backends.REFERENCE)
+        if self._backend.name != registry.REFERENCE:
+            self._backend = registry.get(registry.REFERENCE)
             self._variants.clear()
             self._last = None
         self.backend, self.backend_reason = self._backend.name, " ".join(reason.split())
@@ -233,7 +235,7 @@ class Function:
                 optimized, report = optimize(graph, self.optimize, self.snapshots, fast_math=self.fast_math)
                 done.append((optimized, report, lower(optimized) if self._backend.consumes == "program" else None))
             return done[0]
-        steps = getattr(self._backend, "step_cache", None) if not self.snapshots else None
+        steps = self._backend.step_cache if not self.snapshots else None
         level = pipeline_key(self.optimize, self.fast_math)
         exe = steps.load(graph, level, lambda: passes()[2]) if steps is not None else None
         if exe is None:
@@ -271,7 +273,7 @@ class Function:
 
     def llvm_ir(self, *shapes: tuple, optimized: bool = False) -> str:
         """The LLVM IR of a variant (backend="llvm"): as generated, or after optimization."""
-        return self.variant(*shapes).executable.llvm_ir(optimized)
+        return self._native(self.variant(*shapes), "llvm_ir").llvm_ir(optimized)
 
     def profile(self, *args: Any, calls: int = 20) -> Any:
         """Time each kernel of the step over `calls` calls with these arguments (backend="llvm"):
@@ -279,19 +281,23 @@ class Function:
         self._modes.check()
         arrays = self._arguments(args, {})
         variant = self._variant_for(tuple(a.shape for a in arrays))
-        if not hasattr(variant.executable, "profile"):
-            raise InputError(f"profile: the {self.backend} backend has no kernel timers",
-                             fix="compile with backend=\"llvm\"")
-        return self._held(variant.executable.profile, arrays, calls)
+        return self._held(self._native(variant, "profile").profile, arrays, calls)
 
     def asm(self, *shapes: tuple) -> str:
         """The host assembly of a variant (backend="llvm")."""
-        return self.variant(*shapes).executable.asm()
+        return self._native(self.variant(*shapes), "asm").asm()
+
+    def _native(self, variant: Variant, what: str) -> NativeCode:
+        """The variant's executable as native code, or an InputError naming the backend that has none."""
+        if not isinstance(variant.executable, NativeCode):
+            raise InputError(f"{what}: the {self.backend} backend compiles no native code (no IR, assembly or "
+                             f"kernel timers)",
+                             fix="compile with backend=\"llvm\"")
+        return variant.executable
 
     def ptx(self, *shapes: tuple, arch: str = "sm_90") -> str:
         """The PTX the cuda backend generates for a variant's kernel program (no GPU needed)."""
-        from .backends.cuda import generate_ptx
-        return generate_ptx(self.kernel_program(*shapes), arch)
+        return registry.capability("cuda", GeneratesPtx).ptx(self.kernel_program(*shapes), arch)
 
     @property
     def variants(self) -> list[tuple]:
@@ -321,11 +327,9 @@ class Function:
         if isinstance(v, Tensor):
             raise InputError(f"{label}: got a symbolic tensor; a compiled function takes arrays",
                              fix="pass NumPy arrays (or build the expression into the graph)")
-        device_input = getattr(self._backend, "device_input", None)
-        if device_input is not None:  # a GPU backend takes GPU arrays in place (checked by it)
-            on_device = device_input(v, x, label)
-            if on_device is not None:
-                return on_device
+        on_device = self._backend.device_input(v, x, label)  # a GPU backend takes GPU arrays in place
+        if on_device is not None:
+            return on_device
         if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, (list, tuple)):
             a = np.asarray(v)
             if a.dtype != self._dtypes[i]:  # another dtype, or another byte order: native code reads native

@@ -2,16 +2,16 @@
 base's emitter on the LLVM and the CUDA backends (the host-grid emulation runs the CUDA kernels here)."""
 import numpy as np
 import pytest
-
-import graphc as gc
 from graphc.backends.cuda import tables
 from graphc.backends.llvm import kernels
 from graphc.backends.llvm.registry import EMITTERS, Registry
+
+import graphc as gc
+from graphc.control.loop import Scan
 from graphc.ir import Tensor
 from graphc.ir.node import Op
 from graphc.ops import elementwise as ew
 from graphc.ops import reduce
-from graphc.ops.loop import Scan
 from graphc.schedule.lower import KINDS
 
 

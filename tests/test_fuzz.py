@@ -11,6 +11,7 @@ import pytest
 
 import graphc as gc
 import graphc.backends.numpy as numpy_backend
+from graphc.backend import Backend
 from graphc.testing.fuzz import Input, Program, minimize, run, script, session, targets_for
 
 LEVELS = ("O0", "O1", "O2")
@@ -28,7 +29,7 @@ def test_fixed_seed_budget_has_no_mismatch(backends):
     assert report.mismatches == 0, "\n\n".join(text for _, text in report.reproducers)
 
 
-class WrongExp:
+class WrongExp(Backend):
     """The numpy backend, but one more than right in every float output of a graph holding an exp."""
 
     name, consumes = "wrong-exp", "graph"
@@ -45,7 +46,7 @@ class WrongExp:
 @pytest.fixture
 def wrong_exp(monkeypatch):
     monkeypatch.setattr(numpy_backend, "WRONG_EXP", WrongExp(), raising=False)
-    monkeypatch.setitem(gc.backends.KNOWN, "wrong-exp", ("numpy", "WRONG_EXP"))
+    monkeypatch.setitem(gc.backends.KNOWN, "wrong-exp", ("graphc.backends.numpy", "WRONG_EXP"))
     return "wrong-exp"
 
 

@@ -5,7 +5,7 @@ import pytest
 
 import graphc as gc
 from graphc import nn
-from graphc.ops.loop import node_count
+from graphc.control import node_count
 from graphc.testing import check_grad
 from torchref import reference
 

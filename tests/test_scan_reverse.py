@@ -8,7 +8,7 @@ import graphc as gc
 from graphc import nn
 from graphc.ir import Graph, toposort
 from graphc.ops.linalg import MatMul
-from graphc.ops.loop import Scan
+from graphc.control import Scan
 from graphc.ops.shape import Transpose
 from graphc.passes import optimize
 from graphc.testing import check_grad

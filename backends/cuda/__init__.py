@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from graphc.backend import Backend
 from graphc.ir import Tensor
 from graphc.ir.errors import InputError
 from graphc.schedule import KernelProgram
@@ -37,7 +38,7 @@ def to_numpy(x: Any) -> np.ndarray:
 DLPACK_CUDA = 2
 
 
-class CudaBackend:
+class CudaBackend(Backend):
     """backend="cuda" returns device (CuPy) arrays; "cuda-host" copies the outputs to NumPy arrays."""
 
     consumes = "program"
@@ -53,6 +54,10 @@ class CudaBackend:
     def compile(self, program: KernelProgram) -> Executable:
         from .runtime import device
         return Executable(program, device(), self.host_outputs)
+
+    def ptx(self, program: KernelProgram, arch: str) -> str:
+        """`fn.ptx`: the PTX module of a program (`generate_ptx`)."""
+        return generate_ptx(program, arch)
 
     def device_input(self, v: Any, x: Tensor, label: str) -> Any:
         """A GPU array (CUDA array interface, or DLPack on a CUDA device) checked against input x; None for
@@ -72,7 +77,7 @@ class CudaBackend:
         return a
 
 
-class EmulatedBackend:
+class EmulatedBackend(Backend):
     name = "cuda-emulate"
     consumes = "program"
 

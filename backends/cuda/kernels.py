@@ -54,7 +54,9 @@ class LibdevicePrinter(ScalarPrinter):
     """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...).
 
     Without libdevice, exp/expm1/log/log1p/tanh stay the CPU's inline polynomials (plain arithmetic,
-    fine on NVPTX) and a kernel needing sin, cos, erf or a general pow runs on the host instead.
+    fine on NVPTX) and a kernel needing sin, cos, erf or a general pow runs on the host instead. Opaque
+    functions (sigmoid, softplus, ...) are their expansions, printed by this class, so they reach
+    libdevice too.
     """
 
     def _nv(self, name: str, *args: ir.Value) -> ir.Value:
@@ -71,9 +73,6 @@ class LibdevicePrinter(ScalarPrinter):
         if name in _LIBDEVICE_MATH and nvptx.libdevice_path() is not None:
             return self._nv(name, x)
         return super().math(name, x)
-
-    def libm(self, names: tuple[str, str], x: ir.Value) -> ir.Value:
-        return self._nv(names[1], x)
 
 
 class GpuKernel:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from graphc.backend import Backend
 from graphc.schedule import KernelProgram
 
 from .codegen import Unsupported
@@ -18,7 +19,7 @@ from .runtime import Executable
 from .stepcache import StepCache
 
 
-class LLVMBackend:
+class LLVMBackend(Backend):
     consumes = "program"
     #: what compile raises for a program it cannot build (a kernel without native code does not: it calls back)
     unsupported = (Unsupported,)
@@ -45,6 +46,11 @@ class LLVMBackend:
     def step_cache(self) -> StepCache | None:
         """Compiled steps keyed by the graph before the passes (stepcache.py); checked builds always compile."""
         return None if self._checked() else _STEPS
+
+    def export_library(self, program: KernelProgram, library: str, header: str, name: str | None):
+        """The program as a shared library with a C header (`gc.export_library`, export.py)."""
+        from .export import export_program  # the exporter is imported only when exporting
+        return export_program(program, library, header, name)
 
 
 _STEPS = StepCache()

@@ -111,8 +111,8 @@ def host() -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
-    import graphc  # its __version__: importlib.metadata scans site-packages (13 ms of a warm start)
-    return {"graphc": graphc.__version__, "llvmlite": llvmlite.__version__,
+    from graphc.version import __version__  # importlib.metadata scans site-packages (13 ms of a warm start)
+    return {"graphc": __version__, "llvmlite": llvmlite.__version__,
             "llvm": ".".join(map(str, llvm.llvm_version_info))}
 
 
@@ -127,9 +127,9 @@ def components(ir_text: str, pipeline: str) -> dict[str, str]:
 def sources() -> str:
     """The hash of every source file of graphc and its backends: the IR and step caches' entries depend on
     all of them (ops, passes, schedule, lowering), so an edit anywhere must miss. Once per process."""
-    import graphc
     import graphc.backends
-    return source_hash([os.path.realpath(os.path.dirname(m.__file__)) for m in (graphc, graphc.backends)])
+    from graphc import version  # a module of the package folder (not the facade, which imports every layer)
+    return source_hash([os.path.realpath(os.path.dirname(m.__file__)) for m in (version, graphc.backends)])
 
 
 def source_hash(folders: list[str]) -> str:

@@ -28,7 +28,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.singleton import Singleton
 
-from graphc.ops.loop import Scan
+from graphc.control.loop import Scan
+from graphc.ops.scalar import Opaque
 from graphc.schedule import KernelProgram
 from graphc.schedule.program import Buffer, Kernel, MemoryPlan
 
@@ -162,6 +163,8 @@ def _expr(e: sp.Basic) -> Any:
         return ("Float", tuple(int(v) for v in e._mpf_))
     if e.is_Rational:
         return ("Rational", int(e.p), int(e.q))
+    if isinstance(e, Opaque):  # a user's function may change under its name: keyed by what it computes
+        return ("opaque", type(e).__name__, _expr(e.expanded()))
     if not e.args:
         if isinstance(type(e), Singleton):  # pi, E, nan, oo, true, ...: the type names the value
             return ("atom", type(e).__name__)

@@ -26,9 +26,9 @@ from typing import Callable
 import numpy as np
 from llvmlite import ir
 
+from graphc.control.loop import Scan
 from graphc.ops.fused import MatMulEpilogue
 from graphc.ops.linalg import MatMul
-from graphc.ops.loop import Scan
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.nested import body_program
 

@@ -7,8 +7,9 @@ operands (the ops of a fused group share one operand dtype; comparisons give
 `i1`), and SymPy numbers take the type of the operands they meet. Values are
 converted on demand (`convert`), so `where(x > 0, x, 0)` and `cast(x > 0, float)`
 both work. Shared subtrees are emitted once (memoized per body), `lets` become
-SSA values. The opaque kernel functions are written in their stable forms, and
-exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
+SSA values. The printer knows the primitives of `graphc.ops.scalar`; an `Opaque`
+function (sigmoid, softplus, a user's) is emitted from its stable expansion, so a new one needs
+no code here. exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Callable, Sequence
 
 import sympy as sp
 from llvmlite import ir
+
+from graphc.ops import scalar as S
 
 from .irtypes import F32, F64, I1, Unsupported, intrinsic
 from .vmath import VMath
@@ -61,7 +64,7 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
 #: nan in a body; with fast math SymPy folds x / 0 into zoo * x, and IEEE's x / +0.0 is x * inf)
 _NON_FINITE = {sp.oo: float("inf"), sp.S.NegativeInfinity: float("-inf"), sp.nan: float("nan"), sp.zoo: float("inf")}
 #: SymPy function -> `VMath` method (inline, vectorizable)
-_VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.erf: "erf"}
+_VMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh", sp.erf: "erf", S.log1p: "log1p", S.expm1: "expm1"}
 
 
 class ScalarPrinter:
@@ -152,14 +155,24 @@ class ScalarPrinter:
             return ir.Constant(I1, int(e is sp.true))
         if e.is_Number or e is sp.pi or e is sp.E:
             return self.emit_as(e, None)
-        handler = _HANDLERS.get(type(e)) or _HANDLERS.get(getattr(e.func, "__name__", ""))
-        if handler is None:
-            if type(e) in _VMATH:
-                return self.math(_VMATH[type(e)], _arg(self, e.args[0]))
-            if type(e) in _INTRINSICS:
-                return self.call(_INTRINSICS[type(e)], _arg(self, e.args[0]))
-            raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")
-        return handler(self, e, self.b)
+        handler = _HANDLERS.get(type(e))
+        if handler is not None:
+            return handler(self, e, self.b)
+        if type(e) in _VMATH:
+            return self.math(_VMATH[type(e)], _arg(self, e.args[0]))
+        if type(e) in _INTRINSICS:
+            return self.call(_INTRINSICS[type(e)], _arg(self, e.args[0]))
+        if isinstance(e, S.Opaque):
+            return self.opaque(e)
+        raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")
+
+    def opaque(self, e: S.Opaque) -> ir.Value:
+        """An opaque function's expansion, over its arguments as floats: printed from the function's
+        template by a printer of its own (the template's stand-ins are the same objects in every
+        call), so SymPy never rebuilds the expansion around the arguments (where it would simplify)."""
+        stand_ins, body = e.template(len(e.args))
+        inner = type(self)(self.b, self.ftype, {x: _arg(self, a) for x, a in zip(stand_ins, e.args)})
+        return convert(self.b, inner.emit(body), self.ftype)
 
 
 def _add(p: ScalarPrinter, e: sp.Add, b: ir.IRBuilder) -> ir.Value:
@@ -310,29 +323,9 @@ def _arg(p: ScalarPrinter, x: sp.Basic) -> ir.Value:
     return p.emit_as(x, p.ftype)
 
 
-def _sigmoid(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-    """1 / (1 + exp(-x)): exp overflows to inf for very negative x, giving exactly 0, never NaN."""
-    x = _arg(p, e.args[0])
-    return b.fdiv(p.const(1), b.fadd(p.const(1), p.math("exp", b.fneg(x))))
-
-
-def _softplus(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-    """max(x, 0) + log1p(exp(-|x|)): never overflows."""
-    x = _arg(p, e.args[0])
-    tail = p.math("log1p", p.math("exp", b.fneg(p.call("fabs", x))))
-    return b.fadd(p.call("maxnum", x, p.const(0)), tail)
-
-
-def _opaque_math(name: str) -> Callable:
-    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
-        return p.math(name, _arg(p, e.args[0]))
-    return emit
-
-
 _HANDLERS: dict = {
     sp.Add: _add, sp.Mul: _mul, sp.Pow: _pow, sp.Max: _extremum("maximum"), sp.Min: _extremum("minimum"),
     sp.Abs: _abs, sp.sign: _sign, sp.Piecewise: _piecewise, sp.And: _logic("and"), sp.Or: _logic("or"), sp.Not: _not,
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
-    "sigmoid": _sigmoid, "softplus": _softplus, "log1p": _opaque_math("log1p"), "expm1": _opaque_math("expm1"),
 }

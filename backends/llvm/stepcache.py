@@ -31,7 +31,7 @@ import sympy
 
 from graphc.ir import Graph, Tensor
 from graphc.ir.leaves import Constant, Parameter, Placeholder
-from graphc.ops.loop import Body, Scan
+from graphc.control.loop import Body, Scan
 from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
@@ -69,6 +69,8 @@ def _subgraph(nodes: Sequence[Tensor], index: dict[int, int]) -> list:
 
 def _op(op: Any) -> Any:
     name = (type(op).__module__, type(op).__qualname__)
+    if not name[0].startswith("graphc."):  # a user's op (gc.ops.elementwise.define): its code is not in the key
+        raise Unkeyable(f"the op class {name[0]}.{name[1]}")
     if isinstance(op, Placeholder):
         return name, op.shape, op.dtype, op.label
     if isinstance(op, Parameter):  # its value is read at run time, not compiled in

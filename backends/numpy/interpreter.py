@@ -5,10 +5,11 @@ from typing import Sequence
 
 import numpy as np
 
+from graphc.backend import Backend
 from graphc.ir import Constant, Graph, GraphcError, Parameter, Placeholder, Tensor
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     name = "numpy"
     consumes = "graph"
 

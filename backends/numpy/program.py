@@ -11,11 +11,12 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from graphc.backend import Backend
 from graphc.ir import GraphcError
 from graphc.schedule import KernelProgram, View
 
 
-class ProgramBackend:
+class ProgramBackend(Backend):
     name = "numpy-kernels"
     consumes = "program"
 

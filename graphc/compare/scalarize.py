@@ -31,8 +31,9 @@ class ScalarizeError(GraphcError, NotImplementedError):
     """An op of the graph has no scalar (SymPy) form here, so the symbolic method cannot run on it."""
 
 
-_RELATIONS = {"less": sp.Lt, "less_equal": sp.Le, "greater": sp.Gt, "greater_equal": sp.Ge,
-              "equal": sp.Eq, "not_equal": sp.Ne}
+#: comparisons as SymPy relations that evaluate (the ops' own bodies keep x == x unevaluated, for kernels)
+_RELATIONS = {ew.Less: sp.Lt, ew.LessEqual: sp.Le, ew.Greater: sp.Gt, ew.GreaterEqual: sp.Ge,
+              ew.Equal: sp.Eq, ew.NotEqual: sp.Ne}
 
 
 def symbols_like(t: Tensor, name: str) -> np.ndarray:
@@ -121,8 +122,8 @@ def _elementwise(node: Tensor, args: list[np.ndarray]) -> np.ndarray:
         fn = lambda c, a, b: sp.Piecewise((a, c), (b, True))  # noqa: E731
     elif isinstance(op, ew.Cast):
         fn = _cast_rule(node.inputs[0].dtype, op.dtype)
-    elif op.name in _RELATIONS:
-        fn = _RELATIONS[op.name]
+    elif type(op) in _RELATIONS:
+        fn = _RELATIONS[type(op)]
     else:
         fn = op.scalar
     parts = np.broadcast_arrays(*args)

@@ -40,6 +40,9 @@ class Op:
     is_leaf: bool = False
     #: Indices of inputs read only for their shape and dtype (shape donors), never for their values.
     donors: tuple[int, ...] = ()
+    #: Work per output element a loop pays to recompute the op instead of reading it stashed (in
+    #: arithmetic instructions); None: never recomputed. Read by the reverse loop's stash policy.
+    cost: int | None = None
 
     def __init__(self, *values: Any):
         if len(values) != len(self.fields):

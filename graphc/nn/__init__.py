@@ -4,7 +4,8 @@ from .activations import (ELU, GELU, Activation, LeakyReLU, LogSoftmax, ReLU, Si
                           Softplus, Swish, Tanh, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu,
                           softmax, softplus, swish, tanh)
 from .layers import MLP, Dense, Dropout, Linear
-from .module import Call, Module, Sequential, record_calls
+from .calls import Call, record_calls
+from .module import Module, Sequential
 from .attention import MultiheadAttention, TransformerEncoderLayer, scaled_dot_product_attention
 from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
 from .embedding import Embedding

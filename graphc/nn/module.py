@@ -7,50 +7,15 @@ by dotted paths like `layers.0.weight`. A module builds graph, it runs nothing:
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import weakref
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from ..ir import DTypeError, GraphcError, ShapeError, Tensor
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .summary import Summary
-
-
-@dataclass(frozen=True)
-class Call:
-    """One module call while recording: which module, its tensor inputs, its tensor outputs."""
-
-    module: "Module"
-    inputs: tuple[Tensor, ...]
-    outputs: tuple[Tensor, ...]
-
-
-_CALLS: ContextVar[list[Call] | None] = ContextVar("graphc_module_calls", default=None)
-
-
-@contextlib.contextmanager
-def record_calls() -> Iterator[list[Call]]:
-    """Record every module call made inside (for drawing modules as boxes with gc.viz)."""
-    calls: list[Call] = []
-    token = _CALLS.set(calls)
-    try:
-        yield calls
-    finally:
-        _CALLS.reset(token)
-
-
-def _tensors(value: Any) -> tuple[Tensor, ...]:
-    if isinstance(value, Tensor):
-        return (value,)
-    if isinstance(value, (tuple, list)):
-        return tuple(t for v in value for t in _tensors(v))
-    return ()
+from .calls import note_call
+from .summary import Summary, summary
 
 
 def _is_parameter(value: Any) -> bool:
@@ -92,9 +57,7 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         out = self.forward(*args, **kwargs)
-        calls = _CALLS.get()
-        if calls is not None:
-            calls.append(Call(self, _tensors(list(args) + list(kwargs.values())), _tensors(out)))
+        note_call(self, list(args) + list(kwargs.values()), out)
         return out
 
     # -- the tree ------------------------------------------------------------
@@ -173,9 +136,8 @@ class Module:
         from .state import load_state
         self.load_state_dict(load_state(path))
 
-    def summary(self, input_shape: Any, dtype: Any = "float32") -> "Summary":
+    def summary(self, input_shape: Any, dtype: Any = "float32") -> Summary:
         """A table of the layers a forward pass on `input_shape` calls (`print` it); see `graphc.nn.summary`."""
-        from .summary import summary
         return summary(self, input_shape, dtype)
 
     def __repr__(self) -> str:

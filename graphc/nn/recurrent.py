@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..control import scan
 from ..ir import InputError, ShapeError, Tensor, parameter
 from ..ops import args
 from . import init
@@ -140,8 +141,8 @@ def run_cell(cell: _Cell, xs: Tensor, state: State, reverse: bool = False, unrol
     xw = cell.project(xs)
     if not unroll:
         if len(state) > 1:
-            return ops.scan(cell.step, state, [xw], reverse=reverse)
-        return [ops.scan(lambda h, xt: cell.step([h], xt)[0], state[0], [xw], reverse=reverse)]
+            return scan(cell.step, state, [xw], reverse=reverse)
+        return [scan(lambda h, xt: cell.step([h], xt)[0], state[0], [xw], reverse=reverse)]
     steps = []
     for t in (reversed(range(xs.shape[0])) if reverse else range(xs.shape[0])):
         state = cell.step(state, xw[t])

@@ -9,15 +9,29 @@ statistics of the graph you built, not those of the summary's).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..ir import InputError, Tensor, placeholder
 from ..ir.dtypes import is_float
-from .module import Module, record_calls
+from .calls import record_calls
 
 Shape = tuple  # tuple[int | None, ...]
+
+
+@runtime_checkable
+class ModuleTree(Protocol):
+    """What a summary reads of a model: `gc.nn.Module`'s tree (module.py builds on this file, so the
+    summary names the interface rather than the class)."""
+
+    def __call__(self, *args: Any) -> Any: ...
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Any]]: ...
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]: ...
+
+    def parameters(self) -> list[Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,7 @@ def _nbytes(ts: Iterable[Tensor]) -> int:
     return sum(t.size * np.dtype(t.dtype).itemsize for t in ts)
 
 
-def summary(model: Module, input_shape: Any, dtype: Any = "float32") -> Summary:
+def summary(model: ModuleTree, input_shape: Any, dtype: Any = "float32") -> Summary:
     """Call `model` on placeholders of `input_shape` and tabulate the module calls.
 
     `input_shape` is one shape (`(None, 784)`: `None` is a free batch dim) or a list of shapes for a
@@ -146,7 +160,7 @@ def summary(model: Module, input_shape: Any, dtype: Any = "float32") -> Summary:
     which checkpoints save but the optimizer never updates. Integer buffers (dropout's RNG key) are
     counters, not parameters, and are not counted.
     """
-    if not isinstance(model, Module):
+    if not isinstance(model, ModuleTree):
         raise InputError(f"summary: needs a gc.nn.Module, got {type(model).__name__}")
     inputs = _inputs(input_shape, dtype)
     paths = {}

@@ -7,7 +7,6 @@ from .elementwise import (abs, add, binary_cross_entropy, cast, clip, cos, divid
 from .conv import avg_pool2d, conv1d, conv2d, global_avg_pool2d, max_pool2d
 from .index import getitem, one_hot, slice_axis, take
 from .linalg import dot, matmul
-from .loop import scan
 from .random import next_key, random_uniform
 from .reduce import (argmax, argmin, log_softmax, logsumexp, max, mean, min, prod, softmax,
                      softmax_cross_entropy, std,
@@ -19,7 +18,7 @@ methods.install()
 multiply = mul
 
 __all__ = [
-    "avg_pool2d", "conv1d", "conv2d", "global_avg_pool2d", "max_pool2d", "scan",
+    "avg_pool2d", "conv1d", "conv2d", "global_avg_pool2d", "max_pool2d",
     "abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide", "equal", "erf", "exp", "expm1",
     "floor", "greater",
     "greater_equal", "less", "less_equal", "log", "log1p", "logical_and", "logical_not", "logical_or",

@@ -3,8 +3,11 @@
 The SymPy definition is the op's meaning: derivatives come from `sympy.diff`
 (computed once per op and cached) unless the op gives a hand rule because the
 derived one is unstable or wasteful (sigmoid reuses its output, softplus's
-derivative is a sigmoid, relu's is a step). Fusion and code generation print the
-same scalar definitions.
+derivative is a sigmoid, relu's is a step). Where the plain formula is unstable
+in floats, the op also names the stable form kernels compute (`kernel=`): an
+`Opaque` function of `graphc.ops.scalar` carrying its expansion in the
+primitives every code generator knows. So an op is one line here (or one call
+of `define` anywhere) and compiles natively on every backend.
 
 Operands broadcast as in NumPy: the builder aligns ranks with `expand_dims`, and
 an op's inputs then differ only where a dim is 1, so the gradient of a broadcast
@@ -16,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import math
+import sys
 
 import numpy as np
 import sympy as sp
@@ -25,6 +29,7 @@ from ..ir import Tensor
 from ..ir.dtypes import canonical, is_float, promote
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
+from . import scalar as S
 from .operands import as_tensors, broadcast_dims, desc
 
 X = sp.symbols("x0:3", real=True)
@@ -32,6 +37,8 @@ SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
 
 #: How an op treats operand dtypes: cast to float, to a number, keep, or require bool.
 FLOAT, NUMERIC, ANY, LOGICAL = "float", "numeric", "any", "logical"
+#: The `cost` of an op a polynomial or a libm call computes: tens of operations per element.
+TRANSCENDENTAL = 20
 
 
 class Elementwise(Op):
@@ -41,13 +48,14 @@ class Elementwise(Op):
     kind = NUMERIC
     returns_bool = False
     symbol: str | None = None  # infix symbol for printing, e.g. "+"
+    cost = 1  # one arithmetic instruction per element (transcendental ops: TRANSCENDENTAL)
 
     def scalar(self, *xs: sp.Expr) -> sp.Expr:
         """The op's value at one element, as a SymPy expression of `xs`."""
         raise NotImplementedError(self.name)
 
     def kernel_body(self, *xs: sp.Expr) -> sp.Expr:
-        """What a fused kernel computes: the scalar definition, or an opaque call to a stable routine."""
+        """What a fused kernel computes: the scalar definition, or its stable form (an `Opaque` call)."""
         return self.scalar(*xs)
 
     def infer(self, *inputs: Tensor):
@@ -122,21 +130,31 @@ class Elementwise(Op):
         return f"{self.name}({', '.join(args)})"
 
 
-def _make(name: str, arity: int, numpy_fn: Callable, scalar: Callable | None, *, kind: str = NUMERIC,
-          partial: Callable | None = None, differentiable: bool = True, returns_bool: bool = False,
-          symbol: str | None = None, opaque: bool = False) -> Elementwise:
-    """Define one elementwise op (a class with a single instance, since it has no attributes)."""
+def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: Callable | None = None,
+           kind: str = NUMERIC, partial: Callable | None = None, differentiable: bool = True,
+           returns_bool: bool = False, symbol: str | None = None, cost: int = 1,
+           module: str | None = None) -> Elementwise:
+    """Define an elementwise op: a class named after it (`greater_equal` -> `GreaterEqual`) and its one
+    instance (an elementwise op has no attributes); apply it with `apply(op, *operands)`.
+
+    `numpy(*arrays)` is the reference rule and `scalar(*xs)` the SymPy meaning (derivatives are its
+    `sympy.diff` unless `partial(node, i, seed)` gives `seed * d out / d input_i` as a graph).
+    `kernel(*xs)` is what kernels compute when the plain formula is unstable in floats: typically an
+    `graphc.ops.scalar.Opaque` subclass. `kind` says which operand dtypes it takes (FLOAT, NUMERIC,
+    ANY, LOGICAL), `cost` its work per element (`Op.cost`), and `module` where the class says it
+    lives (the caller's module by default).
+    """
     ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
-                              returns_bool=returns_bool, symbol=symbol,
-                              numpy=lambda self, *a: numpy_fn(*a),
-                              __doc__=f"Elementwise {name}.")
-    if scalar is not None:
-        ns["scalar"] = lambda self, *xs: scalar(*xs)
+                              returns_bool=returns_bool, symbol=symbol, cost=cost,
+                              numpy=lambda self, *a: numpy(*a),
+                              scalar=lambda self, *xs: scalar(*xs),
+                              __doc__=f"Elementwise {name}.",
+                              __module__=module or sys._getframe(1).f_globals.get("__name__", "__main__"))
     if partial is not None:
         ns["partial"] = lambda self, node, i, seed: partial(node, i, seed)
-    if opaque:  # kernels call the op's own stable routine instead of expanding its formula
-        ns["kernel_body"] = lambda self, *xs: sp.Function(name)(*xs)
-    cls = type(name.capitalize().replace("_", ""), (Elementwise,), ns)
+    if kernel is not None:
+        ns["kernel_body"] = lambda self, *xs: kernel(*xs)
+    cls = type("".join(part.capitalize() for part in name.split("_")), (Elementwise,), ns)
     return cls()
 
 
@@ -312,32 +330,34 @@ def _np_sign(x):
 
 # -- the ops -------------------------------------------------------------------
 
-ADD = _make("add", 2, np.add, lambda a, b: a + b, symbol="+")
-SUB = _make("subtract", 2, np.subtract, lambda a, b: a - b, symbol="-")
-MUL = _make("multiply", 2, np.multiply, lambda a, b: a * b, symbol="*")
-DIV = _make("divide", 2, np.true_divide, lambda a, b: a / b, kind=FLOAT, symbol="/")
-POW = _make("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**", partial=_power_partial)
-NEG = _make("negative", 1, np.negative, lambda a: -a, symbol="-")
-EXP = _make("exp", 1, np.exp, sp.exp, kind=FLOAT, partial=_exp_partial)
-LOG = _make("log", 1, np.log, sp.log, kind=FLOAT)
-LOG1P = _make("log1p", 1, np.log1p, lambda a: sp.log(1 + a), kind=FLOAT, opaque=True)
-EXPM1 = _make("expm1", 1, np.expm1, lambda a: sp.exp(a) - 1, kind=FLOAT, partial=_expm1_partial, opaque=True)
-SQRT = _make("sqrt", 1, np.sqrt, sp.sqrt, kind=FLOAT, partial=_sqrt_partial)
-SQUARE = _make("square", 1, np.square, lambda a: a ** 2)
-ABS = _make("abs", 1, np.abs, sp.Abs, partial=_abs_partial)
-SIGN = _make("sign", 1, _np_sign, sp.sign, differentiable=False)
-SIN = _make("sin", 1, np.sin, sp.sin, kind=FLOAT)
-COS = _make("cos", 1, np.cos, sp.cos, kind=FLOAT)
-ERF = _make("erf", 1, _np_erf, sp.erf, kind=FLOAT, partial=_erf_partial)
-TANH = _make("tanh", 1, np.tanh, sp.tanh, kind=FLOAT, partial=_tanh_partial)
-SIGMOID = _make("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kind=FLOAT, partial=_sigmoid_partial, opaque=True)
-SOFTPLUS = _make("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kind=FLOAT, opaque=True,
-                 partial=_softplus_partial)
-RELU = _make("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
-             partial=_relu_partial)
-FLOOR = _make("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
-MAXIMUM = _make("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
-MINIMUM = _make("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
+ADD = define("add", 2, np.add, lambda a, b: a + b, symbol="+")
+SUB = define("subtract", 2, np.subtract, lambda a, b: a - b, symbol="-")
+MUL = define("multiply", 2, np.multiply, lambda a, b: a * b, symbol="*")
+DIV = define("divide", 2, np.true_divide, lambda a, b: a / b, kind=FLOAT, symbol="/")
+POW = define("power", 2, np.power, lambda a, b: a ** b, kind=FLOAT, symbol="**", partial=_power_partial)
+NEG = define("negative", 1, np.negative, lambda a: -a, symbol="-")
+EXP = define("exp", 1, np.exp, sp.exp, kind=FLOAT, partial=_exp_partial, cost=TRANSCENDENTAL)
+LOG = define("log", 1, np.log, sp.log, kind=FLOAT, cost=TRANSCENDENTAL)
+LOG1P = define("log1p", 1, np.log1p, lambda a: sp.log(1 + a), kernel=S.log1p, kind=FLOAT, cost=TRANSCENDENTAL)
+EXPM1 = define("expm1", 1, np.expm1, lambda a: sp.exp(a) - 1, kernel=S.expm1, kind=FLOAT, partial=_expm1_partial,
+               cost=TRANSCENDENTAL)
+SQRT = define("sqrt", 1, np.sqrt, sp.sqrt, kind=FLOAT, partial=_sqrt_partial)
+SQUARE = define("square", 1, np.square, lambda a: a ** 2)
+ABS = define("abs", 1, np.abs, sp.Abs, partial=_abs_partial)
+SIGN = define("sign", 1, _np_sign, sp.sign, differentiable=False)
+SIN = define("sin", 1, np.sin, sp.sin, kind=FLOAT, cost=TRANSCENDENTAL)
+COS = define("cos", 1, np.cos, sp.cos, kind=FLOAT, cost=TRANSCENDENTAL)
+ERF = define("erf", 1, _np_erf, sp.erf, kind=FLOAT, partial=_erf_partial, cost=TRANSCENDENTAL)
+TANH = define("tanh", 1, np.tanh, sp.tanh, kind=FLOAT, partial=_tanh_partial, cost=TRANSCENDENTAL)
+SIGMOID = define("sigmoid", 1, _np_sigmoid, _sp_sigmoid, kernel=S.sigmoid, kind=FLOAT, partial=_sigmoid_partial,
+                 cost=TRANSCENDENTAL)
+SOFTPLUS = define("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), kernel=S.softplus, kind=FLOAT,
+                  partial=_softplus_partial, cost=TRANSCENDENTAL)
+RELU = define("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
+              partial=_relu_partial)
+FLOOR = define("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
+MAXIMUM = define("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
+MINIMUM = define("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
 #: scalar bodies that are truth values (a Symbol is a SymPy Boolean too, but stands for any dtype here)
 _TRUTH_VALUES = (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction, sp.core.relational.Relational)
 
@@ -371,21 +391,56 @@ def _ordered(relation: Callable) -> Callable:
     return lambda a, b: relation(as_number(a), as_number(b))
 
 
-LESS = _make("less", 2, np.less, _ordered(sp.Lt), kind=ANY, differentiable=False, returns_bool=True, symbol="<")
-LESS_EQUAL = _make("less_equal", 2, np.less_equal, _ordered(sp.Le), kind=ANY, differentiable=False,
-                   returns_bool=True, symbol="<=")
-GREATER = _make("greater", 2, np.greater, _ordered(sp.Gt), kind=ANY, differentiable=False, returns_bool=True,
-                symbol=">")
-GREATER_EQUAL = _make("greater_equal", 2, np.greater_equal, _ordered(sp.Ge), kind=ANY, differentiable=False,
-                      returns_bool=True, symbol=">=")
-EQUAL = _make("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False,
-              returns_bool=True, symbol="==")
-NOT_EQUAL = _make("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY,
-                  differentiable=False, returns_bool=True, symbol="!=")
-AND = _make("logical_and", 2, np.logical_and, lambda a, b: sp.And(truth(a), truth(b)), kind=LOGICAL,
-            differentiable=False)
-OR = _make("logical_or", 2, np.logical_or, lambda a, b: sp.Or(truth(a), truth(b)), kind=LOGICAL, differentiable=False)
-NOT = _make("logical_not", 1, np.logical_not, lambda a: sp.Not(truth(a)), kind=LOGICAL, differentiable=False)
+LESS = define("less", 2, np.less, _ordered(sp.Lt), kind=ANY, differentiable=False, returns_bool=True, symbol="<")
+LESS_EQUAL = define("less_equal", 2, np.less_equal, _ordered(sp.Le), kind=ANY, differentiable=False,
+                    returns_bool=True, symbol="<=")
+GREATER = define("greater", 2, np.greater, _ordered(sp.Gt), kind=ANY, differentiable=False, returns_bool=True,
+                 symbol=">")
+GREATER_EQUAL = define("greater_equal", 2, np.greater_equal, _ordered(sp.Ge), kind=ANY, differentiable=False,
+                       returns_bool=True, symbol=">=")
+EQUAL = define("equal", 2, np.equal, lambda a, b: sp.Eq(a, b, evaluate=False), kind=ANY, differentiable=False,
+               returns_bool=True, symbol="==")
+NOT_EQUAL = define("not_equal", 2, np.not_equal, lambda a, b: sp.Ne(a, b, evaluate=False), kind=ANY,
+                   differentiable=False, returns_bool=True, symbol="!=")
+AND = define("logical_and", 2, np.logical_and, lambda a, b: sp.And(truth(a), truth(b)), kind=LOGICAL,
+             differentiable=False)
+OR = define("logical_or", 2, np.logical_or, lambda a, b: sp.Or(truth(a), truth(b)), kind=LOGICAL, differentiable=False)
+NOT = define("logical_not", 1, np.logical_not, lambda a: sp.Not(truth(a)), kind=LOGICAL, differentiable=False)
+
+# The op classes by name, for rules that dispatch on classes (`@SIMPLIFY.rule(Add)`, `isinstance(op, Less)`).
+Add = type(ADD)
+Subtract = type(SUB)
+Multiply = type(MUL)
+Divide = type(DIV)
+Power = type(POW)
+Negative = type(NEG)
+Exp = type(EXP)
+Log = type(LOG)
+Log1p = type(LOG1P)
+Expm1 = type(EXPM1)
+Sqrt = type(SQRT)
+Square = type(SQUARE)
+Abs = type(ABS)
+Sign = type(SIGN)
+Sin = type(SIN)
+Cos = type(COS)
+Erf = type(ERF)
+Tanh = type(TANH)
+Sigmoid = type(SIGMOID)
+Softplus = type(SOFTPLUS)
+Relu = type(RELU)
+Floor = type(FLOOR)
+Maximum = type(MAXIMUM)
+Minimum = type(MINIMUM)
+Less = type(LESS)
+LessEqual = type(LESS_EQUAL)
+Greater = type(GREATER)
+GreaterEqual = type(GREATER_EQUAL)
+Equal = type(EQUAL)
+NotEqual = type(NOT_EQUAL)
+LogicalAnd = type(AND)
+LogicalOr = type(OR)
+LogicalNot = type(NOT)
 
 
 class Where(Elementwise):
@@ -461,7 +516,7 @@ class BinaryCrossEntropy(Elementwise):
         return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(sp.log(1 - p), -100))
 
     def kernel_body(self, p, y):
-        return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(sp.Function("log1p")(-p), -100))
+        return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(S.log1p(-p), -100))
 
     def numpy(self, p, y):
         with np.errstate(divide="ignore"):

@@ -14,13 +14,13 @@ COMMUTATIVE = (ew.ADD, ew.MUL, ew.MAXIMUM, ew.MINIMUM, ew.EQUAL, ew.NOT_EQUAL, e
 CANONICAL = RuleSet("canonicalize")
 
 
-@CANONICAL.rule(type(ew.SUB), name="x-(-y)")
+@CANONICAL.rule(ew.Subtract, name="x-(-y)")
 def sub_negation(node: Tensor):
     a, b = node.inputs
     return ew.add(a, b.inputs[0]) if b.op is ew.NEG else None
 
 
-@CANONICAL.rule(type(ew.ADD), name="x+(-y)")
+@CANONICAL.rule(ew.Add, name="x+(-y)")
 def add_negation(node: Tensor):
     a, b = node.inputs
     if b.op is ew.NEG:
@@ -30,7 +30,7 @@ def add_negation(node: Tensor):
     return None
 
 
-@CANONICAL.rule(type(ew.MUL), name="x*x")
+@CANONICAL.rule(ew.Multiply, name="x*x")
 def mul_self(node: Tensor):
     a, b = node.inputs
     return ew.square(a) if a is b else None

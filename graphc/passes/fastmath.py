@@ -45,21 +45,21 @@ def _finite_math(node: Tensor) -> bool:
     return fast_math() or not is_float(node.dtype)
 
 
-@FINITE.rule(type(ew.MUL), name="x*0 (finite)")
+@FINITE.rule(ew.Multiply, name="x*0 (finite)")
 def mul_zero(node: Tensor):
     """x * 0 = 0 for finite x (IEEE: inf * 0 and nan * 0 are nan, -3 * 0 is -0)."""
     a, b = node.inputs
     return filled(node, 0) if (is_const(a, 0) or is_const(b, 0)) and _finite_math(node) else None
 
 
-@FINITE.rule(type(ew.SUB), name="x-x (finite)")
+@FINITE.rule(ew.Subtract, name="x-x (finite)")
 def sub_self(node: Tensor):
     """x - x = 0 for finite x (IEEE: inf - inf and nan - nan are nan)."""
     a, b = node.inputs
     return filled(node, 0) if a is b and _finite_math(node) else None
 
 
-@FINITE.rule(type(ew.EXP), name="exp(log x)")
+@FINITE.rule(ew.Exp, name="exp(log x)")
 def exp_log(node: Tensor):
     """exp(log x) = x where log x is not NaN (IEEE: log of a negative x is nan, and so is exp of it)."""
     x = node.inputs[0]

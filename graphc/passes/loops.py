@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..ir import Graph
-from ..ops.loop import merge_scans
+from ..control import merge_scans
 from .rewrite import RewriteStats
 
 

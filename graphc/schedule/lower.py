@@ -5,7 +5,8 @@ import numpy as np
 
 from ..ir import Constant, Graph, Parameter, Placeholder, Tensor
 from ..ops import elementwise as ew
-from ..ops import conv, fused, index, linalg, loop, random, reduce, shape
+from ..control import loop
+from ..ops import conv, fused, index, linalg, random, reduce, shape
 from .memory import plan_memory
 from .order import cluster_elementwise
 from .program import Buffer, Kernel, KernelProgram, View

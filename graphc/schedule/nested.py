@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from ..ir import Graph, placeholder
-from ..ops.loop import Body
+from ..control.loop import Body
 from .lower import lower
 from .program import KernelProgram
 

@@ -1,14 +1,14 @@
 """The op families: each draws operands from a `Gen` and returns one line (expression, lo, hi, bits).
 
 A family returns None when the operand it drew does not suit it; `Gen.step` then
-tries again. Intervals are conservative; bits (see generate.py) is None once a
+tries again. Intervals are conservative; bits (see gen.py) is None once a
 value is rounded.
 """
 from __future__ import annotations
 
 import math
 
-from .generate import Gen, Line, Val, _bits, _hull, _size, is_float
+from .gen import Gen, Line, Val, exact_bits, free_size, hull, is_float
 
 
 def _mono(f):
@@ -85,11 +85,11 @@ def binary(g: Gen) -> Line | None:
             lo, hi = _square(vb.lo, vb.hi)
             b, vb = f"(gc.square({b}) + 0.5)", Val(vb.t, lo + 0.5, hi + 0.5, None)
         q = [x / y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
-        return (op.format(a, b), *_hull(*q), None)
+        return (op.format(a, b), *hull(*q), None)
     if op == "{} * {}":
         p = [x * y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
-        bits = None if _bits(va, vb) is None else va.bits + vb.bits
-        return (op.format(a, b), *_hull(*p), bits)
+        bits = None if exact_bits(va, vb) is None else va.bits + vb.bits
+        return (op.format(a, b), *hull(*p), bits)
     if op == "{} + {}":
         lo, hi = va.lo + vb.lo, va.hi + vb.hi
     elif op == "{} - {}":
@@ -98,7 +98,7 @@ def binary(g: Gen) -> Line | None:
         lo, hi = max(va.lo, vb.lo), max(va.hi, vb.hi)
     else:
         lo, hi = min(va.lo, vb.lo), min(va.hi, vb.hi)
-    return (op.format(a, b), lo, hi, _bits(va, vb))
+    return (op.format(a, b), lo, hi, exact_bits(va, vb))
 
 
 def scalar(g: Gen) -> Line | None:
@@ -109,7 +109,7 @@ def scalar(g: Gen) -> Line | None:
     cbits = {0.5: 1, -1.5: 1, 0.25: 2}.get(c, 0)
     form = g.choice(["{} * {}", "{} + {}", "{} - {}", "{1} - {0}"])
     if form == "{} * {}":
-        lo, hi = _hull(v.lo * c, v.hi * c)
+        lo, hi = hull(v.lo * c, v.hi * c)
         bits = None if v.bits is None else v.bits + cbits
     elif form == "{} + {}":
         lo, hi, bits = v.lo + c, v.hi + c, None if v.bits is None else max(v.bits, cbits)
@@ -138,7 +138,7 @@ def compare(g: Gen) -> Line | None:
     a = g.partner(c)
     b = g.partner(a)
     va, vb = g.vals[a], g.vals[b]
-    return (f"gc.where({c}, {a}, {b})", min(va.lo, vb.lo), max(va.hi, vb.hi), _bits(va, vb))
+    return (f"gc.where({c}, {a}, {b})", min(va.lo, vb.lo), max(va.hi, vb.hi), exact_bits(va, vb))
 
 
 def cast(g: Gen) -> Line | None:
@@ -164,7 +164,7 @@ def reduce(g: Gen) -> Line | None:
     nd = v.t.ndim
     if op in ("argmax", "argmin"):
         axis = None if g.chance(0.3) else int(g.rng.integers(-nd, nd))
-        n = _size(v.t.shape if axis is None else (v.t.shape[axis],))
+        n = free_size(v.t.shape if axis is None else (v.t.shape[axis],))
         keep = "" if axis is None or g.chance(0.6) else ", keepdims=True"
         return (f"gc.{op}({x}, axis={axis}{keep})", 0.0, float(max(n - 1, 0)), 0)
     r = g.rng.random()
@@ -176,7 +176,7 @@ def reduce(g: Gen) -> Line | None:
     else:
         axes = tuple(sorted(int(a) for a in g.rng.choice(nd, size=int(g.rng.integers(0, nd + 1)), replace=False)))
         axis = repr(axes)
-    n = _size(v.t.shape[a] for a in axes)
+    n = free_size(v.t.shape[a] for a in axes)
     keep = ", keepdims=True" if g.chance(0.4) else ""
     bits = v.bits if v.exact else None
     bounds = {
@@ -194,7 +194,7 @@ def softmax(g: Gen) -> Line | None:
     x = g.operand(lambda v: is_float(v) and v.t.ndim > 0, dtype=g.fdt)
     v = g.vals[x]
     axis = int(g.rng.integers(-v.t.ndim, v.t.ndim))
-    n = _size((v.t.shape[axis],))
+    n = free_size((v.t.shape[axis],))
     if not g.allows((v.t.shape[axis],), "softmax"):
         return None
     if g.chance(0.5):
@@ -215,7 +215,7 @@ def reshape(g: Gen) -> Line | None:
     if kind == "reshape":
         if None in s:
             return _keep(v, f"gc.reshape({x}, (-1,))")
-        total = _size(s)
+        total = free_size(s)
         dims = [total] if total else [0, int(g.rng.integers(1, 3))]
         for _ in range(int(g.rng.integers(0, 2))):
             f = next((k for k in (2, 3) if dims[0] and dims[0] % k == 0), None)
@@ -307,7 +307,7 @@ def join(g: Gen) -> Line | None:
     b = b or g.fresh(like, va.t.dtype)
     vb = g.vals[b]
     op = "stack" if stack else "concatenate"
-    return (f"gc.{op}([{a}, {b}], axis={axis})", min(va.lo, vb.lo), max(va.hi, vb.hi), _bits(va, vb))
+    return (f"gc.{op}([{a}, {b}], axis={axis})", min(va.lo, vb.lo), max(va.hi, vb.hi), exact_bits(va, vb))
 
 
 def matmul(g: Gen) -> Line | None:
@@ -322,8 +322,8 @@ def matmul(g: Gen) -> Line | None:
     b = g.fresh(shape, va.t.dtype if g.chance(0.8) else g.fdt)
     vb = g.vals[b]
     p = [x * y for x in (va.lo, va.hi) for y in (vb.lo, vb.hi)]
-    terms = _size((k,))
-    bits = None if _bits(va, vb) is None else va.bits + vb.bits
+    terms = free_size((k,))
+    bits = None if exact_bits(va, vb) is None else va.bits + vb.bits
     form = g.choice(["{} @ {}", "gc.matmul({}, {})", "gc.dot({}, {})"])
     return (form.format(a, b), terms * min(0.0, *p), terms * max(0.0, *p), bits)
 
@@ -352,7 +352,7 @@ def conv(g: Gen) -> Line | None:
     opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
     terms = (c // groups) * k * 2
     m = v.mag * g.vals[w].mag * terms
-    bits = None if _bits(v, g.vals[w]) is None else v.bits + g.vals[w].bits
+    bits = None if exact_bits(v, g.vals[w]) is None else v.bits + g.vals[w].bits
     return (f"gc.{kind}({x}, {w}{''.join(', ' + o for o in opts)})", -m, m, bits)
 
 
@@ -394,7 +394,7 @@ def loss(g: Gen) -> Line | None:
     if g.chance(0.5) or g.vals[a].t.ndim == 0:
         return (f"gc.binary_cross_entropy(gc.sigmoid(gc.tanh({a}) * 3), gc.sigmoid({b}))", 0.0, 4.0, None)
     v = g.vals[a]
-    n = _size(v.t.shape[-1:])
+    n = free_size(v.t.shape[-1:])
     if not g.allows(v.t.shape[-1:] + g.vals[b].t.shape[-1:], "softmax"):
         return None
     return (f"gc.softmax_cross_entropy({a}, gc.softmax({b}))", 0.0, v.hi - v.lo + math.log(max(n, 1)) + 1, None)

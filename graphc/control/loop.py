@@ -32,18 +32,19 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..autodiff import jvp, vjp
 from ..ir import Constant, Tensor, placeholder, remake, substitute, toposort
 from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
-from .elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
-from .index import Slice
-from .linalg import MatMul, matmul
-from .operands import desc
-from .reduce import Sum
-from .reduce import sum as reduce_sum
-from .shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims,
-                    reshape, stack, transpose, zeros_like)
+from ..ops.elementwise import ADD, COS, ERF, EXP, EXPM1, LOG, LOG1P, SIGMOID, SIN, SOFTPLUS, TANH, Elementwise
+from ..ops.index import Slice
+from ..ops.linalg import MatMul, matmul
+from ..ops.operands import desc
+from ..ops.reduce import Sum
+from ..ops.reduce import sum as reduce_sum
+from ..ops.shape import (BroadcastTo, Concatenate, ExpandDims, Reshape, Squeeze, Transpose, concatenate, expand_dims,
+                         reshape, stack, transpose, zeros_like)
 
 _UIDS = itertools.count()
 
@@ -180,7 +181,6 @@ def _tangent_scan(op: Scan, node: Tensor, tangents: Sequence[Tensor | None]) -> 
     state) stacked on a new leading axis, which fits every carry shape (scalars, free dims); its step
     is the body's jvp, reading each moving sequence's row and its tangent's row, and the tangents of
     moving constants as constants. The step recomputes the primal state, which its tangent needs."""
-    from ..autodiff import jvp  # the forward rule differentiates the body: autodiff sits above ops
     b = op.body
     if not is_float(b.carry.dtype):
         return None
@@ -212,7 +212,6 @@ class _Reverse:
     """
 
     def __init__(self, op: Scan, node: Tensor, g: Tensor):
-        from ..autodiff import vjp  # the reverse rule differentiates the body: autodiff sits above ops
         self.op, b, n = op, op.body, op.length
         self.init, self.seqs, self.consts = op.split(node.inputs)
         self.adjoint = placeholder(b.carry.shape, b.carry.dtype, name="adjoint")
