@@ -9,87 +9,120 @@ laid out (CKK, N*P). Grouped convolutions and non-dense weights run on the host.
 """
 from __future__ import annotations
 
-
 import numpy as np
 from llvmlite import ir
 
+from graphc.ops.conv import Conv2d, ConvGradInput, ConvGradWeight
 from graphc.schedule import Kernel, View
 
 from ..llvm.codegen import Unsupported, contiguous_strides
-from ..llvm.conv import _strides, col2im, im2col
+from ..llvm.conv import col2im, im2col, layout_strides
 from ..llvm.kernels import Context, Operand, identity, map_loop
 from .kernels import GpuKernel
 from .steps import Gemm, Launch, Step
+from .tables import PLANS
 
-def plan_conv(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
+
+class ConvPlan:
+    """What the three convolution plans share: the geometry (N, C, O, Ho, Wo, kh, kw), the im2col
+    layout (N, C*kh*kw, Ho*Wo) in scratch, and how a plan names its kernels and launches them."""
+
+    def __init__(self, ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool,
+                 x_shape: tuple[int, ...], gy_shape: tuple[int, ...]):
+        self.ctx, self.i, self.k, self.module, self.host = ctx, i, k, module, host
+        self.op = k.node.op
+        self.dtype = ctx.dtype(k.output)
+        self.x_shape, self.gy_shape = x_shape, gy_shape
+        self.n, self.c = x_shape[:2]
+        self.o, (self.ho, self.wo) = gy_shape[1], gy_shape[2:]
+        self.win = self.op.window
+        self.kh, self.kw = self.win.kernel
+        self.kk, self.p = self.c * self.kh * self.kw, self.ho * self.wo
+        self.item = np.dtype(self.dtype).itemsize
+        self.windows = self.n * self.kk * self.p
+        self.out = ctx.storage(k.output)
+        #: the columns as (N, CKK, P), over im2col's axes
+        self.per_image = layout_strides((self.n, self.c, self.kh, self.kw, self.ho, self.wo), "NCijHW")
+
+    def scratch(self, items: int) -> int:
+        """Make the scratch area hold `items` elements; its storage id."""
+        self.ctx.scratch_bytes = max(self.ctx.scratch_bytes, items * self.item)
+        return self.ctx.scratch
+
+    def kernel(self, suffix: str, storages: list[int]) -> GpuKernel:
+        return GpuKernel(self.module, self.i, f"{self.op.name}_{suffix}", storages, self.host)
+
+    def launch(self, kf: GpuKernel, items: int) -> Launch:
+        kf.finish()
+        return Launch(self.i, kf.fn.name, tuple(kf.storages), items)
+
+    def dense(self, v: View, shape: tuple[int, ...]) -> View:
+        """v seen with another shape (it must be dense)."""
+        if not v.is_dense():
+            raise Unsupported(f"{self.op.name} of a non-dense view")
+        return View(self.ctx.storage(v.buffer), shape, contiguous_strides(shape), v.offset)
+
+
+def _ungrouped(k: Kernel) -> None:
+    """Grouped convolutions run on the host."""
     op = k.node.op
     if op.groups != 1:
         raise Unsupported(f"{op.name} with groups={op.groups}")
-    dtype = ctx.dtype(k.output)
-    if op.name == "conv2d":
-        x, w = k.inputs
-        x_shape, gy_shape = x.shape, ctx.program.buffers[k.output].shape
-    elif op.name == "conv2d_grad_input":
-        gy, w, x = k.inputs
-        x_shape, gy_shape = ctx.program.buffers[k.output].shape, gy.shape
-    else:
-        x, gy, _ = k.inputs
-        x_shape, gy_shape = x.shape, gy.shape
-    n, c = x_shape[:2]
-    o, (ho, wo) = gy_shape[1], gy_shape[2:]
-    win = op.window
-    kh, kw = win.kernel
-    kk = c * kh * kw
-    p = ho * wo
-    item = np.dtype(dtype).itemsize
-    scratch = ctx.scratch
-    out = View(ctx.storage(k.output), (), ())
 
-    def kernel(suffix: str, storages: list[int]) -> GpuKernel:
-        return GpuKernel(module, i, f"{op.name}_{suffix}", storages, host)
 
-    def launch(kf: GpuKernel, items: int) -> Launch:
-        kf.finish()
-        return Launch(i, kf.fn.name, tuple(kf.storages), items)
+@PLANS.register(Conv2d)
+def plan_conv2d(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
+    """im2col of x into scratch, then y(N, O, P) = w(O, CKK) @ cols(N, CKK, P) into the output."""
+    _ungrouped(k)
+    x, w = k.inputs
+    c = ConvPlan(ctx, i, k, module, host, x.shape, ctx.program.buffers[k.output].shape)
+    scratch = c.scratch(c.windows)
+    kf = c.kernel("im2col", [scratch, ctx.storage(x.buffer)])
+    im2col(kf, c.win, ctx.operand(x, x.shape), x.shape, Operand(scratch, c.dtype, c.per_image))
+    cols = View(scratch, (c.n, c.kk, c.p), contiguous_strides((c.n, c.kk, c.p)))
+    return [c.launch(kf, c.windows),
+            Gemm(i, c.dense(w, (c.o, c.kk)), cols, View(c.out, (c.n, c.o, c.p), contiguous_strides((c.n, c.o, c.p))),
+                 c.dtype)]
 
-    def dense(v: View, shape: tuple[int, ...]) -> View:
-        """v seen with another shape (it must be dense)."""
-        if not v.is_dense():
-            raise Unsupported(f"{op.name} of a non-dense view")
-        return View(ctx.storage(v.buffer), shape, contiguous_strides(shape), v.offset)
 
-    windows = n * kk * p
-    per_image = _strides((n, c, kh, kw, ho, wo), "NCijHW")  # cols as (N, CKK, P)
-    if op.name == "conv2d":
-        ctx.scratch_bytes = max(ctx.scratch_bytes, windows * item)
-        kf = kernel("im2col", [scratch, ctx.storage(x.buffer)])
-        im2col(kf, win, ctx.operand(x, x_shape), x_shape, Operand(scratch, dtype, per_image))
-        cols = View(scratch, (n, kk, p), contiguous_strides((n, kk, p)))
-        return [launch(kf, windows),
-                Gemm(i, dense(w, (o, kk)), cols, View(out.buffer, (n, o, p), contiguous_strides((n, o, p))), dtype)]
-    if op.name == "conv2d_grad_input":
-        ctx.scratch_bytes = max(ctx.scratch_bytes, windows * item)
-        cols = View(scratch, (n, kk, p), contiguous_strides((n, kk, p)))
-        wt = dense(w, (o, kk))
-        wt = View(wt.buffer, (kk, o), (1, kk), wt.offset)
-        kf = kernel("col2im", [out.buffer, scratch])
-        col2im(kf, win, Operand(scratch, dtype, per_image), Operand(out.buffer, dtype, contiguous_strides(x_shape)),
-               x_shape)
-        return [Gemm(i, wt, dense(gy, (n, o, p)), cols, dtype), launch(kf, int(np.prod(x_shape, dtype=np.int64)))]
-    # conv2d_grad_weight: cols (CKK, N*P) and gy as (O, N*P) side by side in scratch
-    ctx.scratch_bytes = max(ctx.scratch_bytes, (windows + o * n * p) * item)
-    kf = kernel("im2col", [scratch, ctx.storage(x.buffer)])
-    im2col(kf, win, ctx.operand(x, x_shape), x_shape,
-           Operand(scratch, dtype, _strides((c, kh, kw, n, ho, wo), "CijNHW")))
-    steps: list[Step] = [launch(kf, windows)]
-    kf = kernel("gy", [scratch, ctx.storage(gy.buffer)])
+@PLANS.register(ConvGradInput)
+def plan_conv_grad_input(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
+    """cols = w^T @ gy into scratch, then col2im (a gather: each pixel sums its window entries, no atomics)."""
+    _ungrouped(k)
+    gy, w, _ = k.inputs
+    c = ConvPlan(ctx, i, k, module, host, ctx.program.buffers[k.output].shape, gy.shape)
+    scratch = c.scratch(c.windows)
+    cols = View(scratch, (c.n, c.kk, c.p), contiguous_strides((c.n, c.kk, c.p)))
+    wt = c.dense(w, (c.o, c.kk))
+    wt = View(wt.buffer, (c.kk, c.o), (1, c.kk), wt.offset)
+    kf = c.kernel("col2im", [c.out, scratch])
+    col2im(kf, c.win, Operand(scratch, c.dtype, c.per_image), Operand(c.out, c.dtype, contiguous_strides(c.x_shape)),
+           c.x_shape)
+    return [Gemm(i, wt, c.dense(gy, (c.n, c.o, c.p)), cols, c.dtype),
+            c.launch(kf, int(np.prod(c.x_shape, dtype=np.int64)))]
+
+
+@PLANS.register(ConvGradWeight)
+def plan_conv_grad_weight(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
+    """gw = gy(O, N*P) @ cols(N*P, CKK): cols laid out (CKK, N*P) and gy copied to (O, N, P) order side
+    by side in scratch."""
+    _ungrouped(k)
+    x, gy, _ = k.inputs
+    c = ConvPlan(ctx, i, k, module, host, x.shape, gy.shape)
+    n, o, p, windows = c.n, c.o, c.p, c.windows
+    scratch = c.scratch(windows + o * n * p)
+    kf = c.kernel("im2col", [scratch, ctx.storage(x.buffer)])
+    im2col(kf, c.win, ctx.operand(x, x.shape), x.shape,
+           Operand(scratch, c.dtype, layout_strides((c.c, c.kh, c.kw, n, c.ho, c.wo), "CijNHW")))
+    steps: list[Step] = [c.launch(kf, windows)]
+    kf = c.kernel("gy", [scratch, ctx.storage(gy.buffer)])
     # gy (N, O, Ho, Wo) copied to (O, N, Ho, Wo) order after the columns
-    src = ctx.operand(gy, gy_shape)
-    to = contiguous_strides((o, n, ho, wo))
-    map_loop(kf, gy_shape, [src], Operand(scratch, dtype, (to[1], to[0], to[2], to[3]), windows),
-             identity(src.dtype, dtype))
-    steps.append(launch(kf, n * o * p))
+    src = ctx.operand(gy, gy.shape)
+    to = contiguous_strides((o, n, c.ho, c.wo))
+    map_loop(kf, gy.shape, [src], Operand(scratch, c.dtype, (to[1], to[0], to[2], to[3]), windows),
+             identity(src.dtype, c.dtype))
+    steps.append(c.launch(kf, n * o * p))
     gy_t = View(scratch, (o, n * p), (n * p, 1), windows)
-    cols_t = View(scratch, (n * p, kk), (1, n * p))
-    steps.append(Gemm(i, gy_t, cols_t, View(out.buffer, (o, kk), (kk, 1)), dtype))
+    cols_t = View(scratch, (n * p, c.kk), (1, n * p))
+    steps.append(Gemm(i, gy_t, cols_t, View(c.out, (o, c.kk), (c.kk, 1)), c.dtype))
     return steps

@@ -16,6 +16,7 @@ import numpy as np
 from graphc.ir import GraphcError
 from graphc.schedule import KernelProgram, View
 
+from .kernels import INDEX_CHECKS
 from .lowering import Lowered, lower_program
 from .steps import Gemm, Host, Launch, Zero
 
@@ -69,7 +70,7 @@ class Executable:
                        if (b := program.buffers[v.buffer]).role == "temp" and v.buffer not in plan.in_place
                        and v == View.contiguous(v.buffer, b.shape)}
         # only index kernels can fail; checking costs a device sync, so programs without them skip it
-        self._checks = any(isinstance(s, Launch) and program.kernels[s.index].name in ("take", "scatter_add")
+        self._checks = any(isinstance(s, Launch) and isinstance(program.kernels[s.index].node.op, INDEX_CHECKS)
                            for s in self.lowered.steps)
         self._lock = threading.Lock()
 

@@ -20,18 +20,27 @@ import numpy as np
 from llvmlite import ir
 
 from graphc.ops import fused
-from graphc.ops.index import Slice
-from graphc.ops.reduce import Monoid
+from graphc.ops.index import ScatterAdd, ScatterSlice, Slice, Take
+from graphc.ops.random import RandomUniform
+from graphc.ops.reduce import Monoid, Reduce
+from graphc.ops.shape import Concatenate
 from graphc.schedule import Kernel, View
-from graphc.schedule.lower import _view_of
+from graphc.schedule.lower import view_of
 
 from ..llvm import kernels as cpu
 from ..llvm.codegen import F32, F64, I32, I64, PTR, Unsupported, element, intrinsic, storage_type
-from ..llvm.kernels import (Context, Operand, _gather_indices, alloca, body_compute, combine, from_compute,
-                            identity, load, map_loop, merge, reduced_output, start, store)
-from ..llvm.rng import _philox, _uniforms
+from ..llvm.kernels import (SOFTMAX_FAMILY, Context, Operand, alloca, body_compute, combine, from_compute,
+                            gather_indices, identity, load, map_loop, merge, reduced_output, softmax_axes, start,
+                            store)
+from ..llvm.rng import philox, uniforms
 from ..llvm.scalar import ScalarPrinter
 from . import nvptx
+from .tables import EMITTERS
+
+#: ops whose GPU kernel writes only part of its output, or adds into it: a `Zero` step runs first
+PARTIAL_WRITES = (ScatterAdd, ScatterSlice)
+#: ops whose kernels check indices at run time and may set the status word (`GpuKernel.fail`)
+INDEX_CHECKS = (Take, ScatterAdd)
 
 #: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
 _LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
@@ -72,9 +81,6 @@ class GpuKernel:
     `status` is an int32 word the kernel sets to index + 1 when an index is out of range (if no kernel did so
     before it).
     """
-
-    #: loop items run on different threads: they may not share accumulators
-    serial = False
 
     #: items run on different threads, so the CPU emitters' shared-accumulator loops do not apply
     serial = False
@@ -183,25 +189,25 @@ def each(kf: GpuKernel, shape: Sequence[int]) -> Iterator[list[ir.Value]]:
 def work_items(k: Kernel, ctx: Context) -> int:
     """How many grid-stride items kernel k has (the launch is sized from it)."""
     op = k.node.op
-    if k.kind == "rng":
+    if isinstance(op, RandomUniform):
         n = int(np.prod(k.node.shape, dtype=np.int64))
         return -(-n // 4) if op.dtype == "float32" else -(-n // 2)
-    if k.kind in ("reduce", "softmax"):
-        domain = k.domain if k.kind == "reduce" else k.inputs[0].shape
-        axes = _axes(k)
-        return int(np.prod([d for a, d in enumerate(domain) if a not in axes], dtype=np.int64))
-    if k.name in ("scatter_add", "scatter_slice"):
-        return int(np.prod(k.inputs[0].shape if k.name == "scatter_add" else _region(ctx, k).shape, dtype=np.int64))
-    if k.name == "concatenate":
+    if isinstance(op, SOFTMAX_FAMILY):  # one item per row (before Reduce: logsumexp is one)
+        return _kept(k.inputs[0].shape, softmax_axes(op))
+    if isinstance(op, (Reduce, fused.FusedReduce)):  # one item per output
+        return _kept(k.domain, tuple(op.axes))
+    if isinstance(op, ScatterAdd):
+        return int(np.prod(k.inputs[0].shape, dtype=np.int64))
+    if isinstance(op, ScatterSlice):
+        return int(np.prod(_region(ctx, k).shape, dtype=np.int64))
+    if isinstance(op, Concatenate):
         return max(int(np.prod(v.shape, dtype=np.int64)) for v in k.inputs)
     return int(np.prod(ctx.program.buffers[k.output].shape, dtype=np.int64))
 
 
-def _axes(k: Kernel) -> tuple[int, ...]:
-    op = k.node.op
-    if k.kind == "softmax":
-        return tuple(op.axes) if op.name == "logsumexp" else (op.axis,)
-    return tuple(op.axes)
+def _kept(domain: Sequence[int], axes: Sequence[int]) -> int:
+    """How many positions the axes not in `axes` span."""
+    return int(np.prod([d for a, d in enumerate(domain) if a not in axes], dtype=np.int64))
 
 
 # -- the kinds whose CPU emitter is not GPU-safe as is ------------------------------------------
@@ -220,16 +226,17 @@ def _region(ctx: Context, k: Kernel) -> View:
     """Where scatter_slice writes g: the view `Slice(key)` reads of the output (the scheduler's view math)."""
     g = k.inputs[0]
     shape = ctx.program.buffers[k.output].shape
-    return _view_of(_SliceNode(Slice(k.node.op.key), len(g.shape)), View.contiguous(k.output, shape))
+    return view_of(_SliceNode(Slice(k.node.op.key), len(g.shape)), View.contiguous(k.output, shape))
 
 
 class _SliceNode:
-    """The two attributes `_view_of` reads of a node."""
+    """The two attributes `view_of` reads of a node."""
 
     def __init__(self, op: Slice, ndim: int):
         self.op, self.ndim = op, ndim
 
 
+@EMITTERS.register(ScatterSlice)
 def emit_scatter_slice(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """g copied into its region; the output is zeroed by the step before (a `Zero` step, not in the kernel)."""
     region = _region(ctx, k)
@@ -239,6 +246,7 @@ def emit_scatter_slice(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     map_loop(kf, region.shape, [src], dst, identity(src.dtype, out.dtype))
 
 
+@EMITTERS.register(ScatterAdd)
 def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """Atomic adds into the output, zeroed by the step before (threads may hit the same element)."""
     g, index_view, _ = k.inputs
@@ -248,11 +256,12 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
         raise Unsupported(f"scatter_add of {ctx.dtype(g.buffer)} into {out.dtype}")
     src = ctx.operand(g, g.shape)
     with kf.parallel(g.shape) as idx:
-        at = _gather_indices(ctx, kf, idx, shape, k.node.op.axis, index_view)
+        at = gather_indices(ctx, kf, idx, shape, k.node.op.axis, index_view)
         ptr = element(kf.b, kf.base(out.storage), storage_type(out.dtype), out.strides, 0, at)
         kf.b.atomic_rmw("fadd", ptr, load(kf, src, idx), "monotonic")
 
 
+@EMITTERS.register(Monoid, fused.FusedReduce)
 def emit_reduce(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """One thread per output (the CPU emitter's loops), or a block per output for long reductions."""
     op = k.node.op
@@ -340,6 +349,7 @@ def emit_block_reduce(ctx: Context, k: Kernel, kf: GpuKernel, monoid: type[Monoi
 
 # -- random numbers: graphc's Philox-4x32-10, one counter block per thread -----------------------
 
+@EMITTERS.register(RandomUniform)
 def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     """Block j of 4 words gives outputs 4j..4j+3 (float32) or 2j, 2j+1 (float64), as the NumPy rule."""
     op = k.node.op
@@ -354,8 +364,8 @@ def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
 
         def halves(v: ir.Value) -> tuple[ir.Value, ir.Value]:
             return b.trunc(v, I32), b.trunc(b.lshr(v, ir.Constant(I64, 32)), I32)
-        words = _philox(b, [b.trunc(j, I32), ir.Constant(I32, op.stream), *halves(counter)], halves(seed))
-        for lane, value in enumerate(_uniforms(b, words, op.dtype)):
+        words = philox(b, [b.trunc(j, I32), ir.Constant(I32, op.stream), *halves(counter)], halves(seed))
+        for lane, value in enumerate(uniforms(b, words, op.dtype)):
             at = b.add(b.mul(j, ir.Constant(I64, per)), ir.Constant(I64, lane))
             with b.if_then(b.icmp_unsigned("<", at, ir.Constant(I64, n))):
                 b.store(value, b.gep(kf.base(out.storage), [at], inbounds=True, source_etype=storage_type(out.dtype)))

@@ -10,36 +10,38 @@ lowering (scan, generic ops, grouped convolutions, integer matmuls) become
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from llvmlite import ir
 
+from graphc.ops import conv, index, reduce, shape
+from graphc.ops.fused import MatMulEpilogue
+from graphc.ops.linalg import MatMul
 from graphc.schedule import Kernel, KernelProgram, View
 
+from ..llvm import conv as cpu_conv
 from ..llvm import kernels as cpu
 from ..llvm.codegen import Unsupported, broadcast_strides, contiguous_strides
 from ..llvm.emitters import emitter
 from ..llvm.kernels import Context, Operand
-from . import kernels as gpu
-from ..llvm.conv import emit_patches, emit_unpatches
-from .conv import plan_conv
-from .kernels import GpuKernel, emit_epilogue, work_items
+from . import conv as _conv  # noqa: F401 - registers the convolution plans
+from .kernels import PARTIAL_WRITES, GpuKernel, emit_epilogue, work_items
 from .steps import Gemm, Host, Launch, Step, Zero
+from .tables import EMITTERS, PLANS
 
-
-#: kind -> emitter, or kind -> {op name -> emitter}: the CPU emitters wherever their items are independent
-#: (`GpuKernel.parallel` makes their outer loop a grid-stride loop); matmul and conv are planned below
-EMITTERS: dict[str, Callable | dict[str, Callable]] = {
-    "elementwise": cpu.emit_elementwise,
-    "reduce": gpu.emit_reduce,
-    "softmax": cpu.emit_softmax,
-    "gather": {"take": cpu.emit_take, "patches": emit_patches},
-    "scatter": {"scatter_add": gpu.emit_scatter_add, "scatter_slice": gpu.emit_scatter_slice,
-                "unpatches": emit_unpatches},
-    "copy": {"reshape": cpu.emit_reshape, "concatenate": cpu.emit_concatenate},
-    "rng": {"random_uniform": gpu.emit_rng},
-}
+# The CPU emitters wherever their items are independent (`GpuKernel.parallel` makes their outer loop a
+# grid-stride loop); the GPU's own emitters register in kernels.py, matmul and conv plans below and in conv.py.
+EMITTERS.register(*cpu.ELEMENTWISE)(cpu.emit_elementwise)
+EMITTERS.register(reduce.ArgExtremum)(cpu.emit_argextremum)
+EMITTERS.register(reduce.Softmax)(cpu.emit_softmax)
+EMITTERS.register(reduce.LogSoftmax)(cpu.emit_log_softmax)
+EMITTERS.register(reduce.LogSumExp)(cpu.emit_logsumexp)
+EMITTERS.register(reduce.SoftmaxCrossEntropy)(cpu.emit_softmax_cross_entropy)
+EMITTERS.register(index.Take)(cpu.emit_take)
+EMITTERS.register(conv.Patches)(cpu_conv.emit_patches)
+EMITTERS.register(conv.Unpatches)(cpu_conv.emit_unpatches)
+EMITTERS.register(shape.Reshape)(cpu.emit_reshape)
+EMITTERS.register(shape.Concatenate)(cpu.emit_concatenate)
 
 
 @dataclass
@@ -76,19 +78,19 @@ def lower_program(program: KernelProgram, host: bool = False) -> Lowered:
 
 
 def _plan(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
-    if k.kind == "matmul":
-        return _matmul(ctx, i, k, module, host)
-    if k.kind == "conv":
-        return plan_conv(ctx, i, k, module, host)
+    """Kernel k's steps: its op's plan if it has one, else one launch of its emitter's kernel."""
+    plan = PLANS.lookup(type(k.node.op))
+    if plan is not None:
+        return plan(ctx, i, k, module, host)
     emit = emitter(k, EMITTERS)
     kf = GpuKernel(module, i, k.name, [ctx.storage(k.output)] + [ctx.storage(v.buffer) for v in k.inputs], host)
     emit(ctx, k, kf)
     kf.finish()
     launch = Launch(i, kf.fn.name, tuple(kf.storages), work_items(k, ctx), kf.per_block)
-    zeroed = k.name in ("scatter_add", "scatter_slice")  # they write only part of the output (or add to it)
-    return [Zero(ctx.storage(k.output)), launch] if zeroed else [launch]
+    return [Zero(ctx.storage(k.output)), launch] if isinstance(k.node.op, PARTIAL_WRITES) else [launch]
 
 
+@PLANS.register(MatMul, MatMulEpilogue)
 def _matmul(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
     """A GEMM (cuBLAS) into the output, or into scratch followed by the epilogue kernel."""
     a, bv = k.inputs[:2]

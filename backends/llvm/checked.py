@@ -20,7 +20,7 @@ from llvmlite import ir
 from graphc.ir.errors import BackendError
 from graphc.schedule import KernelProgram
 
-from .codegen import I32, I64
+from .irtypes import I32, I64
 
 #: name of the module global `[2 x i64]` holding (site number + 1, bad offset) of the first fault
 FAULT = "graphc_fault"

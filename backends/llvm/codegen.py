@@ -17,43 +17,14 @@ from typing import TYPE_CHECKING, ContextManager, Iterator, Sequence
 
 from llvmlite import ir
 
-from graphc.ir.errors import BackendError
+# the IR types and helpers below codegen, re-exported: an emitter imports its building blocks from here
+from .irtypes import (ALIGN, F32, F64, I1, I8, I32, I64, PTR, STORAGE, Unsupported, aligned,  # noqa: F401
+                      compute_type, intrinsic, storage_type)
+from .scalar import ScalarPrinter
 
 if TYPE_CHECKING:
     from .aliasing import Memory
     from .checked import Bounds
-
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-PTR = ir.PointerType()
-F32, F64 = ir.FloatType(), ir.DoubleType()
-
-#: bytes every working-memory area and scratch part starts on (a cache line, one AVX-512 vector)
-ALIGN = 64
-
-
-def aligned(n: int) -> int:
-    """n bytes rounded up to a multiple of ALIGN."""
-    return -(-n // ALIGN) * ALIGN
-
-
-#: graphc dtype -> LLVM storage type (bool is one byte, like NumPy)
-STORAGE = {"bool": I8, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
-
-
-class Unsupported(BackendError):
-    """A kernel this backend cannot compile natively (it then runs through the NumPy callback)."""
-
-
-def storage_type(dtype: str) -> ir.Type:
-    if dtype not in STORAGE:
-        raise Unsupported(f"dtype {dtype} has no LLVM storage type")
-    return STORAGE[dtype]
-
-
-def compute_type(dtype: str) -> ir.Type:
-    """The float type a kernel producing `dtype` computes its float values in (float32 in float32, the
-    rest in double); integers and bools compute in their own types (kernels.value_type)."""
-    return F32 if dtype == "float32" else F64
 
 
 def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
@@ -165,7 +136,6 @@ class KernelFunction:
     @property
     def printer(self) -> type:
         """The class that prints scalar bodies (a GPU kernel substitutes one calling libdevice)."""
-        from .scalar import ScalarPrinter  # scalar.py imports this module
         return ScalarPrinter
 
     #: items of a loop run one after another (one CPU thread), so they may share accumulators
@@ -189,9 +159,3 @@ class KernelFunction:
     def finish(self) -> None:
         self.b.ret(ir.Constant(I32, 0))
 
-
-def intrinsic(module: ir.Module, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
-    """Declare (once) an LLVM intrinsic or C library function."""
-    if name in module.globals:
-        return module.globals[name]
-    return ir.Function(module, ir.FunctionType(ret, list(args)), name)

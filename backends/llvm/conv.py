@@ -23,20 +23,22 @@ from typing import Sequence
 import numpy as np
 from llvmlite import ir
 
-from graphc.ops.conv import Window
+from graphc.ops.conv import Conv2d, ConvGradInput, ConvGradWeight, Patches, Unpatches, Window
 from graphc.schedule import Kernel, View
 
 from .codegen import I64, KernelFunction, contiguous_strides, element, loop, nest, storage_type
 from .kernels import Context, Operand, Scratch, emit_copy, fill_zero, load, store
 from .matmul import product
+from .registry import EMITTERS
 
 
 def _i(n: int) -> ir.Constant:
     return ir.Constant(I64, n)
 
 
-def _strides(sizes: Sequence[int], order: str) -> tuple[int, ...]:
-    """Strides over the axes named by `order`'s letters, for a contiguous array laid out as `order`."""
+def layout_strides(sizes: Sequence[int], order: str) -> tuple[int, ...]:
+    """Strides over the axes (N, C, H, W, i, j) of an im2col columns array laid out contiguously in the
+    order `order` names them (`sizes` in that order): how `im2col` and `col2im` callers pick a layout."""
     step, out = 1, {}
     for axis, size in reversed(list(zip(order, sizes))):
         out[axis] = step
@@ -210,6 +212,7 @@ class ConvLayout:
                   Operand(out.storage, out.dtype, image))
 
 
+@EMITTERS.register(Conv2d)
 def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, wv = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
@@ -220,6 +223,7 @@ def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     lay.finish(kf, y, out)
 
 
+@EMITTERS.register(ConvGradInput)
 def emit_conv_grad_input(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     gyv, wv, x = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
@@ -227,6 +231,7 @@ def emit_conv_grad_input(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     col2im(kf, lay.win, lay.cols_image, ctx.output(k), x.shape)
 
 
+@EMITTERS.register(ConvGradWeight)
 def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, gyv, wv = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
@@ -237,12 +242,14 @@ def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             (lay.pack(kf, gyv), cols_t, Operand(out.storage, out.dtype, (lay.og * lay.kk, lay.kk, 1))))
 
 
+@EMITTERS.register(Patches)
 def emit_patches(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     (x,) = k.inputs
     out = ctx.output(k)
     im2col(kf, k.node.op.window, ctx.operand(x, x.shape), x.shape, out, k.node.op.fill)
 
 
+@EMITTERS.register(Unpatches)
 def emit_unpatches(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     cols, donor = k.inputs
     col2im(kf, k.node.op.window, ctx.operand(cols, cols.shape), ctx.output(k), donor.shape)

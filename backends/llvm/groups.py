@@ -23,11 +23,12 @@ from typing import Callable, Sequence
 from llvmlite import ir
 
 from graphc.ops import fused
+from graphc.ops.shape import Concatenate
 from graphc.schedule import Kernel, KernelProgram, View
 
 from .aliasing import Memory, Region, overlap
 from .codegen import KernelFunction
-from .kernels import Context, Operand, body_compute, coalesce, load, store
+from .kernels import ELEMENTWISE, Context, Operand, body_compute, coalesce, load, store
 
 #: the most kernels one loop runs (register pressure of the loop body)
 MAX_GROUP = 12
@@ -47,8 +48,8 @@ def kernel_groups(program: KernelProgram, storage: Callable[[int], int], memory:
         members = [program.kernels[j] for j in runs[-1]] if runs else []
         if members and len(members) < MAX_GROUP and joins(program, storage, memory, members, k):
             runs[-1].append(i)
-        elif members and members[-1].kind == "elementwise" and absorbs(program, storage, memory, members, k,
-                                                                       readers, kept):
+        elif members and isinstance(members[-1].node.op, ELEMENTWISE) and \
+                absorbs(program, storage, memory, members, k, readers, kept):
             runs[-1].append(i)
         else:
             runs.append([i])
@@ -61,7 +62,7 @@ def joins(program: KernelProgram, storage: Callable[[int], int], memory: Memory,
     reads meet memory the members write, or its output meets memory they read or write (arena bytes
     a temporary dead before k shares included), both sides are that one element of the same bytes."""
     shape = program.buffers[k.output].shape
-    if not all(m.kind == "elementwise" and m.body is not None for m in (*members, k)) or \
+    if not all(isinstance(m.node.op, ELEMENTWISE) and m.body is not None for m in (*members, k)) or \
             program.buffers[members[0].output].shape != shape:
         return False
 
@@ -92,7 +93,7 @@ def absorbs(program: KernelProgram, storage: Callable[[int], int], memory: Memor
     memory is none of the memory the loop reads or otherwise writes (c's output comes to life early).
     `readers` (buffer -> kernels reading it) and `kept` (the buffers of outputs and updates) are the
     program's, computed once: scanning every kernel per concatenation was quadratic."""
-    if c.kind != "copy" or c.name != "concatenate":
+    if not isinstance(c.node.op, Concatenate):
         return False
     made = {m.output: m for m in members}
     pieces = [v.buffer for v in c.inputs]
@@ -115,7 +116,7 @@ def emit_group(ctx: Context, ks: Sequence[Kernel], kf: KernelFunction) -> None:
     """The kernels' bodies in one loop nest over their domain, each output stored (in its place in
     the concatenation that ends the run, if one does), and passed on in a register to the members that
     read it at the element."""
-    sink = ks[-1] if ks[-1].kind == "copy" else None
+    sink = ks[-1] if isinstance(ks[-1].node.op, Concatenate) else None
     ks = ks[:-1] if sink is not None else ks
     shape = ctx.program.buffers[ks[0].output].shape
     srcs = [[ctx.operand(v, shape) for v in k.inputs] for k in ks]

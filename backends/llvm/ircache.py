@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 from sympy.core.singleton import Singleton
 
+from graphc.control.loop import Scan
 from graphc.ops import fused
 from graphc.ops.scalar import Opaque
 from graphc.schedule import KernelProgram
@@ -62,7 +63,7 @@ def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
         if why is None:
             return lowered
         cache.reject(key, SUFFIX, why)
-    lowered = lower_program(program, blas=blas, checked=checked)
+    lowered = lower_program(program, blas=blas, checked=checked, lower_body=lower_cached)
     if key is not None:
         fields = stored_fields(lowered)
         fields["loops"] = [(n.fn_slot, n.table_slot) for n in lowered.loops]
@@ -73,7 +74,8 @@ def lower_cached(program: KernelProgram, blas: int, checked: bool) -> Lowered:
 def _lowered(data: bytes, program: KernelProgram, blas: int) -> Lowered:
     """An entry read back: its fields, and the natively run loops' bodies lowered through the cache."""
     fields = int_keys(json.loads(data))
-    bodies = [body_of(k) for i, k in enumerate(program.kernels) if k.kind == "loop" and i not in fields["fallbacks"]]
+    bodies = [body_of(k) for i, k in enumerate(program.kernels)
+              if isinstance(k.node.op, Scan) and i not in fields["fallbacks"]]
     if len(bodies) != len(fields["loops"]):
         raise ValueError(f"{len(fields['loops'])} loops for a program with {len(bodies)}")
     fields["loops"] = [NestedLoop(fn, table, body, lower_cached(body, blas, False))
@@ -104,11 +106,11 @@ def fingerprint(program: KernelProgram, blas: int) -> str | None:
                 raise Unkeyable(cls.__name__)
         plan = program.plan
         parts = (_source_version(), blas,
-                 [(b.id, b.shape, b.dtype, b.role, b.name, _key(b.data) if b.role == "const" else None)
+                 [(b.id, b.shape, b.dtype, b.role, b.name, describe(b.data) if b.role == "const" else None)
                   for b in program.buffers],
                  [(k.kind, type(k.node.op).__module__, type(k.node.op).__qualname__, k.node.op.name,
-                   _op_key(k, blas), k.node.shape, k.node.dtype, k.inputs, k.output, _key(k.body),
-                   _key(k.lets), k.domain) for k in program.kernels],
+                   _op_key(k, blas), k.node.shape, k.node.dtype, k.inputs, k.output, describe(k.body),
+                   describe(k.lets), k.domain) for k in program.kernels],
                  program.inputs, program.outputs, program.updates,
                  sorted(plan.offsets.items()), plan.arena_bytes, sorted(plan.in_place.items()))
     except Unkeyable:
@@ -119,8 +121,8 @@ def fingerprint(program: KernelProgram, blas: int) -> str | None:
 def _op_key(k: Kernel, blas: int) -> Any:
     """A kernel's op attributes; a loop's body (an object with a per-process id) by its program's fingerprint."""
     op = k.node.op
-    if k.kind != "loop":
-        return _key(op.attrs()), _key(fused.monoid_of(op))
+    if not isinstance(op, Scan):
+        return describe(op.attrs()), describe(fused.monoid_of(op))
     body = fingerprint(body_of(k), blas) if op.length else "empty"
     if body is None:
         raise Unkeyable("a loop body")
@@ -138,14 +140,15 @@ def _source_version() -> str:
     return llvmlite.__version__ + ":" + cache.sources()
 
 
-def _key(x: Any) -> Any:
-    """An exact, deterministic description of an attribute value (no ids, no rounding)."""
+def describe(x: Any) -> Any:
+    """An exact, deterministic description of an attribute value (no ids, no rounding), for cache keys;
+    Unkeyable for a value it cannot describe exactly."""
     if x is None or isinstance(x, (bool, int, str)):
         return x
     if isinstance(x, float):
         return ("float", x.hex())
     if isinstance(x, (tuple, list)):
-        return tuple(_key(v) for v in x)
+        return tuple(describe(v) for v in x)
     if isinstance(x, (np.ndarray, np.generic)):
         a = np.asarray(x)
         return ("array", a.dtype.str, a.shape, hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())

@@ -1,4 +1,4 @@
-"""The emitters of the common kernel kinds (emitters.py maps kinds and op names to them).
+"""The emitters of the common kernels, each registered on the op classes it compiles (registry.py).
 
 Every emitter fills a `KernelFunction` whose output is written contiguously,
 reading inputs through strided views (zero strides broadcast). An emitter
@@ -16,15 +16,20 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from graphc.ops import fused
+from graphc.ops import elementwise as ew
+from graphc.ops import fused, index, reduce, shape
 from graphc.ops.index import Slice
 from graphc.ops.reduce import Monoid
 from graphc.schedule import Kernel, KernelProgram, View
-from graphc.schedule.lower import _view_of
+from graphc.schedule.lower import view_of
 
 from .codegen import (F64, I1, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
+from .registry import EMITTERS
 from .scalar import constant, convert, is_int
+
+#: the ops one elementwise loop computes (groups.py runs several of them in one loop)
+ELEMENTWISE = (ew.Elementwise, fused.FusedElementwise)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ class Context:
     scratch_bytes: int = 0  # the most any kernel needs, grown by the emitters
     private_slots: int = 0  # slots after scratch and staging that kernels asked for (see `reserve`)
     loops: list = field(default_factory=list)  # the natively run loops' bodies (loop.NestedLoop)
+    #: (body program, blas, checked) -> its lowering.Lowered: how a loop kernel lowers its body, passed
+    #: down by whoever lowers the program (through the IR cache, ircache.lower_cached), so that the
+    #: emitters never import the lowering above them
+    lower_body: Callable | None = None
 
     def dtype(self, buffer: int) -> str:
         return self.program.buffers[buffer].dtype
@@ -192,6 +201,7 @@ def reduced_output(ctx: Context, k: Kernel, domain: Sequence[int], axes: Sequenc
 
 # -- elementwise and copies ------------------------------------------------------------
 
+@EMITTERS.register(*ELEMENTWISE)
 def emit_elementwise(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     domain = ctx.program.buffers[k.output].shape
     srcs = [ctx.operand(v, domain) for v in k.inputs]
@@ -199,6 +209,7 @@ def emit_elementwise(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     map_loop(kf, domain, srcs, out, body_compute(kf, fused.input_symbols(len(srcs)), srcs, k, out.dtype))
 
 
+@EMITTERS.register(shape.Reshape)
 def emit_reshape(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """A reshape of a non-dense view: walk the view row-major, write the output in that order."""
     (v,) = k.inputs
@@ -206,6 +217,7 @@ def emit_reshape(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     emit_copy(kf, v.shape, src, ctx.output(k, v.shape))
 
 
+@EMITTERS.register(shape.Concatenate)
 def emit_concatenate(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     axis = k.node.op.axis
     out = ctx.output(k)
@@ -222,13 +234,14 @@ def fill_zero(kf: KernelFunction, out: Operand, shape: Sequence[int]) -> None:
     map_loop(kf, shape, [], out, lambda raws: zero)
 
 
+@EMITTERS.register(index.ScatterSlice)
 def emit_scatter_slice(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """Zeros, then g copied into the region `Slice(key)` would read (the view math of the scheduler)."""
     g = k.inputs[0]
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
     fill_zero(kf, out, shape)
-    region = _view_of(SimpleNamespace(op=Slice(k.node.op.key), ndim=len(g.shape)), View.contiguous(k.output, shape))
+    region = view_of(SimpleNamespace(op=Slice(k.node.op.key), ndim=len(g.shape)), View.contiguous(k.output, shape))
     dst = Operand(out.storage, out.dtype, region.strides, region.offset)
     src = ctx.operand(g, region.shape)
     emit_copy(kf, region.shape, src, dst)
@@ -261,10 +274,9 @@ def start(monoid: type[Monoid], dtype: str, acc_type: ir.Type) -> ir.Constant:
     return constant(acc_type, monoid.identity(dtype))
 
 
+@EMITTERS.register(reduce.Monoid, fused.FusedReduce)
 def emit_reduce(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     op = k.node.op
-    if op.name in ("argmax", "argmin"):
-        return emit_argextremum(ctx, k, kf)
     monoid = fused.monoid_of(op)
     if monoid is None:
         raise Unsupported(f"{type(op).__name__} is a reduce kernel that folds with no monoid")
@@ -312,6 +324,7 @@ def _reduce_in_rows(ctx: Context, kf: KernelFunction, monoid: type[Monoid], doma
         store(kf, out, idx, from_compute(b, load(kf, accs, idx), out.dtype))
 
 
+@EMITTERS.register(reduce.ArgExtremum)
 def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """First index of the max (min), comparing values in their own type (bools as 0/1); a NaN wins at its
     first occurrence, like np.argmax."""
@@ -325,7 +338,7 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     t = storage_type(src.dtype)
     b = kf.b
     best, where = alloca(b, t), alloca(b, I64)
-    better = ">" if op.name == "argmax" else "<"
+    better = ">" if issubclass(op.extremum, reduce.Max) else "<"
     with kf.parallel([domain[a] for a in outer]) as oidx:
         b.store(constant(t, op.extremum.identity(src.dtype)), best)
         b.store(ir.Constant(I64, 0), where)
@@ -345,65 +358,116 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 # -- softmax family ----------------------------------------------------------------------
 
+#: the ops normalized over rows without overflow: the max, the sum of exp(x - max), then each op's result
+SOFTMAX_FAMILY = (reduce.Softmax, reduce.LogSumExp, reduce.SoftmaxCrossEntropy)
+
+
+def softmax_axes(op: object) -> tuple[int, ...]:
+    """The axes a softmax-family op normalizes over: logsumexp's reduced axes, the others' one axis."""
+    return tuple(op.axes) if isinstance(op, reduce.LogSumExp) else (op.axis,)
+
+
+class SoftmaxRows:
+    """The part the softmax family shares: for each row (a position of the kept axes) the max over the
+    axes, then the sum of exp(x - max) in double. Each op's emitter passes `emit` the step that writes
+    its result from the row's `top`, `denom` and `log_denom`."""
+
+    def __init__(self, ctx: Context, k: Kernel, kf: KernelFunction):
+        self.kf, self.b = kf, kf.b
+        self.domain = k.inputs[0].shape
+        self.axes = softmax_axes(k.node.op)
+        self.outer = [i for i in range(len(self.domain)) if i not in self.axes]
+        self.src = ctx.operand(k.inputs[0], self.domain)
+        self.ftype = compute_type(ctx.dtype(k.output))
+        self.p = kf.printer(self.b, self.ftype, {})
+        self.oidx: list[ir.Value] = []
+        self.top = self.denom = self.log_denom = None
+
+    def value(self, idx: list[ir.Value], operand: Operand | None = None) -> ir.Value:
+        """An element of x (or of `operand`) in the compute type."""
+        operand = operand or self.src
+        return to_compute(self.b, load(self.kf, operand, idx), operand.dtype, self.ftype)
+
+    def over_axes(self, body: Callable[[list[ir.Value]], None]) -> None:
+        """`body(index)` for every element of the current row."""
+        with nest(self.b, [self.domain[a] for a in self.axes]) as iidx:
+            body(merge(len(self.domain), self.outer, self.oidx, self.axes, iidx))
+
+    def accumulate(self, term: Callable[[list[ir.Value]], ir.Value]) -> ir.Value:
+        """The sum over the row of `term(index)`, accumulated in double."""
+        b, total = self.b, alloca(self.b, F64)
+        b.store(ir.Constant(F64, 0.0), total)
+
+        def add(idx: list[ir.Value]) -> None:
+            t = term(idx)
+            b.store(b.fadd(b.load(total, typ=F64), b.fpext(t, F64) if self.ftype != F64 else t), total)
+        self.over_axes(add)
+        return b.load(total, typ=F64)
+
+    def store_reduced(self, out: Operand, value: ir.Value) -> None:
+        """Write the row's one result into a reduction's output."""
+        zeros = [ir.Constant(I64, 0)] * len(self.axes)
+        store(self.kf, out, merge(len(self.domain), self.outer, self.oidx, self.axes, zeros), value)
+
+    def emit(self, finish: Callable[[], None], finite_shift: bool = False) -> None:
+        """The row loop: max, sum of exponentials, then `finish()`. With `finite_shift` a row whose max is
+        not finite (all -inf, or an inf or nan) subtracts 0 instead, so it keeps its value (logsumexp)."""
+        b, p = self.b, self.p
+        m = alloca(b, self.ftype)
+        with self.kf.parallel([self.domain[a] for a in self.outer]) as self.oidx:
+            b.store(p.const(-np.inf), m)
+            self.over_axes(lambda idx: b.store(p.call("maximum", b.load(m, typ=self.ftype), self.value(idx)), m))
+            top = b.load(m, typ=self.ftype)
+            if finite_shift:
+                top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
+            self.top = top
+            denom = self.accumulate(lambda idx: p.math("exp", b.fsub(self.value(idx), top)))
+            self.denom = b.fptrunc(denom, self.ftype) if self.ftype != F64 else denom
+            self.log_denom = p.math("log", self.denom)
+            finish()
+
+
+@EMITTERS.register(reduce.Softmax)
 def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    """Max-subtracted: max over the axes, then sum of exp(x - max), then the result."""
-    op, name = k.node.op, k.node.op.name
-    x = k.inputs[0]
-    domain = x.shape
-    axes = tuple(op.axes) if name == "logsumexp" else (op.axis,)
-    outer = [i for i in range(len(domain)) if i not in axes]
-    src = ctx.operand(x, domain)
-    ftype = compute_type(ctx.dtype(k.output))
-    b = kf.b
-    p = kf.printer(b, ftype, {})
-    m, s, total = alloca(b, ftype), alloca(b, F64), alloca(b, F64)
+    """exp(x - max) / sum(exp(x - max)) along the axis."""
+    rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
-    def over_axes(body: Callable[[list[ir.Value]], None]) -> None:
-        with nest(b, [domain[a] for a in axes]) as iidx:
-            body(merge(len(domain), outer, oidx, axes, iidx))
+    def write(idx: list[ir.Value]) -> None:
+        store(kf, out, idx, b.fdiv(rows.p.math("exp", b.fsub(rows.value(idx), rows.top)), rows.denom))
+    rows.emit(lambda: rows.over_axes(write))
 
-    def value(idx: list[ir.Value], operand: Operand = src) -> ir.Value:
-        return to_compute(b, load(kf, operand, idx), operand.dtype, ftype)
 
-    with kf.parallel([domain[a] for a in outer]) as oidx:
-        b.store(p.const(-np.inf), m)
-        over_axes(lambda idx: b.store(p.call("maximum", b.load(m, typ=ftype), value(idx)), m))
-        top = b.load(m, typ=ftype)
-        if name == "logsumexp":  # an all -inf (or inf, nan) slice keeps its value: subtract 0
-            top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
-        b.store(ir.Constant(F64, 0.0), s)
+@EMITTERS.register(reduce.LogSoftmax)
+def emit_log_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """x - max - log(sum(exp(x - max))) along the axis."""
+    rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
-        def add_exp(idx: list[ir.Value]) -> None:
-            e = p.math("exp", b.fsub(value(idx), top))
-            b.store(b.fadd(b.load(s, typ=F64), b.fpext(e, F64) if ftype != F64 else e), s)
-        over_axes(add_exp)
-        denom = b.load(s, typ=F64)
-        denom = b.fptrunc(denom, ftype) if ftype != F64 else denom
-        log_denom = p.math("log", denom)
-        if name == "softmax":
-            out = ctx.output(k)
-            over_axes(lambda idx: store(kf, out, idx, b.fdiv(p.math("exp", b.fsub(value(idx), top)), denom)))
-        elif name == "log_softmax":
-            out = ctx.output(k)
-            over_axes(lambda idx: store(kf, out, idx, b.fsub(b.fsub(value(idx), top), log_denom)))
-        elif name == "logsumexp":
-            out = reduced_output(ctx, k, domain, axes)
-            zeros = [ir.Constant(I64, 0)] * len(axes)
-            store(kf, out, merge(len(domain), outer, oidx, axes, zeros), b.fadd(log_denom, top))
-        elif name == "softmax_cross_entropy":
-            t = ctx.operand(k.inputs[1], domain)
-            b.store(ir.Constant(F64, 0.0), total)
+    def write(idx: list[ir.Value]) -> None:
+        store(kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
+    rows.emit(lambda: rows.over_axes(write))
 
-            def add_term(idx: list[ir.Value]) -> None:
-                term = b.fmul(value(idx, t), b.fsub(b.fsub(value(idx), top), log_denom))
-                b.store(b.fadd(b.load(total, typ=F64), b.fpext(term, F64) if ftype != F64 else term), total)
-            over_axes(add_term)
-            out = reduced_output(ctx, k, domain, axes)
-            zeros = [ir.Constant(I64, 0)] * len(axes)
-            store(kf, out, merge(len(domain), outer, oidx, axes, zeros),
-                  from_compute(b, b.fneg(b.load(total, typ=F64)), out.dtype))
-        else:
-            raise Unsupported(f"softmax-kind op {name}")
+
+@EMITTERS.register(reduce.LogSumExp)
+def emit_logsumexp(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """log(sum(exp(x - max))) + max over the axes (a row without a finite max shifted by 0)."""
+    rows, b = SoftmaxRows(ctx, k, kf), kf.b
+    out = reduced_output(ctx, k, rows.domain, rows.axes)
+    rows.emit(lambda: rows.store_reduced(out, b.fadd(rows.log_denom, rows.top)), finite_shift=True)
+
+
+@EMITTERS.register(reduce.SoftmaxCrossEntropy)
+def emit_softmax_cross_entropy(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
+    """-sum(t * log_softmax(x)) along the axis, accumulated in double."""
+    rows, b = SoftmaxRows(ctx, k, kf), kf.b
+    t = ctx.operand(k.inputs[1], rows.domain)
+    out = reduced_output(ctx, k, rows.domain, rows.axes)
+
+    def term(idx: list[ir.Value]) -> ir.Value:
+        return b.fmul(rows.value(idx, t), b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
+
+    def finish() -> None:
+        rows.store_reduced(out, from_compute(b, b.fneg(rows.accumulate(term)), out.dtype))
+    rows.emit(finish)
 
 
 # -- gather and scatter ---------------------------------------------------------------------
@@ -421,15 +485,17 @@ def _checked_index(kf: KernelFunction, raw: ir.Value, size: int, wrap: bool = Tr
     return i
 
 
-def _gather_indices(ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
+def gather_indices(ctx: Context, kf: KernelFunction, idx: list[ir.Value], x_shape: Sequence[int],
                     axis: int, index_view: View, wrap: bool = True) -> list[ir.Value]:
-    """Indices into x for output (or g) position `idx`: the gathered axis comes from the index array."""
+    """Indices into x for output (or g) position `idx`: the gathered axis comes from the index array,
+    each checked (and wrapped like NumPy's if `wrap`); shared by the CPU and GPU gathers and scatters."""
     n_idx = len(index_view.shape)
     ind = ctx.operand(index_view, index_view.shape)
     where = _checked_index(kf, load(kf, ind, idx[axis:axis + n_idx]), x_shape[axis], wrap)
     return idx[:axis] + [where] + idx[axis + n_idx:]
 
 
+@EMITTERS.register(index.Take)
 def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, index_view = k.inputs
     axis = k.node.op.axis
@@ -442,10 +508,11 @@ def emit_take(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
             _checked_index(kf, load(kf, ind, idx), x.shape[axis], wrap)
         return
     with kf.parallel(shape) as idx:
-        at = _gather_indices(ctx, kf, idx, x.shape, axis, index_view, wrap=wrap)
+        at = gather_indices(ctx, kf, idx, x.shape, axis, index_view, wrap=wrap)
         store(kf, out, idx, load(kf, src, at))
 
 
+@EMITTERS.register(index.ScatterAdd)
 def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     g, index_view, _ = k.inputs
     axis = k.node.op.axis
@@ -456,7 +523,7 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     fill_zero(kf, out, shape)
     src = ctx.operand(g, g.shape)
     with nest(kf.b, g.shape) as idx:
-        at = _gather_indices(ctx, kf, idx, shape, axis, index_view)
+        at = gather_indices(ctx, kf, idx, shape, axis, index_view)
         t = storage_type(out.dtype)
         ptr = element(kf.b, kf.base(out.storage), t, out.strides, 0, at)
         kf.b.store(kf.b.fadd(kf.b.load(ptr, typ=t), load(kf, src, idx)), ptr)

@@ -18,12 +18,15 @@ import numpy as np
 from llvmlite import ir
 
 from graphc.ops import fused
+from graphc.ops.fused import MatMulEpilogue
+from graphc.ops.linalg import MatMul
 from graphc.schedule import Kernel, View
 
 from . import blas
 from .codegen import (F32, I8, I64, PTR, KernelFunction, Unsupported, broadcast_strides, contiguous_strides,
                       element, intrinsic, loop, nest, storage_type)
 from .kernels import Context, Operand, Scratch, alloca, body_compute, emit_copy, fill_zero, load, map_loop, store
+from .registry import EMITTERS
 
 
 def _as_matrix(v: View, left: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -46,6 +49,7 @@ def _gemm_layout(rows: int, cols: int, srow: int, scol: int) -> tuple[str, int] 
     return None
 
 
+@EMITTERS.register(MatMul, MatMulEpilogue)
 def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     a, bv = k.inputs[:2]
     out_dtype = ctx.dtype(k.output)

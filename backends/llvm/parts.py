@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from .codegen import I32
+from .irtypes import I32
 
 #: programs of up to this many calls (kernels and copies) keep one `run` (LLVM's time on it still grows about linearly)
 SPLIT_ABOVE = 4096

@@ -11,15 +11,17 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from graphc.ops.random import _M, _ROUNDS, _W
+from graphc.ops.random import _M, _ROUNDS, _W, RandomUniform
 from graphc.schedule import Kernel
 
 from .codegen import F32, F64, I32, I64, KernelFunction, loop
 from .kernels import Context, Operand, load, store
+from .registry import EMITTERS
 
 
-def _philox(b: ir.IRBuilder, c: list[ir.Value], key: tuple[ir.Value, ir.Value]) -> list[ir.Value]:
-    """Ten rounds on i32 words: 32x32 -> 64-bit products split into high and low halves."""
+def philox(b: ir.IRBuilder, c: list[ir.Value], key: tuple[ir.Value, ir.Value]) -> list[ir.Value]:
+    """Philox-4x32-10 of the counter words `c` under `key`, as IR: ten rounds on i32 words, 32x32 -> 64-bit
+    products split into high and low halves (the CPU and GPU generators share it, so they agree bit for bit)."""
     k0, k1 = key
 
     def mul(m: int, w: ir.Value) -> tuple[ir.Value, ir.Value]:
@@ -34,8 +36,9 @@ def _philox(b: ir.IRBuilder, c: list[ir.Value], key: tuple[ir.Value, ir.Value]) 
     return c
 
 
-def _uniforms(b: ir.IRBuilder, words: list[ir.Value], dtype: str) -> list[ir.Value]:
-    """float32: (w >> 8) * 2**-24 per word; float64: ((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53 per pair."""
+def uniforms(b: ir.IRBuilder, words: list[ir.Value], dtype: str) -> list[ir.Value]:
+    """Philox words as uniform numbers in [0, 1), as the NumPy rule makes them. float32: (w >> 8) * 2**-24
+    per word; float64: ((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53 per pair."""
     if dtype == "float32":
         return [b.fmul(b.uitofp(b.lshr(w, ir.Constant(I32, 8)), F32), ir.Constant(F32, 2.0 ** -24)) for w in words]
     out = []
@@ -46,6 +49,7 @@ def _uniforms(b: ir.IRBuilder, words: list[ir.Value], dtype: str) -> list[ir.Val
     return out
 
 
+@EMITTERS.register(RandomUniform)
 def emit_random_uniform(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     b = kf.b
     op = k.node.op
@@ -63,9 +67,9 @@ def emit_random_uniform(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     full, rest = divmod(int(np.prod(ctx.program.buffers[k.output].shape, dtype=np.int64)), per)
 
     def block(j: ir.Value, count: int) -> None:
-        words = _philox(b, [b.trunc(j, I32), stream, c_lo, c_hi], key_words)
+        words = philox(b, [b.trunc(j, I32), stream, c_lo, c_hi], key_words)
         base = b.mul(j, ir.Constant(I64, per), flags=["nuw", "nsw"])
-        for lane, value in enumerate(_uniforms(b, words, op.dtype)[:count]):
+        for lane, value in enumerate(uniforms(b, words, op.dtype)[:count]):
             store(kf, flat, [b.add(base, ir.Constant(I64, lane), flags=["nuw", "nsw"])], value)
 
     with loop(b, full) as j:

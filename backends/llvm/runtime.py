@@ -30,8 +30,8 @@ from . import blas, cache, validate
 from .checked import FAULT, fault_cell, fault_error
 from .codegen import ALIGN
 from .ircache import lower_cached
-from .lowering import Lowered
-from .profile import Profile, measure
+from .lowering import Lowered, lower_program
+from .timing import Profile, measure
 
 CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, CALLBACK)
@@ -250,7 +250,8 @@ class Executable:
 
     def profile(self, args: Sequence[np.ndarray], calls: int) -> Profile:
         """Per-kernel times over `calls` steps, from a profiling build of the same program."""
-        return measure(self, args, calls)
+        lowered = lower_program(self.program, blas.int_bits(), profile=True, lower_body=lower_cached)
+        return measure(Executable(self.program, lowered=lowered), args, calls)
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         outs = [np.empty(shape, dtype) for shape, dtype in self._out_specs]

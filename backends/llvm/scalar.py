@@ -20,7 +20,7 @@ from llvmlite import ir
 
 from graphc.ops import scalar as S
 
-from .codegen import F32, F64, I1, Unsupported, intrinsic
+from .irtypes import F32, F64, I1, Unsupported, intrinsic
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",

@@ -37,7 +37,7 @@ from graphc.schedule import KernelProgram, View
 from graphc.schedule.program import Buffer, MemoryPlan
 
 from . import blas, cache, validate
-from .ircache import Unkeyable, _key, int_keys, stored_fields
+from .ircache import Unkeyable, describe, int_keys, stored_fields
 from .loop import NestedLoop, body_of
 from .lowering import Lowered
 from .runtime import Executable
@@ -77,10 +77,10 @@ def _op(op: Any) -> Any:
     if isinstance(op, Parameter):  # its value is read at run time, not compiled in
         return name, op.state.array.shape, op.state.array.dtype.str, op.label
     if isinstance(op, Constant):
-        return name, _key(op.value)
+        return name, describe(op.value)
     if isinstance(op, Scan):
         return name, _body(op.body), op.length, op.reverse, op.last
-    return name, _key(op.attrs()), _key(monoid_of(op))
+    return name, describe(op.attrs()), describe(monoid_of(op))
 
 
 def _body(body: Body) -> Any:
@@ -186,7 +186,7 @@ def _lowered(entry: dict, full: Callable[[], KernelProgram]) -> Lowered:
 
 def program_loops(program: KernelProgram) -> list[KernelProgram]:
     """The body programs of a program's natively run loops, in order (a cached step has no fallbacks)."""
-    return [body_of(k) for k in program.kernels if k.kind == "loop"]
+    return [body_of(k) for k in program.kernels if isinstance(k.node.op, Scan)]
 
 
 class LazyKernels(Sequence):

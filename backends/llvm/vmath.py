@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from llvmlite import ir
 
-from .codegen import F32, I32, I64, intrinsic
+from .irtypes import F32, I32, I64, intrinsic
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ def body_of(node: Tensor) -> tuple[tuple, object]:
     return (), None
 
 
-def _view_of(node: Tensor, src: View) -> View | None:
-    """The view `node` is of its input's view, or None when it needs a kernel."""
+def view_of(node: Tensor, src: View) -> View | None:
+    """The view `node` is of its input's view `src`, or None when it needs a kernel: how the scheduler
+    turns shape ops and slices into views, and how the backends find the region a scatter_slice writes
+    (`node` needs only `op` and `ndim`)."""
     op = node.op
     if isinstance(op, shape.ExpandDims):
         dims, strides = list(src.shape), list(src.strides)
@@ -130,7 +132,7 @@ def lower(graph: Graph, in_place: bool = True) -> KernelProgram:
         elif isinstance(op, Constant):
             views[node] = new_buffer(node, "const", "", np.ascontiguousarray(op.value))
         else:
-            view = _view_of(node, views[node.inputs[0]]) if node.inputs else None
+            view = view_of(node, views[node.inputs[0]]) if node.inputs else None
             if view is None:
                 out = new_buffer(node, "temp")
                 lets, body = body_of(node)
