@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from graphc.ops.random import _M, _ROUNDS, _W, RandomUniform
+from graphc.ops.random import PHILOX_M, PHILOX_ROUNDS, PHILOX_W, RandomUniform
 from graphc.schedule import Kernel
 
 from .codegen import F32, F64, I32, I64, KernelFunction, loop
@@ -28,10 +28,10 @@ def philox(b: ir.IRBuilder, c: list[ir.Value], key: tuple[ir.Value, ir.Value]) -
         p = b.mul(ir.Constant(I64, m), b.zext(w, I64), flags=["nuw"])
         return b.trunc(b.lshr(p, ir.Constant(I64, 32)), I32), b.trunc(p, I32)
 
-    for r in range(_ROUNDS):
+    for r in range(PHILOX_ROUNDS):
         if r:
-            k0, k1 = b.add(k0, ir.Constant(I32, int(_W[0]))), b.add(k1, ir.Constant(I32, int(_W[1])))
-        (hi0, lo0), (hi1, lo1) = mul(int(_M[0]), c[0]), mul(int(_M[1]), c[2])
+            k0, k1 = b.add(k0, ir.Constant(I32, int(PHILOX_W[0]))), b.add(k1, ir.Constant(I32, int(PHILOX_W[1])))
+        (hi0, lo0), (hi1, lo1) = mul(int(PHILOX_M[0]), c[0]), mul(int(PHILOX_M[1]), c[2])
         c = [b.xor(b.xor(hi1, c[1]), k0), lo1, b.xor(b.xor(hi0, c[3]), k1), lo0]
     return c
 

@@ -19,20 +19,22 @@ from . import args
 from .operands import desc
 from .axes import broadcast_to
 
-_M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))
-_W = (np.uint64(0x9E3779B9), np.uint64(0xBB67AE85))
+#: Philox-4x32-10's multipliers, Weyl key increments and rounds (Salmon et al. 2011), which every
+#: backend's generator uses so that all draw the reference's numbers
+PHILOX_M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))
+PHILOX_W = (np.uint64(0x9E3779B9), np.uint64(0xBB67AE85))
 _MASK = np.uint64(0xFFFFFFFF)
-_ROUNDS = 10
+PHILOX_ROUNDS = 10
 
 
 def philox4x32(counter: Sequence[np.ndarray], key: Sequence[int]) -> list[np.ndarray]:
     """Philox-4x32-10 of counter words (uint64 arrays holding 32-bit values) under a 2-word key."""
     c = [np.asarray(w, np.uint64) & _MASK for w in counter]
     k0, k1 = np.uint64(key[0]) & _MASK, np.uint64(key[1]) & _MASK
-    for r in range(_ROUNDS):
+    for r in range(PHILOX_ROUNDS):
         if r:
-            k0, k1 = (k0 + _W[0]) & _MASK, (k1 + _W[1]) & _MASK
-        p0, p1 = _M[0] * c[0], _M[1] * c[2]
+            k0, k1 = (k0 + PHILOX_W[0]) & _MASK, (k1 + PHILOX_W[1]) & _MASK
+        p0, p1 = PHILOX_M[0] * c[0], PHILOX_M[1] * c[2]
         c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & _MASK, (p0 >> np.uint64(32)) ^ c[3] ^ k1, p0 & _MASK]
     return c
 

@@ -6,7 +6,7 @@ elimination. Subtraction of a negation becomes addition, and `x * x` a square.
 """
 from __future__ import annotations
 
-from ..ir import Graph, Tensor, remake, toposort
+from ..ir import Constant, Graph, Tensor, remake, toposort
 from ..ops import elementwise as ew
 from .rewrite import RewriteStats, RuleSet, map_graph, rewrite
 
@@ -45,7 +45,7 @@ def cse(graph: Graph, stats: RewriteStats) -> Graph:
     position = {node: i for i, node in enumerate(toposort(graph.roots()))}
 
     def key(t: Tensor) -> tuple:
-        return (t.op.name == "constant", position.get(t, len(position)))
+        return (isinstance(t.op, Constant), position.get(t, len(position)))
 
     def rebuild(node: Tensor, inputs: tuple[Tensor, ...]) -> Tensor:
         if node.op in COMMUTATIVE:

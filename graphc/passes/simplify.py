@@ -263,7 +263,7 @@ def _foldable(node: Tensor) -> bool:
     if isinstance(op, Leaf) or isinstance(op, (BroadcastTo, BroadcastLike)):
         return False
     size = node.size
-    return size is not None and size <= FOLD_LIMIT and all(i.op.name == "constant" for i in node.inputs)
+    return size is not None and size <= FOLD_LIMIT and all(isinstance(i.op, Constant) for i in node.inputs)
 
 
 @FOLD.rule(Op, name="fold")
