@@ -22,6 +22,9 @@ from . import args, reduce
 from .operands import as_tensors, desc
 from .shape import expand_dims, squeeze
 
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["avg_pool2d", "conv1d", "conv2d", "global_avg_pool2d", "max_pool2d"]
+
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 

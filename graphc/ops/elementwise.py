@@ -33,6 +33,13 @@ from . import scalar as S
 from .axes import broadcast_like, expand_dims, scalar_const, unbroadcast
 from .operands import as_tensors, broadcast_dims, desc
 
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide", "equal", "erf", "exp",
+           "expm1", "floor", "greater", "greater_equal", "less", "less_equal", "log", "log1p", "logical_and",
+           "logical_not", "logical_or", "maximum", "minimum", "mul", "multiply", "negative", "not_equal",
+           "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "subtract", "tanh",
+           "where"]
+
 X = sp.symbols("x0:3", real=True)
 SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
 
@@ -542,6 +549,7 @@ def cast(x: Any, dtype: Any) -> Tensor:
 def add(a, b) -> Tensor: """a + b, broadcast as in NumPy."""; return apply(ADD, a, b)
 def subtract(a, b) -> Tensor: """a - b, broadcast as in NumPy."""; return apply(SUB, a, b)
 def mul(a, b) -> Tensor: """a * b, broadcast as in NumPy."""; return apply(MUL, a, b)
+multiply = mul  # NumPy's name
 def divide(a, b) -> Tensor: """a / b (true division), broadcast as in NumPy."""; return apply(DIV, a, b)
 def negative(x) -> Tensor: """-x."""; return apply(NEG, x)
 def exp(x) -> Tensor: """e**x."""; return apply(EXP, x)

@@ -19,6 +19,9 @@ from . import args
 from .operands import as_tensors, desc
 from .axes import expand_dims
 
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["getitem", "one_hot", "slice_axis", "take"]
+
 # A key is a tuple of ("int", i) | ("slice", start, stop, step) | ("new",), one per
 # result-affecting item, covering every input axis (hashable, unlike `slice` on 3.10).
 

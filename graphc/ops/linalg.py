@@ -13,6 +13,9 @@ from . import elementwise as ew
 from .operands import as_tensors, broadcast_dims, desc
 from .shape import Transpose, expand_dims, reshape, squeeze, swapaxes, transpose, unbroadcast
 
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["dot", "matmul"]
+
 
 class MatMul(Op):
     name = "matmul"

@@ -19,6 +19,9 @@ from . import args
 from .operands import desc
 from .axes import broadcast_to
 
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["next_key", "random_uniform"]
+
 #: Philox-4x32-10's multipliers, Weyl key increments and rounds (Salmon et al. 2011), which every
 #: backend's generator uses so that all draw the reference's numbers
 PHILOX_M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))

@@ -17,8 +17,15 @@ from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
 from . import args
-from .axes import Monoid, Reduce, Sum, broadcast_like, expand_dims, reshape
+from .axes import Monoid as Monoid  # the reduction contract, importable from here too
+from .axes import Reduce as Reduce
+from .axes import Sum as Sum
+from .axes import broadcast_like, expand_dims, reshape
 from .operands import as_tensors, desc
+
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min", "prod", "softmax",
+           "softmax_cross_entropy", "std", "sum", "var"]
 
 
 class Prod(Monoid):

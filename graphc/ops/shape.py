@@ -13,15 +13,22 @@ from ..ir.dtypes import promote
 from ..ir.errors import ShapeError
 from ..ir.node import Op
 from . import args
-from .axes import (BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, broadcast_like, broadcast_to,
-                   const_value, expand_dims, ones_like, reshape, scalar_const, squeeze, unbroadcast, zeros_like)
+from .axes import BroadcastLike as BroadcastLike  # the axis bookkeeping's classes, importable from here too
+from .axes import BroadcastTo as BroadcastTo
+from .axes import ExpandDims as ExpandDims
+from .axes import Reshape as Reshape
+from .axes import Squeeze as Squeeze
+from .axes import const_value as const_value
+from .axes import scalar_const as scalar_const
+from .axes import unbroadcast as unbroadcast
+from .axes import broadcast_like, broadcast_to, expand_dims, ones_like, reshape, squeeze, zeros_like
 from .elementwise import cast
 from .index import slice_axis
 from .operands import as_tensors, desc
 
-__all__ = ["BroadcastLike", "BroadcastTo", "Concatenate", "ExpandDims", "Reshape", "Squeeze", "Transpose",
-           "broadcast_like", "broadcast_to", "concatenate", "const_value", "expand_dims", "flatten", "ones_like",
-           "reshape", "scalar_const", "squeeze", "stack", "swapaxes", "transpose", "unbroadcast", "zeros_like"]
+#: the user-facing functions of this family: what graphc.ops (and gc) export
+__all__ = ["broadcast_like", "broadcast_to", "concatenate", "expand_dims", "flatten", "ones_like", "reshape",
+           "squeeze", "stack", "swapaxes", "transpose", "zeros_like"]
 
 
 class Transpose(Op):
