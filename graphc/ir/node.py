@@ -38,7 +38,8 @@ class Op:
     differentiable: bool = True
     #: Leaves (placeholders, parameters, constants) have no inputs and no rule.
     is_leaf: bool = False
-    #: The kind of kernel the scheduler makes of it; backends map kinds to emitters ("generic": its NumPy rule).
+    #: The kind of kernel the scheduler makes of it ("elementwise", "reduce", ...; "generic" runs its NumPy
+    #: rule); backends find the emitter by the op's class, and the kind names the kernel in reports.
     kernel_kind: str = "generic"
     #: Indices of inputs read only for their shape and dtype (shape donors), never for their values.
     donors: tuple[int, ...] = ()
