@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 
 from ..cliargs import output_file, positive_int, subset
-from . import report, suite
+from . import report, roofline, suite
 from .workloads import WORKLOADS
 
 
@@ -21,7 +21,8 @@ def _executable(path: str) -> str:
 def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree."""
     chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads,
-              "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python}
+              "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python,
+              "roofline": not args.no_roofline}
     if args.rounds is not None:
         chosen["rounds"] = args.rounds
     settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
@@ -33,7 +34,8 @@ def bench(args: argparse.Namespace) -> int:
         tmp = f"{args.json}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
             json.dump({"settings": asdict(settings), "runs": results.runs, "gemm": results.gemm,
-                       "loss_errors": results.loss_errors, "header": report.header(command)}, f, indent=1)
+                       "loss_errors": results.loss_errors, "header": report.header(command),
+                       "roofline": roofline.summary(results)}, f, indent=1)
         os.replace(tmp, args.json)
     if results.loss_errors:
         print("graphc: error: bench: the frameworks' initial losses disagree (see the report)", file=sys.stderr)
@@ -57,6 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="runs of every framework per workload, in turn; the report takes their median "
                         "(default 3, 1 with --quick)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
+    p.add_argument("--no-roofline", action="store_true",
+                   help="skip measuring the machine's peak FMA rate and memory bandwidth, and the roofline table")
     p.add_argument("--pytensor-python", metavar="PYTHON", type=_executable,
                    help="run PyTensor under this interpreter (a virtual environment with Numba, whose llvmlite "
                         "differs from graphc's; see docs/benchmarks.md)")

@@ -7,6 +7,7 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from . import roofline
 from .suite import Results
 from .workloads import PEERS, WORKLOADS
 
@@ -128,11 +129,21 @@ def gemm_lines(res: Results) -> list[str]:
     return lines
 
 
+def roofline_lines(res: Results) -> list[str]:
+    """The roofline table under a line saying what it counts (graphc.bench.roofline has the method)."""
+    rows = roofline.table(res)
+    return ["", "Roofline: each step's FLOPs (counted on graphc's graph of the step) and least bytes moved (a model: "
+            "updated tensors, gradients and stored activations each written and read once, inputs read once), "
+            "the time the measured peaks allow, max(FLOPs / FMA peak, bytes / bandwidth), and each framework's "
+            "share of it (roofline / median step time); see docs/benchmarks.md.", ""] + rows if rows else []
+
+
 def markdown(res: Results, argv: list[str] | None = None) -> str:
     """The whole report: header, the two tables, GEMM lines and any initial-loss disagreement."""
     s = res.settings
     command = argv if argv is not None else [os.path.basename(sys.executable)] + sys.argv
     parts = [f"- {line}" for line in header(command)]
+    parts += [f"- {res.peaks.describe()}"] if res.peaks else []
     rounds = f"; the median of {s.rounds} rounds, each framework in turn in a fresh process" if s.rounds > 1 else ""
     parts += ["", f"Median step time in ms ({s.threads} threads; up to {s.repeats} steps or {s.budget_s:g} s after "
               f"warm-up{rounds}); in a peer's cell, (Nx) is graphc-llvm's speedup over it. The last column: the peers' "
@@ -147,6 +158,7 @@ def markdown(res: Results, argv: list[str] | None = None) -> str:
     parts += compile_table(res)
     if res.gemm:
         parts += [""] + gemm_lines(res)
+    parts += roofline_lines(res)
     if res.loss_errors:
         parts += ["", "INITIAL LOSSES DISAGREE:"] + [f"- {e}" for e in res.loss_errors]
     return "\n".join(parts) + "\n"

@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .peaks import Peaks
+from .peaks import measure as measure_peaks
 from .workloads import WORKLOADS
 
 FRAMEWORKS = ("graphc-llvm", "graphc-numpy", "torch", "jax", "pytensor")
@@ -38,6 +40,7 @@ class Settings:
     gemm_n: int = 1024          # 0: skip the GEMM line
     pytensor_python: str | None = None  # an interpreter with PyTensor and Numba (Numba's llvmlite is not graphc's)
     timeout_s: float = 600.0
+    roofline: bool = True       # measure this machine's peaks for the roofline table (graphc.bench.roofline)
 
     @classmethod
     def quick(cls, **kw) -> "Settings":
@@ -52,6 +55,7 @@ class Results:
     runs: dict[str, dict[str, dict]] = field(default_factory=dict)
     gemm: dict[str, dict] = field(default_factory=dict)
     loss_errors: list[str] = field(default_factory=list)
+    peaks: Peaks | None = None  # this machine's measured peaks, when settings.roofline
 
 
 def environment(threads: int, cache_dir: str | None = None) -> dict[str, str]:
@@ -135,7 +139,7 @@ def combine(outs: list[dict]) -> dict:
 
 def run(s: Settings, log: Callable[[str], None] = lambda msg: None) -> Results:
     """Every selected workload on every selected framework (`s.rounds` times, in turn), then the GEMM
-    rates; each in its own process."""
+    rates; each in its own process; then, in this process, the machine's peaks for the roofline."""
     res = Results(s)
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
         for name in s.workloads:
@@ -151,4 +155,7 @@ def run(s: Settings, log: Callable[[str], None] = lambda msg: None) -> Results:
                 log(f"GEMM {dtype} {s.gemm_n}^3 ...")
                 job = {"gemm": dtype, "n": s.gemm_n, "threads": s.threads}
                 res.gemm[dtype] = run_worker(job, environment(s.threads, tmp), s.timeout_s)
+    if s.roofline:
+        log(f"peak FMA rate and memory bandwidth on {s.threads} threads ...")
+        res.peaks = measure_peaks(s.threads)
     return res
