@@ -3,6 +3,7 @@
 No timing is asserted: only that the harness measures something and that every framework starts
 from the same loss, which is checked against NumPy closed forms here.
 """
+import ctypes
 import json
 import os
 from importlib import import_module
@@ -10,7 +11,7 @@ from importlib import import_module
 import numpy as np
 import pytest
 
-from graphc.bench import fw_graphc, report, suite, worker, workloads
+from graphc.bench import fw_graphc, peaks, report, roofline, suite, worker, workloads
 from graphc.cli import main as graphc_main
 
 
@@ -164,3 +165,105 @@ def test_block_medians_charge_a_slow_phase_to_one_block_of_each_contender(monkey
     ms = worker.block_medians({"a": contender("a", 0.002), "b": contender("b", 0.004)}, blocks=3, calls=4)
     assert calls == {"a": 3 * per_block, "b": 3 * per_block}
     assert ms == pytest.approx({"a": 2.0, "b": 4.0})
+
+
+# --- the roofline (graphc.bench.roofline, graphc.bench.peaks) ---
+
+def _tiny_mlp_problem(b=5, n0=3, n1=4, n2=2) -> workloads.Problem:
+    """A 3-4-2 ReLU MLP, MSE, SGD: small enough to count its step by hand."""
+    w = workloads.Workload("T", "tiny", "mlp", b, "mse", "sgd", 0.1, (n0, n1, n2), "relu")
+    rng = np.random.default_rng(0)
+    shapes = {"fc0.weight": (n0, n1), "fc0.bias": (n1,), "fc1.weight": (n1, n2), "fc1.bias": (n2,)}
+    params = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    return workloads.Problem(w, params, rng.standard_normal((b, n0)).astype(np.float32),
+                             rng.standard_normal((b, n2)).astype(np.float32))
+
+
+def test_flops_of_a_small_mlp_step_match_the_hand_count():
+    """One SGD step of an n0-n1-n2 ReLU MLP with MSE on a batch of B, counted by hand:
+    matmuls: forward x@W0, h@W1; backward d@W1^T, x^T@dz, h^T@d: 4*B*n0*n1 + 6*B*n1*n2.
+    elementwise: forward bias adds, ReLU, out - y, square, / count: 2*B*n1 + 3*B*n2 + 1; backward 1/count,
+    the two factors of d = 2 * (out - y) / count: 2*B*n2 + 1, ReLU' (compare, select): 2*B*n1;
+    update p - lr * g: 2 per parameter element, and the step counter's increment: 1.
+    reductions: the loss sum and the two bias-gradient sums: B*n2 + B*n1 + B*n2."""
+    b, n0, n1, n2 = 5, 3, 4, 2
+    p = _tiny_mlp_problem(b, n0, n1, n2)
+    n_params = n0 * n1 + n1 + n1 * n2 + n2
+    counted = roofline.flops_by_kind(roofline.step_graph(p).nodes)
+    assert counted == {"matmul": 4 * b * n0 * n1 + 6 * b * n1 * n2,
+                       "elementwise": 4 * b * n1 + 5 * b * n2 + 3 + 2 * n_params,
+                       "reduce": b * n1 + 2 * b * n2}
+
+
+@pytest.mark.parametrize("name", ["W1", "W2", "W3"])
+def test_matmul_flops_of_the_mlp_workloads_match_the_closed_form(name):
+    """Forward and weight gradients 2*B*n_i*n_(i+1) each; input gradients for every layer but the first."""
+    w = workloads.WORKLOADS[name]
+    pairs = sum(a * b for a, b in zip(w.sizes, w.sizes[1:]))
+    assert roofline.step_cost(name).flops_by_kind["matmul"] == 2 * w.batch * (3 * pairs - w.sizes[0] * w.sizes[1])
+
+
+def test_conv_flops_of_lenet_match_the_closed_form():
+    """2 * output elements * weights per output channel: conv1 (6x28x28 outputs, 1*5*5 weights each) forward and
+    weight gradient; conv2 (16x10x10, 6*5*5) forward, weight and input gradient (x needs no gradient)."""
+    conv1, conv2 = 2 * 64 * 6 * 28 * 28 * 25, 2 * 64 * 16 * 10 * 10 * 150
+    assert roofline.step_cost("W4").flops_by_kind["conv"] == 2 * conv1 + 3 * conv2
+
+
+def test_bytes_model_matches_its_closed_form():
+    """Tiny MLP, SGD: 26 float32 parameters and the float64 step counter read and written, 26 gradients written
+    and read, x (5x3) and y (5x2) read, the hidden layer's 5x4 output stored and read back."""
+    p = _tiny_mlp_problem()
+    assert roofline.step_bytes(roofline.step_graph(p), p) == 2 * (4 * 26 + 8) + 2 * 4 * 26 + 4 * (15 + 10) + 2 * 4 * 20
+    # W3: Adam keeps two moments per parameter, so 3P float32 are updated (plus the counter)
+    w = workloads.WORKLOADS["W3"]
+    n_params = 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
+    inputs = 4 * w.batch * (784 + 10)
+    assert roofline.step_cost("W3").bytes == 2 * (3 * 4 * n_params + 8) + 2 * 4 * n_params + inputs + 2 * 4 * 128 * 1024
+    # LSTM: h, c and four gates per step and per sequence
+    assert roofline.activations(workloads.WORKLOADS["W5"]) == 32 * 6 * 32 * 128
+
+
+def test_fma_kernel_does_the_work_it_is_credited_with():
+    """acc <- acc * m + c, n times from acc = c, in each of CHAINS accumulators: CHAINS * c * (1 + m + ... + m^n)."""
+    kernel, _engine = peaks.jit(peaks.fma_ir("float64", 4), "fma_chains",
+                                ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int64, ctypes.c_double, ctypes.c_double))
+    assert kernel(3, 0.5, 1.0) == peaks.CHAINS * 1.875
+
+
+def test_peaks_are_plausible_against_numpy():
+    """No BLAS beats the FMA peak and no copy beats the memory bandwidth (a factor of 2 for a shared machine);
+    a core does less than 1 TFLOP/s, float32 lanes are twice float64's, and DRAM is slower than 2 TB/s."""
+    threads = os.cpu_count() or 1
+    a = np.random.default_rng(0).standard_normal((2, 512, 512))
+    rates = {}
+    for dtype in ("float32", "float64"):
+        x, y = a.astype(dtype)
+        rates[dtype] = 2 * 512 ** 3 / 1e9 / worker.block_medians({"mm": lambda: x @ y}, 3, 5)["mm"] * 1e3  # noqa: B023
+        got, bits = peaks.fma_gflops(dtype, threads, repeats=3)
+        assert rates[dtype] / 2 <= got <= 1000 * threads and bits in peaks.vector_widths()
+        rates[dtype] = got
+    assert 1.2 <= rates["float32"] / rates["float64"] <= 3.5
+    src = np.ones(32 << 20)  # 256 MiB
+    dst = np.empty_like(src)
+    copy_gbs = 2 * src.nbytes / 1e9 / (worker.block_medians({"copy": lambda: np.copyto(dst, src)}, 1, 3)["copy"] / 1e3)
+    gbs, mib = peaks.triad_gbs(threads, repeats=3)
+    assert copy_gbs / 2 <= gbs <= 2000 and mib >= 256
+
+
+def test_report_has_the_roofline_table():
+    """A fake W2 run on a machine of 100 GFLOP/s and 10 GB/s: memory-bound, 7104 bytes (the closed form above
+    on W2's sizes) take 0.7104 us; graphc-llvm's 0.02 ms step reaches 3.552% of it."""
+    fake = peaks.Peaks({"float32": 100.0, "float64": 50.0}, 10.0, 2, {"float32": 512, "float64": 512}, 1920.0, 480.0)
+    runs = {"graphc-llvm": {"first_loss": 1.0, "step_ms": 0.02, "cold_s": 0.2}, "torch": {"na": "not installed"}}
+    res = suite.Results(suite.Settings(workloads=("W2",), frameworks=("graphc-llvm", "torch")), runs={"W2": runs},
+                        peaks=fake)
+    assert roofline.step_cost("W2").bytes == 4 * (4 * 131 + 32 * (4 + 3) + 2 * 32 * 16) + 2 * 8
+    text = report.markdown(res, ["graphc", "bench"])
+    assert "- measured peaks (2 threads, best of 5): FMA float32 100.0 GFLOP/s" in text and "memory 10.0 GB/s" in text
+    assert ("| workload | MFLOP per step | MB per step | FLOP/byte | roofline ms (bound by) | graphc-llvm % of "
+            "roofline | torch % of roofline |") in text
+    assert "| W2 | 0.02218 | 0.007104 | 3.12 | 0.0007104 (memory) | 3.6% | n/a |" in text
+    data = roofline.summary(res)["workloads"]["W2"]
+    np.testing.assert_allclose(data["fraction"]["graphc-llvm"], 7104 / 10e9 * 1e3 / 0.02)
+    assert data["fraction"]["torch"] is None and data["bound_by"] == "memory"
