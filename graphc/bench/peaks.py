@@ -11,6 +11,7 @@ import ctypes
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -142,11 +143,11 @@ def fma_gflops(dtype: str, threads: int, repeats: int = REPEATS) -> tuple[float,
             ctype = ctypes.c_float if dtype == "float32" else ctypes.c_double
             kernel, _engine = jit(fma_ir(dtype, lanes), "fma_chains",
                                    ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int64, ctype, ctype))
-            n = 10_000
-            while (wall := _best_wall(pool, [lambda: kernel(n, 0.999, 1e-3)], 1)) < CALL_S / 4:  # noqa: B023
+            n = 10_000  # iterations per call: grown until one call takes about CALL_S
+            while (wall := _best_wall(pool, [partial(kernel, n, 0.999, 1e-3)], 1)) < CALL_S / 4:
                 n *= 4
             n = max(n, int(n * CALL_S / wall))
-            wall = _best_wall(pool, [lambda: kernel(n, 0.999, 1e-3)] * threads, repeats)  # noqa: B023
+            wall = _best_wall(pool, [partial(kernel, n, 0.999, 1e-3)] * threads, repeats)
             best = max(best, (threads * n * CHAINS * lanes * 2 / wall / 1e9, bits))
     return best
 
@@ -175,10 +176,10 @@ def triad_gbs(threads: int, repeats: int = REPEATS) -> tuple[float, float]:
                                                               ctypes.c_void_p, ctypes.c_double, ctypes.c_int64))
     edges = [int(e) for e in np.linspace(0, n, threads + 1)]
 
-    def chunk(lo: int, hi: int) -> Callable[[], None]:
-        return lambda: triad(a.ctypes.data + 8 * lo, b.ctypes.data + 8 * lo, c.ctypes.data + 8 * lo, 3.0, hi - lo)
+    chunks = [partial(triad, a.ctypes.data + 8 * lo, b.ctypes.data + 8 * lo, c.ctypes.data + 8 * lo, 3.0, hi - lo)
+              for lo, hi in zip(edges, edges[1:])]
     with ThreadPoolExecutor(threads) as pool:
-        wall = _best_wall(pool, [chunk(lo, hi) for lo, hi in zip(edges, edges[1:])], repeats)
+        wall = _best_wall(pool, chunks, repeats)
     if a[n // 2] != 7.0:
         raise RuntimeError(f"the triad kernel computed {a[n // 2]}, not 1 + 3*2 = 7")
     return 24 * n / wall / 1e9, 24 * n / (1 << 20)
