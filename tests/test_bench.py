@@ -4,6 +4,7 @@ No timing is asserted: only that the harness measures something and that every f
 from the same loss, which is checked against NumPy closed forms here.
 """
 import ctypes
+import dataclasses
 import json
 import os
 from functools import partial
@@ -267,3 +268,67 @@ def test_report_has_the_roofline_table():
     data = roofline.summary(res)["workloads"]["W2"]
     np.testing.assert_allclose(data["fraction"]["graphc-llvm"], 7104 / 10e9 * 1e3 / 0.02)
     assert data["fraction"]["torch"] is None and data["bound_by"] == "memory"
+
+@pytest.fixture
+def torch_compile(tmp_path, monkeypatch):
+    """torch, with torch.compile's kernels written under tmp_path (its FX-graph cache off: every build compiles)."""
+    torch = pytest.importorskip("torch", reason="torch.compile is an optional benchmark peer, not in the dev extra: "
+                                                "this runs graphc's adapter for it, which needs torch itself")
+    from torch._inductor import config
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(config, "fx_graph_cache", False)
+    return torch
+
+
+def _variant(name: str, **changes) -> workloads.Problem:
+    """A workload's problem with another optimizer (and learning rate): small networks for every update rule."""
+    p = workloads.problem(name)
+    return dataclasses.replace(p, workload=dataclasses.replace(p.workload, **changes))
+
+
+@pytest.mark.slow  # each build is a cold torch.compile (5-40 s on a loaded 2-core machine)
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")  # torch's own modules, on import
+@pytest.mark.parametrize("full,problem", [
+    (False, ("W1",)), (False, ("W2",)),
+    (True, ("W1",)), (True, ("W2",)),
+    (True, ("W2", {"optimizer": "momentum", "lr": 0.05})), (True, ("W2", {"optimizer": "adam", "lr": 0.01})),
+], ids=["torch-compile-W1", "torch-compile-W2", "torch-compile-full-W1", "torch-compile-full-W2",
+        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam"])
+def test_torch_compile_starts_at_graphcs_loss_and_trains_as_torch_eager(full, problem, torch_compile):
+    """The first loss equals graphc-numpy's; the next three (after one, two, three updates) equal eager PyTorch's
+    with torch.optim, so the full graph's hand-written SGD, momentum and Adam are torch.optim's."""
+    from graphc.bench import fw_torch, fw_torch_compile
+    p = _variant(problem[0], **(problem[1] if len(problem) > 1 else {}))
+    compiled, eager = fw_torch_compile.build(p, 2, full=full), fw_torch.build(p, 2)
+    first = float(compiled())
+    np.testing.assert_allclose(first, float(fw_graphc.build(p, "numpy")()), rtol=suite.LOSS_RTOL)
+    np.testing.assert_allclose(float(eager()), first, rtol=1e-6)
+    losses = [(float(compiled()), float(eager())) for _ in range(3)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert abs(losses[0][1] - first) > 1e-3 * first  # the update moved the loss: not two frozen models compared
+
+
+def test_torch_compile_workers_get_a_fresh_inductor_cache(monkeypatch):
+    """Each torch.compile worker compiles cold: its own empty cache folder, removed after, and the FX-graph and
+    AOTAutograd caches off (the settings before are restored); the suite fixes inductor's compile workers to the
+    bench's thread count."""
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/a/user's/cache")
+    monkeypatch.delenv("TORCHINDUCTOR_FX_GRAPH_CACHE", raising=False)
+    with worker.fresh_inductor_cache():
+        folder = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        assert os.listdir(folder) == []
+        assert os.environ["TORCHINDUCTOR_FX_GRAPH_CACHE"] == os.environ["TORCHINDUCTOR_AUTOGRAD_CACHE"] == "0"
+    assert not os.path.exists(folder)
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == "/a/user's/cache"
+    assert "TORCHINDUCTOR_FX_GRAPH_CACHE" not in os.environ
+    assert suite.environment(2)["TORCHINDUCTOR_COMPILE_THREADS"] == "2"
+
+
+def test_report_compares_graphc_with_torch_compile():
+    runs = {"graphc-llvm": {"first_loss": 1.0, "step_ms": 0.5, "cold_s": 0.3},
+            "torch-compile": {"first_loss": 1.0, "step_ms": 1.0, "cold_s": 20.0},
+            "torch-compile-full": {"first_loss": 1.0, "step_ms": 0.4, "cold_s": 30.0}}
+    res = suite.Results(suite.Settings(workloads=("W1",), frameworks=tuple(runs)), runs={"W1": runs})
+    text = report.markdown(res, ["graphc", "bench"])
+    assert "| 1.000 (2.00x) | 0.400 (0.80x) | >= 1x torch-compile-full | NO |" in text
+    assert "| 20.00 s | 30.00 s |" in text

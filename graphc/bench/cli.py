@@ -45,7 +45,8 @@ def bench(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Wire `graphc bench` into the `graphc` command."""
-    p = sub.add_parser("bench", help="time training steps W1-W5 against PyTorch, JAX and PyTensor (when installed)",
+    p = sub.add_parser("bench", help="time training steps W1-W5 against PyTorch (eager and torch.compile), JAX "
+                                     "and PyTensor (when installed)",
                        description="Times the training steps W1-W5 on graphc-llvm, graphc-numpy and the installed "
                                    "peers, each in a fresh process, from the same initial weights (first losses "
                                    "checked equal), and prints a Markdown report; see docs/benchmarks.md.")

@@ -1,20 +1,33 @@
 """The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel) and torch.optim."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
-from .workloads import Problem, dense_layers, layer_names
+from .workloads import Problem, Workload, dense_layers, layer_names
 
 
-def build(p: Problem, threads: int) -> Callable[[], object]:
-    """One training step; calling it returns the loss before the update."""
+@dataclass
+class Model:
+    """A workload in PyTorch: its loss as a function of (x, y), its parameters (leaf tensors) and one batch.
+
+    Shared by the eager step and the torch.compile steps (fw_torch_compile), so that they all run the
+    same network from the same weights."""
+
+    loss: Callable
+    params: list
+    x: object
+    y: object
+
+
+def model(p: Problem, threads: int) -> Model:
+    """The workload's network and loss from p's initial weights, with torch limited to `threads` threads."""
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     w = p.workload
     t = {k: torch.tensor(v, requires_grad=True) for k, v in p.params.items()}
     params = list(t.values())
-    x, y = torch.tensor(p.x), torch.tensor(p.y)
     if w.model == "lstm":
         _, n_in, hidden, _ = w.sizes
         lstm = torch.nn.LSTM(n_in, hidden, batch_first=True)
@@ -25,7 +38,7 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
         params = list(lstm.parameters()) + [t["head.weight"], t["head.bias"]]
     act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[w.activation]
 
-    def forward() -> torch.Tensor:
+    def forward(x: torch.Tensor) -> torch.Tensor:
         if w.model == "mlp":
             return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
@@ -35,16 +48,28 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
         _, (h, _c) = lstm(x)
         return h[-1] @ t["head.weight"] + t["head.bias"]
 
-    if w.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=w.lr)
-    else:
-        opt = torch.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
     loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
+    return Model(lambda x, y: loss_fn(forward(x), y), params, torch.tensor(p.x), torch.tensor(p.y))
+
+
+def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[[], object]:
+    """The usual PyTorch step: `loss` (m.loss unless given, e.g. torch.compile'd), backward, torch.optim."""
+    import torch
+    if w.optimizer == "adam":
+        opt = torch.optim.Adam(m.params, lr=w.lr)
+    else:
+        opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
+    loss = loss or m.loss
 
     def step() -> torch.Tensor:
-        loss = loss_fn(forward(), y)
+        value = loss(m.x, m.y)
         opt.zero_grad()
-        loss.backward()
+        value.backward()
         opt.step()
-        return loss.detach()
+        return value.detach()
     return step
+
+
+def build(p: Problem, threads: int) -> Callable[[], object]:
+    """One training step; calling it returns the loss before the update."""
+    return eager_step(model(p, threads), p.workload)

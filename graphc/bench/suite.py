@@ -22,7 +22,7 @@ from .peaks import Peaks
 from .peaks import measure as measure_peaks
 from .workloads import WORKLOADS
 
-FRAMEWORKS = ("graphc-llvm", "graphc-numpy", "torch", "jax", "pytensor")
+FRAMEWORKS = ("graphc-llvm", "graphc-numpy", "torch", "torch-compile", "torch-compile-full", "jax", "pytensor")
 #: the initial-loss tolerance across frameworks (float32 sums in different orders)
 LOSS_RTOL = 1e-4
 
@@ -59,9 +59,10 @@ class Results:
 
 
 def environment(threads: int, cache_dir: str | None = None) -> dict[str, str]:
-    """The workers' environment: thread counts fixed before any library loads, graphc's cache dir."""
+    """The workers' environment: thread counts (torch.compile's compile workers too) fixed before any library
+    loads, graphc's cache dir."""
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS"):
         env[var] = str(threads)
     env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}"
     if cache_dir is not None:
@@ -87,7 +88,8 @@ def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = s
 
 
 def _missing(framework: str) -> str | None:
-    module = {"torch": "torch", "jax": "jax", "pytensor": "pytensor"}.get(framework)
+    module = {"torch": "torch", "torch-compile": "torch", "torch-compile-full": "torch", "jax": "jax",
+              "pytensor": "pytensor"}.get(framework)
     return "not installed" if module and importlib.util.find_spec(module) is None else None
 
 

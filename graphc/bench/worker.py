@@ -11,8 +11,10 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -21,9 +23,12 @@ from . import workloads
 #: framework -> the modules it needs, imported before the cold-compile clock starts (as `import torch`
 #: brings torch.nn and torch.optim, graphc's layers, optimizers and backend modules are imported first)
 GRAPHC = ("graphc.nn", "graphc.losses", "graphc.optim")
+#: torch.compile's compiler stack (dynamo, inductor), which torch imports lazily on the first compile
+TORCH_COMPILE = ("torch", "torch._dynamo", "torch._inductor.compile_fx")
 IMPORTS = {"graphc-llvm": GRAPHC + ("graphc.backends.llvm.runtime",),
            "graphc-numpy": GRAPHC + ("graphc.backends.numpy",),
-           "torch": ("torch",), "jax": ("jax",), "pytensor": ("pytensor",)}
+           "torch": ("torch",), "torch-compile": TORCH_COMPILE, "torch-compile-full": TORCH_COMPILE,
+           "jax": ("jax",), "pytensor": ("pytensor",)}
 
 
 def builder(framework: str, threads: int) -> Callable[[workloads.Problem], Callable[[], object]]:
@@ -31,6 +36,9 @@ def builder(framework: str, threads: int) -> Callable[[workloads.Problem], Calla
     if framework.startswith("graphc-"):
         from . import fw_graphc
         return lambda p: fw_graphc.build(p, framework.removeprefix("graphc-"))
+    if framework.startswith("torch-compile"):
+        from . import fw_torch_compile
+        return lambda p: fw_torch_compile.build(p, threads, full=framework == "torch-compile-full")
     module = importlib.import_module(f"graphc.bench.fw_{framework}")
     return lambda p: module.build(p, threads)
 
@@ -54,8 +62,35 @@ def pytensor_flags() -> str:
     return f"{mode},floatX=float32"
 
 
+@contextmanager
+def fresh_inductor_cache() -> Iterator[None]:
+    """torch.compile without its on-disk caches: inductor's cache dir (generated and compiled kernels) in a new
+    temporary folder, removed afterwards, and its FX-graph and AOTAutograd caches off, so that a worker's
+    compile is cold; set before torch loads, which reads them then, and restored after."""
+    with tempfile.TemporaryDirectory(prefix="graphc-bench-inductor-") as tmp:
+        settings = {"TORCHINDUCTOR_CACHE_DIR": tmp, "TORCHINDUCTOR_FX_GRAPH_CACHE": "0",
+                    "TORCHINDUCTOR_AUTOGRAD_CACHE": "0"}
+        saved = {var: os.environ.get(var) for var in settings}
+        os.environ.update(settings)
+        try:
+            yield
+        finally:
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
+
+
 def train_step(framework: str, workload: str, repeats: int, budget_s: float, threads: int) -> dict:
     """Cold compile (build + first call), the first loss and the median step time of one framework."""
+    if framework.startswith("torch-compile"):
+        with fresh_inductor_cache():
+            return _train_step(framework, workload, repeats, budget_s, threads)
+    return _train_step(framework, workload, repeats, budget_s, threads)
+
+
+def _train_step(framework: str, workload: str, repeats: int, budget_s: float, threads: int) -> dict:
     if framework == "pytensor":
         os.environ.setdefault("PYTENSOR_FLAGS", pytensor_flags())  # read when PyTensor loads
     for module in IMPORTS[framework]:
@@ -110,7 +145,8 @@ def main(argv: list[str]) -> int:
         else:
             out = train_step(job["framework"], job["workload"], job["repeats"], job["budget_s"], job["threads"])
     except Exception as e:  # noqa: BLE001 - any failure becomes the table cell's reason
-        out = {"error": f"{type(e).__name__}: {e}"[:300]}
+        message = " ".join(str(e).split())  # one line: it becomes a table cell
+        out = {"error": f"{type(e).__name__}: {message}"[:300]}
     print(json.dumps(out))
     return 0
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: The peers, fastest first by kind; graphc-llvm is compared with each of them.
-PEERS = ("torch", "jax", "pytensor")
+PEERS = ("torch", "torch-compile", "torch-compile-full", "jax", "pytensor")
 
 
 @dataclass(frozen=True)
