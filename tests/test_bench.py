@@ -276,8 +276,8 @@ def torch_compile(tmp_path, monkeypatch):
                                                 "this runs graphc's adapter for it, which needs torch itself")
     from torch._inductor import config
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(config, "fx_graph_cache", False)
-    return torch
+    with config.patch(fx_graph_cache=False):  # torch's own override: monkeypatch's undo would delete the option
+        yield torch
 
 
 def _variant(name: str, **changes) -> workloads.Problem:
