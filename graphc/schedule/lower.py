@@ -11,8 +11,8 @@ from .memory import plan_memory
 from .order import cluster_elementwise
 from .program import Buffer, Kernel, KernelProgram, View
 
-#: The kernel kinds: an op declares its own (`Op.kernel_kind`); backends map each kind to an emitter, and
-#: a "generic" kernel runs the op's NumPy rule.
+#: The kernel kinds: an op declares its own (`Op.kernel_kind`), which names its kernel in the program and its
+#: reports (backends find the emitter by the op's class); a "generic" kernel runs the op's NumPy rule.
 KINDS: tuple[str, ...] = ("elementwise", "reduce", "matmul", "softmax", "gather", "scatter", "copy", "conv", "rng",
                           "loop")
 
