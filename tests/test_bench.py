@@ -135,6 +135,39 @@ def test_cli_rejects_bad_arguments_before_running(args, message, capsys):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+def _results(**runs: dict) -> suite.Results:
+    return suite.Results(suite.Settings.check(), runs=runs)
+
+
+def test_sanity_passes_a_healthy_run_and_names_each_problem():
+    """--check's rule: both graphc builds must run every workload and graphc-llvm must beat graphc-numpy; a peer
+    that is not installed is no problem, and a loss disagreement (already found by the suite) is passed on."""
+    healthy = {"graphc-llvm": {"step_ms": 0.4, "first_loss": 1.0}, "graphc-numpy": {"step_ms": 4.0, "first_loss": 1.0},
+               "torch": {"na": "not installed"}}
+    assert suite.sanity(_results(W1=healthy)) == []
+    slow = dict(healthy, **{"graphc-llvm": {"step_ms": 5.0, "first_loss": 1.0}})
+    broken = dict(healthy, **{"graphc-numpy": {"na": "failed: ShapeError: ..."}})
+    res = _results(W1=slow, W2=broken)
+    res.loss_errors.append("W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)")
+    assert suite.sanity(res) == ["W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)",
+                                 "W1: graphc-llvm's step (5.000 ms) is slower than graphc-numpy's (4.000 ms)",
+                                 "W2: graphc-numpy failed: ShapeError: ..."]
+
+
+def test_cli_check_runs_graphc_builds_and_exits_by_the_sanity_rule(capsys, monkeypatch):
+    """The real --check on one workload (torch left out so that this needs no peer): exit 0 and both builds
+    measured; then the same run with graphc-llvm made to report a slower step exits 1 naming it."""
+    args = ["bench", "--check", "--workloads", "W2", "--frameworks", "graphc-llvm,graphc-numpy"]
+    assert graphc_main(args) == 0
+    out, err = capsys.readouterr()
+    assert "| W2: tiny MLP" in out and "first losses agree" in err
+    measure = suite.measure
+    monkeypatch.setattr(suite, "measure", lambda name, fw, s, cache: dict(
+        measure(name, fw, s, cache), **({"step_ms": 1e9} if fw == "graphc-llvm" else {})))
+    assert graphc_main(args) == 1
+    assert "W2: graphc-llvm's step (1000000000.000 ms) is slower than graphc-numpy's" in capsys.readouterr().err
+
+
 def test_worker_that_cannot_start_becomes_a_reason():
     out = suite.run_worker({}, suite.environment(1), timeout_s=10, python="/no/such/python")
     assert out["na"].startswith("cannot start /no/such/python")
