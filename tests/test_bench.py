@@ -13,6 +13,8 @@ from importlib import import_module
 import numpy as np
 import pytest
 
+import graphc as gc
+
 from graphc.bench import fw_graphc, peaks, report, roofline, suite, worker, workloads
 from graphc.cli import main as graphc_main
 
@@ -301,6 +303,30 @@ def test_report_has_the_roofline_table():
     data = roofline.summary(res)["workloads"]["W2"]
     np.testing.assert_allclose(data["fraction"]["graphc-llvm"], 7104 / 10e9 * 1e3 / 0.02)
     assert data["fraction"]["torch"] is None and data["bound_by"] == "memory"
+
+def test_report_says_where_the_time_goes_below_half_the_roofline():
+    """The same fake W2 run with graphc-llvm's profile (0.02 ms step: 3.6% of its roofline, so explained): its
+    kinds and the time outside kernels, largest first, as shares of the profiled step; a kind under 1% is left
+    out; at 0.0014 ms the step reaches half its roofline and the line goes."""
+    fake = peaks.Peaks({"float32": 100.0, "float64": 50.0}, 10.0, 2, {"float32": 512, "float64": 512}, 1920.0, 480.0)
+    profile = {"step_ms": 0.02, "kinds_ms": {"softmax": 0.004, "matmul": 0.01, "reduce": 0.00015}}
+    runs = {"graphc-llvm": {"first_loss": 1.0, "step_ms": 0.02, "cold_s": 0.2, "profile": profile}}
+    res = suite.Results(suite.Settings(workloads=("W2",), frameworks=("graphc-llvm",)), runs={"W2": runs},
+                        peaks=fake)
+    assert roofline.where_lines(res) == ["- W2 (graphc-llvm at 4% of its roofline; profiled step 0.020 ms): "
+                                         "matmul 50% (0.010 ms), outside kernels 29% (0.006 ms), "
+                                         "softmax 20% (0.004 ms)"]
+    assert roofline.where_lines(res)[0] in report.markdown(res, ["graphc", "bench"])
+    runs["graphc-llvm"]["step_ms"] = 0.0014
+    assert roofline.where_lines(res) == []
+
+
+def test_worker_profiles_graphc_llvm_by_kernel_kind():
+    """A real profile of W2's step: every kind is one the schedule emits, and the kernels fit in the step."""
+    prof = worker.kernel_profile("W2", calls=5)
+    assert set(prof["kinds_ms"]) <= set(gc.schedule.KINDS) and "matmul" in prof["kinds_ms"]
+    assert 0 < sum(prof["kinds_ms"].values()) <= prof["step_ms"]
+
 
 @pytest.fixture
 def torch_compile(tmp_path, monkeypatch):

@@ -110,7 +110,7 @@ def measure(name: str, framework: str, s: Settings, cache_dir: str) -> dict:
     job = {"framework": framework, "workload": name, "repeats": s.repeats, "budget_s": s.budget_s,
            "threads": s.threads}
     env = environment(s.threads, cache_dir)
-    out = run_worker(job, env, s.timeout_s, python)
+    out = run_worker(dict(job, profile=s.roofline and framework == "graphc-llvm"), env, s.timeout_s, python)
     if framework == "graphc-llvm" and "na" not in out:
         warm = run_worker(dict(job, repeats=0), env, s.timeout_s)
         out["warm_s"] = warm.get("cold_s")
@@ -158,6 +158,11 @@ def combine(outs: list[dict]) -> dict:
         if values:
             out[key] = statistics.median(values)
     out["rounds_step_ms"] = [o["step_ms"] for o in outs if "step_ms" in o]
+    profiles = [o["profile"] for o in outs if "profile" in o]
+    if profiles:  # graphc-llvm's kernel times by kind: the median of each over the rounds
+        out["profile"] = {"step_ms": statistics.median(p["step_ms"] for p in profiles),
+                          "kinds_ms": {k: statistics.median(p["kinds_ms"].get(k, 0.0) for p in profiles)
+                                       for k in profiles[0]["kinds_ms"]}}
     return out
 
 
