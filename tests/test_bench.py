@@ -62,6 +62,56 @@ def test_llvm_and_numpy_train_alike():
         np.testing.assert_allclose(float(llvm()), float(ref()), rtol=1e-5)
 
 
+def test_resnet_w7_compiles_on_llvm_and_trains_as_numpy():
+    """W7 (ResNet-8 with BatchNorm): graphc declares the parameters in problem()'s order, under the same names, so
+    every framework starts from the same weights; llvm's first two losses equal numpy's, as do the running
+    statistics (updates of the compiled step). Not the gradients: a BatchNorm's bias feeding the next BatchNorm
+    gets a gradient that cancels to almost nothing, whose float32 rounding differs with the summation order."""
+    p = workloads.problem("W7")
+    assert [name for name, _ in fw_graphc.model(p).named_parameters()] == list(p.params)
+    llvm, ref = fw_graphc.step_function(p, "llvm"), fw_graphc.step_function(p, "numpy")
+    losses = [(float(llvm(p.x, p.y)), float(ref(p.x, p.y))) for _ in range(2)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    np.testing.assert_allclose(losses[0][1], np.log(10), rtol=0.1)  # ten classes, near-uniform at the start
+    assert len(_running_stats(llvm)) == 2 * len(workloads.batch_norms(p.workload))
+    for a, b in zip(_running_stats(llvm), _running_stats(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _running_stats(fn) -> list[np.ndarray]:
+    """The BatchNorm running means and variances a compiled graphc step updates, in declaration order."""
+    return [target.value for target, _ in fn.updates if target.name.startswith("BatchNorm.running_")]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_peer_torch_trains_resnet_w7_as_graphc(backend):
+    """W7 in PyTorch eager (F.conv2d, F.batch_norm in train mode, torch.optim.SGD with momentum and weight
+    decay) and in graphc: the first loss, the losses after three identical updates, and BatchNorm's running
+    statistics (momentum 0.1, unbiased variance) agree."""
+    pytest.importorskip("torch", reason="torch is an optional benchmark peer, not in the dev extra: this runs "
+                                        "graphc's adapter for it, which needs torch itself")
+    from graphc.bench import fw_torch
+    p = workloads.problem("W7")
+    ours, m = fw_graphc.step_function(p, backend), fw_torch.model(p, 2)
+    theirs = fw_torch.eager_step(m, p.workload)
+    losses = [(float(ours(p.x, p.y)), float(theirs())) for _ in range(4)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[-1][0] < losses[0][0] - 0.1  # it trains: not two frozen models compared
+    for a, b in zip(_running_stats(ours), m.buffers, strict=True):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_peer_jax_trains_resnet_w7_as_graphc():
+    """W7 in JAX (lax.conv_general_dilated, BatchNorm's running statistics carried as state of the jitted step,
+    momentum and weight decay by hand) starts at graphc's loss and follows it through three updates."""
+    pytest.importorskip("jax", reason="jax is an optional benchmark peer, not in the dev extra: this runs "
+                                      "graphc's adapter for it, which needs jax itself")
+    from graphc.bench import fw_jax
+    p = workloads.problem("W7")
+    theirs, ours = fw_jax.build(p, 2), fw_graphc.build(p, "numpy")
+    np.testing.assert_allclose(*zip(*[(float(theirs()), float(ours())) for _ in range(4)]), rtol=1e-5)
+
+
 @pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS")  # it uses NumPy's matmul then
 @pytest.mark.parametrize("peer,names", [("torch", ("W2", "W5")), ("jax", ("W2", "W5")), ("pytensor", ("W2",))])
 def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
@@ -247,6 +297,22 @@ def test_conv_flops_of_lenet_match_the_closed_form():
     assert roofline.step_cost("W4").flops_by_kind["conv"] == 2 * conv1 + 3 * conv2
 
 
+def test_conv_flops_and_activations_of_resnet_w7_match_the_closed_form():
+    """Strided and 1x1 convolutions count their outputs' elements: for a conv cin -> cout, k x k, with an s x s
+    output map, 2 * B * cout * s^2 * cin * k^2; the stem's forward and weight gradient, every other conv's input
+    gradient too. Activations per example: the stem's conv and ReLU outputs (16x32x32 each), then per block its
+    two conv outputs, two ReLU outputs and, with a shortcut, that conv's output; then the 64 pooled features."""
+    w = workloads.WORKLOADS["W7"]
+
+    def conv(cin: int, cout: int, k: int, side: int) -> int:
+        return 2 * w.batch * cout * side * side * cin * k * k
+    rest = [conv(16, 16, 3, 32)] * 2 + [conv(16, 32, 3, 16), conv(32, 32, 3, 16), conv(16, 32, 1, 16),
+                                        conv(32, 64, 3, 8), conv(64, 64, 3, 8), conv(32, 64, 1, 8)]
+    assert roofline.step_cost("W7").flops_by_kind["conv"] == 2 * conv(3, 16, 3, 32) + 3 * sum(rest)
+    per_example = 2 * 16 * 32 ** 2 + 4 * 16 * 32 ** 2 + 5 * 32 * 16 ** 2 + 5 * 64 * 8 ** 2 + 64
+    assert roofline.activations(w) == w.batch * per_example
+
+
 def test_bytes_model_matches_its_closed_form():
     """Tiny MLP, SGD: 26 float32 parameters and the float64 step counter read and written, 26 gradients written
     and read, x (5x3) and y (5x2) read, the hidden layer's 5x4 output stored and read back."""
@@ -351,8 +417,9 @@ def _variant(name: str, **changes) -> workloads.Problem:
     (False, ("W1",)), (False, ("W2",)),
     (True, ("W1",)), (True, ("W2",)),
     (True, ("W2", {"optimizer": "momentum", "lr": 0.05})), (True, ("W2", {"optimizer": "adam", "lr": 0.01})),
+    (True, ("W7",)),
 ], ids=["torch-compile-W1", "torch-compile-W2", "torch-compile-full-W1", "torch-compile-full-W2",
-        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam"])
+        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam", "torch-compile-full-W7"])
 def test_torch_compile_starts_at_graphcs_loss_and_trains_as_torch_eager(full, problem, torch_compile):
     """The first loss equals graphc-numpy's; the next three (after one, two, three updates) equal eager PyTorch's
     with torch.optim, so the full graph's hand-written SGD, momentum and Adam are torch.optim's."""

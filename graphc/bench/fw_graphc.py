@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 import graphc as gc
 
-from .workloads import Problem
+from .workloads import CIFAR, Problem, Workload, resnet_blocks
 
 
 def model(p: Problem) -> gc.nn.Module:
@@ -18,6 +18,8 @@ def model(p: Problem) -> gc.nn.Module:
         return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, activation="relu"), nn.MaxPool2d(2),
                              nn.Conv2d(6, 16, 5, activation="relu"), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Dense(400, 120, "relu"), nn.Dense(120, 84, "relu"), nn.Dense(84, 10))
+    if w.model == "resnet":
+        return _ResNet(w)
     return _LastState(*w.sizes[1:])
 
 
@@ -34,6 +36,41 @@ class _LastState(gc.nn.Module):
         return self.head(h[-1])
 
 
+class _BasicBlock(gc.nn.Module):
+    """torchvision's basic block: conv3x3(stride)-BN-ReLU-conv3x3-BN plus the shortcut (a strided 1x1 conv and
+    BN where the shape changes), then ReLU."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, shortcut: bool):
+        super().__init__()
+        nn = gc.nn
+        self.conv1, self.bn1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm(c_out)
+        self.conv2, self.bn2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm(c_out)
+        self.shortcut_conv = nn.Conv2d(c_in, c_out, 1, stride, bias=False) if shortcut else None
+        self.shortcut_bn = nn.BatchNorm(c_out) if self.shortcut_conv else None
+
+    def forward(self, x: gc.Tensor) -> gc.Tensor:
+        out = self.bn2(self.conv2(gc.relu(self.bn1(self.conv1(x)))))
+        return gc.relu(out + (self.shortcut_bn(self.shortcut_conv(x)) if self.shortcut_conv else x))
+
+
+class _ResNet(gc.nn.Module):
+    """A ResNet workload: stem conv3x3-BN-ReLU, the basic blocks, global average pooling, a dense classifier."""
+
+    def __init__(self, w: Workload):
+        super().__init__()
+        self.conv, self.bn = gc.nn.Conv2d(CIFAR[0], w.sizes[0], 3, padding=1, bias=False), gc.nn.BatchNorm(w.sizes[0])
+        self.blocks = [name for name, *_ in resnet_blocks(w)]
+        for name, *block in resnet_blocks(w):
+            setattr(self, name, _BasicBlock(*block))
+        self.pool, self.fc = gc.nn.GlobalAvgPool2d(), gc.nn.Dense(*w.sizes[-2:])
+
+    def forward(self, x: gc.Tensor) -> gc.Tensor:
+        h = gc.relu(self.bn(self.conv(x)))
+        for name in self.blocks:
+            h = getattr(self, name)(h)
+        return self.fc(self.pool(h))
+
+
 def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
     """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
     w = p.workload
@@ -47,8 +84,10 @@ def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
     if w.optimizer == "adam":
         opt = gc.optim.Adam(params, lr=w.lr)
     else:
-        opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
-    return gc.function([x, y], loss, updates=opt.updates(loss), backend=backend, **options)
+        opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,
+                           weight_decay=w.weight_decay)
+    updates = opt.updates(loss) + net.state_updates()  # + BatchNorm's running statistics
+    return gc.function([x, y], loss, updates=updates, backend=backend, **options)
 
 
 def build(p: Problem, backend: str) -> Callable[[], object]:

@@ -1,10 +1,10 @@
 """The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel) and torch.optim."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from .workloads import Problem, Workload, dense_layers, layer_names
+from .workloads import Problem, Workload, batch_norms, dense_layers, layer_names, resnet
 
 
 @dataclass
@@ -18,6 +18,7 @@ class Model:
     params: list
     x: object
     y: object
+    buffers: list = field(default_factory=list)  # BatchNorm's running means and variances, updated by `loss`
 
 
 def model(p: Problem, threads: int) -> Model:
@@ -37,8 +38,16 @@ def model(p: Problem, threads: int) -> Model:
                 getattr(lstm, theirs).copy_(t[f"lstm.{ours}"])
         params = list(lstm.parameters()) + [t["head.weight"], t["head.bias"]]
     act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[w.activation]
+    stats = {name: (torch.zeros(c), torch.ones(c)) for name, c in batch_norms(w)} if w.model == "resnet" else {}
+
+    def norm(h: torch.Tensor, name: str) -> torch.Tensor:
+        """Train-mode BatchNorm: batch statistics, the running ones updated in place (momentum 0.1)."""
+        return F.batch_norm(h, *stats[name], t[f"{name}.weight"], t[f"{name}.bias"], training=True)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
+        if w.model == "resnet":
+            conv = lambda h, weight, stride: F.conv2d(h, weight, stride=stride, padding=weight.shape[-1] // 2)  # noqa: E731
+            return resnet(t, x, conv, norm, torch.relu, lambda h: h.mean((2, 3)), w)
         if w.model == "mlp":
             return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
@@ -49,7 +58,8 @@ def model(p: Problem, threads: int) -> Model:
         return h[-1] @ t["head.weight"] + t["head.bias"]
 
     loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
-    return Model(lambda x, y: loss_fn(forward(x), y), params, torch.tensor(p.x), torch.tensor(p.y))
+    return Model(lambda x, y: loss_fn(forward(x), y), params, torch.tensor(p.x), torch.tensor(p.y),
+                 [b for pair in stats.values() for b in pair])
 
 
 def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[[], object]:
@@ -58,7 +68,8 @@ def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[
     if w.optimizer == "adam":
         opt = torch.optim.Adam(m.params, lr=w.lr)
     else:
-        opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
+        opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,
+                              weight_decay=w.weight_decay)
     loss = loss or m.loss
 
     def step() -> torch.Tensor:

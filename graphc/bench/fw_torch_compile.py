@@ -43,7 +43,7 @@ def full_step(m: fw_torch.Model, w: Workload) -> Callable[[], object]:
 
 
 def optimizer(params: list, w: Workload) -> Callable[[tuple], None]:
-    """The update of torch.optim's SGD (momentum 0 or 0.9, dampening 0) or Adam (default betas and eps) as
+    """The update of torch.optim's SGD (momentum 0 or 0.9, dampening 0, weight decay) or Adam (default betas and eps) as
     in-place tensor ops on `params` given their gradients; Adam's step count is a tensor so that the
     compiled graph does not specialise on it."""
     import torch
@@ -54,6 +54,8 @@ def optimizer(params: list, w: Workload) -> Callable[[tuple], None]:
 
         def sgd(grads: tuple) -> None:
             for q, g, buf in zip(params, grads, bufs):
+                if w.weight_decay:
+                    g = g + q * w.weight_decay  # torch.optim's coupled L2: d_p.add(p, alpha=weight_decay)
                 if momentum:
                     g = buf.mul_(momentum).add_(g)
                 q.sub_(lr * g)  # not add_(g, alpha=-lr): inductor (2.13) drops alpha when g is a matmul's output

@@ -27,7 +27,7 @@ from ..control.loop import Scan
 from ..ir import Graph, Tensor
 from .peaks import Peaks
 from .suite import Results
-from .workloads import Problem, Workload, problem
+from .workloads import CIFAR, Problem, Workload, problem, resnet_blocks
 
 #: FLOPs per input element of a softmax-kind op: max, subtract, exp, sum, normalize
 SOFTMAX_FLOPS = 5
@@ -82,7 +82,9 @@ def activations(w: Workload) -> int:
     gradient needs, and the source of the nonlinearity's derivative). LeNet: the same for the dense
     layers, plus each convolution's ReLU output (its derivative and the max pool's argmax) and each pool's
     output (the next layer's input). LSTM: per time step the hidden and cell states and the four gate
-    activations. The network's input is counted as an input; the logits feed the loss gradient at once."""
+    activations. ResNet: each convolution's output (its BatchNorm's input, from which the backward pass
+    recomputes the normalized values), each ReLU's output (its derivative and the next convolution's input) and
+    the pooled features. The network's input is counted as an input; the logits feed the loss gradient at once."""
     b = w.batch
     if w.model == "mlp":
         return b * sum(w.sizes[1:-1])
@@ -92,6 +94,13 @@ def activations(w: Workload) -> int:
     if w.model == "lstm":
         seq, _, hidden, _ = w.sizes
         return seq * 6 * b * hidden
+    if w.model == "resnet":
+        side, c = CIFAR[1], w.sizes[0]
+        n = 2 * c * side * side  # the stem conv's output (its BatchNorm's input) and its ReLU's
+        for _, _, c, stride, shortcut in resnet_blocks(w):
+            side //= stride  # conv1 and conv2's outputs, the ReLUs after bn1 and after the add, the shortcut conv's
+            n += (4 + shortcut) * c * side * side
+        return b * (n + w.sizes[-2])  # and the pooled features (the dense layer's input)
     raise ValueError(f"no activation model for the {w.model!r} network")
 
 
