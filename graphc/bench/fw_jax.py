@@ -21,6 +21,8 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
         return out + bias[None, :, None, None]
 
     def forward(t, x):
+        if w.model == "gpt":
+            return gpt_logits(t, x, w.sizes)
         if w.model == "mlp":
             return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
@@ -44,9 +46,17 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
         out = forward(t, x)
         if w.loss == "mse":
             return jnp.mean(jnp.square(out - y))
+        if w.model == "gpt":  # integer next-token targets
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(out, axis=-1), y[..., None], axis=-1))
         return -jnp.mean(jnp.sum(y * jax.nn.log_softmax(out, axis=-1), axis=-1))
 
     def update(t, state, grads):
+        if w.clip_norm is not None:  # torch.nn.utils.clip_grad_norm_
+            norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads.values()))
+            coef = jnp.minimum(w.clip_norm / (norm + 1e-6), 1.0)
+            grads = {k: g * coef for k, g in grads.items()}
+        if w.optimizer == "adamw":  # decoupled weight decay before the Adam step, as torch.optim.AdamW
+            t = {k: q * (1 - w.lr * w.weight_decay) for k, q in t.items()}
         if w.optimizer == "sgd":
             return {k: t[k] - w.lr * grads[k] for k in t}, state
         if w.optimizer == "momentum":
@@ -67,7 +77,7 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
 
     t = {k: jnp.asarray(v) for k, v in p.params.items()}
     zeros = {k: jnp.zeros_like(v) for k, v in t.items()}
-    state = (zeros, dict(zeros), jnp.float32(0)) if w.optimizer == "adam" else zeros
+    state = (zeros, dict(zeros), jnp.float32(0)) if w.optimizer in ("adam", "adamw") else zeros
     x, y = jnp.asarray(p.x), jnp.asarray(p.y)
 
     def step():
@@ -75,3 +85,32 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
         loss, t, state = train_step(t, state, x, y)
         return loss.block_until_ready()
     return step
+
+
+def gpt_logits(t: dict, ids, sizes: tuple[int, ...]):
+    """A GPT decoder's logits (workloads.gpt_shapes): pre-LayerNorm blocks, causal softmax attention, exact GELU,
+    the token table as the output layer (tied)."""
+    import jax
+    import jax.numpy as jnp
+    _, _, blocks, d, heads, _ = sizes
+    b, n = ids.shape
+    causal = jnp.tril(jnp.ones((n, n), bool))
+
+    def norm(h, name):  # torch's LayerNorm: biased variance, eps 1e-5
+        mean = jnp.mean(h, axis=-1, keepdims=True)
+        var = jnp.mean(jnp.square(h - mean), axis=-1, keepdims=True)
+        return (h - mean) / jnp.sqrt(var + 1e-5) * t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    h = t["wte"][ids] + t["wpe"][:n]
+    for i in range(blocks):
+        qkv = dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv")
+        q, k, v = (qkv[..., j * d:(j + 1) * d].reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3)
+                   for j in range(3))
+        scores = jnp.where(causal, q @ k.swapaxes(-1, -2) / jnp.sqrt(jnp.float32(d // heads)), -jnp.inf)
+        att = (jax.nn.softmax(scores, axis=-1) @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
+        h = h + dense(att, f"h{i}.attn.proj")
+        h = h + dense(jax.nn.gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc"), approximate=False), f"h{i}.mlp.proj")
+    return norm(h, "ln_f") @ t["wte"].T
