@@ -144,6 +144,8 @@ def main(argv: list[str]) -> int:
             out = gemm(job["gemm"], job["n"], job["threads"])
         else:
             out = train_step(job["framework"], job["workload"], job["repeats"], job["budget_s"], job["threads"])
+    except NotImplementedError as e:  # a framework without an adapter for this workload: a reason, not a failure
+        out = {"unsupported": str(e)}
     except Exception as e:  # noqa: BLE001 - any failure becomes the table cell's reason
         message = " ".join(str(e).split())  # one line: it becomes a table cell
         out = {"error": f"{type(e).__name__}: {message}"[:300]}
