@@ -15,6 +15,8 @@ from importlib import import_module
 import numpy as np
 import pytest
 
+import graphc as gc
+
 from graphc.bench import fw_graphc, peaks, report, roofline, suite, worker, workloads
 from graphc.cli import main as graphc_main
 
@@ -244,6 +246,39 @@ def test_cli_rejects_bad_arguments_before_running(args, message, capsys):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+def _results(**runs: dict) -> suite.Results:
+    return suite.Results(suite.Settings.check(), runs=runs)
+
+
+def test_sanity_passes_a_healthy_run_and_names_each_problem():
+    """--check's rule: both graphc builds must run every workload and graphc-llvm must beat graphc-numpy; a peer
+    that is not installed is no problem, and a loss disagreement (already found by the suite) is passed on."""
+    healthy = {"graphc-llvm": {"step_ms": 0.4, "first_loss": 1.0}, "graphc-numpy": {"step_ms": 4.0, "first_loss": 1.0},
+               "torch": {"na": "not installed"}}
+    assert suite.sanity(_results(W1=healthy)) == []
+    slow = dict(healthy, **{"graphc-llvm": {"step_ms": 5.0, "first_loss": 1.0}})
+    broken = dict(healthy, **{"graphc-numpy": {"na": "failed: ShapeError: ..."}})
+    res = _results(W1=slow, W2=broken)
+    res.loss_errors.append("W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)")
+    assert suite.sanity(res) == ["W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)",
+                                 "W1: graphc-llvm's step (5.000 ms) is slower than graphc-numpy's (4.000 ms)",
+                                 "W2: graphc-numpy failed: ShapeError: ..."]
+
+
+def test_cli_check_runs_graphc_builds_and_exits_by_the_sanity_rule(capsys, monkeypatch):
+    """The real --check on one workload (torch left out so that this needs no peer): exit 0 and both builds
+    measured; then the same run with graphc-llvm made to report a slower step exits 1 naming it."""
+    args = ["bench", "--check", "--workloads", "W2", "--frameworks", "graphc-llvm,graphc-numpy"]
+    assert graphc_main(args) == 0
+    out, err = capsys.readouterr()
+    assert "| W2: tiny MLP" in out and "first losses agree" in err
+    measure = suite.measure
+    monkeypatch.setattr(suite, "measure", lambda name, fw, s, cache: dict(
+        measure(name, fw, s, cache), **({"step_ms": 1e9} if fw == "graphc-llvm" else {})))
+    assert graphc_main(args) == 1
+    assert "W2: graphc-llvm's step (1000000000.000 ms) is slower than graphc-numpy's" in capsys.readouterr().err
+
+
 def test_worker_that_cannot_start_becomes_a_reason():
     out = suite.run_worker({}, suite.environment(1), timeout_s=10, python="/no/such/python")
     assert out["na"].startswith("cannot start /no/such/python")
@@ -392,6 +427,30 @@ def test_report_has_the_roofline_table():
     data = roofline.summary(res)["workloads"]["W2"]
     np.testing.assert_allclose(data["fraction"]["graphc-llvm"], 7104 / 10e9 * 1e3 / 0.02)
     assert data["fraction"]["torch"] is None and data["bound_by"] == "memory"
+
+def test_report_says_where_the_time_goes_below_half_the_roofline():
+    """The same fake W2 run with graphc-llvm's profile (0.02 ms step: 3.6% of its roofline, so explained): its
+    kinds and the time outside kernels, largest first, as shares of the profiled step; a kind under 1% is left
+    out; at 0.0014 ms the step reaches half its roofline and the line goes."""
+    fake = peaks.Peaks({"float32": 100.0, "float64": 50.0}, 10.0, 2, {"float32": 512, "float64": 512}, 1920.0, 480.0)
+    profile = {"step_ms": 0.02, "kinds_ms": {"softmax": 0.004, "matmul": 0.01, "reduce": 0.00015}}
+    runs = {"graphc-llvm": {"first_loss": 1.0, "step_ms": 0.02, "cold_s": 0.2, "profile": profile}}
+    res = suite.Results(suite.Settings(workloads=("W2",), frameworks=("graphc-llvm",)), runs={"W2": runs},
+                        peaks=fake)
+    assert roofline.where_lines(res) == ["- W2 (graphc-llvm at 4% of its roofline; profiled step 0.020 ms): "
+                                         "matmul 50% (0.010 ms), outside kernels 29% (0.006 ms), "
+                                         "softmax 20% (0.004 ms)"]
+    assert roofline.where_lines(res)[0] in report.markdown(res, ["graphc", "bench"])
+    runs["graphc-llvm"]["step_ms"] = 0.0014
+    assert roofline.where_lines(res) == []
+
+
+def test_worker_profiles_graphc_llvm_by_kernel_kind():
+    """A real profile of W2's step: every kind is one the schedule emits, and the kernels fit in the step."""
+    prof = worker.kernel_profile("W2", calls=5)
+    assert set(prof["kinds_ms"]) <= set(gc.schedule.KINDS) and "matmul" in prof["kinds_ms"]
+    assert 0 < sum(prof["kinds_ms"].values()) <= prof["step_ms"]
+
 
 @pytest.fixture
 def torch_compile(tmp_path, monkeypatch):

@@ -182,8 +182,31 @@ def summary(res: Results) -> dict:
             "flops": cost.flops, "flops_by_kind": cost.flops_by_kind, "bytes": cost.bytes,
             "intensity": cost.intensity, "bound_ms": cost.bound_s(res.peaks) * 1e3,
             "bound_by": "compute" if cost.compute_s(res.peaks) >= cost.memory_s(res.peaks) else "memory",
-            "fraction": {fw: fraction(cost, res.peaks, run) for fw, run in runs.items()}}
+            "fraction": {fw: fraction(cost, res.peaks, run) for fw, run in runs.items()},
+            "graphc_llvm_profile": runs.get("graphc-llvm", {}).get("profile")}
     return out
+
+
+#: below this share of its roofline, the report says where graphc-llvm's step time goes
+HALF = 0.5
+
+
+def where_lines(res: Results) -> list[str]:
+    """For each workload where graphc-llvm reaches less than half its roofline: its profiled step's kernel time
+    by kind (fn.profile(), the median over the rounds) and the rest of the call, largest first, as shares of the
+    profiled step."""
+    lines = []
+    for name, row in summary(res).get("workloads", {}).items():
+        share, prof = row.get("fraction", {}).get("graphc-llvm"), row.get("graphc_llvm_profile")
+        if share is None or share >= HALF or not prof:
+            continue
+        outside = prof["step_ms"] - sum(prof["kinds_ms"].values())  # the call itself: arguments, dispatch
+        kinds = sorted([*prof["kinds_ms"].items(), ("outside kernels", max(outside, 0.0))], key=lambda kv: -kv[1])
+        parts = [f"{kind} {100 * ms / prof['step_ms']:.0f}% ({ms:.3f} ms)" for kind, ms in kinds
+                 if ms >= 0.01 * prof["step_ms"]]
+        lines.append(f"- {name} (graphc-llvm at {100 * share:.0f}% of its roofline; profiled step "
+                     f"{prof['step_ms']:.3f} ms): " + ", ".join(parts))
+    return lines
 
 
 def table(res: Results) -> list[str]:
