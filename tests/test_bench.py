@@ -6,7 +6,9 @@ from the same loss, which is checked against NumPy closed forms here.
 import ctypes
 import dataclasses
 import json
+import math
 import os
+import subprocess
 from functools import partial
 from importlib import import_module
 
@@ -34,6 +36,39 @@ def _mlp_loss(p: workloads.Problem) -> float:
     return float(-np.mean(np.sum(p.y * log_probs, axis=1)))
 
 
+def _gpt_loss(p: workloads.Problem) -> float:
+    """The first loss of the GPT workload in plain NumPy (float64): pre-LayerNorm blocks, causal attention,
+    exact GELU, tied output layer, mean next-token cross-entropy."""
+    _, _, blocks, d, heads, _ = p.workload.sizes
+    t = {k: v.astype(np.float64) for k, v in p.params.items()}
+    b, n = p.x.shape
+    erf = np.vectorize(math.erf)
+
+    def norm(h, name):
+        centered = h - h.mean(-1, keepdims=True)
+        scaled = centered / np.sqrt((centered ** 2).mean(-1, keepdims=True) + 1e-5)
+        return scaled * t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    h = t["wte"][p.x] + t["wpe"][:n]
+    for i in range(blocks):
+        qkv = dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv")
+        q, k, v = (qkv[..., j * d:(j + 1) * d].reshape(b, n, heads, -1).transpose(0, 2, 1, 3) for j in range(3))
+        scores = np.where(np.tril(np.ones((n, n), bool)), q @ k.transpose(0, 1, 3, 2) / np.sqrt(d // heads), -np.inf)
+        h = h + dense((softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(b, n, d), f"h{i}.attn.proj")
+        z = dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")
+        h = h + dense(z * 0.5 * (1 + erf(z / np.sqrt(2))), f"h{i}.mlp.proj")
+    logits = norm(h, "ln_f") @ t["wte"].T
+    log_probs = np.log(softmax(logits))
+    return float(-np.mean(np.take_along_axis(log_probs, p.y[..., None], -1)))
+
+
 def test_problems_are_reproducible_and_shaped_as_declared():
     for name, w in workloads.WORKLOADS.items():
         a, b = workloads.problem(name), workloads.problem(name)
@@ -44,6 +79,28 @@ def test_problems_are_reproducible_and_shaped_as_declared():
         assert a.x.shape[0] == a.y.shape[0] == w.batch
     p = workloads.problem("W5")
     assert p.params["lstm.weight_ih"].shape == (512, 32) and p.x.shape == (32, 32, 32)
+    p = workloads.problem("W6")  # token ids; the targets are the next ids
+    assert p.x.shape == p.y.shape == (16, 64) and p.x.dtype == np.int64
+    np.testing.assert_array_equal(p.x[:, 1:], p.y[:, :-1])
+    assert sum(v.size for v in p.params.values()) == 512 * 128 + 64 * 128 + 2 * (12 * 128 ** 2 + 13 * 128) + 2 * 128
+
+
+def test_gpt_first_loss_matches_numpy_and_is_near_log_vocabulary():
+    """Small initial weights make every next token about equally likely: the first loss is about ln(512)
+    (above it by the logits' variance over 2, about sqrt(128) * 0.02 squared over 2 = 0.026)."""
+    p = workloads.problem("W6")
+    first = float(fw_graphc.build(p, "numpy")())
+    np.testing.assert_allclose(first, _gpt_loss(p), rtol=1e-5)
+    assert 0 < first - math.log(512) < 0.06
+
+
+def test_gpt_compiles_on_llvm_and_trains_as_numpy():
+    """W6 on the llvm build: the first loss and the losses after two AdamW updates equal graphc-numpy's."""
+    p = workloads.problem("W6")
+    llvm, ref = fw_graphc.build(p, "llvm"), fw_graphc.build(p, "numpy")
+    losses = [(float(llvm()), float(ref())) for _ in range(3)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[0][1] - losses[2][1] > 0.1  # it learns: not two frozen models compared
 
 
 @pytest.mark.parametrize("name", ["W1", "W2"])
@@ -127,6 +184,41 @@ def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
             np.testing.assert_allclose(float(np.asarray(theirs())), float(ours()), rtol=1e-4)
 
 
+#: W2 under W6's optimizer with a decay and a clipping that matter: lr * weight_decay = 0.005 a step, and W2's
+#: gradient norm (0.24 at the start) is clipped to 0.1
+ADAMW_CLIP = {"optimizer": "adamw", "lr": 0.01, "weight_decay": 0.5, "clip_norm": 0.1}
+
+
+@pytest.mark.parametrize("peer", ["torch", "jax"])
+def test_peer_adamw_with_clipping_trains_as_graphc(peer):
+    """The peer's AdamW and clipping (torch.optim.AdamW with clip_grad_norm_; JAX's hand-written update) and
+    graphc's: the first loss and the losses after four updates agree, and differ from those without the clipping
+    by 20 times the tolerance (Adam's first update is the same at any gradient scale: from the second on the
+    clipped scale changes from step to step)."""
+    pytest.importorskip(peer, reason=f"{peer} is an optional benchmark peer, not in the dev extra: this runs graphc's "
+                                     f"adapter for it, which needs {peer} itself")
+    p = _variant("W2", **ADAMW_CLIP)
+    theirs, ours = import_module(f"graphc.bench.fw_{peer}").build(p, 2), fw_graphc.build(p, "numpy")
+    losses = [(float(np.asarray(theirs())), float(ours())) for _ in range(5)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    unclipped = fw_graphc.build(_variant("W2", **dict(ADAMW_CLIP, clip_norm=None)), "numpy")
+    assert abs([float(unclipped()) for _ in range(5)][-1] - losses[-1][1]) > 20 * 1e-5 * losses[-1][1]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_gpt_peer_torch_trains_as_graphc(backend):
+    """W6 in PyTorch eager (torch.optim.AdamW, clip_grad_norm_) and in graphc: the first loss and the losses
+    after one, two and three updates agree."""
+    pytest.importorskip("torch", reason="torch is an optional benchmark peer, not in the dev extra: this runs "
+                                        "graphc's adapter for it, which needs torch itself")
+    from graphc.bench import fw_torch
+    p = workloads.problem("W6")
+    theirs, ours = fw_torch.build(p, 2), fw_graphc.build(p, backend)
+    losses = [(float(theirs()), float(ours())) for _ in range(4)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[0][0] - losses[3][0] > 0.2  # the updates moved the loss
+
+
 def test_suite_runs_workers_and_reports_agreeing_losses(tmp_path):
     s = suite.Settings(workloads=("W2",), frameworks=("graphc-llvm", "graphc-numpy"), repeats=3, budget_s=0.5,
                        rounds=2, gemm_n=0, timeout_s=300)
@@ -172,6 +264,23 @@ def test_worker_failure_becomes_a_reason():
     out = suite.run_worker({"framework": "graphc-llvm", "workload": "W9", "repeats": 1, "budget_s": 1,
                             "threads": 1}, suite.environment(1), timeout_s=120)
     assert out["na"].startswith("failed: KeyError")
+
+
+def test_a_workload_without_an_adapter_is_a_reason_not_a_failure(monkeypatch, capsys):
+    """PyTensor has no GPT adapter: its build says so (before importing PyTensor), the worker reports it as
+    unsupported and the suite's cell gives the reason without calling it a failure."""
+    from graphc.bench import fw_pytensor
+    with pytest.raises(NotImplementedError, match="no PyTensor adapter for the GPT decoder") as e:
+        fw_pytensor.build(workloads.problem("W6"), 2)
+
+    def unsupported(*args):
+        raise e.value
+    monkeypatch.setattr(worker, "train_step", unsupported)
+    worker.main([json.dumps({"framework": "pytensor", "workload": "W6", "repeats": 1, "budget_s": 1, "threads": 1})])
+    line = capsys.readouterr().out
+    assert json.loads(line) == {"unsupported": str(e.value)}
+    monkeypatch.setattr(suite.subprocess, "run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, line, ""))
+    assert suite.run_worker({}, suite.environment(1), timeout_s=10) == {"na": str(e.value)}
 
 
 @pytest.mark.parametrize("args,message", [
@@ -313,6 +422,18 @@ def test_conv_flops_and_activations_of_resnet_w7_match_the_closed_form():
     assert roofline.activations(w) == w.batch * per_example
 
 
+def test_matmul_flops_of_the_gpt_count_attentions_batched_products():
+    """W6's forward, per block: the query-key-value, attention output, MLP and MLP output products,
+    2*B*T*(3d^2 + d^2 + 2*d*m); the scores q k^T and the weighted values, batched over (B, heads), 2*T*T*(d/heads)
+    each per batch entry; then the tied logits 2*B*T*d*V. Both operands of every product need a gradient (the
+    first one's input comes from the embeddings), so the step has 3 times the forward's FLOPs."""
+    vocab, t, blocks, d, heads, m = workloads.WORKLOADS["W6"].sizes
+    rows = workloads.WORKLOADS["W6"].batch * t
+    forward = blocks * (2 * rows * (4 * d * d + 2 * d * m) + 2 * 2 * rows * t * d) + 2 * rows * d * vocab
+    cost = roofline.step_cost("W6")
+    assert cost.flops_by_kind["matmul"] == 3 * forward and cost.dtype == "float32"
+
+
 def test_bytes_model_matches_its_closed_form():
     """Tiny MLP, SGD: 26 float32 parameters and the float64 step counter read and written, 26 gradients written
     and read, x (5x3) and y (5x2) read, the hidden layer's 5x4 output stored and read back."""
@@ -325,6 +446,9 @@ def test_bytes_model_matches_its_closed_form():
     assert roofline.step_cost("W3").bytes == 2 * (3 * 4 * n_params + 8) + 2 * 4 * n_params + inputs + 2 * 4 * 128 * 1024
     # LSTM: h, c and four gates per step and per sequence
     assert roofline.activations(workloads.WORKLOADS["W5"]) == 32 * 6 * 32 * 128
+    # GPT: per token and block two LayerNorm outputs, q, k, v, the attention output (6d), one log-sum-exp per head
+    # and the MLP's pre-activation (m); the final LayerNorm's output
+    assert roofline.activations(workloads.WORKLOADS["W6"]) == 16 * 64 * (2 * (6 * 128 + 4 + 512) + 128)
 
 
 def test_fma_kernel_does_the_work_it_is_credited_with():
@@ -418,11 +542,14 @@ def _variant(name: str, **changes) -> workloads.Problem:
     (True, ("W1",)), (True, ("W2",)),
     (True, ("W2", {"optimizer": "momentum", "lr": 0.05})), (True, ("W2", {"optimizer": "adam", "lr": 0.01})),
     (True, ("W7",)),
+    (True, ("W2", ADAMW_CLIP)),
 ], ids=["torch-compile-W1", "torch-compile-W2", "torch-compile-full-W1", "torch-compile-full-W2",
-        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam", "torch-compile-full-W7"])
+        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam", "torch-compile-full-W7",
+        "torch-compile-full-W2-adamw-clip"])
 def test_torch_compile_starts_at_graphcs_loss_and_trains_as_torch_eager(full, problem, torch_compile):
     """The first loss equals graphc-numpy's; the next three (after one, two, three updates) equal eager PyTorch's
-    with torch.optim, so the full graph's hand-written SGD, momentum and Adam are torch.optim's."""
+    with torch.optim, so the full graph's hand-written SGD, momentum, Adam and AdamW with clipping are
+    torch.optim's (and clip_grad_norm_'s)."""
     from graphc.bench import fw_torch, fw_torch_compile
     p = _variant(problem[0], **(problem[1] if len(problem) > 1 else {}))
     compiled, eager = fw_torch_compile.build(p, 2, full=full), fw_torch.build(p, 2)

@@ -1,4 +1,4 @@
-"""`graphc bench` (and benchmarks/run.py): run the W1-W5 suite and print its Markdown report."""
+"""`graphc bench` (and benchmarks/run.py): run the workload suite and print its Markdown report."""
 from __future__ import annotations
 
 import argparse
@@ -61,9 +61,9 @@ def bench(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Wire `graphc bench` into the `graphc` command."""
-    p = sub.add_parser("bench", help="time training steps W1-W5 against PyTorch (eager and torch.compile), JAX "
+    p = sub.add_parser("bench", help="time the training-step workloads against PyTorch (eager and torch.compile), JAX "
                                      "and PyTensor (when installed)",
-                       description="Times the training steps W1-W5 on graphc-llvm, graphc-numpy and the installed "
+                       description="Times the training-step workloads on graphc-llvm, graphc-numpy and the installed "
                                    "peers, each in a fresh process, from the same initial weights (first losses "
                                    "checked equal), and prints a Markdown report; see docs/benchmarks.md.")
     mode = p.add_mutually_exclusive_group()

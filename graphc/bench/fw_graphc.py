@@ -18,6 +18,8 @@ def model(p: Problem) -> gc.nn.Module:
         return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, activation="relu"), nn.MaxPool2d(2),
                              nn.Conv2d(6, 16, 5, activation="relu"), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Dense(400, 120, "relu"), nn.Dense(120, 84, "relu"), nn.Dense(84, 10))
+    if w.model == "gpt":
+        return _GPT(*w.sizes)
     if w.model == "resnet":
         return _ResNet(w)
     return _LastState(*w.sizes[1:])
@@ -34,6 +36,45 @@ class _LastState(gc.nn.Module):
     def forward(self, x: gc.Tensor) -> gc.Tensor:
         _, (h, _c) = self.lstm(x)
         return self.head(h[-1])
+
+
+class _Block(gc.nn.Module):
+    """A pre-LayerNorm GPT block: x + attn(ln1(x)), then x + mlp(ln2(x)), with causal multi-head attention
+    from one query-key-value projection and an MLP with exact (erf) GELU."""
+
+    def __init__(self, d_model: int, heads: int, mlp: int):
+        super().__init__()
+        nn, d = gc.nn, d_model
+        self.ln1, self.qkv, self.proj = nn.LayerNorm(d), nn.Dense(d, 3 * d), nn.Dense(d, d)
+        self.ln2, self.fc, self.out = nn.LayerNorm(d), nn.Dense(d, mlp, "gelu"), nn.Dense(mlp, d)
+        self.heads = heads
+
+    def attend(self, x: gc.Tensor) -> gc.Tensor:
+        b, t, d = x.shape
+        qkv = self.qkv(x)
+        q, k, v = (gc.transpose(gc.reshape(qkv[:, :, i * d:(i + 1) * d], (b, t, self.heads, d // self.heads)),
+                                (0, 2, 1, 3)) for i in range(3))
+        att = gc.nn.scaled_dot_product_attention(q, k, v, causal=True)  # (b, heads, t, d / heads)
+        return self.proj(gc.reshape(gc.transpose(att, (0, 2, 1, 3)), (b, t, d)))
+
+    def forward(self, x: gc.Tensor) -> gc.Tensor:
+        x = x + self.attend(self.ln1(x))
+        return x + self.out(self.fc(self.ln2(x)))
+
+
+class _GPT(gc.nn.Module):
+    """A GPT decoder: token and learned position embeddings, pre-LayerNorm blocks, a final LayerNorm and
+    logits from the token table (tied embeddings: h @ wte.T, no separate head)."""
+
+    def __init__(self, vocab: int, context: int, blocks: int, d_model: int, heads: int, mlp: int):
+        super().__init__()
+        self.wte, self.wpe = gc.nn.Embedding(vocab, d_model), gc.nn.Embedding(context, d_model)
+        self.blocks = gc.nn.Sequential(*(_Block(d_model, heads, mlp) for _ in range(blocks)))
+        self.ln_f = gc.nn.LayerNorm(d_model)
+
+    def forward(self, ids: gc.Tensor) -> gc.Tensor:
+        h = self.wte(ids) + self.wpe.weight[:ids.shape[1]]  # positions 0..t-1: the table's first rows
+        return gc.matmul(self.ln_f(self.blocks(h)), gc.transpose(self.wte.weight))
 
 
 class _BasicBlock(gc.nn.Module):
@@ -78,10 +119,12 @@ def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
     params = net.parameters()
     for param, value in zip(params, p.params.values(), strict=True):
         param.value = value  # same initial weights as every peer
-    x, y = gc.placeholder(p.x.shape, "float32", name="x"), gc.placeholder(p.y.shape, "float32", name="y")
+    x, y = gc.placeholder(p.x.shape, p.x.dtype.name, name="x"), gc.placeholder(p.y.shape, p.y.dtype.name, name="y")
     out = net(x)
     loss = gc.losses.mse(out, y) if w.loss == "mse" else gc.losses.cross_entropy(out, y)
-    if w.optimizer == "adam":
+    if w.optimizer == "adamw":
+        opt = gc.optim.AdamW(params, lr=w.lr, weight_decay=w.weight_decay, clip_norm=w.clip_norm)
+    elif w.optimizer == "adam":
         opt = gc.optim.Adam(params, lr=w.lr)
     else:
         opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,

@@ -1,4 +1,5 @@
-"""The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel) and torch.optim."""
+"""The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel; W6's attention through
+F.scaled_dot_product_attention) and torch.optim (with clip_grad_norm_ where the workload clips)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ def model(p: Problem, threads: int) -> Model:
     w = p.workload
     t = {k: torch.tensor(v, requires_grad=True) for k, v in p.params.items()}
     params = list(t.values())
+    if w.model == "gpt":
+        return Model(gpt_loss(t, w), params, torch.tensor(p.x), torch.tensor(p.y))
     if w.model == "lstm":
         _, n_in, hidden, _ = w.sizes
         lstm = torch.nn.LSTM(n_in, hidden, batch_first=True)
@@ -62,10 +65,38 @@ def model(p: Problem, threads: int) -> Model:
                  [b for pair in stats.values() for b in pair])
 
 
+def gpt_loss(t: dict, w: Workload) -> Callable:
+    """A GPT decoder's mean next-token cross-entropy (workloads.gpt_shapes) from the weights `t`: pre-LayerNorm
+    blocks with causal F.scaled_dot_product_attention and exact GELU, logits from the token table (tied)."""
+    import torch.nn.functional as F
+    vocab, _, blocks, d, heads, _ = w.sizes
+
+    def norm(h, name):
+        return F.layer_norm(h, (d,), t[f"{name}.weight"], t[f"{name}.bias"])
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def loss(ids, targets):
+        b, n = ids.shape
+        h = F.embedding(ids, t["wte"]) + t["wpe"][:n]
+        for i in range(blocks):
+            q, k, v = (z.view(b, n, heads, d // heads).transpose(1, 2)
+                       for z in dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv").split(d, dim=2))
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, n, d)
+            h = h + dense(att, f"h{i}.attn.proj")
+            h = h + dense(F.gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")), f"h{i}.mlp.proj")
+        logits = norm(h, "ln_f") @ t["wte"].T
+        return F.cross_entropy(logits.reshape(b * n, vocab), targets.reshape(b * n))
+    return loss
+
+
 def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[[], object]:
     """The usual PyTorch step: `loss` (m.loss unless given, e.g. torch.compile'd), backward, torch.optim."""
     import torch
-    if w.optimizer == "adam":
+    if w.optimizer == "adamw":
+        opt = torch.optim.AdamW(m.params, lr=w.lr, weight_decay=w.weight_decay)
+    elif w.optimizer == "adam":
         opt = torch.optim.Adam(m.params, lr=w.lr)
     else:
         opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,
@@ -76,6 +107,8 @@ def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[
         value = loss(m.x, m.y)
         opt.zero_grad()
         value.backward()
+        if w.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(m.params, w.clip_norm)
         opt.step()
         return value.detach()
     return step

@@ -84,7 +84,11 @@ def activations(w: Workload) -> int:
     output (the next layer's input). LSTM: per time step the hidden and cell states and the four gate
     activations. ResNet: each convolution's output (its BatchNorm's input, from which the backward pass
     recomputes the normalized values), each ReLU's output (its derivative and the next convolution's input) and
-    the pooled features. The network's input is counted as an input; the logits feed the loss gradient at once."""
+    the pooled features. GPT, per token and block: the two LayerNorms' outputs (the inputs of the products after
+    them), the queries, keys and values, each head's softmax log-sum-exp (from which FlashAttention's backward pass
+    recomputes the probabilities) and the attention output, and the MLP's pre-activation (GELU's derivative and,
+    recomputed, the second product's input); plus the final LayerNorm's output. The network's input is counted
+    as an input; the logits feed the loss gradient at once."""
     b = w.batch
     if w.model == "mlp":
         return b * sum(w.sizes[1:-1])
@@ -101,6 +105,9 @@ def activations(w: Workload) -> int:
             side //= stride  # conv1 and conv2's outputs, the ReLUs after bn1 and after the add, the shortcut conv's
             n += (4 + shortcut) * c * side * side
         return b * (n + w.sizes[-2])  # and the pooled features (the dense layer's input)
+    if w.model == "gpt":
+        _, context, blocks, d, heads, mlp = w.sizes
+        return b * context * (blocks * (6 * d + heads + mlp) + d)
     raise ValueError(f"no activation model for the {w.model!r} network")
 
 
@@ -135,9 +142,14 @@ class StepCost:
         return max(self.compute_s(peaks), self.memory_s(peaks))
 
 
+def _dtype(p: Problem) -> np.dtype:
+    """The element type the step computes in: its parameters' (the data may be integer token ids)."""
+    return next(iter(p.params.values())).dtype
+
+
 def step_bytes(graph: Graph, p: Problem) -> int:
     """The modelled least traffic of a step (module docstring): updates, gradients, inputs, activations."""
-    itemsize = np.dtype(p.x.dtype).itemsize
+    itemsize = _dtype(p).itemsize
     updated = sum(target.size * np.dtype(target.dtype).itemsize for target, _ in graph.updates)
     grads = sum(v.nbytes for v in p.params.values())
     inputs = sum(x.size * np.dtype(x.dtype).itemsize for x in graph.inputs)
@@ -155,7 +167,7 @@ def step_cost(name: str) -> StepCost:
     """The FLOPs and bytes of workload `name`'s training step (cached: the graph takes a moment to build)."""
     p = problem(name)
     graph = step_graph(p)
-    return StepCost(flops_by_kind(graph.nodes), step_bytes(graph, p), p.x.dtype.name)
+    return StepCost(flops_by_kind(graph.nodes), step_bytes(graph, p), _dtype(p).name)
 
 
 def fraction(cost: StepCost, peaks: Peaks, run: dict) -> float | None:

@@ -92,6 +92,8 @@ def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = s
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"na": f"failed (exit {proc.returncode}): {tail[:200]}"}
     out = json.loads(lines[-1])
+    if "unsupported" in out:
+        return {"na": out["unsupported"]}
     return {"na": f"failed: {out['error']}"} if "error" in out else out
 
 

@@ -156,6 +156,8 @@ def main(argv: list[str]) -> int:
             out = train_step(job["framework"], job["workload"], job["repeats"], job["budget_s"], job["threads"])
             if job.get("profile"):
                 out["profile"] = kernel_profile(job["workload"])
+    except NotImplementedError as e:  # a framework without an adapter for this workload: a reason, not a failure
+        out = {"unsupported": str(e)}
     except Exception as e:  # noqa: BLE001 - any failure becomes the table cell's reason
         message = " ".join(str(e).split())  # one line: it becomes a table cell
         out = {"error": f"{type(e).__name__}: {message}"[:300]}

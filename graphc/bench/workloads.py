@@ -1,4 +1,5 @@
-"""The training-step workloads W1-W5 (graphc issue 6) and W7 (issue 25): sizes, data and the one set of initial weights.
+"""The training-step workloads W1-W5 (graphc issue 6), W6 and W7 (issue 25): sizes, data and the one set of
+initial weights.
 
 Every framework trains from the arrays `problem()` returns, in graphc's layouts (dense weights
 (in, out); conv weights OIHW; LSTM weights in torch's layout and gate order i, f, g, o), so the
@@ -21,17 +22,20 @@ class Workload:
 
     name: str
     title: str
-    model: str                      # "mlp", "lenet", "lstm" or "resnet"
+    model: str                      # "mlp", "lenet", "lstm", "gpt" or "resnet"
     batch: int
-    loss: str                       # "mse" or "ce" (softmax cross-entropy on one-hot rows)
-    optimizer: str                  # "sgd", "momentum" (0.9) or "adam"
+    loss: str                       # "mse" or "ce" (softmax cross-entropy on one-hot rows; gpt: on integer ids)
+    optimizer: str                  # "sgd", "momentum" (0.9), "adam" or "adamw" (weight_decay, clip_norm)
     lr: float
-    sizes: tuple[int, ...] = ()     # mlp: layer widths; lstm: (sequence, input, hidden, classes); resnet: RESNET8
+    sizes: tuple[int, ...] = ()     # mlp: layer widths; lstm: (sequence, input, hidden, classes);
+    #                                 gpt: (vocabulary, context, blocks, d_model, heads, mlp width); resnet: RESNET8
     activation: str = "relu"
-    weight_decay: float = 0.0       # L2 added to every gradient, as torch.optim.SGD's weight_decay
     cold_target_s: float = 1.0      # the issue's cold-compile ceiling for graphc-llvm
     min_speedup: dict[str, float] = field(default_factory=dict)  # peer -> required graphc-llvm speedup
     reference_ms: dict[str, float] = field(default_factory=dict)  # the issue's peer step times (2 threads)
+    weight_decay: float = 0.0       # sgd/momentum: L2 added to every gradient (torch.optim.SGD's weight_decay);
+    #                                 adamw: decoupled, on every parameter (torch.optim.AdamW's default)
+    clip_norm: float | None = None  # gradients scaled to this global norm first (torch's clip_grad_norm_)
 
 
 #: W7's channels: the stem's, then each stage's (one basic block each; stride 2 into stages 2 and 3), then classes
@@ -51,6 +55,8 @@ WORKLOADS = {w.name: w for w in (
              0.01, cold_target_s=2.0, reference_ms={"torch": 3.9, "jax": 7.2}),
     Workload("W5", "LSTM seq 32, batch 32, input 32, hidden 128, 10 classes, Adam", "lstm", 32, "ce", "adam",
              1e-3, (32, 32, 128, 10), cold_target_s=2.0, reference_ms={"torch": 4.0, "jax": 8.0}),
+    Workload("W6", "GPT decoder vocab 512, context 64, 2 blocks, d 128, 4 heads, batch 16, AdamW", "gpt", 16, "ce",
+             "adamw", 1e-3, (512, 64, 2, 128, 4, 512), cold_target_s=2.0, weight_decay=0.01, clip_norm=1.0),
     Workload("W7", "ResNet-8 3x32x32, BatchNorm, softmax CE, batch 32, SGD momentum 0.9, wd 5e-4", "resnet", 32,
              "ce", "momentum", 0.05, RESNET8, weight_decay=5e-4, cold_target_s=2.0),
 )}
@@ -124,11 +130,44 @@ def _resnet_params(w: Workload, rng: np.random.Generator) -> dict[str, np.ndarra
     return params
 
 
+def gpt_shapes(w: Workload) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of a GPT's parameters in declaration order: the token and position tables, each block
+    (pre-LayerNorm: x + attn(ln1(x)), then x + mlp(ln2(x)); attn.qkv projects to queries, keys and values side
+    by side, as nanoGPT's c_attn), the final LayerNorm. The output layer is the token table (tied)."""
+    vocab, context, blocks, d, _, m = w.sizes
+    block = (("ln1.weight", (d,)), ("ln1.bias", (d,)), ("attn.qkv.weight", (d, 3 * d)), ("attn.qkv.bias", (3 * d,)),
+             ("attn.proj.weight", (d, d)), ("attn.proj.bias", (d,)), ("ln2.weight", (d,)), ("ln2.bias", (d,)),
+             ("mlp.fc.weight", (d, m)), ("mlp.fc.bias", (m,)), ("mlp.proj.weight", (m, d)), ("mlp.proj.bias", (d,)))
+    out = [("wte", (vocab, d)), ("wpe", (context, d))]
+    for i in range(blocks):
+        out += [(f"h{i}.{name}", shape) for name, shape in block]
+    return out + [("ln_f.weight", (d,)), ("ln_f.bias", (d,))]
+
+
+def _gpt_problem(w: Workload, rng: np.random.Generator) -> Problem:
+    """GPT-2's initialization (weights and tables normal(0, 0.02), biases 0, LayerNorm scales 1) and one batch
+    of random token ids; the targets are the ids shifted by one (next-token prediction at every position)."""
+    params = {}
+    for name, shape in gpt_shapes(w):
+        *layer, kind = name.split(".")
+        if kind == "bias":
+            params[name] = np.zeros(shape, np.float32)
+        elif layer and layer[-1].startswith("ln"):
+            params[name] = np.ones(shape, np.float32)
+        else:
+            params[name] = (0.02 * rng.standard_normal(shape)).astype(np.float32)
+    vocab, context = w.sizes[:2]
+    tokens = rng.integers(0, vocab, (w.batch, context + 1))
+    return Problem(w, params, np.ascontiguousarray(tokens[:, :-1]), np.ascontiguousarray(tokens[:, 1:]))
+
+
 def problem(name: str, seed: int = 0) -> Problem:
-    """The workload's data and initial weights from one seed: uniform(+-1/sqrt(fan_in)), torch's default (a
-    ResNet's as torchvision's, `_resnet_params`)."""
+    """The workload's data and initial weights from one seed: uniform(+-1/sqrt(fan_in)), torch's default, for
+    W1-W5; GPT-2's for W6 (`_gpt_problem`); torchvision's for W7 (`_resnet_params`)."""
     w = WORKLOADS[name]
     rng = np.random.default_rng(seed)
+    if w.model == "gpt":
+        return _gpt_problem(w, rng)
     if w.model == "resnet":
         params = _resnet_params(w, rng)
     else:
