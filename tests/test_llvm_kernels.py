@@ -48,6 +48,19 @@ def test_ulp_helper():
         [2, np.inf]
 
 
+@pytest.mark.parametrize("dtype,zero_below", [("float32", -103.972077), ("float64", -745.1332191)])
+def test_exp_through_its_underflow(dtype, zero_below):
+    """Around where exp(x) rounds to +0 (ln of half the least subnormal) and far below it (a mask's -inf, which
+    vmath sends down a path without subnormal products): the subnormal results within ulps, then exact zeros."""
+    x = np.concatenate([np.linspace(zero_below - 2, zero_below + 20, 200_001), [-1e30, -np.inf]]).astype(dtype)
+    p = gc.placeholder(x.shape, dtype)
+    got = gc.function([p], gc.exp(p), backend="llvm")(x)
+    with np.errstate(under="ignore"):
+        ref = np.exp(x.astype(np.float64 if dtype == "float32" else np.longdouble)).astype(dtype)
+    assert ulp_distance(got, ref).max() <= MAX_ULP[dtype]
+    assert (got[x < zero_below - 0.01] == 0).all() and (got[x > zero_below + 0.01] > 0).all()
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(SWEEP))
 def test_vector_math_ulps(name, dtype):

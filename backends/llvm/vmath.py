@@ -42,9 +42,9 @@ class Format:
 
 
 FORMATS = {
-    "float": Format(I32, 23, (6.9314575195e-01, 1.4286067653e-06), 8, 4, (-110.0, 89.0), 20.0),
+    "float": Format(I32, 23, (6.9314575195e-01, 1.4286067653e-06), 8, 4, (-104.0, 89.0), 20.0),
     "double": Format(I64, 52, (6.93147180369123816490e-01, 1.90821492927058770002e-10), 13, 10,
-                     (-750.0, 710.0), 40.0),
+                     (-746.0, 710.0), 40.0),
 }
 LOG2E = 1.4426950408889634
 
@@ -103,11 +103,17 @@ class VMath:
         return b.fptosi(nf, self.fmt.itype), p
 
     def exp(self, x: ir.Value) -> ir.Value:
+        """exp(x); below the range (where it rounds to +0, e.g. a mask's -inf) the last product scales by 1 and the
+        lane selects 0: computing the underflow itself makes a subnormal product, which costs a microcode assist
+        on CPUs without flush-to-zero (a causally masked softmax ran 3.5x slower)."""
         b = self.b
-        n, p = self._reduce(self.clamp(x, *self.fmt.exp_range))
+        lo, hi = self.fmt.exp_range
+        zero = b.fcmp_ordered("<", x, self.c(lo))
+        n, p = self._reduce(self.clamp(x, lo, hi))
+        n = b.select(zero, self.i(0), n)  # 2**n = 1: no product underflows
         n1 = b.ashr(n, self.i(1))
         s1, s2 = self.pow2(n1), self.pow2(b.sub(n, n1))
-        return self.keep_nan(x, b.fmul(self.fma(p, s1, s1), s2))
+        return self.keep_nan(x, b.select(zero, self.c(0), b.fmul(self.fma(p, s1, s1), s2)))
 
     def _expm1_within(self, x: ir.Value) -> ir.Value:
         """2**n p + (2**n - 1) for x clamped to [-big, big] (2**n - 1 is exact or negligible there)."""
