@@ -34,20 +34,30 @@ class _LastState(gc.nn.Module):
         return self.head(h[-1])
 
 
-def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
-    """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
+def step_parts(p: Problem, batch: int | None = None
+               ) -> tuple[gc.nn.Module, gc.Tensor, gc.Tensor, gc.Tensor, gc.optim.Optimizer]:
+    """The workload's (model, x, y, loss, optimizer), inputs of `batch` rows (default: the workload's);
+    graphc.distributed builds its data-parallel step from these (benchmarks/distributed.py)."""
     w = p.workload
     net = model(p)
     params = net.parameters()
     for param, value in zip(params, p.params.values(), strict=True):
         param.value = value  # same initial weights as every peer
-    x, y = gc.placeholder(p.x.shape, "float32", name="x"), gc.placeholder(p.y.shape, "float32", name="y")
+    rows = p.x.shape[0] if batch is None else batch
+    x = gc.placeholder((rows,) + p.x.shape[1:], "float32", name="x")
+    y = gc.placeholder((rows,) + p.y.shape[1:], "float32", name="y")
     out = net(x)
     loss = gc.losses.mse(out, y) if w.loss == "mse" else gc.losses.cross_entropy(out, y)
     if w.optimizer == "adam":
         opt = gc.optim.Adam(params, lr=w.lr)
     else:
         opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
+    return net, x, y, loss, opt
+
+
+def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
+    """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
+    _, x, y, loss, opt = step_parts(p)
     return gc.function([x, y], loss, updates=opt.updates(loss), backend=backend, **options)
 
 

@@ -115,9 +115,20 @@ class DataParallelStep:
         return sum(n * np.dtype(d).itemsize for d, n in self.bucket_sizes.items())
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> float:
-        buckets = [np.require(b, requirements=("C", "W")) for b in self.gradients(x, y)]
+        return self.apply(self.reduce(self.local(x, y)))
+
+    def local(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """This rank's gradient buckets (its loss last in its bucket), its state updates applied."""
+        return [np.require(b, requirements=("C", "W")) for b in self.gradients(x, y)]
+
+    def reduce(self, buckets: list[np.ndarray]) -> list[np.ndarray]:
+        """The buckets summed over the ranks, in place: one allreduce each."""
         for b in buckets:
             self.world.allreduce_(b)
+        return buckets
+
+    def apply(self, buckets: list[np.ndarray]) -> float:
+        """The optimizer update from the summed buckets; returns the global batch's mean loss."""
         loss = float(buckets[self.loss_bucket][-1]) / self.world.size
         if self.check_finite and not all(np.isfinite(b).all() for b in buckets):
             raise NonFiniteError("the gradients summed over the ranks are not all finite (the loss is "
