@@ -124,10 +124,12 @@ def test_per_rank_batchnorm_differs_from_one_process() -> None:
 
 
 @collective
-def test_checkpoint_on_rank0_and_resume(tmp_path) -> None:
+def test_checkpoint_on_rank0_and_resume(tmp_path_factory) -> None:
     x, y = _data((5,), "float64")
     with dist.abort_on_error():
-        folder = WORLD.agree(str(tmp_path))  # rank 0's folder: one file system, one checkpoint
+        # rank 0's folder (one file system, one checkpoint); only rank 0 makes pytest's temporary root, as
+        # several pytest processes cleaning it up at once trip over one another
+        folder = WORLD.agree(str(tmp_path_factory.mktemp("checkpoint")) if WORLD.root else None)
         path = os.path.join(folder, "run.npz")
         straight = _mlp(0, "float64")
         _train(straight, x, y, "llvm", fit=dist.fit)

@@ -25,19 +25,24 @@ class AllReduce(Op):
     name = "allreduce"
 
     def infer(self, x: Tensor) -> tuple[tuple, str]:
+        """Same shape and dtype as `x` (every rank's operand must have them)."""
         return x.shape, x.dtype
 
     def numpy(self, x: np.ndarray) -> np.ndarray:
+        """The sum over the ranks: one `MPI_Allreduce` of a copy of `x`."""
         return world().allreduce_(np.array(x, copy=True, order="C"))
 
     def pullback(self, node: Tensor, g: Tensor) -> list[Tensor]:
+        """Every rank's input reaches every rank's output: its gradient is the sum of the cotangents."""
         return [allreduce(g)]
 
     def jvp(self, node: Tensor, tangents: Any) -> Tensor | None:
+        """Linear: the allreduce of the tangent."""
         (t,) = tangents
         return None if t is None else allreduce(t)
 
     def format(self, args: Any) -> str:
+        """How it prints as math."""
         return f"allreduce({args[0]})"
 
 
