@@ -136,8 +136,9 @@ class Parallel(Protocol):
 
     root: bool
 
-    def check(self, rows: int, batch_size: int, drop_last: bool) -> None:
-        """Raise if the global batches cannot be split evenly over the processes."""
+    def check(self, plan: Mapping[str, Any]) -> None:
+        """Raise unless every process has the same plan (rows, batch_size, epochs, ...: else they would
+        take different numbers of steps) and its global batches split evenly over the processes."""
 
     def compile(self, model: Module, inputs: Sequence[Tensor], loss: Tensor, optimizer: Optimizer,
                 state_updates: Sequence[tuple[Tensor, Tensor]], backend: str, check_finite: bool
@@ -282,11 +283,11 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     if validation_data is None and validation_split:
         (x, y), validation_data = data.train_val_split(x, y, val_fraction=validation_split, seed=seed)
     metrics = dict(metrics or {})
-    if parallel is not None:
-        parallel.check(len(x), batch_size, drop_last)
-    root = parallel is None or parallel.root
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
     plan = {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last, "seed": seed}
+    if parallel is not None:
+        parallel.check({**plan, "epochs": epochs})
+    root = parallel is None or parallel.root
     run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint if root else None,
                           checkpoint_every if root else None)
     history = History(*run.resume(resume)) if resume is not None else History()
@@ -329,7 +330,9 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
             show(epoch, logs)
             where = f"epoch {epoch + 1}, the callbacks"
             stop = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
-            if stop if parallel is None else parallel.agree(stop):
+            if parallel is not None:
+                stop = parallel.agree(stop)  # rank 0's decision, so that no rank trains on alone
+            if stop:
                 history.stopped_epoch = epoch
             run.epoch_done(history.values, history.stopped_epoch)
             if history.stopped_epoch is not None:

@@ -172,6 +172,17 @@ def test_different_graphs_are_named_at_start(backend: str) -> None:
 
 
 @collective
+@pytest.mark.parametrize("backend", ["numpy"])
+def test_different_data_sizes_are_named_at_start(backend: str) -> None:
+    """A rank with fewer rows would take fewer steps and leave the others waiting: refused first."""
+    x, y = _data((5,), "float64")
+    rows = len(x) - BATCH * (WORLD.rank == WORLD.size - 1)
+    with dist.abort_on_error():
+        with pytest.raises(dist.DistributedError, match=r"different fit plans .*ranks \[0(, \d)*\]: .*'rows', 80"):
+            _train(_mlp(0, "float64"), x[:rows], y[:rows], backend, fit=dist.fit)
+
+
+@collective
 def test_batch_not_divisible_by_ranks() -> None:
     model = _mlp(0, "float32")
     with dist.abort_on_error(), pytest.raises(gc.ArgumentError, match=f"cannot be split evenly over {WORLD.size}"):

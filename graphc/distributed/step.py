@@ -43,16 +43,17 @@ def fingerprint(graph: Graph) -> str:
 
 
 def check_same(world: World, what: str, value: str) -> None:
-    """Raise a DistributedError on every rank unless every rank has the same `value` (a hash)."""
+    """Raise a DistributedError on every rank unless every rank has the same `value` (a hash, or a short
+    description), naming which ranks have which."""
     values = world.gather(value)
     if len(set(values)) > 1:
         groups: dict[str, list[int]] = {}
         for rank, v in enumerate(values):
             groups.setdefault(v, []).append(rank)
         listing = "; ".join(f"ranks {ranks}: {v}" for v, ranks in groups.items())
-        raise DistributedError(f"the ranks built different {what} ({listing})",
-                               fix="build the same model, optimizer, loss and input shapes/dtypes on every rank "
-                                   "(no rank-dependent sizes or hyper-parameters)")
+        raise DistributedError(f"the ranks have different {what} ({listing})",
+                               fix="run the same script on the same data on every rank (no rank-dependent "
+                                   "sizes, hyper-parameters or arguments)")
 
 
 def broadcast_state(world: World, tensors: Sequence[Tensor]) -> None:

@@ -1,7 +1,7 @@
 """`gc.distributed.fit`: `gc.train.fit` as one rank of a synchronous data-parallel MPI job."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from ..optim.base import Optimizer
 from ..train import History
 from ..train import fit as _fit
 from .sampler import check_batches, local_slice
-from .step import DataParallelStep
+from .step import DataParallelStep, check_same
 from .job import World, world
 
 
@@ -24,9 +24,11 @@ class DataParallel:
         self.root = self.world.root
         self.step: DataParallelStep | None = None  # the last step compiled (for its bucket sizes)
 
-    def check(self, rows: int, batch_size: int, drop_last: bool) -> None:
-        """Refuse global batches that do not split evenly over the ranks."""
-        check_batches(rows, batch_size, drop_last, self.world)
+    def check(self, plan: Mapping[str, Any]) -> None:
+        """Refuse plans that differ between ranks (a rank with more steps would wait forever for the
+        others) and global batches that do not split evenly over the ranks."""
+        check_same(self.world, "fit plans (the data's row count and fit's arguments)", repr(sorted(plan.items())))
+        check_batches(plan["rows"], plan["batch_size"], plan["drop_last"], self.world)
 
     def compile(self, model: Module, inputs: Sequence[Tensor], loss: Tensor, optimizer: Optimizer,
                 state_updates: Sequence[tuple[Tensor, Tensor]], backend: str, check_finite: bool
