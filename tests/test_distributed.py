@@ -245,6 +245,12 @@ def test_shard_splits_each_global_batch() -> None:
         dist.shard(26, 0, batch_size=8, w=worlds[0])
 
 
+@pytest.mark.parametrize("timeout", [0, -5, "60", True])
+def test_watchdog_timeout_must_be_positive_seconds(timeout) -> None:
+    with pytest.raises(gc.ArgumentError, match="timeout must be a positive number of seconds"):
+        dist.init(timeout=timeout)
+
+
 def test_missing_mpi4py_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     with pytest.raises(dist.DistributedError, match=r"pip install 'graphc\[mpi\]'"):
@@ -270,18 +276,20 @@ def test_under_mpiexec() -> None:
 
 
 FAULTY = """
-import os, signal, sys
+import os, signal, sys, time
 import numpy as np
 import graphc as gc
 from graphc import distributed as dist, losses, nn, optim
 
-w = dist.init()
+w = dist.init(timeout=3 if sys.argv[1] == "hang" else None)
 
 class Fault(gc.train.Callback):
     def on_epoch_end(self, epoch, logs, model):
         if epoch == 1 and w.rank == 1:
             if sys.argv[1] == "raise":
                 raise RuntimeError("rank 1 broke on purpose")
+            if sys.argv[1] == "hang":
+                time.sleep(600)
             os.kill(os.getpid(), signal.SIGKILL)
 
 rng = np.random.default_rng(0)
@@ -294,7 +302,7 @@ dist.fit(model, losses.cross_entropy, optim.SGD(model.parameters(), 0.1), x, y, 
 
 @needs_mpiexec
 @rank0
-@pytest.mark.parametrize("fault", ["raise", "kill"])
+@pytest.mark.parametrize("fault", ["raise", "kill", "hang"])
 def test_a_failing_rank_ends_the_job(tmp_path, fault: str) -> None:
     script = tmp_path / "faulty.py"
     script.write_text(textwrap.dedent(FAULTY))
@@ -304,5 +312,7 @@ def test_a_failing_rank_ends_the_job(tmp_path, fault: str) -> None:
     if fault == "raise":
         assert "[graphc rank 1] RuntimeError: rank 1 broke on purpose" in out
         assert "MPI_Abort" in out
-    else:
+    elif fault == "kill":
         assert "Killed" in out or "signal 9" in out, out[-2000:]
+    else:  # rank 0 waits in the next step's allreduce while rank 1 sleeps: its watchdog ends the job
+        assert "[graphc rank 0] waited more than 3 s in an allreduce: another rank is stuck" in out, out[-2000:]
