@@ -26,6 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # graphc is imported by the ranks (worker), not by the launcher
+    import numpy as np
+
+    from graphc.distributed import DataParallelStep
 
 WORKLOADS = ("W3", "W4")
 ALPHA = 5e-6  # seconds per message step (a typical MPI latency over a data-center network)
@@ -33,7 +39,7 @@ BANDWIDTHS = {"10 Gb/s": 10e9 / 8, "100 Gb/s": 100e9 / 8}  # bytes per second
 MACHINES = (2, 4, 8, 16, 32, 64)
 
 
-def _phases(step, x, y, steps: int) -> dict[str, float]:  # noqa: ANN001 - a DataParallelStep
+def _phases(step: DataParallelStep, x: np.ndarray, y: np.ndarray, steps: int) -> dict[str, float]:
     """Best (least) seconds of each phase over `steps` steps (after 3 warm-up steps), each step's time the
     slowest rank's: on a machine shared with other jobs the best of several is the least disturbed."""
     times: dict[str, list[float]] = {"gradients": [], "allreduce": [], "update": [], "step": []}
@@ -86,7 +92,7 @@ def worker(steps: int) -> tuple[int, dict]:
     return w.rank, out
 
 
-def _timed(fn, *args) -> float:  # noqa: ANN001
+def _timed(fn: Callable[..., Any], *args: Any) -> float:
     t = time.perf_counter()
     fn(*args)
     return time.perf_counter() - t
