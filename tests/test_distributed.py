@@ -113,6 +113,25 @@ def test_ranks_train_as_one_process(name: str, dtype: str, backend: str) -> None
 
 
 @collective
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_allreduce_op_value_gradient_and_jvp(backend: str) -> None:
+    """With S the sum of every rank's x: rank r's cost sum(S**2) / 2 has the gradient sum over ranks of S,
+    that is N * S (every rank's cost depends on every x), and the tangent of S along t is the sum of the t's."""
+    n = WORLD.size
+    x_r = np.arange(3.0) + 10.0 * WORLD.rank
+    t_r = np.full(3, 1.0 + WORLD.rank)
+    total, tangent_total = sum(np.arange(3.0) + 10.0 * r for r in range(n)), float(sum(1.0 + r for r in range(n)))
+    with dist.abort_on_error():
+        x, t = gc.placeholder((3,), "float64", name="x"), gc.placeholder((3,), "float64", name="t")
+        s = dist.allreduce(x)
+        fn = gc.function([x, t], [s, gc.grad(gc.sum(s * s) / 2, x), gc.jvp(s, x, t)], backend=backend)
+        value, gradient, tangent = fn(x_r, t_r)
+        np.testing.assert_allclose(value, total, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(gradient, n * total, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tangent, np.full(3, tangent_total), rtol=0, atol=1e-12)
+
+
+@collective
 @pytest.mark.parametrize("backend", ["numpy"])
 def test_per_rank_batchnorm_differs_from_one_process(backend: str) -> None:
     """The documented default: a plain BatchNorm normalizes each rank's shard by itself."""
