@@ -32,6 +32,17 @@ collective = pytest.mark.skipif(WORLD.size == 1, reason="needs several ranks: te
 rank0 = pytest.mark.skipif(WORLD.rank != 0, reason="launches its own mpiexec job: rank 0 does")
 needs_mpiexec = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH (the mpich wheel of graphc[mpi])")
 
+@pytest.fixture(scope="module", autouse=True)
+def _wait_sleeping_at_the_end():
+    """After this file's tests the ranks wait for one another sleeping, not in MPI's busy wait: rank 0's
+    fault tests start mpiexec jobs of their own, which spinning ranks would starve of the CPU."""
+    yield
+    if WORLD.size > 1:
+        done = WORLD.comm.Ibarrier()
+        while not done.Test():
+            time.sleep(0.05)
+
+
 #: float64: the same sums in another grouping (per rank, then over ranks) differ in the last bits only
 #: (measured after 20 Adam steps at 2 and 4 ranks: at most 9e-16).
 F64_TOL = 1e-12

@@ -156,13 +156,19 @@ def world() -> World:
     return _WORLD if _WORLD is not None else init()
 
 
+#: Seconds a failing rank waits after writing its error and before the abort: mpiexec forwards each
+#: rank's output through its own process, and the abort's teardown may otherwise drop the last lines.
+FORWARD_GRACE = 0.5
+
+
 def _say(rank: int, text: str) -> None:
     """Write `text` to the process's own stderr (a test runner's capture dies with the job), each line
-    prefixed with the rank, and that the job is being aborted."""
+    prefixed with the rank, and that the job is being aborted; then give mpiexec time to forward it."""
+    lines = [*text.rstrip().splitlines(), "aborting every rank of the MPI job (MPI_Abort) so that none hangs"]
     out = sys.__stderr__ or sys.stderr
-    out.write("".join(f"[graphc rank {rank}] {line}\n" for line in text.rstrip().splitlines()))
-    out.write(f"[graphc rank {rank}] aborting every rank of the MPI job (MPI_Abort) so that none hangs\n")
+    out.write("".join(f"[graphc rank {rank}] {line}\n" for line in lines))
     out.flush()
+    time.sleep(FORWARD_GRACE)
 
 
 def _report(rank: int, kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
