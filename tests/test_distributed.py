@@ -281,6 +281,13 @@ def test_watchdog_timeout_must_be_positive_seconds(timeout) -> None:
         dist.init(timeout=timeout)
 
 
+def test_graphc_and_graphc_distributed_import_no_mpi() -> None:
+    """The core never needs MPI: mpi4py (which initializes MPI) comes only with the first collective."""
+    code = "import sys, graphc as gc; gc.distributed.shard; assert 'mpi4py' not in sys.modules, 'imported'"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_missing_mpi4py_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     with pytest.raises(dist.DistributedError, match=r"pip install 'graphc\[mpi\]'"):
