@@ -71,7 +71,7 @@ def worker(steps: int) -> tuple[int, dict]:
         batch = p.x.shape[0]
         local = batch // w.size
         net, x, y, loss, opt = fw_graphc.step_parts(p, local)
-        step = dist.DataParallelStep(w, net, [x, y], loss, opt, backend="llvm", check_finite=False)
+        step = dist.DataParallelStep(w, net, [x, y], loss, opt, net.state_updates(), "llvm", check_finite=False)
         rows = slice(w.rank * local, (w.rank + 1) * local)
         result = {"batch": batch, "local_batch": local, "bytes": step.bytes_per_step,
                   **_phases(step, p.x[rows], p.y[rows], steps)}
@@ -85,7 +85,8 @@ def worker(steps: int) -> tuple[int, dict]:
                 if b < 1:
                     break
                 net, x, y, loss, opt = fw_graphc.step_parts(p, b)
-                small = dist.DataParallelStep(w, net, [x, y], loss, opt, backend="llvm", check_finite=False)
+                small = dist.DataParallelStep(w, net, [x, y], loss, opt, net.state_updates(), "llvm",
+                                              check_finite=False)
                 phases = _phases(small, p.x[:b], p.y[:b], steps)
                 result["compute"][str(b)] = phases["gradients"] + phases["update"]
         out["workloads"][name] = result

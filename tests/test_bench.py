@@ -6,12 +6,16 @@ from the same loss, which is checked against NumPy closed forms here.
 import ctypes
 import dataclasses
 import json
+import math
 import os
+import subprocess
 from functools import partial
 from importlib import import_module
 
 import numpy as np
 import pytest
+
+import graphc as gc
 
 from graphc.bench import fw_graphc, peaks, report, roofline, suite, worker, workloads
 from graphc.cli import main as graphc_main
@@ -32,6 +36,39 @@ def _mlp_loss(p: workloads.Problem) -> float:
     return float(-np.mean(np.sum(p.y * log_probs, axis=1)))
 
 
+def _gpt_loss(p: workloads.Problem) -> float:
+    """The first loss of the GPT workload in plain NumPy (float64): pre-LayerNorm blocks, causal attention,
+    exact GELU, tied output layer, mean next-token cross-entropy."""
+    _, _, blocks, d, heads, _ = p.workload.sizes
+    t = {k: v.astype(np.float64) for k, v in p.params.items()}
+    b, n = p.x.shape
+    erf = np.vectorize(math.erf)
+
+    def norm(h, name):
+        centered = h - h.mean(-1, keepdims=True)
+        scaled = centered / np.sqrt((centered ** 2).mean(-1, keepdims=True) + 1e-5)
+        return scaled * t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    h = t["wte"][p.x] + t["wpe"][:n]
+    for i in range(blocks):
+        qkv = dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv")
+        q, k, v = (qkv[..., j * d:(j + 1) * d].reshape(b, n, heads, -1).transpose(0, 2, 1, 3) for j in range(3))
+        scores = np.where(np.tril(np.ones((n, n), bool)), q @ k.transpose(0, 1, 3, 2) / np.sqrt(d // heads), -np.inf)
+        h = h + dense((softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(b, n, d), f"h{i}.attn.proj")
+        z = dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")
+        h = h + dense(z * 0.5 * (1 + erf(z / np.sqrt(2))), f"h{i}.mlp.proj")
+    logits = norm(h, "ln_f") @ t["wte"].T
+    log_probs = np.log(softmax(logits))
+    return float(-np.mean(np.take_along_axis(log_probs, p.y[..., None], -1)))
+
+
 def test_problems_are_reproducible_and_shaped_as_declared():
     for name, w in workloads.WORKLOADS.items():
         a, b = workloads.problem(name), workloads.problem(name)
@@ -42,6 +79,28 @@ def test_problems_are_reproducible_and_shaped_as_declared():
         assert a.x.shape[0] == a.y.shape[0] == w.batch
     p = workloads.problem("W5")
     assert p.params["lstm.weight_ih"].shape == (512, 32) and p.x.shape == (32, 32, 32)
+    p = workloads.problem("W6")  # token ids; the targets are the next ids
+    assert p.x.shape == p.y.shape == (16, 64) and p.x.dtype == np.int64
+    np.testing.assert_array_equal(p.x[:, 1:], p.y[:, :-1])
+    assert sum(v.size for v in p.params.values()) == 512 * 128 + 64 * 128 + 2 * (12 * 128 ** 2 + 13 * 128) + 2 * 128
+
+
+def test_gpt_first_loss_matches_numpy_and_is_near_log_vocabulary():
+    """Small initial weights make every next token about equally likely: the first loss is about ln(512)
+    (above it by the logits' variance over 2, about sqrt(128) * 0.02 squared over 2 = 0.026)."""
+    p = workloads.problem("W6")
+    first = float(fw_graphc.build(p, "numpy")())
+    np.testing.assert_allclose(first, _gpt_loss(p), rtol=1e-5)
+    assert 0 < first - math.log(512) < 0.06
+
+
+def test_gpt_compiles_on_llvm_and_trains_as_numpy():
+    """W6 on the llvm build: the first loss and the losses after two AdamW updates equal graphc-numpy's."""
+    p = workloads.problem("W6")
+    llvm, ref = fw_graphc.build(p, "llvm"), fw_graphc.build(p, "numpy")
+    losses = [(float(llvm()), float(ref())) for _ in range(3)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[0][1] - losses[2][1] > 0.1  # it learns: not two frozen models compared
 
 
 @pytest.mark.parametrize("name", ["W1", "W2"])
@@ -60,6 +119,56 @@ def test_llvm_and_numpy_train_alike():
         np.testing.assert_allclose(float(llvm()), float(ref()), rtol=1e-5)
 
 
+def test_resnet_w7_compiles_on_llvm_and_trains_as_numpy():
+    """W7 (ResNet-8 with BatchNorm): graphc declares the parameters in problem()'s order, under the same names, so
+    every framework starts from the same weights; llvm's first two losses equal numpy's, as do the running
+    statistics (updates of the compiled step). Not the gradients: a BatchNorm's bias feeding the next BatchNorm
+    gets a gradient that cancels to almost nothing, whose float32 rounding differs with the summation order."""
+    p = workloads.problem("W7")
+    assert [name for name, _ in fw_graphc.model(p).named_parameters()] == list(p.params)
+    llvm, ref = fw_graphc.step_function(p, "llvm"), fw_graphc.step_function(p, "numpy")
+    losses = [(float(llvm(p.x, p.y)), float(ref(p.x, p.y))) for _ in range(2)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    np.testing.assert_allclose(losses[0][1], np.log(10), rtol=0.1)  # ten classes, near-uniform at the start
+    assert len(_running_stats(llvm)) == 2 * len(workloads.batch_norms(p.workload))
+    for a, b in zip(_running_stats(llvm), _running_stats(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _running_stats(fn) -> list[np.ndarray]:
+    """The BatchNorm running means and variances a compiled graphc step updates, in declaration order."""
+    return [target.value for target, _ in fn.updates if target.name.startswith("BatchNorm.running_")]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_peer_torch_trains_resnet_w7_as_graphc(backend):
+    """W7 in PyTorch eager (F.conv2d, F.batch_norm in train mode, torch.optim.SGD with momentum and weight
+    decay) and in graphc: the first loss, the losses after three identical updates, and BatchNorm's running
+    statistics (momentum 0.1, unbiased variance) agree."""
+    pytest.importorskip("torch", reason="torch is an optional benchmark peer, not in the dev extra: this runs "
+                                        "graphc's adapter for it, which needs torch itself")
+    from graphc.bench import fw_torch
+    p = workloads.problem("W7")
+    ours, m = fw_graphc.step_function(p, backend), fw_torch.model(p, 2)
+    theirs = fw_torch.eager_step(m, p.workload)
+    losses = [(float(ours(p.x, p.y)), float(theirs())) for _ in range(4)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[-1][0] < losses[0][0] - 0.1  # it trains: not two frozen models compared
+    for a, b in zip(_running_stats(ours), m.buffers, strict=True):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_peer_jax_trains_resnet_w7_as_graphc():
+    """W7 in JAX (lax.conv_general_dilated, BatchNorm's running statistics carried as state of the jitted step,
+    momentum and weight decay by hand) starts at graphc's loss and follows it through three updates."""
+    pytest.importorskip("jax", reason="jax is an optional benchmark peer, not in the dev extra: this runs "
+                                      "graphc's adapter for it, which needs jax itself")
+    from graphc.bench import fw_jax
+    p = workloads.problem("W7")
+    theirs, ours = fw_jax.build(p, 2), fw_graphc.build(p, "numpy")
+    np.testing.assert_allclose(*zip(*[(float(theirs()), float(ours())) for _ in range(4)]), rtol=1e-5)
+
+
 @pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS")  # it uses NumPy's matmul then
 @pytest.mark.parametrize("peer,names", [("torch", ("W2", "W5")), ("jax", ("W2", "W5")), ("pytensor", ("W2",))])
 def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
@@ -73,6 +182,41 @@ def test_peer_first_loss_equals_graphc(peer, names, monkeypatch):
         theirs, ours = module.build(p, 2), fw_graphc.build(p, "numpy")
         for _ in range(2):  # the first loss, then the loss after one identical update
             np.testing.assert_allclose(float(np.asarray(theirs())), float(ours()), rtol=1e-4)
+
+
+#: W2 under W6's optimizer with a decay and a clipping that matter: lr * weight_decay = 0.005 a step, and W2's
+#: gradient norm (0.24 at the start) is clipped to 0.1
+ADAMW_CLIP = {"optimizer": "adamw", "lr": 0.01, "weight_decay": 0.5, "clip_norm": 0.1}
+
+
+@pytest.mark.parametrize("peer", ["torch", "jax"])
+def test_peer_adamw_with_clipping_trains_as_graphc(peer):
+    """The peer's AdamW and clipping (torch.optim.AdamW with clip_grad_norm_; JAX's hand-written update) and
+    graphc's: the first loss and the losses after four updates agree, and differ from those without the clipping
+    by 20 times the tolerance (Adam's first update is the same at any gradient scale: from the second on the
+    clipped scale changes from step to step)."""
+    pytest.importorskip(peer, reason=f"{peer} is an optional benchmark peer, not in the dev extra: this runs graphc's "
+                                     f"adapter for it, which needs {peer} itself")
+    p = _variant("W2", **ADAMW_CLIP)
+    theirs, ours = import_module(f"graphc.bench.fw_{peer}").build(p, 2), fw_graphc.build(p, "numpy")
+    losses = [(float(np.asarray(theirs())), float(ours())) for _ in range(5)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    unclipped = fw_graphc.build(_variant("W2", **dict(ADAMW_CLIP, clip_norm=None)), "numpy")
+    assert abs([float(unclipped()) for _ in range(5)][-1] - losses[-1][1]) > 20 * 1e-5 * losses[-1][1]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_gpt_peer_torch_trains_as_graphc(backend):
+    """W6 in PyTorch eager (torch.optim.AdamW, clip_grad_norm_) and in graphc: the first loss and the losses
+    after one, two and three updates agree."""
+    pytest.importorskip("torch", reason="torch is an optional benchmark peer, not in the dev extra: this runs "
+                                        "graphc's adapter for it, which needs torch itself")
+    from graphc.bench import fw_torch
+    p = workloads.problem("W6")
+    theirs, ours = fw_torch.build(p, 2), fw_graphc.build(p, backend)
+    losses = [(float(theirs()), float(ours())) for _ in range(4)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[0][0] - losses[3][0] > 0.2  # the updates moved the loss
 
 
 def test_suite_runs_workers_and_reports_agreeing_losses(tmp_path):
@@ -122,6 +266,23 @@ def test_worker_failure_becomes_a_reason():
     assert out["na"].startswith("failed: KeyError")
 
 
+def test_a_workload_without_an_adapter_is_a_reason_not_a_failure(monkeypatch, capsys):
+    """PyTensor has no GPT adapter: its build says so (before importing PyTensor), the worker reports it as
+    unsupported and the suite's cell gives the reason without calling it a failure."""
+    from graphc.bench import fw_pytensor
+    with pytest.raises(NotImplementedError, match="no PyTensor adapter for the GPT decoder") as e:
+        fw_pytensor.build(workloads.problem("W6"), 2)
+
+    def unsupported(*args):
+        raise e.value
+    monkeypatch.setattr(worker, "train_step", unsupported)
+    worker.main([json.dumps({"framework": "pytensor", "workload": "W6", "repeats": 1, "budget_s": 1, "threads": 1})])
+    line = capsys.readouterr().out
+    assert json.loads(line) == {"unsupported": str(e.value)}
+    monkeypatch.setattr(suite.subprocess, "run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, line, ""))
+    assert suite.run_worker({}, suite.environment(1), timeout_s=10) == {"na": str(e.value)}
+
+
 @pytest.mark.parametrize("args,message", [
     (["--workloads", "W1,W9"], "unknown W9"),
     (["--frameworks", "tensorflow"], "unknown tensorflow"),
@@ -133,6 +294,39 @@ def test_cli_rejects_bad_arguments_before_running(args, message, capsys):
     with pytest.raises(SystemExit) as e:
         graphc_main(["bench", *args])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def _results(**runs: dict) -> suite.Results:
+    return suite.Results(suite.Settings.check(), runs=runs)
+
+
+def test_sanity_passes_a_healthy_run_and_names_each_problem():
+    """--check's rule: both graphc builds must run every workload and graphc-llvm must beat graphc-numpy; a peer
+    that is not installed is no problem, and a loss disagreement (already found by the suite) is passed on."""
+    healthy = {"graphc-llvm": {"step_ms": 0.4, "first_loss": 1.0}, "graphc-numpy": {"step_ms": 4.0, "first_loss": 1.0},
+               "torch": {"na": "not installed"}}
+    assert suite.sanity(_results(W1=healthy)) == []
+    slow = dict(healthy, **{"graphc-llvm": {"step_ms": 5.0, "first_loss": 1.0}})
+    broken = dict(healthy, **{"graphc-numpy": {"na": "failed: ShapeError: ..."}})
+    res = _results(W1=slow, W2=broken)
+    res.loss_errors.append("W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)")
+    assert suite.sanity(res) == ["W3: torch first loss 2 != graphc-numpy 1 (rtol 0.0001)",
+                                 "W1: graphc-llvm's step (5.000 ms) is slower than graphc-numpy's (4.000 ms)",
+                                 "W2: graphc-numpy failed: ShapeError: ..."]
+
+
+def test_cli_check_runs_graphc_builds_and_exits_by_the_sanity_rule(capsys, monkeypatch):
+    """The real --check on one workload (torch left out so that this needs no peer): exit 0 and both builds
+    measured; then the same run with graphc-llvm made to report a slower step exits 1 naming it."""
+    args = ["bench", "--check", "--workloads", "W2", "--frameworks", "graphc-llvm,graphc-numpy"]
+    assert graphc_main(args) == 0
+    out, err = capsys.readouterr()
+    assert "| W2: tiny MLP" in out and "first losses agree" in err
+    measure = suite.measure
+    monkeypatch.setattr(suite, "measure", lambda name, fw, s, cache: dict(
+        measure(name, fw, s, cache), **({"step_ms": 1e9} if fw == "graphc-llvm" else {})))
+    assert graphc_main(args) == 1
+    assert "W2: graphc-llvm's step (1000000000.000 ms) is slower than graphc-numpy's" in capsys.readouterr().err
 
 
 def test_worker_that_cannot_start_becomes_a_reason():
@@ -212,6 +406,34 @@ def test_conv_flops_of_lenet_match_the_closed_form():
     assert roofline.step_cost("W4").flops_by_kind["conv"] == 2 * conv1 + 3 * conv2
 
 
+def test_conv_flops_and_activations_of_resnet_w7_match_the_closed_form():
+    """Strided and 1x1 convolutions count their outputs' elements: for a conv cin -> cout, k x k, with an s x s
+    output map, 2 * B * cout * s^2 * cin * k^2; the stem's forward and weight gradient, every other conv's input
+    gradient too. Activations per example: the stem's conv and ReLU outputs (16x32x32 each), then per block its
+    two conv outputs, two ReLU outputs and, with a shortcut, that conv's output; then the 64 pooled features."""
+    w = workloads.WORKLOADS["W7"]
+
+    def conv(cin: int, cout: int, k: int, side: int) -> int:
+        return 2 * w.batch * cout * side * side * cin * k * k
+    rest = [conv(16, 16, 3, 32)] * 2 + [conv(16, 32, 3, 16), conv(32, 32, 3, 16), conv(16, 32, 1, 16),
+                                        conv(32, 64, 3, 8), conv(64, 64, 3, 8), conv(32, 64, 1, 8)]
+    assert roofline.step_cost("W7").flops_by_kind["conv"] == 2 * conv(3, 16, 3, 32) + 3 * sum(rest)
+    per_example = 2 * 16 * 32 ** 2 + 4 * 16 * 32 ** 2 + 5 * 32 * 16 ** 2 + 5 * 64 * 8 ** 2 + 64
+    assert roofline.activations(w) == w.batch * per_example
+
+
+def test_matmul_flops_of_the_gpt_count_attentions_batched_products():
+    """W6's forward, per block: the query-key-value, attention output, MLP and MLP output products,
+    2*B*T*(3d^2 + d^2 + 2*d*m); the scores q k^T and the weighted values, batched over (B, heads), 2*T*T*(d/heads)
+    each per batch entry; then the tied logits 2*B*T*d*V. Both operands of every product need a gradient (the
+    first one's input comes from the embeddings), so the step has 3 times the forward's FLOPs."""
+    vocab, t, blocks, d, heads, m = workloads.WORKLOADS["W6"].sizes
+    rows = workloads.WORKLOADS["W6"].batch * t
+    forward = blocks * (2 * rows * (4 * d * d + 2 * d * m) + 2 * 2 * rows * t * d) + 2 * rows * d * vocab
+    cost = roofline.step_cost("W6")
+    assert cost.flops_by_kind["matmul"] == 3 * forward and cost.dtype == "float32"
+
+
 def test_bytes_model_matches_its_closed_form():
     """Tiny MLP, SGD: 26 float32 parameters and the float64 step counter read and written, 26 gradients written
     and read, x (5x3) and y (5x2) read, the hidden layer's 5x4 output stored and read back."""
@@ -224,6 +446,9 @@ def test_bytes_model_matches_its_closed_form():
     assert roofline.step_cost("W3").bytes == 2 * (3 * 4 * n_params + 8) + 2 * 4 * n_params + inputs + 2 * 4 * 128 * 1024
     # LSTM: h, c and four gates per step and per sequence
     assert roofline.activations(workloads.WORKLOADS["W5"]) == 32 * 6 * 32 * 128
+    # GPT: per token and block two LayerNorm outputs, q, k, v, the attention output (6d), one log-sum-exp per head
+    # and the MLP's pre-activation (m); the final LayerNorm's output
+    assert roofline.activations(workloads.WORKLOADS["W6"]) == 16 * 64 * (2 * (6 * 128 + 4 + 512) + 128)
 
 
 def test_fma_kernel_does_the_work_it_is_credited_with():
@@ -269,6 +494,30 @@ def test_report_has_the_roofline_table():
     np.testing.assert_allclose(data["fraction"]["graphc-llvm"], 7104 / 10e9 * 1e3 / 0.02)
     assert data["fraction"]["torch"] is None and data["bound_by"] == "memory"
 
+def test_report_says_where_the_time_goes_below_half_the_roofline():
+    """The same fake W2 run with graphc-llvm's profile (0.02 ms step: 3.6% of its roofline, so explained): its
+    kinds and the time outside kernels, largest first, as shares of the profiled step; a kind under 1% is left
+    out; at 0.0014 ms the step reaches half its roofline and the line goes."""
+    fake = peaks.Peaks({"float32": 100.0, "float64": 50.0}, 10.0, 2, {"float32": 512, "float64": 512}, 1920.0, 480.0)
+    profile = {"step_ms": 0.02, "kinds_ms": {"softmax": 0.004, "matmul": 0.01, "reduce": 0.00015}}
+    runs = {"graphc-llvm": {"first_loss": 1.0, "step_ms": 0.02, "cold_s": 0.2, "profile": profile}}
+    res = suite.Results(suite.Settings(workloads=("W2",), frameworks=("graphc-llvm",)), runs={"W2": runs},
+                        peaks=fake)
+    assert roofline.where_lines(res) == ["- W2 (graphc-llvm at 4% of its roofline; profiled step 0.020 ms): "
+                                         "matmul 50% (0.010 ms), outside kernels 29% (0.006 ms), "
+                                         "softmax 20% (0.004 ms)"]
+    assert roofline.where_lines(res)[0] in report.markdown(res, ["graphc", "bench"])
+    runs["graphc-llvm"]["step_ms"] = 0.0014
+    assert roofline.where_lines(res) == []
+
+
+def test_worker_profiles_graphc_llvm_by_kernel_kind():
+    """A real profile of W2's step: every kind is one the schedule emits, and the kernels fit in the step."""
+    prof = worker.kernel_profile("W2", calls=5)
+    assert set(prof["kinds_ms"]) <= set(gc.schedule.KINDS) and "matmul" in prof["kinds_ms"]
+    assert 0 < sum(prof["kinds_ms"].values()) <= prof["step_ms"]
+
+
 @pytest.fixture
 def torch_compile(tmp_path, monkeypatch):
     """torch, with torch.compile's kernels written under tmp_path (its FX-graph cache off: every build compiles)."""
@@ -292,11 +541,15 @@ def _variant(name: str, **changes) -> workloads.Problem:
     (False, ("W1",)), (False, ("W2",)),
     (True, ("W1",)), (True, ("W2",)),
     (True, ("W2", {"optimizer": "momentum", "lr": 0.05})), (True, ("W2", {"optimizer": "adam", "lr": 0.01})),
+    (True, ("W7",)),
+    (True, ("W2", ADAMW_CLIP)),
 ], ids=["torch-compile-W1", "torch-compile-W2", "torch-compile-full-W1", "torch-compile-full-W2",
-        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam"])
+        "torch-compile-full-W2-momentum", "torch-compile-full-W2-adam", "torch-compile-full-W7",
+        "torch-compile-full-W2-adamw-clip"])
 def test_torch_compile_starts_at_graphcs_loss_and_trains_as_torch_eager(full, problem, torch_compile):
     """The first loss equals graphc-numpy's; the next three (after one, two, three updates) equal eager PyTorch's
-    with torch.optim, so the full graph's hand-written SGD, momentum and Adam are torch.optim's."""
+    with torch.optim, so the full graph's hand-written SGD, momentum, Adam and AdamW with clipping are
+    torch.optim's (and clip_grad_norm_'s)."""
     from graphc.bench import fw_torch, fw_torch_compile
     p = _variant(problem[0], **(problem[1] if len(problem) > 1 else {}))
     compiled, eager = fw_torch_compile.build(p, 2, full=full), fw_torch.build(p, 2)

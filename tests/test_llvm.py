@@ -424,3 +424,20 @@ def test_loops_take_their_weights_the_way_flipped_products_read_them(rng):
         assert products and all(k.inputs[1].strides[-2] == 1 for k in products)
     for got, ref in zip(*results[::-1]):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_avx512_hosts_get_512_bit_loops():
+    """On an AVX-512 CPU the code is generated without LLVM's 256-bit preference, so an elementwise loop (here
+    sigmoid, vmath's exp and a division) runs in zmm registers; elsewhere the host's features are used as they
+    are. Either way the values are NumPy's."""
+    import llvmlite.binding as llvm
+
+    from graphc.backends.llvm import cache
+    host = llvm.get_host_cpu_features().flatten()
+    avx512 = "+avx512f" in host.split(",")
+    assert cache.host()[1] == (host + ",-prefer-256-bit" if avx512 else host)
+    x = gc.placeholder((1000, 64), "float32")
+    fn = gc.function([x], gc.sigmoid(x), backend="llvm")
+    a = np.random.default_rng(0).standard_normal((1000, 64)).astype(np.float32)
+    np.testing.assert_allclose(fn(a), 1 / (1 + np.exp(-a.astype(np.float64))), rtol=1e-6)
+    assert ("zmm" in fn.asm((1000, 64))) == avx512

@@ -105,8 +105,14 @@ def _foreign(st: os.stat_result) -> str | None:
 
 
 def host() -> tuple[str, str]:
-    """(CPU name, CPU features) the code is generated for (a function so tests can pretend another CPU)."""
-    return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+    """(CPU name, CPU features) the code is generated for (a function so tests can pretend another CPU): the
+    host's, except that on an AVX-512 CPU LLVM's tuning preference for 256-bit vectors is turned off. That
+    preference guards against the clock drop of 512-bit code on early AVX-512 parts; graphc's kernels are
+    long vector loops (vmath's exp, log, tanh), which run 1.5-2x faster in 512-bit registers (docs/backends.md)."""
+    features = llvm.get_host_cpu_features().flatten()
+    if "+avx512f" in features.split(","):
+        features += ",-prefer-256-bit"
+    return llvm.get_host_cpu_name(), features
 
 
 @lru_cache(maxsize=1)

@@ -53,8 +53,8 @@ def target_machine() -> llvm.TargetMachine:
 def host_target_machine(reloc: str = "default", codemodel: str = "jitdefault", jit: bool = True) -> llvm.TargetMachine:
     """A new target machine for the host CPU: an execution engine owns (and frees) the one it is given."""
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                                        opt=3, reloc=reloc, codemodel=codemodel, jit=jit)
+    cpu, features = cache.host()
+    return target.create_target_machine(cpu=cpu, features=features, opt=3, reloc=reloc, codemodel=codemodel, jit=jit)
 
 
 def _bind_symbols() -> None:

@@ -43,6 +43,14 @@ class Profile:
     def top(self, n: int = 10) -> list[KernelTime]:
         return sorted(self.kernels, key=lambda k: -k.seconds)[:n]
 
+    def by_kind(self) -> dict[str, float]:
+        """Seconds per call by kernel kind (matmul, elementwise, loop, ...), largest first: where a step's
+        time goes at a glance (kernels sharing one loop count under its first kernel's kind; a scan is "loop")."""
+        totals: dict[str, float] = {}
+        for k in self.kernels:
+            totals[k.kind] = totals.get(k.kind, 0.0) + k.seconds
+        return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
     def __str__(self) -> str:
         total = sum(k.seconds for k in self.kernels)
         lines = [f"{len(self.kernels)} kernels: {1e6 * total:.1f} us of {1e6 * self.step_seconds:.1f} us per call "

@@ -1,4 +1,4 @@
-"""`graphc bench` (and benchmarks/run.py): run the W1-W5 suite and print its Markdown report."""
+"""`graphc bench` (and benchmarks/run.py): run the workload suite and print its Markdown report."""
 from __future__ import annotations
 
 import argparse
@@ -18,14 +18,21 @@ def _executable(path: str) -> str:
     return path
 
 
+#: `graphc bench --check`'s frameworks unless --frameworks names others: graphc's builds, and PyTorch eager (when
+#: installed) for a first loss from an independent implementation
+CHECK_FRAMEWORKS = suite.GRAPHC_BUILDS + ("torch",)
+
+
 def bench(args: argparse.Namespace) -> int:
-    """Run the suite; exit 1 when the frameworks' initial losses disagree."""
-    chosen = {"workloads": args.workloads, "frameworks": args.frameworks, "threads": args.threads,
+    """Run the suite; exit 1 when the frameworks' initial losses disagree (with --check: on any sanity problem)."""
+    frameworks = args.frameworks or (CHECK_FRAMEWORKS if args.check else suite.FRAMEWORKS)
+    chosen = {"workloads": args.workloads, "frameworks": frameworks, "threads": args.threads,
               "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python,
               "roofline": not args.no_roofline}
     if args.rounds is not None:
         chosen["rounds"] = args.rounds
-    settings = suite.Settings.quick(**chosen) if args.quick else suite.Settings(**chosen)
+    make = suite.Settings.check if args.check else suite.Settings.quick if args.quick else suite.Settings
+    settings = make(**chosen)
     results = suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]
     text = report.markdown(results, command)
@@ -37,6 +44,15 @@ def bench(args: argparse.Namespace) -> int:
                        "loss_errors": results.loss_errors, "header": report.header(command),
                        "roofline": roofline.summary(results)}, f, indent=1)
         os.replace(tmp, args.json)
+    if args.check:
+        problems = suite.sanity(results)
+        for problem in problems:
+            print(f"graphc: error: bench --check: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"bench --check: {', '.join(settings.workloads)} compile and run on "
+                  f"{', '.join(suite.GRAPHC_BUILDS)}; first losses agree; graphc-llvm's step is faster than "
+                  "graphc-numpy's", file=sys.stderr)
+        return 1 if problems else 0
     if results.loss_errors:
         print("graphc: error: bench: the frameworks' initial losses disagree (see the report)", file=sys.stderr)
         return 1
@@ -45,20 +61,26 @@ def bench(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Wire `graphc bench` into the `graphc` command."""
-    p = sub.add_parser("bench", help="time training steps W1-W5 against PyTorch (eager and torch.compile), JAX "
+    p = sub.add_parser("bench", help="time the training-step workloads against PyTorch (eager and torch.compile), JAX "
                                      "and PyTensor (when installed)",
-                       description="Times the training steps W1-W5 on graphc-llvm, graphc-numpy and the installed "
+                       description="Times the training-step workloads on graphc-llvm, graphc-numpy and the installed "
                                    "peers, each in a fresh process, from the same initial weights (first losses "
                                    "checked equal), and prints a Markdown report; see docs/benchmarks.md.")
-    p.add_argument("--quick", action="store_true", help="few repeats (10 steps or 2 s per median): a smoke run")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="few repeats (10 steps or 2 s per median): a smoke run")
+    mode.add_argument("--check", action="store_true",
+                      help="CI's sanity run (graphc-llvm, graphc-numpy and torch unless --frameworks says otherwise; "
+                           "a few steps, no GEMM or roofline): exit 1 unless every workload compiles and runs on both "
+                           "graphc builds, the first losses agree and graphc-llvm's step beats graphc-numpy's")
     p.add_argument("--workloads", type=subset(tuple(WORKLOADS)), default=tuple(WORKLOADS),
                    help="comma-separated subset, e.g. W1,W3 (default all)")
-    p.add_argument("--frameworks", type=subset(suite.FRAMEWORKS), default=suite.FRAMEWORKS,
-                   help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all)")
+    p.add_argument("--frameworks", type=subset(suite.FRAMEWORKS),
+                   help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all; with --check: "
+                        f"{','.join(CHECK_FRAMEWORKS)})")
     p.add_argument("--threads", type=positive_int, default=2, help="threads every framework may use (default 2)")
     p.add_argument("--rounds", type=positive_int,
                    help="runs of every framework per workload, in turn; the report takes their median "
-                        "(default 3, 1 with --quick)")
+                        "(default 3, 1 with --quick or --check)")
     p.add_argument("--no-gemm", action="store_true", help="skip the 1024^3 GEMM rates")
     p.add_argument("--no-roofline", action="store_true",
                    help="skip measuring the machine's peak FMA rate and memory bandwidth, and the roofline table")

@@ -1,10 +1,11 @@
-"""The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel) and torch.optim."""
+"""The workloads in PyTorch eager: functional layers (nn.LSTM for W5, its fused kernel; W6's attention through
+F.scaled_dot_product_attention) and torch.optim (with clip_grad_norm_ where the workload clips)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from .workloads import Problem, Workload, dense_layers, layer_names
+from .workloads import Problem, Workload, batch_norms, dense_layers, layer_names, resnet
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Model:
     params: list
     x: object
     y: object
+    buffers: list = field(default_factory=list)  # BatchNorm's running means and variances, updated by `loss`
 
 
 def model(p: Problem, threads: int) -> Model:
@@ -28,6 +30,8 @@ def model(p: Problem, threads: int) -> Model:
     w = p.workload
     t = {k: torch.tensor(v, requires_grad=True) for k, v in p.params.items()}
     params = list(t.values())
+    if w.model == "gpt":
+        return Model(gpt_loss(t, w), params, torch.tensor(p.x), torch.tensor(p.y))
     if w.model == "lstm":
         _, n_in, hidden, _ = w.sizes
         lstm = torch.nn.LSTM(n_in, hidden, batch_first=True)
@@ -37,8 +41,16 @@ def model(p: Problem, threads: int) -> Model:
                 getattr(lstm, theirs).copy_(t[f"lstm.{ours}"])
         params = list(lstm.parameters()) + [t["head.weight"], t["head.bias"]]
     act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[w.activation]
+    stats = {name: (torch.zeros(c), torch.ones(c)) for name, c in batch_norms(w)} if w.model == "resnet" else {}
+
+    def norm(h: torch.Tensor, name: str) -> torch.Tensor:
+        """Train-mode BatchNorm: batch statistics, the running ones updated in place (momentum 0.1)."""
+        return F.batch_norm(h, *stats[name], t[f"{name}.weight"], t[f"{name}.bias"], training=True)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
+        if w.model == "resnet":
+            conv = lambda h, weight, stride: F.conv2d(h, weight, stride=stride, padding=weight.shape[-1] // 2)  # noqa: E731
+            return resnet(t, x, conv, norm, torch.relu, lambda h: h.mean((2, 3)), w)
         if w.model == "mlp":
             return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
@@ -49,22 +61,54 @@ def model(p: Problem, threads: int) -> Model:
         return h[-1] @ t["head.weight"] + t["head.bias"]
 
     loss_fn = F.mse_loss if w.loss == "mse" else F.cross_entropy
-    return Model(lambda x, y: loss_fn(forward(x), y), params, torch.tensor(p.x), torch.tensor(p.y))
+    return Model(lambda x, y: loss_fn(forward(x), y), params, torch.tensor(p.x), torch.tensor(p.y),
+                 [b for pair in stats.values() for b in pair])
+
+
+def gpt_loss(t: dict, w: Workload) -> Callable:
+    """A GPT decoder's mean next-token cross-entropy (workloads.gpt_shapes) from the weights `t`: pre-LayerNorm
+    blocks with causal F.scaled_dot_product_attention and exact GELU, logits from the token table (tied)."""
+    import torch.nn.functional as F
+    vocab, _, blocks, d, heads, _ = w.sizes
+
+    def norm(h, name):
+        return F.layer_norm(h, (d,), t[f"{name}.weight"], t[f"{name}.bias"])
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    def loss(ids, targets):
+        b, n = ids.shape
+        h = F.embedding(ids, t["wte"]) + t["wpe"][:n]
+        for i in range(blocks):
+            q, k, v = (z.view(b, n, heads, d // heads).transpose(1, 2)
+                       for z in dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv").split(d, dim=2))
+            att = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, n, d)
+            h = h + dense(att, f"h{i}.attn.proj")
+            h = h + dense(F.gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")), f"h{i}.mlp.proj")
+        logits = norm(h, "ln_f") @ t["wte"].T
+        return F.cross_entropy(logits.reshape(b * n, vocab), targets.reshape(b * n))
+    return loss
 
 
 def eager_step(m: Model, w: Workload, loss: Callable | None = None) -> Callable[[], object]:
     """The usual PyTorch step: `loss` (m.loss unless given, e.g. torch.compile'd), backward, torch.optim."""
     import torch
-    if w.optimizer == "adam":
+    if w.optimizer == "adamw":
+        opt = torch.optim.AdamW(m.params, lr=w.lr, weight_decay=w.weight_decay)
+    elif w.optimizer == "adam":
         opt = torch.optim.Adam(m.params, lr=w.lr)
     else:
-        opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0)
+        opt = torch.optim.SGD(m.params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,
+                              weight_decay=w.weight_decay)
     loss = loss or m.loss
 
     def step() -> torch.Tensor:
         value = loss(m.x, m.y)
         opt.zero_grad()
         value.backward()
+        if w.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(m.params, w.clip_norm)
         opt.step()
         return value.detach()
     return step

@@ -131,7 +131,10 @@ def gemm_lines(res: Results) -> list[str]:
 
 def roofline_lines(res: Results) -> list[str]:
     """The roofline table under a line saying what it counts (graphc.bench.roofline has the method)."""
-    rows = roofline.table(res)
+    rows, where = roofline.table(res), roofline.where_lines(res)
+    if where:
+        rows += ["", "Where graphc-llvm's step time goes, for each workload below half its roofline: `fn.profile()` of "
+                 "the step, kernel time by kind as a share of the profiled step (kinds under 1% left out).", ""] + where
     return ["", "Roofline: each step's FLOPs (counted on graphc's graph of the step) and least bytes moved (a model: "
             "updated tensors, gradients and stored activations each written and read once, inputs read once), "
             "the time the measured peaks allow, max(FLOPs / FMA peak, bytes / bandwidth), and each framework's "

@@ -27,7 +27,7 @@ from ..control.loop import Scan
 from ..ir import Graph, Tensor
 from .peaks import Peaks
 from .suite import Results
-from .workloads import Problem, Workload, problem
+from .workloads import CIFAR, Problem, Workload, problem, resnet_blocks
 
 #: FLOPs per input element of a softmax-kind op: max, subtract, exp, sum, normalize
 SOFTMAX_FLOPS = 5
@@ -82,7 +82,13 @@ def activations(w: Workload) -> int:
     gradient needs, and the source of the nonlinearity's derivative). LeNet: the same for the dense
     layers, plus each convolution's ReLU output (its derivative and the max pool's argmax) and each pool's
     output (the next layer's input). LSTM: per time step the hidden and cell states and the four gate
-    activations. The network's input is counted as an input; the logits feed the loss gradient at once."""
+    activations. ResNet: each convolution's output (its BatchNorm's input, from which the backward pass
+    recomputes the normalized values), each ReLU's output (its derivative and the next convolution's input) and
+    the pooled features. GPT, per token and block: the two LayerNorms' outputs (the inputs of the products after
+    them), the queries, keys and values, each head's softmax log-sum-exp (from which FlashAttention's backward pass
+    recomputes the probabilities) and the attention output, and the MLP's pre-activation (GELU's derivative and,
+    recomputed, the second product's input); plus the final LayerNorm's output. The network's input is counted
+    as an input; the logits feed the loss gradient at once."""
     b = w.batch
     if w.model == "mlp":
         return b * sum(w.sizes[1:-1])
@@ -92,6 +98,16 @@ def activations(w: Workload) -> int:
     if w.model == "lstm":
         seq, _, hidden, _ = w.sizes
         return seq * 6 * b * hidden
+    if w.model == "resnet":
+        side, c = CIFAR[1], w.sizes[0]
+        n = 2 * c * side * side  # the stem conv's output (its BatchNorm's input) and its ReLU's
+        for _, _, c, stride, shortcut in resnet_blocks(w):
+            side //= stride  # conv1 and conv2's outputs, the ReLUs after bn1 and after the add, the shortcut conv's
+            n += (4 + shortcut) * c * side * side
+        return b * (n + w.sizes[-2])  # and the pooled features (the dense layer's input)
+    if w.model == "gpt":
+        _, context, blocks, d, heads, mlp = w.sizes
+        return b * context * (blocks * (6 * d + heads + mlp) + d)
     raise ValueError(f"no activation model for the {w.model!r} network")
 
 
@@ -126,9 +142,14 @@ class StepCost:
         return max(self.compute_s(peaks), self.memory_s(peaks))
 
 
+def _dtype(p: Problem) -> np.dtype:
+    """The element type the step computes in: its parameters' (the data may be integer token ids)."""
+    return next(iter(p.params.values())).dtype
+
+
 def step_bytes(graph: Graph, p: Problem) -> int:
     """The modelled least traffic of a step (module docstring): updates, gradients, inputs, activations."""
-    itemsize = np.dtype(p.x.dtype).itemsize
+    itemsize = _dtype(p).itemsize
     updated = sum(target.size * np.dtype(target.dtype).itemsize for target, _ in graph.updates)
     grads = sum(v.nbytes for v in p.params.values())
     inputs = sum(x.size * np.dtype(x.dtype).itemsize for x in graph.inputs)
@@ -146,7 +167,7 @@ def step_cost(name: str) -> StepCost:
     """The FLOPs and bytes of workload `name`'s training step (cached: the graph takes a moment to build)."""
     p = problem(name)
     graph = step_graph(p)
-    return StepCost(flops_by_kind(graph.nodes), step_bytes(graph, p), p.x.dtype.name)
+    return StepCost(flops_by_kind(graph.nodes), step_bytes(graph, p), _dtype(p).name)
 
 
 def fraction(cost: StepCost, peaks: Peaks, run: dict) -> float | None:
@@ -170,8 +191,31 @@ def summary(res: Results) -> dict:
             "flops": cost.flops, "flops_by_kind": cost.flops_by_kind, "bytes": cost.bytes,
             "intensity": cost.intensity, "bound_ms": cost.bound_s(res.peaks) * 1e3,
             "bound_by": "compute" if cost.compute_s(res.peaks) >= cost.memory_s(res.peaks) else "memory",
-            "fraction": {fw: fraction(cost, res.peaks, run) for fw, run in runs.items()}}
+            "fraction": {fw: fraction(cost, res.peaks, run) for fw, run in runs.items()},
+            "graphc_llvm_profile": runs.get("graphc-llvm", {}).get("profile")}
     return out
+
+
+#: below this share of its roofline, the report says where graphc-llvm's step time goes
+HALF = 0.5
+
+
+def where_lines(res: Results) -> list[str]:
+    """For each workload where graphc-llvm reaches less than half its roofline: its profiled step's kernel time
+    by kind (fn.profile(), the median over the rounds) and the rest of the call, largest first, as shares of the
+    profiled step."""
+    lines = []
+    for name, row in summary(res).get("workloads", {}).items():
+        share, prof = row.get("fraction", {}).get("graphc-llvm"), row.get("graphc_llvm_profile")
+        if share is None or share >= HALF or not prof:
+            continue
+        outside = prof["step_ms"] - sum(prof["kinds_ms"].values())  # the call itself: arguments, dispatch
+        kinds = sorted([*prof["kinds_ms"].items(), ("outside kernels", max(outside, 0.0))], key=lambda kv: -kv[1])
+        parts = [f"{kind} {100 * ms / prof['step_ms']:.0f}% ({ms:.3f} ms)" for kind, ms in kinds
+                 if ms >= 0.01 * prof["step_ms"]]
+        lines.append(f"- {name} (graphc-llvm at {100 * share:.0f}% of its roofline; profiled step "
+                     f"{prof['step_ms']:.3f} ms): " + ", ".join(parts))
+    return lines
 
 
 def table(res: Results) -> list[str]:

@@ -23,6 +23,8 @@ from .peaks import measure as measure_peaks
 from .workloads import WORKLOADS
 
 FRAMEWORKS = ("graphc-llvm", "graphc-numpy", "torch", "torch-compile", "torch-compile-full", "jax", "pytensor")
+#: graphc's own builds: `graphc bench --check` requires both to compile and run every workload
+GRAPHC_BUILDS = ("graphc-llvm", "graphc-numpy")
 #: the initial-loss tolerance across frameworks (float32 sums in different orders)
 LOSS_RTOL = 1e-4
 
@@ -45,6 +47,12 @@ class Settings:
     @classmethod
     def quick(cls, **kw) -> "Settings":
         return cls(**{"repeats": 10, "budget_s": 2.0, "rounds": 1, **kw})
+
+    @classmethod
+    def check(cls, **kw) -> "Settings":
+        """`graphc bench --check`: a few steps per framework, no GEMM or peaks; enough to see that every workload
+        compiles and runs and to compare graphc-llvm's step with graphc-numpy's, not to time anything."""
+        return cls(**{"repeats": 5, "budget_s": 0.5, "rounds": 1, **kw, "gemm_n": 0, "roofline": False})
 
 
 @dataclass
@@ -84,6 +92,8 @@ def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = s
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"na": f"failed (exit {proc.returncode}): {tail[:200]}"}
     out = json.loads(lines[-1])
+    if "unsupported" in out:
+        return {"na": out["unsupported"]}
     return {"na": f"failed: {out['error']}"} if "error" in out else out
 
 
@@ -102,7 +112,7 @@ def measure(name: str, framework: str, s: Settings, cache_dir: str) -> dict:
     job = {"framework": framework, "workload": name, "repeats": s.repeats, "budget_s": s.budget_s,
            "threads": s.threads}
     env = environment(s.threads, cache_dir)
-    out = run_worker(job, env, s.timeout_s, python)
+    out = run_worker(dict(job, profile=s.roofline and framework == "graphc-llvm"), env, s.timeout_s, python)
     if framework == "graphc-llvm" and "na" not in out:
         warm = run_worker(dict(job, repeats=0), env, s.timeout_s)
         out["warm_s"] = warm.get("cold_s")
@@ -118,6 +128,20 @@ def check_losses(name: str, runs: dict[str, dict]) -> list[str]:
     ref = losses[ref_fw]
     return [f"{name}: {fw} first loss {v:.7g} != {ref_fw} {ref:.7g} (rtol {LOSS_RTOL})"
             for fw, v in losses.items() if not abs(v - ref) <= LOSS_RTOL * abs(ref)]
+
+
+def sanity(res: Results) -> list[str]:
+    """What `graphc bench --check` fails on: the first losses disagreeing (res.loss_errors), a graphc build that did
+    not compile or run a workload, and graphc-llvm's step slower than graphc-numpy's, the interpreter it must beat
+    (a sanity ratio that catches a native build gone badly wrong, not a timing target)."""
+    problems = list(res.loss_errors)
+    for name, runs in res.runs.items():
+        problems += [f"{name}: {fw} {runs[fw]['na']}" for fw in GRAPHC_BUILDS if "na" in runs.get(fw, {})]
+        llvm, numpy = (runs.get(fw, {}).get("step_ms") for fw in GRAPHC_BUILDS)
+        if llvm is not None and numpy is not None and llvm > numpy:
+            problems.append(f"{name}: graphc-llvm's step ({llvm:.3f} ms) is slower than graphc-numpy's "
+                            f"({numpy:.3f} ms)")
+    return problems
 
 
 #: the timings a result holds, each reported as its median over the rounds
@@ -136,6 +160,11 @@ def combine(outs: list[dict]) -> dict:
         if values:
             out[key] = statistics.median(values)
     out["rounds_step_ms"] = [o["step_ms"] for o in outs if "step_ms" in o]
+    profiles = [o["profile"] for o in outs if "profile" in o]
+    if profiles:  # graphc-llvm's kernel times by kind: the median of each over the rounds
+        out["profile"] = {"step_ms": statistics.median(p["step_ms"] for p in profiles),
+                          "kinds_ms": {k: statistics.median(p["kinds_ms"].get(k, 0.0) for p in profiles)
+                                       for k in profiles[0]["kinds_ms"]}}
     return out
 
 

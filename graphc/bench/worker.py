@@ -82,6 +82,16 @@ def fresh_inductor_cache() -> Iterator[None]:
                     os.environ[var] = value
 
 
+def kernel_profile(workload: str, calls: int = 20) -> dict:
+    """Where graphc-llvm's step time goes: fn.profile() of the workload's step (a profiling build of the same
+    program), its mean step and kernel milliseconds by kernel kind, for the report's roofline section."""
+    from . import fw_graphc
+    p = workloads.problem(workload)
+    fn = fw_graphc.step_function(p, "llvm")
+    prof = fn.profile(p.x, p.y, calls=calls)
+    return {"step_ms": 1e3 * prof.step_seconds, "kinds_ms": {k: 1e3 * s for k, s in prof.by_kind().items()}}
+
+
 def train_step(framework: str, workload: str, repeats: int, budget_s: float, threads: int) -> dict:
     """Cold compile (build + first call), the first loss and the median step time of one framework."""
     if framework.startswith("torch-compile"):
@@ -144,6 +154,10 @@ def main(argv: list[str]) -> int:
             out = gemm(job["gemm"], job["n"], job["threads"])
         else:
             out = train_step(job["framework"], job["workload"], job["repeats"], job["budget_s"], job["threads"])
+            if job.get("profile"):
+                out["profile"] = kernel_profile(job["workload"])
+    except NotImplementedError as e:  # a framework without an adapter for this workload: a reason, not a failure
+        out = {"unsupported": str(e)}
     except Exception as e:  # noqa: BLE001 - any failure becomes the table cell's reason
         message = " ".join(str(e).split())  # one line: it becomes a table cell
         out = {"error": f"{type(e).__name__}: {message}"[:300]}
