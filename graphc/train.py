@@ -14,7 +14,7 @@ import contextlib
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -126,6 +126,32 @@ class EarlyStopping(Callback):
             model.load_state_dict(self.best_state)
 
 
+class Parallel(Protocol):
+    """How fit trains as one of several processes (`gc.distributed.DataParallel`; None: alone).
+
+    fit asks it to check the batch plan, to compile the train step, for this process's rows of each
+    global batch, and to make every process take rank 0's logs and decisions; only the `root`
+    process logs, plots and writes checkpoints.
+    """
+
+    root: bool
+
+    def check(self, plan: Mapping[str, Any]) -> None:
+        """Raise unless every process has the same plan (rows, batch_size, epochs, ...: else they would
+        take different numbers of steps) and its global batches split evenly over the processes."""
+
+    def compile(self, model: Module, inputs: Sequence[Tensor], loss: Tensor, optimizer: Optimizer,
+                state_updates: Sequence[tuple[Tensor, Tensor]], backend: str, check_finite: bool
+                ) -> Callable[[np.ndarray, np.ndarray], Any]:
+        """The train step: this process's rows in, the global batch's mean loss out."""
+
+    def rows(self, batch: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """This process's rows of a global batch."""
+
+    def agree(self, value: Any) -> Any:
+        """Rank 0's `value` on every process."""
+
+
 def _placeholders(model: Module, x: np.ndarray, y: np.ndarray) -> tuple[Tensor, Tensor]:
     params = model.parameters()
     float_dtype = params[0].dtype if params else "float32"
@@ -224,7 +250,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
         early_stopping: EarlyStopping | None = None, shuffle: bool = True, seed: int = 0,
         drop_last: bool = False, verbose: bool = False, plot: str | os.PathLike | None = None,
         backend: str = "auto", check_finite: bool = True, checkpoint: str | os.PathLike | None = None,
-        checkpoint_every: int | None = None, resume: str | os.PathLike | None = None) -> History:
+        checkpoint_every: int | None = None, resume: str | os.PathLike | None = None,
+        parallel: Parallel | None = None) -> History:
     """Train `model` on (x, y) with minibatches; returns the per-epoch History.
 
     `loss_fn(prediction, target)` builds the loss (add penalties there or use the
@@ -246,6 +273,10 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     run then ends bit-identical to one never stopped (same data and arguments; `epochs` may
     grow). Callbacks continue from their `state_dict()` (EarlyStopping's best weights and
     patience count).
+
+    `parallel` trains as one of several processes: `gc.distributed.fit` passes its `DataParallel`,
+    and then each process steps on its slice of every global batch of `batch_size` rows, and only
+    rank 0 logs, plots and writes checkpoints (docs/distributed.md).
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_rows("fit: the training data", x, batch_size, drop_last)
@@ -254,27 +285,34 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     metrics = dict(metrics or {})
     callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
     plan = {"rows": len(x), "batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last, "seed": seed}
-    run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint, checkpoint_every)
+    if parallel is not None:
+        parallel.check({**plan, "epochs": epochs})
+    root = parallel is None or parallel.root
+    run = checkpoints.Run(model, optimizer, callbacks, plan, checkpoint if root else None,
+                          checkpoint_every if root else None)
     history = History(*run.resume(resume)) if resume is not None else History()
     xs, ys = _placeholders(model, x, y)
     modes_before = _modes(model)
     with _mode(model, True):  # the step's graph: dropout on, BatchNorm on batch statistics and updating its own
         loss = loss_fn(model(xs), ys)
-        updates = optimizer.updates(loss) + model.state_updates()
-    step = function([xs, ys], loss, updates=updates, allow_input_downcast=True, backend=backend,
-                    check_finite=check_finite)
+        state = model.state_updates()
+    if parallel is not None:
+        step = parallel.compile(model, [xs, ys], loss, optimizer, state, backend, check_finite)
+    else:
+        step = function([xs, ys], loss, updates=optimizer.updates(loss) + state, allow_input_downcast=True,
+                        backend=backend, check_finite=check_finite)
     evaluator = _Evaluator(model, loss_fn, xs, ys, backend, check_finite=check_finite)
     for cb in callbacks:
         cb.on_train_begin(model)
     run.restore_callbacks()
-    epochs_iter, show = _progress(epochs, verbose, run.epoch if history.stopped_epoch is None else epochs)
+    epochs_iter, show = _progress(epochs, verbose and root, run.epoch if history.stopped_epoch is None else epochs)
     where, failure = "", None
     try:
         for epoch in epochs_iter:
             model.train()  # the step was compiled in train mode (a callback may have left the model in eval mode)
             for i, (xb, yb) in run.batches(x, y):
                 where = f"epoch {epoch + 1}, batch {i + 1}"
-                value = float(step(xb, yb))
+                value = float(step(xb, yb) if parallel is None else step(*parallel.rows((xb, yb))))
                 if not math.isfinite(value):
                     raise NonFiniteError(f"the loss is {value}", loc=loss.loc, fix=f"{finite.GROWTH}; "
                                          "check_finite=True names the op and keeps the weights from before the step")
@@ -286,10 +324,15 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
             if validation_data is not None:
                 where = f"epoch {epoch + 1}, validation"
                 logs.update(evaluator(*(np.asarray(a) for a in validation_data), metrics, prefix="val_"))
+            if parallel is not None:
+                logs = parallel.agree(logs)  # every rank decides (early stopping) on rank 0's numbers
             history.add(logs)
             show(epoch, logs)
             where = f"epoch {epoch + 1}, the callbacks"
-            if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
+            stop = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
+            if parallel is not None:
+                stop = parallel.agree(stop)  # rank 0's decision, so that no rank trains on alone
+            if stop:
                 history.stopped_epoch = epoch
             run.epoch_done(history.values, history.stopped_epoch)
             if history.stopped_epoch is not None:
@@ -301,7 +344,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Optimizer, x: Any, y: Any, *,
     _restore(modes_before)
     if failure is not None:
         raise _stopped(failure, where, history, callbacks, check_finite) from None
-    if plot is not None:
+    if plot is not None and root:
         plot_history(history, plot)
     return history
 
@@ -339,4 +382,4 @@ def plot_history(history: History, path: str | os.PathLike, keys: Sequence[str] 
     plt.close(fig)
 
 
-__all__ = ["History", "Callback", "EarlyStopping", "fit", "evaluate", "predict", "classify", "plot_history"]
+__all__ = ["History", "Callback", "Parallel", "EarlyStopping", "fit", "evaluate", "predict", "classify", "plot_history"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +135,26 @@ def test_cnn_digits(tmp_path, capsys, monkeypatch):
     r, files = run("cnn_digits.py", tmp_path, capsys, monkeypatch)
     assert names(files) == ["cnn_digits.png"]
     assert r["accuracy"] >= 0.85 and r["last_loss"] < r["first_loss"] / 3  # 3 epochs; 12 reach ~98%
+
+
+def test_distributed_mnist(tmp_path):
+    """Its point is `mpiexec -n 2`, so it runs so, in a subprocess (only with the optional extra)."""
+    pytest.importorskip("mpi4py", reason="the example needs the optional extra: pip install 'graphc[mpi]'")
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    if mpiexec is None:
+        pytest.skip("no mpiexec on PATH (the mpich wheel of graphc[mpi] brings one)")
+    out = tmp_path / "out"
+    before = source_tree()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_"))}  # not this job's, if any
+    proc = subprocess.run([mpiexec, "-n", "2", sys.executable, "examples/distributed_mnist.py", "--quick",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    announced = [line.removeprefix("wrote ") for line in proc.stdout.splitlines() if line.startswith("wrote ")]
+    assert sorted(announced) == sorted(str(p) for p in out.rglob("*") if p.is_file())  # rank 0 wrote each once
+    assert names(announced) == ["distributed_mnist.npz", "distributed_mnist.png"]
+    accuracy = float(re.search(r"2 ranks, global batch 64: test accuracy ([\d.]+)%", proc.stdout).group(1))
+    assert accuracy >= 70  # 2 epochs; 10 reach ~96%
+    assert source_tree() == before
 
 
 def test_lstm_sequence(tmp_path, capsys, monkeypatch):

@@ -112,14 +112,19 @@ class _ResNet(gc.nn.Module):
         return self.fc(self.pool(h))
 
 
-def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
-    """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
+def step_parts(p: Problem, batch: int | None = None
+               ) -> tuple[gc.nn.Module, gc.Tensor, gc.Tensor, gc.Tensor, gc.optim.Optimizer]:
+    """The workload's (model, x, y, loss, optimizer), inputs of `batch` rows (default: the workload's);
+    graphc.distributed builds its data-parallel step from these (benchmarks/distributed.py). The model's
+    `state_updates()` (BatchNorm's running statistics) are those of this loss's forward pass."""
     w = p.workload
     net = model(p)
     params = net.parameters()
     for param, value in zip(params, p.params.values(), strict=True):
         param.value = value  # same initial weights as every peer
-    x, y = gc.placeholder(p.x.shape, p.x.dtype.name, name="x"), gc.placeholder(p.y.shape, p.y.dtype.name, name="y")
+    rows = p.x.shape[0] if batch is None else batch
+    x = gc.placeholder((rows,) + p.x.shape[1:], p.x.dtype.name, name="x")
+    y = gc.placeholder((rows,) + p.y.shape[1:], p.y.dtype.name, name="y")
     out = net(x)
     loss = gc.losses.mse(out, y) if w.loss == "mse" else gc.losses.cross_entropy(out, y)
     if w.optimizer == "adamw":
@@ -129,6 +134,12 @@ def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
     else:
         opt = gc.optim.SGD(params, lr=w.lr, momentum=0.9 if w.optimizer == "momentum" else 0.0,
                            weight_decay=w.weight_decay)
+    return net, x, y, loss, opt
+
+
+def step_function(p: Problem, backend: str, **options: Any) -> gc.Function:
+    """The workload's compiled training step (`options` go to gc.function, e.g. fast_math=True)."""
+    net, x, y, loss, opt = step_parts(p)
     updates = opt.updates(loss) + net.state_updates()  # + BatchNorm's running statistics
     return gc.function([x, y], loss, updates=updates, backend=backend, **options)
 

@@ -76,15 +76,19 @@ class BatchNorm(Module):
             out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.eps)
             record(self, [out])
             return out
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean = ops.mean(x, axes)
-        var = ops.mean(ops.square(x - ops.mean(x, axes, keepdims=True)), axes)
-        n = ops.reduce.count(x, axes, x.dtype)
+        mean, var, n = self.statistics(x, (0,) + tuple(range(2, x.ndim)))
         object.__setattr__(self, "_batch", (mean, var * n / ops.maximum(n - 1.0, 1.0)))
         out = batch_norm(x, mean, var, self.weight, self.bias, self.eps)
         record(self, [out], state=(self.running_mean, self.running_var),
                stale="eval mode will normalize with running statistics that never move from their initial 0 and 1")
         return out
+
+    def statistics(self, x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+        """The batch's per-channel mean, biased variance and element count (the one thing
+        `gc.distributed.SyncBatchNorm` changes: it takes them over every rank's batch)."""
+        mean = ops.mean(x, axes)
+        var = ops.mean(ops.square(x - ops.mean(x, axes, keepdims=True)), axes)
+        return mean, var, ops.reduce.count(x, axes, x.dtype)
 
     def updates(self) -> list[tuple[Tensor, Tensor]]:
         """The running statistics moved towards those of the last train-mode forward."""

@@ -58,6 +58,7 @@ _USER = _stack(
      "gc.function: validate -> specialize -> passes -> schedule -> compile; gc.export_library"),
     ("library", ("graphc.nn", "graphc.optim", "graphc.losses", "graphc.metrics", "graphc.data", "graphc.train",
                  "graphc.checkpoint"), "the network library and training, on the layers below"),
+    ("distributed", ("graphc.distributed",), "data-parallel training on MPI (mpi4py imported on first use)"),
     sees=tuple(layer.name for layer in _CORE),
 )
 TOOLS = Layer("tools", ("graphc.viz", "graphc.compare", "graphc.bench", "graphc.cli", "graphc.cliargs",
