@@ -370,7 +370,12 @@ def softmax_axes(op: object) -> tuple[int, ...]:
 class SoftmaxRows:
     """The part the softmax family shares: for each row (a position of the kept axes) the max over the
     axes, then the sum of exp(x - max) in double. Each op's emitter passes `emit` the step that writes
-    its result from the row's `top`, `denom` and `log_denom`."""
+    its result from the row's `top`, `denom` and `log_denom`.
+
+    Only the row accumulators (the max, the sums) are marked reassociable, so each row loop vectorizes
+    into lanes of partial results combined at its end; every element's own arithmetic is unchanged. The
+    max is `maxnum` (a NaN does not win it), which cannot hide a NaN: the NaN's exp(x - max) makes the
+    sum, and with it every result of the row, NaN, as NumPy's."""
 
     def __init__(self, ctx: Context, k: Kernel, kf: KernelFunction):
         self.kf, self.b = kf, kf.b
@@ -393,35 +398,49 @@ class SoftmaxRows:
         with nest(self.b, [self.domain[a] for a in self.axes]) as iidx:
             body(merge(len(self.domain), self.outer, self.oidx, self.axes, iidx))
 
+    def fold(self, first: ir.Constant, step: Callable[[ir.Value, list[ir.Value]], ir.Value]) -> ir.Value:
+        """acc = step(acc, index) over the row from `first`; `step` marks its combine reassociable."""
+        b, acc = self.b, alloca(self.b, first.type)
+        b.store(first, acc)
+        self.over_axes(lambda idx: b.store(step(b.load(acc, typ=first.type), idx), acc))
+        return b.load(acc, typ=first.type)
+
     def accumulate(self, term: Callable[[list[ir.Value]], ir.Value]) -> ir.Value:
         """The sum over the row of `term(index)`, accumulated in double."""
-        b, total = self.b, alloca(self.b, F64)
-        b.store(ir.Constant(F64, 0.0), total)
-
-        def add(idx: list[ir.Value]) -> None:
+        def add(total: ir.Value, idx: list[ir.Value]) -> ir.Value:
             t = term(idx)
-            b.store(b.fadd(b.load(total, typ=F64), b.fpext(t, F64) if self.ftype != F64 else t), total)
-        self.over_axes(add)
-        return b.load(total, typ=F64)
+            return self.b.fadd(total, self.b.fpext(t, F64) if self.ftype != F64 else t, flags=["reassoc"])
+        return self.fold(ir.Constant(F64, 0.0), add)
+
+    def row_max(self) -> ir.Value:
+        """The row's largest non-NaN element (-inf for a row of -inf or NaN only)."""
+        b, t = self.b, self.ftype
+        maxnum = intrinsic(b.module, f"llvm.maxnum.{self.p.suffix}", t, [t, t])
+        return self.fold(self.p.const(-np.inf), lambda m, idx: b.call(maxnum, [m, self.value(idx)], fastmath=["reassoc"]))
 
     def store_reduced(self, out: Operand, value: ir.Value) -> None:
         """Write the row's one result into a reduction's output."""
         zeros = [ir.Constant(I64, 0)] * len(self.axes)
         store(self.kf, out, merge(len(self.domain), self.outer, self.oidx, self.axes, zeros), value)
 
-    def emit(self, finish: Callable[[], None], finite_shift: bool = False) -> None:
+    def emit(self, finish: Callable[[], None], finite_shift: bool = False,
+             exps: Operand | None = None) -> None:
         """The row loop: max, sum of exponentials, then `finish()`. With `finite_shift` a row whose max is
-        not finite (all -inf, or an inf or nan) subtracts 0 instead, so it keeps its value (logsumexp)."""
+        not finite (all -inf, or an inf) subtracts 0 instead, so it keeps its value (logsumexp). With
+        `exps` each exp(x - max) is also stored there (softmax scales its output in place)."""
         b, p = self.b, self.p
-        m = alloca(b, self.ftype)
         with self.kf.parallel([self.domain[a] for a in self.outer]) as self.oidx:
-            b.store(p.const(-np.inf), m)
-            self.over_axes(lambda idx: b.store(p.call("maximum", b.load(m, typ=self.ftype), self.value(idx)), m))
-            top = b.load(m, typ=self.ftype)
+            top = self.row_max()
             if finite_shift:
                 top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
             self.top = top
-            denom = self.accumulate(lambda idx: p.math("exp", b.fsub(self.value(idx), top)))
+
+            def term(idx: list[ir.Value]) -> ir.Value:
+                e = p.math("exp", b.fsub(self.value(idx), top))
+                if exps is not None:
+                    store(self.kf, exps, idx, e)
+                return e
+            denom = self.accumulate(term)
             self.denom = b.fptrunc(denom, self.ftype) if self.ftype != F64 else denom
             self.log_denom = p.math("log", self.denom)
             finish()
@@ -429,12 +448,14 @@ class SoftmaxRows:
 
 @EMITTERS.register(reduce.Softmax)
 def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    """exp(x - max) / sum(exp(x - max)) along the axis."""
+    """exp(x - max) / sum(exp(x - max)) along the axis: the sum's pass stores each exp in the output,
+    which the next pass divides in place (the output never shares bytes with the input: one kernel's
+    output and inputs are live together, so the memory plan keeps them apart)."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
     def write(idx: list[ir.Value]) -> None:
-        store(kf, out, idx, b.fdiv(rows.p.math("exp", b.fsub(rows.value(idx), rows.top)), rows.denom))
-    rows.emit(lambda: rows.over_axes(write))
+        store(kf, out, idx, b.fdiv(rows.value(idx, out), rows.denom))
+    rows.emit(lambda: rows.over_axes(write), exps=out)
 
 
 @EMITTERS.register(reduce.LogSoftmax)
