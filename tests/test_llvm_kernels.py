@@ -274,3 +274,67 @@ def test_lenet_step_runs_without_callbacks_and_matches_numpy():
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-4)
     for r, p in zip(ref_params, params):
         np.testing.assert_allclose(p, r, rtol=1e-3, atol=1e-5)
+
+
+# -- the softmax family ---------------------------------------------------------------------------
+
+def special_rows(n: int, dtype: str) -> np.ndarray:
+    """Rows of n that the vectorized row loops must treat as NumPy does: a NaN first, in the middle and
+    last, rows of -inf and of NaN, infinities, the largest finite values, a causal mask's -inf half."""
+    rng = np.random.default_rng(n)
+    big = np.finfo(dtype).max
+    rows = rng.standard_normal((14, n)) * 3
+    rows[1, 0] = rows[2, n // 2] = rows[3, -1] = np.nan
+    rows[4] = -np.inf
+    rows[5] = np.nan
+    rows[6, n // 3] = np.inf
+    rows[7, [0, -1]] = np.inf
+    rows[8, 0], rows[8, -1] = np.inf, -np.inf
+    rows[9, ::2], rows[9, 1::2] = big, -big
+    rows[10, n // 2:] = -np.inf
+    rows[11, 1:] = -np.inf
+    rows[12, -1] = big
+    rows[13, n // 4], rows[13, -1] = np.nan, np.inf
+    return rows.astype(dtype)
+
+
+def softmax_family(x: gc.Tensor, t: gc.Tensor, axis: int) -> list:
+    return [gc.softmax(x, axis), gc.log_softmax(x, axis), gc.logsumexp(x, axis),
+            gc.softmax_cross_entropy(x, t, axis)]
+
+
+@pytest.mark.parametrize("n", [1, 7, 64, 1003])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("build", ["llvm", "llvm-checked"])
+@pytest.mark.parametrize("axis", [1, 0])
+def test_softmax_family_rows_match_numpy(n, dtype, build, axis):
+    """The row loops reassociate their max and sums into vector lanes: a NaN anywhere still makes its row
+    NaN, a row of -inf gives NumPy's NaN (logsumexp: -inf), and infinities and the largest values give
+    NumPy's results; along axis 0 the rows are strided."""
+    x = special_rows(n, dtype)
+    t = np.random.default_rng(1).dirichlet(np.ones(n), size=len(x)).astype(dtype)
+    if axis == 0:
+        x, t = x.T.copy(), t.T.copy()
+    xs = [gc.placeholder(x.shape, dtype, name="x"), gc.placeholder(t.shape, dtype, name="t")]
+    with np.errstate(all="ignore"):
+        want = gc.function(xs, softmax_family(*xs, axis), backend="numpy", optimize="O0")(x, t)
+        got = gc.function(xs, softmax_family(*xs, axis), backend=build)(x, t)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_allclose(g, w, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype,etype", [("float32", "float"), ("float64", "double")])
+def test_softmax_row_loops_vectorize(dtype, etype):
+    """The max, the sum of exponentials and the writes of a softmax row run on vectors (LLVM chooses
+    the width), with no libm call."""
+    import re
+    p = gc.placeholder((8, 512), dtype)
+    fn = gc.function([p], gc.softmax(p, 1), backend="llvm")
+    fn(np.zeros((8, 512), dtype))
+    ir_text = fn.llvm_ir(optimized=True)
+    assert re.search(rf"@llvm\.vector\.reduce\.fmax\.v\d+f{32 if dtype == 'float32' else 64}", ir_text)
+    assert re.search(r"@llvm\.vector\.reduce\.fadd\.v\d+f64", ir_text)
+    assert re.search(rf"fdiv <\d+ x {etype}>", ir_text)
+    assert "@expf" not in ir_text and "@exp(" not in ir_text
