@@ -23,7 +23,7 @@ from graphc.ops.reduce import Monoid
 from graphc.schedule import Kernel, KernelProgram, View
 from graphc.schedule.lower import view_of
 
-from .codegen import (F64, I1, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
+from .codegen import (F32, F64, I1, I32, I64, PTR, KernelFunction, Unsupported, aligned, broadcast_strides,
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
 from .registry import EMITTERS
 from .scalar import constant, convert, is_int
@@ -423,11 +423,26 @@ class SoftmaxRows:
         zeros = [ir.Constant(I64, 0)] * len(self.axes)
         store(self.kf, out, merge(len(self.domain), self.outer, self.oidx, self.axes, zeros), value)
 
+    def scratch_row(self, ctx: Context) -> Operand | None:
+        """Where a reduction (logsumexp, cross-entropy) keeps a row's exponentials: a row of scratch, which
+        the rows reuse one after another; None where rows run at once (a GPU thread each)."""
+        if not self.kf.serial:
+            return None
+        row = [self.domain[a] for a in self.axes]
+        dtype = "float32" if self.ftype == F32 else "float64"
+        inner = iter(contiguous_strides(row))
+        strides = tuple(next(inner) if a in self.axes else 0 for a in range(len(self.domain)))
+        return Operand(ctx.scratch, dtype, strides, Scratch(ctx).take(row, dtype))
+
     def emit(self, finish: Callable[[], None], finite_shift: bool = False,
              exps: Operand | None = None) -> None:
         """The row loop: max, sum of exponentials, then `finish()`. With `finite_shift` a row whose max is
-        not finite (all -inf, or an inf) subtracts 0 instead, so it keeps its value (logsumexp). With
-        `exps` each exp(x - max) is also stored there (softmax scales its output in place)."""
+        not finite (all -inf, or an inf) subtracts 0 instead, so it keeps its value (logsumexp).
+
+        With `exps` (an output of x's shape, or `scratch_row`) the exponentials are stored there in a
+        loop of their own, then summed: the exp loop runs on vectors as wide as the data's, which a loop
+        that also adds into double accumulators would halve for float32 (softmax then scales them in
+        place). Without, one loop computes and adds them."""
         b, p = self.b, self.p
         with self.kf.parallel([self.domain[a] for a in self.outer]) as self.oidx:
             top = self.row_max()
@@ -435,12 +450,13 @@ class SoftmaxRows:
                 top = b.select(b.fcmp_ordered("!=", p.call("fabs", top), p.const(np.inf)), top, p.const(0))
             self.top = top
 
-            def term(idx: list[ir.Value]) -> ir.Value:
-                e = p.math("exp", b.fsub(self.value(idx), top))
-                if exps is not None:
-                    store(self.kf, exps, idx, e)
-                return e
-            denom = self.accumulate(term)
+            def exp_of(idx: list[ir.Value]) -> ir.Value:
+                return p.math("exp", b.fsub(self.value(idx), top))
+            if exps is None:
+                denom = self.accumulate(exp_of)
+            else:
+                self.over_axes(lambda idx: store(self.kf, exps, idx, exp_of(idx)))
+                denom = self.accumulate(lambda idx: self.value(idx, exps))
             self.denom = b.fptrunc(denom, self.ftype) if self.ftype != F64 else denom
             self.log_denom = p.math("log", self.denom)
             finish()
@@ -448,9 +464,9 @@ class SoftmaxRows:
 
 @EMITTERS.register(reduce.Softmax)
 def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    """exp(x - max) / sum(exp(x - max)) along the axis: the sum's pass stores each exp in the output,
-    which the next pass divides in place (the output never shares bytes with the input: one kernel's
-    output and inputs are live together, so the memory plan keeps them apart)."""
+    """exp(x - max) / sum(exp(x - max)) along the axis: each exp is computed once, into the output, and
+    divided there (the output never shares bytes with the input: one kernel's output and inputs are
+    live together, so the memory plan keeps them apart)."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
     def write(idx: list[ir.Value]) -> None:
@@ -460,12 +476,12 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
 @EMITTERS.register(reduce.LogSoftmax)
 def emit_log_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
-    """x - max - log(sum(exp(x - max))) along the axis."""
+    """x - max - log(sum(exp(x - max))) along the axis (the output holds the exps until it is written)."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
     def write(idx: list[ir.Value]) -> None:
         store(kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
-    rows.emit(lambda: rows.over_axes(write))
+    rows.emit(lambda: rows.over_axes(write), exps=out)
 
 
 @EMITTERS.register(reduce.LogSumExp)
@@ -473,7 +489,8 @@ def emit_logsumexp(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     """log(sum(exp(x - max))) + max over the axes (a row without a finite max shifted by 0)."""
     rows, b = SoftmaxRows(ctx, k, kf), kf.b
     out = reduced_output(ctx, k, rows.domain, rows.axes)
-    rows.emit(lambda: rows.store_reduced(out, b.fadd(rows.log_denom, rows.top)), finite_shift=True)
+    rows.emit(lambda: rows.store_reduced(out, b.fadd(rows.log_denom, rows.top)), finite_shift=True,
+              exps=rows.scratch_row(ctx))
 
 
 @EMITTERS.register(reduce.SoftmaxCrossEntropy)
@@ -488,7 +505,7 @@ def emit_softmax_cross_entropy(ctx: Context, k: Kernel, kf: KernelFunction) -> N
 
     def finish() -> None:
         rows.store_reduced(out, from_compute(b, b.fneg(rows.accumulate(term)), out.dtype))
-    rows.emit(finish)
+    rows.emit(finish, exps=rows.scratch_row(ctx))
 
 
 # -- gather and scatter ---------------------------------------------------------------------
