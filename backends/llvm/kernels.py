@@ -416,7 +416,10 @@ class SoftmaxRows:
         """The row's largest non-NaN element (-inf for a row of -inf or NaN only)."""
         b, t = self.b, self.ftype
         maxnum = intrinsic(b.module, f"llvm.maxnum.{self.p.suffix}", t, [t, t])
-        return self.fold(self.p.const(-np.inf), lambda m, idx: b.call(maxnum, [m, self.value(idx)], fastmath=["reassoc"]))
+
+        def larger(m: ir.Value, idx: list[ir.Value]) -> ir.Value:
+            return b.call(maxnum, [m, self.value(idx)], fastmath=["reassoc"])
+        return self.fold(self.p.const(-np.inf), larger)
 
     def store_reduced(self, out: Operand, value: ir.Value) -> None:
         """Write the row's one result into a reduction's output."""
