@@ -26,7 +26,8 @@ CHECK_FRAMEWORKS = suite.GRAPHC_BUILDS + ("torch",)
 def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree (with --check: on any sanity problem)."""
     frameworks = args.frameworks or (CHECK_FRAMEWORKS if args.check else suite.FRAMEWORKS)
-    chosen = {"workloads": args.workloads, "frameworks": frameworks, "threads": args.threads,
+    threads = args.threads or (1 if args.check else 2)
+    chosen = {"workloads": args.workloads, "frameworks": frameworks, "threads": threads,
               "gemm_n": 0 if args.no_gemm else 1024, "pytensor_python": args.pytensor_python,
               "roofline": not args.no_roofline}
     if args.rounds is not None:
@@ -77,7 +78,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frameworks", type=subset(suite.FRAMEWORKS),
                    help=f"comma-separated subset of {','.join(suite.FRAMEWORKS)} (default all; with --check: "
                         f"{','.join(CHECK_FRAMEWORKS)})")
-    p.add_argument("--threads", type=positive_int, default=2, help="threads every framework may use (default 2)")
+    p.add_argument("--threads", type=positive_int,
+                   help="threads every framework may use (default 2; with --check 1: two BLAS threads on a loaded "
+                        "machine spin against each other, and a sanity ratio must not depend on the load)")
     p.add_argument("--rounds", type=positive_int,
                    help="runs of every framework per workload, in turn; the report takes their median "
                         "(default 3, 1 with --quick or --check)")
