@@ -182,3 +182,42 @@ def test_free_batch_dim_specializes(rng, backend):
     f = gc.function([x], gc.max_pool2d(layer(x), 2), backend=backend)
     assert f(rng.standard_normal((3, 1, 8, 8)).astype("float32")).shape == (3, 2, 4, 4)
     assert f(rng.standard_normal((5, 1, 8, 8)).astype("float32")).shape == (5, 2, 4, 4)
+
+
+def _numpy_conv_and_grads(x, w, gy, stride, padding, dilation):
+    """conv2d (groups 1) and the gradients of sum(y * gy) with respect to x and w, straight from the
+    definition: each kernel element (i, j) multiplies a strided slice of the padded image."""
+    (n, c, h, wd), (o, _, kh, kw), (ho, wo) = x.shape, w.shape, gy.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    y, gxp, gw = np.zeros((n, o, ho, wo)), np.zeros_like(xp), np.zeros_like(w)
+    for i in range(kh):
+        for j in range(kw):
+            at = (slice(None), slice(None), slice(i * dilation, i * dilation + stride * (ho - 1) + 1, stride),
+                  slice(j * dilation, j * dilation + stride * (wo - 1) + 1, stride))
+            y += np.einsum("nchw,oc->nohw", xp[at], w[:, :, i, j])
+            gxp[at] += np.einsum("nohw,oc->nchw", gy, w[:, :, i, j])
+            gw[:, :, i, j] = np.einsum("nchw,nohw->oc", xp[at], gy)
+    return y, gxp[:, :, padding:padding + h, padding:padding + wd], gw
+
+
+@pytest.mark.parametrize("shape, out, stride, padding, dilation", [
+    ((6, 8, 24, 24), 6, 1, 1, 1),  # 3 images' columns per tile, 2 tiles: packed tiles, gw summed over them
+    ((6, 8, 24, 24), 8, 1, 1, 1),  # 8 filters: conv2d as y^T = cols^T @ w^T, transposed into the tiles
+    ((3, 16, 24, 24), 8, 1, 0, 2),  # one image per tile: products straight into the images
+    ((4, 16, 45, 43), 6, 2, 2, 1),  # one image per tile, strided, padded, odd sizes
+    ((0, 16, 24, 24), 8, 1, 1, 1),  # an empty batch: no tiles, a zero weight gradient
+])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_tiles_match_numpy(rng, shape, out, stride, padding, dilation, groups, backend):
+    """Batches whose float64 columns exceed conv.TILE_BYTES run as several tiles of images (LLVM)."""
+    x, w = rng.standard_normal(shape), rng.standard_normal((out, shape[1] // groups, 3, 3))
+    xs, ws = gc.placeholder(shape, "float64", name="x"), gc.placeholder(w.shape, "float64", name="w")
+    y = gc.conv2d(xs, ws, stride, padding, dilation, groups)
+    gy = rng.standard_normal(y.shape)
+    gys = gc.placeholder(gy.shape, "float64", name="gy")
+    got = gc.function([xs, ws, gys], [y] + gc.grad(gc.sum(y * gys), [xs, ws]), backend=backend)(x, w, gy)
+    c, o = shape[1] // groups, out // groups
+    parts = [_numpy_conv_and_grads(x[:, g * c:(g + 1) * c], w[g * o:(g + 1) * o], gy[:, g * o:(g + 1) * o],
+                                   stride, padding, dilation) for g in range(groups)]
+    for g, want in zip(got, (np.concatenate(p, axis=1 if i < 2 else 0) for i, p in enumerate(zip(*parts)))):
+        np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
