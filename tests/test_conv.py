@@ -201,10 +201,10 @@ def _numpy_conv_and_grads(x, w, gy, stride, padding, dilation):
 
 
 @pytest.mark.parametrize("shape, out, stride, padding, dilation", [
-    ((6, 8, 24, 24), 6, 1, 1, 1),  # 3 images' columns per tile, 2 tiles: packed tiles, gw summed over them
-    ((6, 8, 24, 24), 8, 1, 1, 1),  # 8 filters: conv2d as y^T = cols^T @ w^T, transposed into the tiles
-    ((3, 16, 24, 24), 8, 1, 0, 2),  # one image per tile: products straight into the images
-    ((4, 16, 45, 43), 6, 2, 2, 1),  # one image per tile, strided, padded, odd sizes
+    ((12, 8, 24, 24), 6, 1, 1, 1),  # 6 images' columns per tile, 2 tiles: packed tiles, gw summed over them
+    ((12, 8, 24, 24), 8, 1, 1, 1),  # 8 filters: conv2d as y^T = cols^T @ w^T, transposed into the tiles
+    ((3, 16, 40, 40), 8, 1, 0, 2),  # one image per tile: products straight into the images
+    ((3, 16, 61, 59), 6, 2, 2, 1),  # one image per tile, strided, padded, odd sizes
     ((0, 16, 24, 24), 8, 1, 1, 1),  # an empty batch: no tiles, a zero weight gradient
 ])
 @pytest.mark.parametrize("groups", [1, 2])

@@ -7,14 +7,15 @@ padding) to a columns array whose layout each caller picks by strides over
 image pixel sums the column entries that came from it, in NumPy's
 `unwindows` order (kernel row, then column), so no two iterations write the
 same place and the loop vectorizes. With groups G, Og = O/G, K = C/G*kh*kw,
-columns are laid out (G, K, N*Ho*Wo) (rows padded to an odd number of cache
-lines, `_leading`) and images (N, O, Ho, Wo) are packed as
-(G, Og, N*Ho*Wo), so each convolution is one product per group over the whole
-batch (a few large GEMMs, not one small GEMM per image):
+the batch is walked in tiles of nb images whose columns stay in L2
+(`TILE_BYTES`); a tile's columns are laid out (G, K, nb*Ho*Wo) (rows padded
+to an odd number of cache lines, `_leading`) and its images (nb, O, Ho, Wo)
+are packed as (G, Og, nb*Ho*Wo), so each tile is one product per group:
 
-- conv2d: y[g] = w[g] (Og x K) @ cols[g], unpacked into the output.
+- conv2d: y[g] = w[g] (Og x K) @ cols[g], unpacked into the output (or
+  y[g]^T = cols[g]^T @ w[g]^T, transposed into it: `_flip_forward`).
 - conv2d_grad_input: cols[g] = w[g]^T @ gy[g], then col2im.
-- conv2d_grad_weight: gw[g] = gy[g] @ cols[g]^T (the product also sums over the batch).
+- conv2d_grad_weight: gw[g] = the sum over tiles of gy[g] @ cols[g]^T.
 """
 from __future__ import annotations
 
@@ -185,10 +186,11 @@ def _leading(n: int, itemsize: int) -> int:
     return (lines + 1 - lines % 2) * per_line
 
 
-#: the columns of one tile of images take at most this many bytes: they stay in the L2 cache from
-#: im2col to the product that reads them (the whole batch's columns, 19 MB for 32 images of 16 x 32 x 32
-#: and a 3 x 3 kernel, went out to memory and back: such a convolution ran at a third of the speed)
-TILE_BYTES = 1 << 20
+#: the columns of one tile of images take at most this many bytes (one core's L2): they stay in cache
+#: from im2col to the product that reads them. Over the whole batch, the columns of a ResNet's
+#: 16-channel 32 x 32 layer (19 MB for 32 images) went out to memory and back; 1 MiB tiles made
+#: its products too small (64 filters of 8 x 8 pixels ran 15% slower than over the whole batch)
+TILE_BYTES = 2 << 20
 
 
 def _images_per_tile(n: int, image_bytes: int) -> int:
@@ -256,7 +258,7 @@ class ConvLayout:
         domain = (self.nb, self.g, self.og, ho, wo)
         return domain, (s0, self.og * s1, s1, s2, s3), (ho * wo, self.og * self.nhw, self.nhw, wo, 1)
 
-    def packer(self, view: View) -> "Callable[[KernelFunction, ir.Value], Operand]":
+    def packer(self, view: View) -> Callable[[KernelFunction, ir.Value], Operand]:
         """How to get tile t of an image (N, G*Og, Ho, Wo) as G matrices Og x nb*Ho*Wo: in place where
         the tile is one dense image, else copied to a part of scratch taken now, once for every tile."""
         src = self.ctx.operand(view, view.shape)
