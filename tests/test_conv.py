@@ -187,7 +187,7 @@ def test_free_batch_dim_specializes(rng, backend):
 def _numpy_conv_and_grads(x, w, gy, stride, padding, dilation):
     """conv2d (groups 1) and the gradients of sum(y * gy) with respect to x and w, straight from the
     definition: each kernel element (i, j) multiplies a strided slice of the padded image."""
-    (n, c, h, wd), (o, _, kh, kw), (ho, wo) = x.shape, w.shape, gy.shape[2:]
+    (n, _, h, wd), (o, _, kh, kw), (ho, wo) = x.shape, w.shape, gy.shape[2:]
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     y, gxp, gw = np.zeros((n, o, ho, wo)), np.zeros_like(xp), np.zeros_like(w)
     for i in range(kh):
