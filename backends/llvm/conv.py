@@ -51,15 +51,18 @@ def layout_strides(sizes: Sequence[int], order: str) -> tuple[int, ...]:
 def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
            fill: float = 0.0) -> None:
     """cols[n, c, ho, wo, i, j] = the padded image's window element; cols' strides give its layout."""
-    if kf.serial:
-        _im2col_rows(kf, win, x, xshape, cols, fill)
-        return
+    pad = ir.Constant(storage_type(x.dtype), fill)
+    (_im2col_rows if kf.serial else _im2col_elements)(kf, win, x, xshape, cols, pad)
+
+
+def _im2col_elements(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
+                     pad: ir.Constant) -> None:
+    """im2col element by element, each a clamped load or the fill: one GPU thread per element."""
     b = kf.b
     n, c, h, w = xshape
     ho_n, wo_n = win.out_shape(tuple(xshape))
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
     top, _, left, _ = win.padding
-    pad = ir.Constant(storage_type(x.dtype), fill)
     with kf.parallel((n, c, kh, kw, ho_n, wo_n)) as (ni, ci, i, j, ho, wo):
         row = b.add(b.mul(ho, _i(sh)), b.sub(b.mul(i, _i(dh)), _i(top)))
         col = b.add(b.mul(wo, _i(sw)), b.sub(b.mul(j, _i(dw)), _i(left)))
@@ -69,17 +72,16 @@ def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], c
 
 
 def _im2col_rows(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
-                 fill: float) -> None:
+                 pad: ir.Constant) -> None:
     """im2col on one CPU thread, by window rows: for each (n, c, i, j, ho), the run of wo whose columns
     fall inside the image is a plain copy (contiguous when the stride is 1, so it vectorizes), the runs
-    before and after it and the rows outside the image are `fill`. The element-wise form selects between
+    before and after it and the rows outside the image are `pad`. The element-wise form selects between
     a clamped load and the fill for every element, a scalar gather: 3x slower."""
     b = kf.b
     n, c, h, w = xshape
     ho_n, wo_n = win.out_shape(tuple(xshape))
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
     top, _, left, _ = win.padding
-    pad = ir.Constant(storage_type(x.dtype), fill)
     with nest(b, (n, c, kh, kw), unroll=False) as (ni, ci, i, j):
         start = b.sub(_i(left), b.mul(j, _i(dw)))  # wo * sw >= start: the column is >= 0
         lo = b.select(b.icmp_signed(">", start, _i(0)), b.sdiv(b.add(start, _i(sw - 1)), _i(sw)), _i(0))
