@@ -230,6 +230,8 @@ class ConvLayout:
         #: a tile's columns by (N, C, Ho, Wo, kh, kw), for im2col / col2im, and as G matrices K x nb*Ho*Wo
         self.cols_image = Operand(ctx.scratch, self.dtype, (ho * wo, kh * kw * ld, wo, 1, kw * ld, ld), at)
         self.cols = Operand(ctx.scratch, self.dtype, (self.kk * ld, ld, 1), at)
+        #: the same columns as G matrices N*Ho*Wo x K (the transposed operand of a product)
+        self.cols_t = Operand(ctx.scratch, self.dtype, (self.kk * ld, 1, ld), at)
 
     def over_tiles(self, kf: KernelFunction) -> ContextManager[ir.Value]:
         """The loop over the tiles: yields the tile's index."""
@@ -245,7 +247,12 @@ class ConvLayout:
         return Operand(op.storage, op.dtype, op.strides, b.add(offset, shift))
 
     def tile_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """An (N, ...) shape cut to one tile's images."""
         return (self.nb,) + tuple(shape[1:])
+
+    def columns(self, kf: KernelFunction, x: Operand, x_shape: Sequence[int], t: ir.Value) -> None:
+        """im2col of tile t of the images x into the columns."""
+        im2col(kf, self.win, self.tile_of(kf, x, t), self.tile_shape(x_shape), self.cols_image)
 
     def weight(self, kf: KernelFunction, view: View, transposed: bool) -> Operand:
         """w (O, C/G, kh, kw) as G matrices Og x K (or K x Og)."""
@@ -306,7 +313,7 @@ def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     w, xs, out = lay.weight(kf, wv, False), ctx.operand(x, x.shape), ctx.output(k)
     packed = lay.unpacked(out)
     with lay.over_tiles(kf) as t:
-        im2col(kf, lay.win, lay.tile_of(kf, xs, t), lay.tile_shape(x.shape), lay.cols_image)
+        lay.columns(kf, xs, x.shape, t)
         image = lay.tile_of(kf, out, t)
         y = packed or Operand(image.storage, image.dtype, (lay.og * lay.nhw, lay.nhw, 1), image.offset)
         product(ctx, kf, (lay.g,), (lay.og, lay.nhw, lay.kk), (w, lay.cols, y))
@@ -330,10 +337,9 @@ def _conv2d_flipped(ctx: Context, k: Kernel, kf: KernelFunction, lay: ConvLayout
     og, nhw, hw = lay.og, lay.nhw, ho * wo
     at = lay.scratch.take((lay.g, nhw, og), lay.dtype)
     y_t = Operand(ctx.scratch, lay.dtype, (nhw * og, og, 1), at)
-    cols_t = Operand(lay.cols.storage, lay.cols.dtype, (lay.kk * lay.ld, 1, lay.ld), lay.cols.offset)
     with lay.over_tiles(kf) as t:
-        im2col(kf, lay.win, lay.tile_of(kf, xs, t), lay.tile_shape(x.shape), lay.cols_image)
-        product(ctx, kf, (lay.g,), (nhw, og, lay.kk), (cols_t, w_t, y_t))
+        lay.columns(kf, xs, x.shape, t)
+        product(ctx, kf, (lay.g,), (nhw, og, lay.kk), (lay.cols_t, w_t, y_t))
         image = lay.tile_of(kf, out, t)  # y_t by (G, nb, Og, Ho*Wo) into the tile's images
         emit_copy(kf, (lay.g, lay.nb, og, hw), Operand(ctx.scratch, lay.dtype, (nhw * og, hw * og, 1, og), at),
                   Operand(out.storage, out.dtype, (og * hw, lay.g * og * hw, hw, 1), image.offset))
@@ -356,7 +362,6 @@ def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, gyv, wv = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
     pack, xs, out = lay.packer(gyv), ctx.operand(x, x.shape), ctx.output(k)
-    cols_t = Operand(lay.cols.storage, lay.cols.dtype, (lay.kk * lay.ld, 1, lay.ld), lay.cols.offset)
     gw_shape = (lay.g, lay.og, lay.kk)
     gw = Operand(out.storage, out.dtype, contiguous_strides(gw_shape))
     part = gw
@@ -364,8 +369,8 @@ def emit_conv_grad_weight(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         part = Operand(ctx.scratch, out.dtype, gw.strides, lay.scratch.take(gw_shape, out.dtype))
         fill_zero(kf, gw, gw_shape)
     with lay.over_tiles(kf) as t:
-        im2col(kf, lay.win, lay.tile_of(kf, xs, t), lay.tile_shape(x.shape), lay.cols_image)
-        product(ctx, kf, (lay.g,), (lay.og, lay.kk, lay.nhw), (pack(kf, t), cols_t, part))
+        lay.columns(kf, xs, x.shape, t)
+        product(ctx, kf, (lay.g,), (lay.og, lay.kk, lay.nhw), (pack(kf, t), lay.cols_t, part))
         if part is not gw:
             map_loop(kf, gw_shape, [gw, part], gw, lambda terms: kf.b.fadd(*terms))
 
