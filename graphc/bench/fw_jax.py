@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .workloads import Problem, Workload, batch_norms, dense_layers, layer_names, resnet
+from .workloads import Problem, Workload, batch_norms, dense_layers, gpt, layer_names, resnet
 
 
 def build(p: Problem, threads: int) -> Callable[[], object]:
@@ -22,7 +22,7 @@ def build(p: Problem, threads: int) -> Callable[[], object]:
 
     def forward(t, x):
         if w.model == "gpt":
-            return gpt_logits(t, x, w.sizes)
+            return gpt_logits(t, x, w)
         if w.model == "mlp":
             return dense_layers(t, x, layer_names(w), act)
         if w.model == "lenet":
@@ -115,13 +115,12 @@ def resnet_forward(t: dict, stats: dict, x, w: Workload) -> tuple:
     return out, new
 
 
-def gpt_logits(t: dict, ids, sizes: tuple[int, ...]):
-    """A GPT decoder's logits (workloads.gpt_shapes): pre-LayerNorm blocks, causal softmax attention, exact GELU,
-    the token table as the output layer (tied)."""
+def gpt_logits(t: dict, ids, w: Workload):
+    """A GPT decoder's logits (workloads.gpt): LayerNorm and causal softmax attention written out, exact GELU."""
     import jax
     import jax.numpy as jnp
-    _, _, blocks, d, heads, _ = sizes
-    b, n = ids.shape
+    d, heads = w.sizes[3], w.sizes[4]
+    n = ids.shape[1]
     causal = jnp.tril(jnp.ones((n, n), bool))
 
     def norm(h, name):  # torch's LayerNorm: biased variance, eps 1e-5
@@ -129,16 +128,8 @@ def gpt_logits(t: dict, ids, sizes: tuple[int, ...]):
         var = jnp.mean(jnp.square(h - mean), axis=-1, keepdims=True)
         return (h - mean) / jnp.sqrt(var + 1e-5) * t[f"{name}.weight"] + t[f"{name}.bias"]
 
-    def dense(h, name):
-        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
-
-    h = t["wte"][ids] + t["wpe"][:n]
-    for i in range(blocks):
-        qkv = dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv")
-        q, k, v = (qkv[..., j * d:(j + 1) * d].reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3)
-                   for j in range(3))
+    def attend(q, k, v):
         scores = jnp.where(causal, q @ k.swapaxes(-1, -2) / jnp.sqrt(jnp.float32(d // heads)), -jnp.inf)
-        att = (jax.nn.softmax(scores, axis=-1) @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
-        h = h + dense(att, f"h{i}.attn.proj")
-        h = h + dense(jax.nn.gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc"), approximate=False), f"h{i}.mlp.proj")
-    return norm(h, "ln_f") @ t["wte"].T
+        return jax.nn.softmax(scores, axis=-1) @ v
+
+    return gpt(t, ids, w, lambda i: t["wte"][i], norm, attend, lambda z: jax.nn.gelu(z, approximate=False))

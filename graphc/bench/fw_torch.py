@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .workloads import Problem, Workload, batch_norms, dense_layers, layer_names, resnet
+from .workloads import Problem, Workload, batch_norms, dense_layers, gpt, layer_names, resnet
 
 
 @dataclass
@@ -66,28 +66,20 @@ def model(p: Problem, threads: int) -> Model:
 
 
 def gpt_loss(t: dict, w: Workload) -> Callable:
-    """A GPT decoder's mean next-token cross-entropy (workloads.gpt_shapes) from the weights `t`: pre-LayerNorm
-    blocks with causal F.scaled_dot_product_attention and exact GELU, logits from the token table (tied)."""
+    """A GPT decoder's mean next-token cross-entropy (workloads.gpt) from the weights `t`: F.embedding,
+    F.layer_norm, causal F.scaled_dot_product_attention and exact F.gelu."""
     import torch.nn.functional as F
-    vocab, _, blocks, d, heads, _ = w.sizes
+    vocab, d = w.sizes[0], w.sizes[3]
 
     def norm(h, name):
         return F.layer_norm(h, (d,), t[f"{name}.weight"], t[f"{name}.bias"])
 
-    def dense(h, name):
-        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+    def attend(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
 
     def loss(ids, targets):
-        b, n = ids.shape
-        h = F.embedding(ids, t["wte"]) + t["wpe"][:n]
-        for i in range(blocks):
-            q, k, v = (z.view(b, n, heads, d // heads).transpose(1, 2)
-                       for z in dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv").split(d, dim=2))
-            att = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, n, d)
-            h = h + dense(att, f"h{i}.attn.proj")
-            h = h + dense(F.gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")), f"h{i}.mlp.proj")
-        logits = norm(h, "ln_f") @ t["wte"].T
-        return F.cross_entropy(logits.reshape(b * n, vocab), targets.reshape(b * n))
+        logits = gpt(t, ids, w, lambda i: F.embedding(i, t["wte"]), norm, attend, F.gelu)
+        return F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
     return loss
 
 

@@ -215,3 +215,24 @@ def resnet(t: dict, x, conv: Callable, norm: Callable, relu: Callable, pool: Cal
             h = norm(conv(h, t[f"{name}.shortcut_conv.weight"], stride), f"{name}.shortcut_bn")
         h = relu(out + h)
     return pool(h) @ t["fc.weight"] + t["fc.bias"]
+
+
+def gpt(t: dict, ids, w: Workload, embed: Callable, norm: Callable, attend: Callable, gelu: Callable):
+    """A GPT workload's logits (gpt_shapes), one definition for the peers: `embed(ids)` (rows of the token
+    table), `norm(h, prefix)` (LayerNorm with the parameters `prefix`.weight and .bias), `attend(q, k, v)`
+    (causal scaled dot-product attention over (batch, heads, tokens, d / heads)), `gelu` (exact); the token
+    table is the output layer (tied). PyTorch and JAX arrays both take @, reshape, swapaxes and .T; graphc
+    builds the network from gc.nn layers instead."""
+    _, _, blocks, d, heads, _ = w.sizes
+    b, n = ids.shape
+
+    def dense(h, name):
+        return h @ t[f"{name}.weight"] + t[f"{name}.bias"]
+
+    h = embed(ids) + t["wpe"][:n]
+    for i in range(blocks):
+        qkv = dense(norm(h, f"h{i}.ln1"), f"h{i}.attn.qkv")
+        q, k, v = (qkv[..., j * d:(j + 1) * d].reshape(b, n, heads, d // heads).swapaxes(1, 2) for j in range(3))
+        h = h + dense(attend(q, k, v).swapaxes(1, 2).reshape(b, n, d), f"h{i}.attn.proj")
+        h = h + dense(gelu(dense(norm(h, f"h{i}.ln2"), f"h{i}.mlp.fc")), f"h{i}.mlp.proj")
+    return norm(h, "ln_f") @ t["wte"].T
