@@ -59,6 +59,14 @@ def _phases(step: DataParallelStep, x: np.ndarray, y: np.ndarray, steps: int) ->
     return {k: min(v) for k, v in times.items()}
 
 
+def _step(w: Any, p: Any, rows: int) -> DataParallelStep:
+    """The workload's data-parallel step on llvm, for `rows` rows per rank."""
+    from graphc import distributed as dist
+    from graphc.bench import fw_graphc
+    net, x, y, loss, opt = fw_graphc.step_parts(p, rows)
+    return dist.DataParallelStep(w, net, [x, y], loss, opt, net.state_updates(), "llvm", check_finite=False)
+
+
 def worker(steps: int) -> tuple[int, dict]:
     """This rank and its measurements (run under mpiexec); rank 0's are the job's result."""
     from graphc import distributed as dist
@@ -70,8 +78,7 @@ def worker(steps: int) -> tuple[int, dict]:
         p = problem(name)
         batch = p.x.shape[0]
         local = batch // w.size
-        net, x, y, loss, opt = fw_graphc.step_parts(p, local)
-        step = dist.DataParallelStep(w, net, [x, y], loss, opt, net.state_updates(), "llvm", check_finite=False)
+        step = _step(w, p, local)
         rows = slice(w.rank * local, (w.rank + 1) * local)
         result = {"batch": batch, "local_batch": local, "bytes": step.bytes_per_step,
                   **_phases(step, p.x[rows], p.y[rows], steps)}
@@ -79,15 +86,12 @@ def worker(steps: int) -> tuple[int, dict]:
             fused = fw_graphc.step_function(p, "llvm")
             fused(p.x, p.y)
             result["fused_step"] = min(_timed(fused, p.x, p.y) for _ in range(steps))
-            result["compute"] = {}
-            for n in (1, *MACHINES):
+            result["compute"] = {str(batch): result["gradients"] + result["update"]}  # measured just above
+            for n in MACHINES:
                 b = batch // n
                 if b < 1:
                     break
-                net, x, y, loss, opt = fw_graphc.step_parts(p, b)
-                small = dist.DataParallelStep(w, net, [x, y], loss, opt, net.state_updates(), "llvm",
-                                              check_finite=False)
-                phases = _phases(small, p.x[:b], p.y[:b], steps)
+                phases = _phases(_step(w, p, b), p.x[:b], p.y[:b], steps)
                 result["compute"][str(b)] = phases["gradients"] + phases["update"]
         out["workloads"][name] = result
     return w.rank, out
