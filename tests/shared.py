@@ -1,4 +1,8 @@
 """Graphs, data and checks that several test modules share (one place, imported as `shared`)."""
+import os
+import shutil
+import sys
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -164,3 +168,16 @@ def adam_run(backend):
     step = gc.function([x, y], loss, updates=gc.optim.Adam(model, lr=1e-2).updates(loss), backend=backend)
     losses = [float(np.asarray(step(xv, yv))) for _ in range(4)]
     return losses, model.parameters()
+
+
+# -- MPI jobs started from a test ---------------------------------------------------------------
+
+#: the mpiexec of this interpreter's environment (the mpich wheel of graphc[mpi] puts it beside python)
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+
+
+def mpiexec_env(**extra: str) -> dict:
+    """The environment for an mpiexec job of its own: this process's, without the variables of the MPI job
+    this test may be running in (the launcher's PMI and Hydra settings), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPIR_", "MPI_LOCAL"))}
+    return {**env, **extra}

@@ -10,7 +10,6 @@ file is skipped when the optional dependency (`pip install 'graphc[mpi]'`) is no
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,13 +20,14 @@ import pytest
 
 pytest.importorskip("mpi4py", reason="graphc.distributed needs the optional extra: pip install 'graphc[mpi]'")
 
+from shared import MPIEXEC, mpiexec_env  # noqa: E402
+
 import graphc as gc  # noqa: E402
 from graphc import distributed as dist  # noqa: E402
 from graphc import losses, nn, optim, train  # noqa: E402
 from graphc.distributed import job  # noqa: E402
 
 WORLD = dist.init(abort_on_error=False)  # under pytest, a failed test is caught: abort_on_error() below ends the job
-MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
 collective = pytest.mark.skipif(WORLD.size == 1, reason="needs several ranks: test_under_mpiexec runs it so")
 rank0 = pytest.mark.skipif(WORLD.rank != 0, reason="launches its own mpiexec job: rank 0 does")
 needs_mpiexec = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH (the mpich wheel of graphc[mpi])")
@@ -296,10 +296,9 @@ def test_missing_mpi4py_names_the_extra(monkeypatch) -> None:
 
 def _mpiexec(n: int, args: list[str], timeout: float) -> tuple[int, str, float]:
     """Run `mpiexec -n n` (outside this job: the launcher's PMI variables are not passed on)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPIR_", "MPI_LOCAL"))}
-    env["OPENBLAS_NUM_THREADS"] = "1"
     start = time.monotonic()
-    proc = subprocess.run([MPIEXEC, "-n", str(n), *args], capture_output=True, text=True, timeout=timeout, env=env,
+    proc = subprocess.run([MPIEXEC, "-n", str(n), *args], capture_output=True, text=True, timeout=timeout,
+                          env=mpiexec_env(OPENBLAS_NUM_THREADS="1"),
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
 

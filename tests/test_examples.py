@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared import MPIEXEC, mpiexec_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -140,14 +141,13 @@ def test_cnn_digits(tmp_path, capsys, monkeypatch):
 def test_distributed_mnist(tmp_path):
     """Its point is `mpiexec -n 2`, so it runs so, in a subprocess (only with the optional extra)."""
     pytest.importorskip("mpi4py", reason="the example needs the optional extra: pip install 'graphc[mpi]'")
-    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    if mpiexec is None:
+    if MPIEXEC is None:
         pytest.skip("no mpiexec on PATH (the mpich wheel of graphc[mpi] brings one)")
     out = tmp_path / "out"
     before = source_tree()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_"))}  # not this job's, if any
-    proc = subprocess.run([mpiexec, "-n", "2", sys.executable, "examples/distributed_mnist.py", "--quick",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "examples/distributed_mnist.py", "--quick",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=mpiexec_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     announced = [line.removeprefix("wrote ") for line in proc.stdout.splitlines() if line.startswith("wrote ")]
     assert sorted(announced) == sorted(str(p) for p in out.rglob("*") if p.is_file())  # rank 0 wrote each once
