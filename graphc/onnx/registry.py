@@ -71,8 +71,10 @@ def as_tensor(v: Value, what: str) -> Tensor:
 class NodeCtx:
     """One ONNX node as its converter sees it: attributes, inputs (tensors or import-time arrays)."""
 
-    def __init__(self, proto: Any, inputs: Sequence[Value | None], version: int, opset: int):
+    def __init__(self, proto: Any, inputs: Sequence[Value | None], version: int, opset: int,
+                 materialize: Callable[[str, np.ndarray], Tensor] | None = None):
         self.proto = proto
+        self._materialize = materialize
         self.name = proto.name
         self.op_type = proto.op_type
         self.inputs = list(inputs)
@@ -99,7 +101,11 @@ class NodeCtx:
         return i < len(self.inputs) and self.inputs[i] is not None
 
     def tensor(self, i: int) -> Tensor:
-        return as_tensor(self.inputs[i], f"input {i}")
+        v = self.inputs[i]
+        if isinstance(v, np.ndarray) and self._materialize is not None:
+            graphc_dtype(v.dtype, f"input {i}")
+            return self._materialize(self.proto.input[i], v)
+        return as_tensor(v, f"input {i}")
 
     def tensors(self) -> list[Tensor]:
         return [self.tensor(i) for i in range(len(self.inputs)) if self.has(i)]
