@@ -9,7 +9,8 @@ converted on demand (`convert`), so `where(x > 0, x, 0)` and `cast(x > 0, float)
 both work. Shared subtrees are emitted once (memoized per body), `lets` become
 SSA values. The printer knows the primitives of `graphc.ops.scalar`; an `Opaque`
 function (sigmoid, softplus, a user's) is emitted from its stable expansion, so a new one needs
-no code here. exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
+no code here. exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize;
+the other transcendental functions (sin, tan, asin, sinh, asinh, ...) are libm calls.
 """
 from __future__ import annotations
 
@@ -25,8 +26,13 @@ from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
         sp.Equality: "==", sp.Unequality: "!="}
-#: SymPy function -> LLVM intrinsic stem (overloaded on the float type)
-_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor"}
+#: SymPy function -> LLVM intrinsic stem (overloaded on the float type). Rounding is an instruction; the
+#: trigonometric and hyperbolic ones become libm calls (accurate to an ulp, but their loops stay scalar)
+_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.asin: "asin", sp.acos: "acos", sp.atan: "atan",
+               sp.atan2: "atan2", sp.sinh: "sinh", sp.cosh: "cosh", sp.floor: "floor", sp.ceiling: "ceil",
+               S.rint: "roundeven", S.trunc: "trunc"}
+#: SymPy function -> C library function that LLVM has no intrinsic for (`asinhf` in float32)
+_LIBM = {sp.asinh: "asinh", sp.acosh: "acosh", sp.atanh: "atanh"}
 #: SymPy types whose value is a truth value (i1)
 _TRUTHS = (sp.logic.boolalg.BooleanAtom, sp.core.relational.Relational, sp.And, sp.Or, sp.Not)
 
@@ -90,6 +96,11 @@ class ScalarPrinter:
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
         fn = intrinsic(self.b.module, f"llvm.{stem}.{self.suffix}", self.ftype, [self.ftype] * len(args))
         return self.b.call(fn, list(args))
+
+    def libm(self, name: str, *args: ir.Value) -> ir.Value:
+        """A call of the C library function `name` (its float32 variant `namef` in float32)."""
+        full = f"{name}f" if self.ftype == F32 else name
+        return self.b.call(intrinsic(self.b.module, full, self.ftype, [self.ftype] * len(args)), list(args))
 
     def math(self, name: str, x: ir.Value) -> ir.Value:
         """A `VMath` function (exp, expm1, log, log1p, tanh) of a compute-type value."""
@@ -161,7 +172,9 @@ class ScalarPrinter:
         if type(e) in _VMATH:
             return self.math(_VMATH[type(e)], _arg(self, e.args[0]))
         if type(e) in _INTRINSICS:
-            return self.call(_INTRINSICS[type(e)], _arg(self, e.args[0]))
+            return self.call(_INTRINSICS[type(e)], *[_arg(self, a) for a in e.args])
+        if type(e) in _LIBM:
+            return self.libm(_LIBM[type(e)], *[_arg(self, a) for a in e.args])
         if isinstance(e, S.Opaque):
             return self.opaque(e)
         raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")

@@ -34,11 +34,12 @@ from .axes import broadcast_like, expand_dims, scalar_const, unbroadcast
 from .operands import as_tensors, broadcast_dims, desc
 
 #: the user-facing functions of this family: what graphc.ops (and gc) export
-__all__ = ["abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide", "equal", "erf", "exp",
-           "expm1", "floor", "greater", "greater_equal", "less", "less_equal", "log", "log1p", "logical_and",
-           "logical_not", "logical_or", "maximum", "minimum", "mul", "multiply", "negative", "not_equal",
-           "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "subtract", "tanh",
-           "where"]
+__all__ = ["abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "binary_cross_entropy", "cast",
+           "ceil", "clip", "cos", "cosh", "divide", "equal", "erf", "exp", "expm1", "floor", "greater",
+           "greater_equal", "isinf", "isnan", "less", "less_equal", "log", "log1p", "logical_and", "logical_not",
+           "logical_or", "maximum", "minimum", "mul", "multiply", "negative", "not_equal", "power", "reciprocal",
+           "relu", "round", "sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "square", "subtract", "tan",
+           "tanh", "trunc", "where"]
 
 X = sp.symbols("x0:3", real=True)
 SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
@@ -260,6 +261,14 @@ def _tanh_partial(node, i, seed):
     return mul(seed, subtract(1.0, square(node)))
 
 
+def _tan_partial(node, i, seed):
+    return mul(seed, add(1.0, square(node)))
+
+
+def _reciprocal_partial(node, i, seed):
+    return negative(mul(seed, square(node)))
+
+
 def _sqrt_partial(node, i, seed):
     return divide(mul(seed, 0.5), node)
 
@@ -361,6 +370,25 @@ SOFTPLUS = define("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), 
 RELU = define("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
               partial=_relu_partial)
 FLOOR = define("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
+CEIL = define("ceil", 1, np.ceil, sp.ceiling, kind=FLOAT, differentiable=False)
+ROUND = define("round", 1, np.rint, S.rint, kind=FLOAT, differentiable=False)
+TRUNC = define("trunc", 1, np.trunc, S.trunc, kind=FLOAT, differentiable=False)
+TAN = define("tan", 1, np.tan, sp.tan, kind=FLOAT, partial=_tan_partial, cost=TRANSCENDENTAL)
+ASIN = define("asin", 1, np.arcsin, sp.asin, kind=FLOAT, cost=TRANSCENDENTAL)
+ACOS = define("acos", 1, np.arccos, sp.acos, kind=FLOAT, cost=TRANSCENDENTAL)
+ATAN = define("atan", 1, np.arctan, sp.atan, kind=FLOAT, cost=TRANSCENDENTAL)
+ATAN2 = define("atan2", 2, np.arctan2, sp.atan2, kind=FLOAT, cost=TRANSCENDENTAL)
+SINH = define("sinh", 1, np.sinh, sp.sinh, kind=FLOAT, cost=TRANSCENDENTAL)
+COSH = define("cosh", 1, np.cosh, sp.cosh, kind=FLOAT, cost=TRANSCENDENTAL)
+ASINH = define("asinh", 1, np.arcsinh, sp.asinh, kind=FLOAT, cost=TRANSCENDENTAL)
+ACOSH = define("acosh", 1, np.arccosh, sp.acosh, kind=FLOAT, cost=TRANSCENDENTAL)
+ATANH = define("atanh", 1, np.arctanh, sp.atanh, kind=FLOAT, cost=TRANSCENDENTAL)
+RECIPROCAL = define("reciprocal", 1, np.reciprocal, lambda a: 1 / a, kind=FLOAT, partial=_reciprocal_partial)
+#: NaN is the one value unequal to itself; |x| == inf holds for +-inf only (both false for NaN)
+ISNAN = define("isnan", 1, np.isnan, lambda a: sp.Ne(a, a, evaluate=False), kind=FLOAT, differentiable=False,
+               returns_bool=True)
+ISINF = define("isinf", 1, np.isinf, lambda a: sp.Eq(sp.Abs(a), sp.oo, evaluate=False), kind=FLOAT,
+               differentiable=False, returns_bool=True)
 MAXIMUM = define("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
 MINIMUM = define("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
 #: scalar bodies that are truth values (a Symbol is a SymPy Boolean too, but stands for any dtype here)
@@ -435,6 +463,22 @@ Sigmoid = type(SIGMOID)
 Softplus = type(SOFTPLUS)
 Relu = type(RELU)
 Floor = type(FLOOR)
+Ceil = type(CEIL)
+Round = type(ROUND)
+Trunc = type(TRUNC)
+Tan = type(TAN)
+Asin = type(ASIN)
+Acos = type(ACOS)
+Atan = type(ATAN)
+Atan2 = type(ATAN2)
+Sinh = type(SINH)
+Cosh = type(COSH)
+Asinh = type(ASINH)
+Acosh = type(ACOSH)
+Atanh = type(ATANH)
+Reciprocal = type(RECIPROCAL)
+Isnan = type(ISNAN)
+Isinf = type(ISINF)
 Maximum = type(MAXIMUM)
 Minimum = type(MINIMUM)
 Less = type(LESS)
@@ -570,6 +614,26 @@ def sigmoid(x) -> Tensor: """1 / (1 + exp(-x)), computed without overflow."""; r
 def softplus(x) -> Tensor: """log(1 + exp(x)), computed without overflow."""; return apply(SOFTPLUS, x)
 def relu(x) -> Tensor: """max(x, 0); its gradient at 0 is 0."""; return apply(RELU, x)
 def floor(x) -> Tensor: """The largest integer <= x (not differentiable)."""; return apply(FLOOR, x)
+def ceil(x) -> Tensor: """The smallest integer >= x (not differentiable)."""; return apply(CEIL, x)
+def round(x) -> Tensor:  # noqa: A001 - the NumPy name
+    """x rounded to the nearest integer, halves to even as NumPy and ONNX do (not differentiable)."""
+    return apply(ROUND, x)
+def trunc(x) -> Tensor: """x rounded toward zero (not differentiable)."""; return apply(TRUNC, x)
+def tan(x) -> Tensor: """The tangent (radians)."""; return apply(TAN, x)
+def asin(x) -> Tensor: """The inverse sine, in [-pi/2, pi/2] (nan outside [-1, 1])."""; return apply(ASIN, x)
+def acos(x) -> Tensor: """The inverse cosine, in [0, pi] (nan outside [-1, 1])."""; return apply(ACOS, x)
+def atan(x) -> Tensor: """The inverse tangent, in (-pi/2, pi/2)."""; return apply(ATAN, x)
+def atan2(y, x) -> Tensor:
+    """The angle of the point (x, y), in [-pi, pi], as np.arctan2 (broadcast)."""
+    return apply(ATAN2, y, x)
+def sinh(x) -> Tensor: """The hyperbolic sine."""; return apply(SINH, x)
+def cosh(x) -> Tensor: """The hyperbolic cosine."""; return apply(COSH, x)
+def asinh(x) -> Tensor: """The inverse hyperbolic sine."""; return apply(ASINH, x)
+def acosh(x) -> Tensor: """The inverse hyperbolic cosine (x >= 1; nan below)."""; return apply(ACOSH, x)
+def atanh(x) -> Tensor: """The inverse hyperbolic tangent (+-inf at +-1, nan beyond)."""; return apply(ATANH, x)
+def reciprocal(x) -> Tensor: """1 / x."""; return apply(RECIPROCAL, x)
+def isnan(x) -> Tensor: """Where x is NaN, a bool tensor."""; return apply(ISNAN, x)
+def isinf(x) -> Tensor: """Where x is +inf or -inf, a bool tensor."""; return apply(ISINF, x)
 def maximum(a, b) -> Tensor:
     """The larger of a and b, broadcast; ties send the gradient to a."""
     return apply(MAXIMUM, a, b)
@@ -621,9 +685,7 @@ def clip(x, lo, hi) -> Tensor:
 
 
 _SYMPY_FUNCS: dict = {
-    sp.exp: exp, sp.erf: erf, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tanh: tanh, sp.sign: sign,
-    sp.Abs: abs, sp.Max: maximum, sp.Min: minimum,
+    sp.exp: exp, sp.erf: erf, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tan: tan, sp.tanh: tanh, sp.sign: sign,
+    sp.Abs: abs, sp.Max: maximum, sp.Min: minimum, sp.cosh: cosh, sp.sinh: sinh,
     sp.Heaviside: lambda x, *_: cast(greater(x, 0.0), x.dtype),
-    sp.cosh: lambda x: mul(0.5, add(exp(x), exp(negative(x)))),
-    sp.sinh: lambda x: mul(0.5, subtract(exp(x), exp(negative(x)))),
 }

@@ -2,9 +2,10 @@
 
 A fused kernel's body is a SymPy expression of its inputs. Code generators know
 only the primitives (`PRIMITIVES`): SymPy's arithmetic, Max/Min/Abs/sign,
-Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the two
-named primitives here, `log1p` and `expm1` (SymPy has no unevaluated form of
-them). A function whose plain formula is unstable (sigmoid overflows as
+Piecewise, comparisons and logic, exp/log/tanh/erf, the trigonometric and
+hyperbolic functions and their inverses, floor/ceiling, and the named
+primitives here, `log1p`, `expm1`, `rint` and `trunc` (SymPy has no
+unevaluated form of them). A function whose plain formula is unstable (sigmoid overflows as
 1/(1 + e^-x) written naively, softplus as log(1 + e^x)) is an `Opaque`
 subclass: SymPy's simplification cannot see through it while fusion builds a
 body, and a code generator emits its `expansion`, the stable form written in
@@ -27,6 +28,18 @@ class log1p(sp.Function):  # lowercase, as SymPy names its functions
 
 class expm1(sp.Function):
     """exp(x) - 1, accurate near 0 (a primitive: printers emit it as such)."""
+
+    nargs = 1
+
+
+class rint(sp.Function):
+    """x rounded to the nearest integer, ties to even (IEEE's roundeven, NumPy's rint, ONNX's Round)."""
+
+    nargs = 1
+
+
+class trunc(sp.Function):
+    """x rounded toward zero (C's trunc)."""
 
     nargs = 1
 
@@ -90,7 +103,9 @@ PRIMITIVES: tuple[type, ...] = (
     sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min, sp.Abs, sp.sign, sp.Piecewise,
     sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan, sp.Equality, sp.Unequality,
     sp.And, sp.Or, sp.Not,
-    sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1,
+    sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2,
+    sp.sinh, sp.cosh, sp.tanh, sp.asinh, sp.acosh, sp.atanh, sp.erf,
+    sp.floor, sp.ceiling, log1p, expm1, rint, trunc,
 )
 
 

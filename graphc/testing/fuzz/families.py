@@ -28,6 +28,27 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def _within(f, lo_ok: float, hi_ok: float):
+    """The interval rule of an increasing f whose domain (or the part the fuzzer draws) is [lo_ok, hi_ok]."""
+    return lambda lo, hi: (f(lo), f(hi)) if lo_ok <= lo and hi <= hi_ok else None
+
+
+def _cosh(lo: float, hi: float) -> tuple[float, float] | None:
+    if max(-lo, hi) > 6:
+        return None
+    return (1.0 if lo <= 0 <= hi else min(math.cosh(lo), math.cosh(hi))), max(math.cosh(lo), math.cosh(hi))
+
+
+def _squashed(f):
+    """The interval rule of f(0.9 tanh(x)) for an increasing f on (-1, 1)."""
+    return lambda lo, hi: (f(0.9 * math.tanh(lo)), f(0.9 * math.tanh(hi)))
+
+
+def _shifted_square(shift: float, f):
+    """The interval rule of f(x**2 + shift) for an increasing f."""
+    return lambda lo, hi: _mono(f)(*[s + shift for s in _square(lo, hi)])
+
+
 # name: (template, interval rule (None: out of domain), exactness: "keep" | "need" | "lose")
 UNARY = {
     "exp": ("gc.exp({})", lambda lo, hi: (math.exp(lo), math.exp(hi)) if hi <= 6 else None, "lose"),
@@ -51,7 +72,22 @@ UNARY = {
     "abs": ("gc.abs({})", lambda lo, hi: (_square(lo, hi)[0] ** 0.5, max(-lo, hi)), "keep"),
     "relu": ("gc.relu({})", lambda lo, hi: (max(lo, 0.0), max(hi, 0.0)), "keep"),
     "clip": ("gc.clip({}, -1.5, 1.0)", lambda lo, hi: (min(max(lo, -1.5), 1.0), min(max(hi, -1.5), 1.0)), "keep"),
+    "tan": ("gc.tan({})", _within(math.tan, -1.3, 1.3), "lose"),
+    "tan~": ("gc.tan(gc.tanh({}) * 1.3)", _mono(lambda x: math.tan(1.3 * math.tanh(x))), "lose"),
+    "asin": ("gc.asin(0.9 * gc.tanh({}))", _squashed(math.asin), "lose"),
+    "acos": ("gc.acos(0.9 * gc.tanh({}))", lambda lo, hi: _squashed(math.acos)(hi, lo), "lose"),
+    "atan": ("gc.atan({})", _mono(math.atan), "lose"),
+    "sinh": ("gc.sinh({})", _within(math.sinh, -6, 6), "lose"),
+    "cosh": ("gc.cosh({})", _cosh, "lose"),
+    "asinh": ("gc.asinh({})", _mono(math.asinh), "lose"),
+    "acosh": ("gc.acosh(gc.square({}) + 1.25)", _shifted_square(1.25, math.acosh), "lose"),
+    "atanh": ("gc.atanh(0.9 * gc.tanh({}))", _squashed(math.atanh), "lose"),
+    "reciprocal": ("gc.reciprocal(gc.square({}) + 0.5)",
+                   lambda lo, hi: _shifted_square(0.5, lambda s: 1 / s)(lo, hi)[::-1], "lose"),
     "floor": ("gc.floor({})", _mono(math.floor), "need"),
+    "ceil": ("gc.ceil({})", _mono(math.ceil), "need"),
+    "round": ("gc.round({})", _mono(round), "need"),  # Python's round is half to even too
+    "trunc": ("gc.trunc({})", _mono(math.trunc), "need"),
     "sign": ("gc.sign({})", lambda lo, hi: (-1.0, 1.0), "need"),
 }
 
@@ -65,12 +101,13 @@ def unary(g: Gen) -> Line | None:
     bounds = rule(v.lo, v.hi)
     if bounds is None:
         return None
-    bits = 0 if template.startswith("gc.floor") or template.startswith("gc.sign") else \
+    bits = 0 if template.startswith(("gc.floor", "gc.sign", "gc.ceil", "gc.round", "gc.trunc")) else \
         (v.bits if exactness != "lose" and v.exact else None)
     return (template.format(x), *bounds, bits)
 
 
-BINARY = ("{} + {}", "{} - {}", "{} * {}", "gc.maximum({}, {})", "gc.minimum({}, {})", "gc.divide({}, {})")
+BINARY = ("{} + {}", "{} - {}", "{} * {}", "gc.maximum({}, {})", "gc.minimum({}, {})", "gc.divide({}, {})",
+          "gc.atan2({}, {})")
 
 
 def binary(g: Gen) -> Line | None:
@@ -80,6 +117,8 @@ def binary(g: Gen) -> Line | None:
     va, vb = g.vals[a], g.vals[b]
     if ("maximum" in op or "minimum" in op) and not (va.exact and vb.exact):
         op = "{} + {}"  # which operand wins is a discontinuity: exact values only (as for max in `reduce`)
+    if op == "gc.atan2({}, {})":  # x > 0: no branch cut, no singular point
+        return (f"gc.atan2({a}, gc.square({b}) + 0.5)", -math.pi / 2, math.pi / 2, None)
     if op == "gc.divide({}, {})":
         if vb.lo <= 0.25 and vb.hi >= -0.25:   # keep the denominator away from 0
             lo, hi = _square(vb.lo, vb.hi)
@@ -122,7 +161,10 @@ def scalar(g: Gen) -> Line | None:
 
 def compare(g: Gen) -> Line | None:
     """Comparisons and logic on exact values, and where."""
-    kind = g.choice(["compare", "logical", "not", "where"])
+    kind = g.choice(["compare", "logical", "not", "where", "classify"])
+    if kind == "classify":
+        a = g.operand(is_float)
+        return (f"{g.choice(['gc.isnan', 'gc.isinf'])}({a})", 0.0, 0.0, 0)
     if kind == "compare":
         a = g.operand(lambda v: v.exact)
         b = g.partner(a, lambda v: v.exact)
