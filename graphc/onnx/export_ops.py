@@ -1,0 +1,490 @@
+"""The ONNX form of each graphc op class: `CONVERTERS[op class](emitter, node, input names) -> output name`.
+
+Standard ONNX ops of the default domain only. Where ONNX has the op (Conv, Softmax, Gather, ...)
+the converter names it; where it has not, the converter writes graphc's own definition in ONNX
+ops: log1p and expm1 with the rounding-error corrections that keep them accurate near 0, the
+transposed convolutions as ConvTranspose and as a convolution of the input by the output gradient,
+im2col (`Patches`) as strided slices of the padded input and col2im (`Unpatches`) as Col2Im, the
+scatters of slices and gathers as ScatterND. `UNEXPORTABLE` says, per op class, why it has no
+ONNX form; `unexportable` lists every such op of a graph at once.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable
+
+import numpy as np
+
+from ..control.loop import Scan
+from ..ir import Tensor
+from ..ir.dtypes import is_float
+from ..ir.leaves import Constant, Parameter, Placeholder
+from ..ops import conv, fused, index, linalg, random, reduce, shape
+from ..ops import elementwise as ew
+from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
+from .export import Emitter, ExportError, onnx_dtype
+
+Converter = Callable[[Emitter, Tensor, list], str]
+#: op class -> its converter
+CONVERTERS: dict[type, Converter] = {}
+#: op class -> why it has no ONNX form
+UNEXPORTABLE: dict[type, str] = {
+    random.RandomUniform: "graphc's counter-based Philox numbers cannot be reproduced by ONNX's RandomUniform "
+                          "(export a model in eval mode, where dropout draws none)",
+    Scan: "a loop whose body is a graph: writing it as an ONNX Loop is not implemented",
+    fused.FusedElementwise: "made by the fusion pass: export the graph as declared, not a compiled variant's",
+    fused.FusedReduce: "made by the fusion pass: export the graph as declared, not a compiled variant's",
+    fused.MatMulEpilogue: "made by the fusion pass: export the graph as declared, not a compiled variant's",
+}
+LEAVES = (Placeholder, Parameter, Constant)
+INT64_MAX, INT64_MIN = 2 ** 63 - 1, -2 ** 63
+
+
+def converts(*classes: type) -> Callable[[Converter], Converter]:
+    """Register a converter for op classes."""
+    def register(fn: Converter) -> Converter:
+        for cls in classes:
+            CONVERTERS[cls] = fn
+        return fn
+    return register
+
+
+def convert(e: Emitter, node: Tensor, ins: list) -> str:
+    """Emit `node` (its inputs already emitted as `ins`); the name of its value."""
+    return CONVERTERS[type(node.op)](e, node, ins)
+
+
+def unexportable(nodes: Iterable[Tensor]) -> list[str]:
+    """One line per op class of `nodes` with no converter: the class, one node of it, and why."""
+    found: dict[type, Tensor] = {}
+    for t in nodes:
+        cls = type(t.op)
+        if cls not in CONVERTERS and not issubclass(cls, LEAVES):
+            found.setdefault(cls, t)
+    lines = []
+    for cls, t in found.items():
+        reason = UNEXPORTABLE.get(cls, "no ONNX converter is registered for this op class")
+        where = f" at {t.loc.describe().splitlines()[0]}" if t.loc is not None else ""
+        lines.append(f"{t.op.name} ({cls.__module__}.{cls.__name__}, {t.type_str()}{where}): {reason}")
+    return lines
+
+
+# -- elementwise --------------------------------------------------------------------------------
+
+#: op class -> the ONNX op of the same meaning (operands and result as graphc's)
+SAME = {
+    ew.Add: "Add", ew.Subtract: "Sub", ew.Multiply: "Mul", ew.Divide: "Div", ew.Power: "Pow", ew.Negative: "Neg",
+    ew.Exp: "Exp", ew.Log: "Log", ew.Sqrt: "Sqrt", ew.Abs: "Abs", ew.Sign: "Sign", ew.Sin: "Sin", ew.Cos: "Cos",
+    ew.Tan: "Tan", ew.Asin: "Asin", ew.Acos: "Acos", ew.Atan: "Atan", ew.Sinh: "Sinh", ew.Cosh: "Cosh",
+    ew.Asinh: "Asinh", ew.Acosh: "Acosh", ew.Atanh: "Atanh", ew.Erf: "Erf", ew.Tanh: "Tanh", ew.Sigmoid: "Sigmoid",
+    ew.Softplus: "Softplus", ew.Floor: "Floor", ew.Ceil: "Ceil", ew.Round: "Round", ew.Reciprocal: "Reciprocal",
+    ew.Isnan: "IsNaN", ew.Isinf: "IsInf", ew.Maximum: "Max", ew.Minimum: "Min", ew.Equal: "Equal",
+    ew.LogicalAnd: "And", ew.LogicalOr: "Or", ew.LogicalNot: "Not", ew.Where: "Where", linalg.MatMul: "MatMul",
+}
+#: comparisons: ONNX orders numbers only, so bool operands are compared as int32
+ORDERS = {ew.Less: "Less", ew.LessEqual: "LessOrEqual", ew.Greater: "Greater", ew.GreaterEqual: "GreaterOrEqual"}
+
+
+@converts(*SAME)
+def _same(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op(SAME[type(node.op)], ins, hint=node.op.name)
+
+
+@converts(*ORDERS)
+def _order(e: Emitter, node: Tensor, ins: list) -> str:
+    if node.inputs[0].dtype == "bool":
+        ins = [e.op("Cast", [x], to=onnx_dtype("int32")) for x in ins]
+    return e.op(ORDERS[type(node.op)], ins, hint=node.op.name)
+
+
+@converts(ew.NotEqual)
+def _not_equal(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Not", [e.op("Equal", ins)], hint="not_equal")
+
+
+@converts(ew.Square)
+def _square(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Mul", [ins[0], ins[0]], hint="square")
+
+
+@converts(ew.Relu)
+def _relu(e: Emitter, node: Tensor, ins: list) -> str:
+    if is_float(node.dtype):
+        return e.op("Relu", ins)
+    return e.op("Max", [ins[0], e.scalar(0, node)], hint="relu")
+
+
+@converts(ew.Cast)
+def _cast(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Cast", ins, to=onnx_dtype(node.dtype))
+
+
+@converts(ew.Trunc)
+def _trunc(e: Emitter, node: Tensor, ins: list) -> str:
+    x = ins[0]
+    negative = e.op("Less", [x, e.scalar(0, node)])
+    return e.op("Where", [negative, e.op("Ceil", [x]), e.op("Floor", [x])], hint="trunc")
+
+
+def log1p(e: Emitter, x: str, dtype: str) -> str:
+    """log(1 + x) accurate near 0 (Goldberg): x log(u) / (u - 1) with u = 1 + x rounded, x where u == 1;
+    +inf stays +inf."""
+    one = e.scalar(1, dtype)
+    u = e.op("Add", [x, one])
+    ratio = e.op("Div", [e.op("Mul", [x, e.op("Log", [u])]), e.op("Sub", [u, one])])
+    y = e.op("Where", [e.op("Equal", [u, one]), x, ratio])
+    return e.op("Where", [e.op("IsInf", [x], detect_negative=0), x, y], hint="log1p")
+
+
+def expm1(e: Emitter, x: str, dtype: str) -> str:
+    """exp(x) - 1 accurate near 0 (Kahan): (u - 1) x / log(u) with u = exp(x) rounded; x where u == 1, -1
+    where u - 1 == -1, u where u overflows."""
+    one = e.scalar(1, dtype)
+    u = e.op("Exp", [x])
+    um1 = e.op("Sub", [u, one])
+    y = e.op("Div", [e.op("Mul", [um1, x]), e.op("Log", [u])])
+    y = e.op("Where", [e.op("Equal", [um1, e.scalar(-1, dtype)]), um1, y])
+    y = e.op("Where", [e.op("Equal", [u, one]), x, y])
+    return e.op("Where", [e.op("IsInf", [u]), u, y], hint="expm1")
+
+
+@converts(ew.Log1p)
+def _log1p(e: Emitter, node: Tensor, ins: list) -> str:
+    return log1p(e, ins[0], node.dtype)
+
+
+@converts(ew.Expm1)
+def _expm1(e: Emitter, node: Tensor, ins: list) -> str:
+    return expm1(e, ins[0], node.dtype)
+
+
+@converts(ew.Atan2)
+def _atan2(e: Emitter, node: Tensor, ins: list) -> str:
+    """np.arctan2 from atan(y / x): +-pi added where x < 0 (by y's sign bit), +-pi/2 where x == 0."""
+    y, x = ins
+    dt = node.dtype
+    zero = e.scalar(0, dt)
+    base = e.op("Atan", [e.op("Div", [y, x])])
+    y_negative = e.op("Or", [e.op("Less", [y, zero]), e.op("Less", [e.op("Div", [e.scalar(1, dt), y]), zero])])
+    pi = e.op("Where", [y_negative, e.scalar(-math.pi, dt), e.scalar(math.pi, dt)])
+    out = e.op("Where", [e.op("Less", [x, zero]), e.op("Add", [base, pi]), base])
+    on_axis = e.op("Where", [e.op("Equal", [y, zero]), y, e.op("Mul", [e.op("Sign", [y]), e.scalar(math.pi / 2, dt)])])
+    x_zero = e.op("And", [e.op("Equal", [x, zero]), e.op("Not", [e.op("Less", [e.op("Div", [e.scalar(1, dt), x]),
+                                                                                   zero])])])
+    return e.op("Where", [x_zero, on_axis, out], hint="atan2")
+
+
+@converts(ew.BinaryCrossEntropy)
+def _bce(e: Emitter, node: Tensor, ins: list) -> str:
+    """-(y max(log p, -100) + (1 - y) max(log1p(-p), -100)), as graphc's kernel computes it."""
+    p, y = ins
+    dt = node.dtype
+    floor = e.scalar(-100, dt)
+    log_p = e.op("Max", [e.op("Log", [p]), floor])
+    log_q = e.op("Max", [log1p(e, e.op("Neg", [p]), dt), floor])
+    total = e.op("Add", [e.op("Mul", [y, log_p]), e.op("Mul", [e.op("Sub", [e.scalar(1, dt), y]), log_q])])
+    return e.op("Neg", [total], hint="binary_cross_entropy")
+
+
+# -- reductions ---------------------------------------------------------------------------------
+
+REDUCES = {Sum: "ReduceSum", reduce.Prod: "ReduceProd", reduce.Max: "ReduceMax", reduce.Min: "ReduceMin"}
+
+
+@converts(*REDUCES)
+def _reduce(e: Emitter, node: Tensor, ins: list) -> str:
+    x, op = ins[0], node.op
+    bool_in = node.inputs[0].dtype == "bool"  # ReduceMax/Min take bool from opset 20 only
+    if bool_in:
+        x = e.op("Cast", [x], to=onnx_dtype("int32"))
+    y = e.op(REDUCES[type(op)], [x, e.ints(op.axes)], hint=op.name, keepdims=int(op.keepdims))
+    return e.op("Cast", [y], to=onnx_dtype("bool")) if bool_in else y
+
+
+@converts(reduce.ArgMax, reduce.ArgMin)
+def _arg(e: Emitter, node: Tensor, ins: list) -> str:
+    op_type = "ArgMax" if isinstance(node.op, reduce.ArgMax) else "ArgMin"
+    return e.op(op_type, ins, hint=node.op.name, axis=node.op.axes[0], keepdims=int(node.op.keepdims))
+
+
+@converts(reduce.LogSumExp)
+def _logsumexp(e: Emitter, node: Tensor, ins: list) -> str:
+    """log(sum(exp(x - m))) + m with m the finite max (as graphc's NumPy rule)."""
+    x, op = ins[0], node.op
+    axes = e.ints(op.axes)
+    m = e.op("ReduceMax", [x, axes], keepdims=1)
+    m = e.op("Where", [e.op("IsInf", [m]), e.scalar(0, node), m])
+    total = e.op("ReduceSum", [e.op("Exp", [e.op("Sub", [x, m])]), axes], keepdims=1)
+    y = e.op("Add", [e.op("Log", [total]), m])
+    return y if op.keepdims else e.op("Squeeze", [y, axes], hint="logsumexp")
+
+
+@converts(reduce.Softmax)
+def _softmax(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Softmax", ins, axis=node.op.axis)
+
+
+@converts(reduce.LogSoftmax)
+def _log_softmax(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("LogSoftmax", ins, axis=node.op.axis)
+
+
+@converts(reduce.SoftmaxCrossEntropy)
+def _softmax_cross_entropy(e: Emitter, node: Tensor, ins: list) -> str:
+    z, t = ins
+    axis = node.op.axis
+    picked = e.op("Mul", [t, e.op("LogSoftmax", [z], axis=axis)])
+    return e.op("Neg", [e.op("ReduceSum", [picked, e.ints([axis])], keepdims=0)], hint="softmax_cross_entropy")
+
+
+@converts(reduce.Count)
+def _count(e: Emitter, node: Tensor, ins: list) -> str:
+    """The number of elements over `axes` of x's runtime shape (free dims), as a scalar of `dtype`."""
+    dims = e.op("Gather", [e.shape_of(ins[0]), e.ints(node.op.axes)])
+    return e.op("Cast", [e.op("ReduceProd", [dims], keepdims=0)], hint="count", to=onnx_dtype(node.dtype))
+
+
+# -- shapes -------------------------------------------------------------------------------------
+
+@converts(Reshape)
+def _reshape(e: Emitter, node: Tensor, ins: list) -> str:
+    target = list(node.op.shape)
+    return e.op("Reshape", [ins[0], e.ints(target)], hint="reshape", allowzero=int(0 in target) or None)
+
+
+@converts(ExpandDims)
+def _expand_dims(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Unsqueeze", [ins[0], e.ints(node.op.axes)], hint="expand_dims")
+
+
+@converts(Squeeze)
+def _squeeze(e: Emitter, node: Tensor, ins: list) -> str:
+    if not node.op.axes:
+        return e.op("Identity", ins, hint="squeeze")
+    return e.op("Squeeze", [ins[0], e.ints(node.op.axes)], hint="squeeze")
+
+
+@converts(BroadcastTo)
+def _broadcast_to(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Expand", [ins[0], e.ints(node.op.shape)], hint="broadcast_to")
+
+
+@converts(BroadcastLike)
+def _broadcast_like(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Expand", [ins[0], e.shape_of(ins[1])], hint="broadcast_like")
+
+
+@converts(shape.Transpose)
+def _transpose(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Transpose", ins, perm=list(node.op.perm))
+
+
+@converts(shape.Concatenate)
+def _concatenate(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Concat", ins, hint="concatenate", axis=node.op.axis)
+
+
+def _zeros(e: Emitter, shape_name: str, dtype: str) -> str:
+    from onnx import numpy_helper
+
+    from .export import _np_dtype
+    return e.op("ConstantOfShape", [shape_name], hint="zeros",
+                value=numpy_helper.from_array(np.zeros(1, _np_dtype(dtype)), "value"))
+
+
+def _inverse(perm: list[int]) -> list[int]:
+    return [int(i) for i in np.argsort(perm)]
+
+
+# -- indexing -----------------------------------------------------------------------------------
+
+def slice_key(e: Emitter, x: str, key: tuple, new_axes: bool = True) -> str:
+    """x[key] for a normalized static key: one Slice (ints as one-element ranges), Squeeze, Unsqueeze."""
+    starts, ends, axes, steps, drop, new = [], [], [], [], [], []
+    axis = out = 0
+    for k in key:
+        if k[0] == "new":
+            new.append(out)
+            out += 1
+            continue
+        if k[0] == "int":  # the one-element range [i, i + 1), its axis squeezed
+            i = k[1]
+            range_ = (i, i + 1 if i != -1 else INT64_MAX, 1)
+            drop.append(axis)
+        else:
+            out += 1
+            start, stop, step = k[1], k[2], k[3] or 1
+            range_ = (start if start is not None else (0 if step > 0 else INT64_MAX),
+                      stop if stop is not None else (INT64_MAX if step > 0 else INT64_MIN), step)
+        if range_ != (0, INT64_MAX, 1):
+            for acc, v in zip((starts, ends, steps, axes), range_ + (axis,)):
+                acc.append(v)
+        axis += 1
+    y = x
+    if axes:
+        y = e.op("Slice", [y, e.ints(starts), e.ints(ends), e.ints(axes), e.ints(steps)], hint="slice")
+    if drop:
+        y = e.op("Squeeze", [y, e.ints(drop)], hint="slice")
+    if new and new_axes:
+        y = e.op("Unsqueeze", [y, e.ints(new)], hint="slice")
+    return y if y != x else e.op("Identity", [x], hint="slice")
+
+
+@converts(index.Slice)
+def _slice(e: Emitter, node: Tensor, ins: list) -> str:
+    return slice_key(e, ins[0], node.op.key)
+
+
+@converts(index.ScatterSlice)
+def _scatter_slice(e: Emitter, node: Tensor, ins: list) -> str:
+    """Zeros shaped like the donor with g written at the slice: the sliced axes (static sizes) moved to
+    the front and their positions listed for one ScatterND; the other axes ride along whole."""
+    g, donor = ins
+    key = node.op.key
+    dshape = node.inputs[1].shape
+    items = [k for k in key if k[0] != "new"]  # one per donor axis
+    new = [i for i, k in enumerate(k for k in key if k[0] != "int") if k[0] == "new"]
+    if new:  # g's size-1 axes where the key inserts axes
+        g = e.op("Squeeze", [g, e.ints(new)], hint="scatter_slice")
+    g = e.op("Expand", [g, e.shape_of(slice_key(e, donor, tuple(items)))], hint="scatter_slice")
+    picked = [a for a, k in enumerate(items) if k[0] == "int" or k[1:] not in ((None, None, None), (None, None, 1))]
+    if not picked:
+        return e.op("Identity", [g], hint="scatter_slice")
+    free = [a for a in picked if dshape[a] is None]
+    if free:
+        raise ExportError(f"export: scatter_slice of a slice along the free axes {free} of {node.inputs[1].type_str()}",
+                          fix="give those placeholder dims fixed sizes")
+    rest = [a for a in range(len(items)) if a not in picked]
+    ranges = [np.arange(dshape[a])[k[1]] if k[0] == "int" else np.arange(dshape[a])[slice(*k[1:])]
+              for a, k in ((a, items[a]) for a in picked)]
+    grids = np.meshgrid(*[np.atleast_1d(r) for r in ranges], indexing="ij")
+    kept = tuple(len(r) for r in ranges if np.ndim(r))
+    indices = np.stack([grid.reshape(kept) for grid in grids], axis=-1).astype(np.int64)
+    g_axis = {a: i for i, a in enumerate(a for a, k in enumerate(items) if k[0] != "int")}
+    g = e.op("Transpose", [g], perm=[g_axis[a] for a in picked if a in g_axis] + [g_axis[a] for a in rest])
+    perm = picked + rest
+    data = _zeros(e, e.op("Gather", [e.shape_of(donor), e.ints(perm)]), node.dtype)
+    out = e.op("ScatterND", [data, e.const(indices, hint="positions"), g], hint="scatter_slice")
+    return e.op("Transpose", [out], perm=_inverse(perm), hint="scatter_slice")
+
+
+@converts(index.Take)
+def _take(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op("Gather", ins, hint="take", axis=node.op.axis)
+
+
+@converts(index.ScatterAdd)
+def _scatter_add(e: Emitter, node: Tensor, ins: list) -> str:
+    """Zeros shaped like the donor, g added at the indices along `axis`: ScatterND with reduction add on
+    the donor with that axis first (negative indices counted from the end first)."""
+    g, idx, donor = ins
+    a, k = node.op.axis, node.inputs[1].ndim
+    nd = node.ndim
+    idx = e.op("Cast", [idx], to=onnx_dtype("int64"))
+    n = e.op("Gather", [e.shape_of(donor), e.const(np.int64(a))])
+    idx = e.op("Where", [e.op("Less", [idx, e.const(np.int64(0))]), e.op("Add", [idx, n]), idx])
+    perm = [a] + [i for i in range(nd) if i != a]
+    data = _zeros(e, e.op("Gather", [e.shape_of(donor), e.ints(perm)]), node.dtype)
+    g_perm = list(range(a, a + k)) + list(range(a)) + list(range(a + k, node.inputs[0].ndim))
+    g = e.op("Transpose", [g], perm=g_perm)
+    out = e.op("ScatterND", [data, e.op("Unsqueeze", [idx, e.ints([-1])]), g], hint="scatter_add", reduction="add")
+    return e.op("Transpose", [out], perm=_inverse(perm), hint="scatter_add")
+
+
+# -- convolution --------------------------------------------------------------------------------
+
+def _pads(win: conv.Window) -> list[int]:
+    """graphc's (top, bottom, left, right) as ONNX's (top, left, bottom, right)."""
+    t, b, l, r = win.padding  # noqa: E741 - the padding's order
+    return [t, l, b, r]
+
+
+def _static_spatial(node: Tensor, *ts: Tensor) -> None:
+    for t in ts:
+        if None in t.shape[2:]:
+            raise ExportError(f"export: {node.op.name} of {t.type_str()} needs fixed spatial sizes",
+                              fix="give the image placeholder fixed height and width")
+
+
+@converts(conv.Conv2d)
+def _conv2d(e: Emitter, node: Tensor, ins: list) -> str:
+    win = node.op.window
+    return e.op("Conv", ins, hint="conv2d", kernel_shape=list(win.kernel), strides=list(win.stride),
+                pads=_pads(win), dilations=list(win.dilation), group=node.op.groups)
+
+
+@converts(conv.ConvGradInput)
+def _conv_grad_input(e: Emitter, node: Tensor, ins: list) -> str:
+    """ConvTranspose of gy by the same weight, its output padding chosen to give back the donor's size."""
+    gy, w, _ = ins
+    win = node.op.window
+    _static_spatial(node, node.inputs[0], node.inputs[2])
+    spatial, out = node.inputs[2].shape[2:], node.inputs[0].shape[2:]
+    extra = []
+    for axis in (0, 1):
+        s, d, k = win.stride[axis], win.dilation[axis], win.kernel[axis]
+        pad = win.padding[2 * axis] + win.padding[2 * axis + 1]
+        extra.append(spatial[axis] + pad - (s * (out[axis] - 1) + d * (k - 1) + 1))
+    return e.op("ConvTranspose", [gy, w], hint="conv2d_grad_input", kernel_shape=list(win.kernel),
+                strides=list(win.stride), pads=_pads(win), dilations=list(win.dilation), group=node.op.groups,
+                output_padding=extra)
+
+
+@converts(conv.ConvGradWeight)
+def _conv_grad_weight(e: Emitter, node: Tensor, ins: list) -> str:
+    """gw[o, c] = sum over n of x[n, c] correlated with gy[n, o]: a Conv with batch and channels of x and gy
+    exchanged (per group), stride and dilation exchanged, cut to the kernel and transposed back."""
+    x, gy, _ = ins
+    win, groups = node.op.window, node.op.groups
+    _static_spatial(node, node.inputs[0], node.inputs[1])
+    c, h, w = node.inputs[0].shape[1:]
+    o, ho, wo = node.inputs[1].shape[1:]
+    cg, og = c // groups, o // groups
+    if groups == 1:
+        xs = e.op("Transpose", [x], perm=[1, 0, 2, 3])
+        gs = e.op("Transpose", [gy], perm=[1, 0, 2, 3])
+    else:  # channels ordered group-major: (group, batch)
+        xs = e.op("Reshape", [x, e.ints([0, groups, cg, h, w])])
+        xs = e.op("Reshape", [e.op("Transpose", [xs], perm=[2, 1, 0, 3, 4]), e.ints([cg, -1, h, w])])
+        gs = e.op("Reshape", [gy, e.ints([0, groups, og, ho, wo])])
+        gs = e.op("Reshape", [e.op("Transpose", [gs], perm=[1, 2, 0, 3, 4]), e.ints([o, -1, ho, wo])])
+    full = e.op("Conv", [xs, gs], kernel_shape=[ho, wo], strides=list(win.dilation), pads=_pads(win),
+                dilations=list(win.stride), group=groups)
+    kh, kw = win.kernel
+    cut = e.op("Slice", [full, e.ints([0, 0]), e.ints([kh, kw]), e.ints([2, 3])])
+    return e.op("Transpose", [cut], perm=[1, 0, 2, 3], hint="conv2d_grad_weight")
+
+
+@converts(conv.Patches)
+def _patches(e: Emitter, node: Tensor, ins: list) -> str:
+    """im2col: the input padded with `fill`, then one strided Slice per kernel position, stacked last."""
+    win = node.op.window
+    _static_spatial(node, node.inputs[0])
+    ho, wo = node.shape[2:4]
+    t, b, l, r = win.padding  # noqa: E741 - the padding's order
+    x = ins[0]
+    if any(win.padding):
+        x = e.op("Pad", [x, e.ints([0, 0, t, l, 0, 0, b, r]), e.scalar(node.op.fill, node)], mode="constant")
+    (sh, sw), (dh, dw) = win.stride, win.dilation
+    rows = []
+    for i in range(win.kernel[0]):
+        cols = []
+        for j in range(win.kernel[1]):
+            ends = [i * dh + sh * (ho - 1) + 1, j * dw + sw * (wo - 1) + 1]
+            part = e.op("Slice", [x, e.ints([i * dh, j * dw]), e.ints(ends), e.ints([2, 3]), e.ints([sh, sw])])
+            cols.append(e.op("Unsqueeze", [part, e.ints([4, 5])]))
+        rows.append(cols[0] if len(cols) == 1 else e.op("Concat", cols, axis=5))
+    return rows[0] if len(rows) == 1 else e.op("Concat", rows, hint="patches", axis=4)
+
+
+@converts(conv.Unpatches)
+def _unpatches(e: Emitter, node: Tensor, ins: list) -> str:
+    """col2im: the windows as (N, C kh kw, Ho Wo) columns, added back by ONNX's Col2Im."""
+    cols, donor = ins
+    win = node.op.window
+    _static_spatial(node, node.inputs[1])
+    c, h, w = node.shape[1:]
+    kh, kw = win.kernel
+    flat = e.op("Reshape", [e.op("Transpose", [cols], perm=[0, 1, 4, 5, 2, 3]), e.ints([0, c * kh * kw, -1])])
+    return e.op("Col2Im", [flat, e.ints([h, w]), e.ints([kh, kw])], hint="unpatches", pads=_pads(win),
+                strides=list(win.stride), dilations=list(win.dilation))
