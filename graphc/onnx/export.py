@@ -151,18 +151,20 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
             e.values[id(t)] = name
             if params_as_inputs:
                 graph_inputs.append(_value_info(name, t))
-        elif isinstance(t.op, Constant):
+    roots = list(outs) + [v for _, v in ups]
+    root_names = out_names + [f"{e.values[id(p)]}.updated" for p, _ in ups]  # the parameter's ONNX name
+    for name in root_names:  # reserved before any intermediate value is named
+        if name in e._taken:
+            raise ExportError(f"export: the output name {name!r} is already the name of an input or parameter",
+                              fix="pass other names in names=")
+        e._taken.add(name)
+    for t in nodes:
+        if isinstance(t.op, Constant):
             e.values[id(t)] = e.const(t.op.value, hint="const")
         elif id(t) not in e.values:
             e.values[id(t)] = convert(e, t, [e.values[id(i)] for i in t.inputs])
             typed.append(_value_info(e.values[id(t)], t))  # graphc's type: the checker holds ONNX's to it
-    roots = list(outs) + [v for _, v in ups]
-    root_names = out_names + [f"{e.values[id(p)]}.updated" for p, _ in ups]  # the parameter's ONNX name
     for t, name in zip(roots, root_names):
-        if name in e._taken:
-            raise ExportError(f"export: the output name {name!r} is already an input, parameter or value name",
-                              fix="pass other names in names=")
-        e._taken.add(name)
         e.nodes.append(helper.make_node("Identity", [e.values[id(t)]], [name], name=name))
         graph_outputs.append(_value_info(name, t))
     graph = helper.make_graph(e.nodes, model_name, graph_inputs, graph_outputs, initializer=e.initializers,

@@ -22,6 +22,7 @@ from ..ir.leaves import Constant, Parameter, Placeholder
 from ..ops import conv, fused, index, linalg, random, reduce, shape
 from ..ops import elementwise as ew
 from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
+from . import export_f64
 from .export import Emitter, ExportError, onnx_dtype
 
 Converter = Callable[[Emitter, Tensor, list], str]
@@ -76,8 +77,8 @@ SAME = {
     ew.Add: "Add", ew.Subtract: "Sub", ew.Multiply: "Mul", ew.Divide: "Div", ew.Power: "Pow", ew.Negative: "Neg",
     ew.Exp: "Exp", ew.Log: "Log", ew.Sqrt: "Sqrt", ew.Abs: "Abs", ew.Sign: "Sign", ew.Sin: "Sin", ew.Cos: "Cos",
     ew.Tan: "Tan", ew.Asin: "Asin", ew.Acos: "Acos", ew.Atan: "Atan", ew.Sinh: "Sinh", ew.Cosh: "Cosh",
-    ew.Asinh: "Asinh", ew.Acosh: "Acosh", ew.Atanh: "Atanh", ew.Erf: "Erf", ew.Tanh: "Tanh", ew.Sigmoid: "Sigmoid",
-    ew.Softplus: "Softplus", ew.Floor: "Floor", ew.Ceil: "Ceil", ew.Round: "Round", ew.Reciprocal: "Reciprocal",
+    ew.Asinh: "Asinh", ew.Acosh: "Acosh", ew.Atanh: "Atanh", ew.Erf: "Erf", ew.Tanh: "Tanh", ew.Floor: "Floor",
+    ew.Ceil: "Ceil", ew.Round: "Round", ew.Reciprocal: "Reciprocal",
     ew.Isnan: "IsNaN", ew.Isinf: "IsInf", ew.Maximum: "Max", ew.Minimum: "Min", ew.Equal: "Equal",
     ew.LogicalAnd: "And", ew.LogicalOr: "Or", ew.LogicalNot: "Not", ew.Where: "Where", linalg.MatMul: "MatMul",
 }
@@ -87,6 +88,8 @@ ORDERS = {ew.Less: "Less", ew.LessEqual: "LessOrEqual", ew.Greater: "Greater", e
 
 @converts(*SAME)
 def _same(e: Emitter, node: Tensor, ins: list) -> str:
+    if node.dtype == "float64" and type(node.op) in export_f64.FORMS:  # onnxruntime lacks float64 kernels
+        return export_f64.FORMS[type(node.op)](e, ins[0])
     return e.op(SAME[type(node.op)], ins, hint=node.op.name)
 
 
@@ -137,15 +140,29 @@ def log1p(e: Emitter, x: str, dtype: str) -> str:
 
 
 def expm1(e: Emitter, x: str, dtype: str) -> str:
-    """exp(x) - 1 accurate near 0 (Kahan): (u - 1) x / log(u) with u = exp(x) rounded; x where u == 1, -1
-    where u - 1 == -1, u where u overflows."""
+    """exp(x) - 1 accurate near 0 (Kahan): (u - 1) x / log(u) with u = exp(x) rounded, x where u == 1; plain
+    u - 1 for |x| >= 1/2, where it does not cancel (and the product would overflow)."""
     one = e.scalar(1, dtype)
     u = e.op("Exp", [x])
     um1 = e.op("Sub", [u, one])
     y = e.op("Div", [e.op("Mul", [um1, x]), e.op("Log", [u])])
-    y = e.op("Where", [e.op("Equal", [um1, e.scalar(-1, dtype)]), um1, y])
     y = e.op("Where", [e.op("Equal", [u, one]), x, y])
-    return e.op("Where", [e.op("IsInf", [u]), u, y], hint="expm1")
+    return e.op("Where", [e.op("Less", [e.op("Abs", [x]), e.scalar(0.5, dtype)]), y, um1], hint="expm1")
+
+
+@converts(ew.Sigmoid)
+def _sigmoid(e: Emitter, node: Tensor, ins: list) -> str:
+    """1 / (1 + exp(-x)), graphc's form: onnxruntime's Sigmoid loses relative accuracy for x << 0."""
+    return e.op("Reciprocal", [e.op("Add", [e.scalar(1, node), e.op("Exp", [e.op("Neg", ins)])])], hint="sigmoid")
+
+
+@converts(ew.Softplus)
+def _softplus(e: Emitter, node: Tensor, ins: list) -> str:
+    """max(x, 0) + log1p(exp(-|x|)), graphc's form: onnxruntime's Softplus underflows for x << 0 and
+    overflows for x >> 0."""
+    x = ins[0]
+    tail = log1p(e, e.op("Exp", [e.op("Neg", [e.op("Abs", [x])])]), node.dtype)
+    return e.op("Add", [e.op("Max", [x, e.scalar(0, node)]), tail], hint="softplus")
 
 
 @converts(ew.Log1p)
@@ -160,18 +177,26 @@ def _expm1(e: Emitter, node: Tensor, ins: list) -> str:
 
 @converts(ew.Atan2)
 def _atan2(e: Emitter, node: Tensor, ins: list) -> str:
-    """np.arctan2 from atan(y / x): +-pi added where x < 0 (by y's sign bit), +-pi/2 where x == 0."""
+    """np.arctan2 from atan(y / x): +-pi (by y's sign bit) added where x < 0 or x is -0; +-pi/2 where x is
+    +-0 and y is not 0; y / x read as y where y is +-0 and as +-1 where both are infinite."""
     y, x = ins
     dt = node.dtype
     zero = e.scalar(0, dt)
-    base = e.op("Atan", [e.op("Div", [y, x])])
-    y_negative = e.op("Or", [e.op("Less", [y, zero]), e.op("Less", [e.op("Div", [e.scalar(1, dt), y]), zero])])
-    pi = e.op("Where", [y_negative, e.scalar(-math.pi, dt), e.scalar(math.pi, dt)])
-    out = e.op("Where", [e.op("Less", [x, zero]), e.op("Add", [base, pi]), base])
-    on_axis = e.op("Where", [e.op("Equal", [y, zero]), y, e.op("Mul", [e.op("Sign", [y]), e.scalar(math.pi / 2, dt)])])
-    x_zero = e.op("And", [e.op("Equal", [x, zero]), e.op("Not", [e.op("Less", [e.op("Div", [e.scalar(1, dt), x]),
-                                                                                   zero])])])
-    return e.op("Where", [x_zero, on_axis, out], hint="atan2")
+
+    def sign_bit(v: str) -> str:  # v < 0, or v is -0 (1 / -0 = -inf)
+        return e.op("Or", [e.op("Less", [v, zero]), e.op("Less", [e.op("Div", [e.scalar(1, dt), v]), zero])])
+    ratio = e.op("Div", [y, x])
+    ratio = e.op("Where", [e.op("Equal", [y, zero]), y, ratio])
+    both_inf = e.op("And", [e.op("IsInf", [y]), e.op("IsInf", [x])])
+    ratio = e.op("Where", [both_inf, e.op("Mul", [e.op("Sign", [y]), e.op("Sign", [x])]), ratio])
+    base = export_f64.atan(e, ratio) if dt == "float64" else e.op("Atan", [ratio])
+    pi = e.op("Where", [sign_bit(y), e.scalar(-math.pi, dt), e.scalar(math.pi, dt)])
+    out = e.op("Where", [sign_bit(x), e.op("Add", [base, pi]), base])
+    half_pi = e.op("Mul", [e.op("Sign", [y]), e.scalar(math.pi / 2, dt)])
+    x_zero = e.op("And", [e.op("Equal", [x, zero]), e.op("Not", [e.op("Equal", [y, zero])])])
+    out = e.op("Where", [x_zero, half_pi, out])
+    nan = e.op("Or", [e.op("IsNaN", [x]), e.op("IsNaN", [y])])
+    return e.op("Where", [nan, e.op("Add", [x, y]), out], hint="atan2")
 
 
 @converts(ew.BinaryCrossEntropy)
