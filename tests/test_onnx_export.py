@@ -88,6 +88,15 @@ def test_a_cnn_with_batchnorm_and_pooling_and_its_loss(backend, training):
     assert_same(model, [x, labels], [logits, loss], list(_images(rng)), backend)
 
 
+def test_a_forward_model_pools_with_onnx_pooling_ops():
+    """Pooling and means are graphc compositions (max over im2col windows, sum over count); a forward
+    model is written with ONNX's MaxPool, AveragePool and ReduceMean instead of their parts."""
+    x, _, logits, _, _ = _cnn(np.random.default_rng(7), training=True)
+    ops = {n.op_type for n in export(logits).graph.node}
+    assert {"MaxPool", "AveragePool", "ReduceMean", "Conv"} <= ops
+    assert not ops & {"Slice", "ReduceMax", "Concat"}, ops
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_gradient_graph_of_a_cnn_loss_runs_in_onnxruntime(backend):
     """conv2d_grad_input/weight (grouped too), unpatches (col2im) of max and average pooling, the
@@ -237,8 +246,9 @@ def _sample_graphs():
     xv, wv = f32(2, 2, 6, 5), f32(4, 1, 3, 2)
     y = gc.conv2d(x, w, stride=(2, 1), padding=((1, 0), (1, 1)), dilation=(1, 2), groups=2)
     pooled = gc.max_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 1)) + 0.0
-    conv = [y, pooled, gc.avg_pool2d(x, 2), gc.global_avg_pool2d(x)]
-    conv += gc.grad(gc.sum(y * y) + gc.sum(pooled * pooled), [x, w])
+    averaged = gc.avg_pool2d(x, 3, stride=2, padding=1)
+    conv = [y, pooled, averaged, gc.global_avg_pool2d(x)]
+    conv += gc.grad(gc.sum(y * y) + gc.sum(pooled * pooled) + gc.sum(averaged * averaged), [x, w])
     free = gc.placeholder((None, 4), "float32", name="free")  # free dims: count, broadcast_like
     fv = f32(3, 4)
     dyn = [gc.mean(free, 0), gc.var(free, 0, ddof=1)] + gc.grad(gc.sum(gc.mean(free, 1) * 2.0), [free])

@@ -126,6 +126,7 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     from onnx import helper
 
     from .export_ops import convert, unexportable
+    from .export_patterns import reads
 
     outs, ins, ups = _unpack(outputs, inputs, updates)
     opset = _check_opset(opset)
@@ -158,11 +159,14 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
             raise ExportError(f"export: the output name {name!r} is already the name of an input or parameter",
                               fix="pass other names in names=")
         e._taken.add(name)
+    needed = _needed(roots, reads)
     for t in nodes:
+        if id(t) not in needed or id(t) in e.values:
+            continue
         if isinstance(t.op, Constant):
             e.values[id(t)] = e.const(t.op.value, hint="const")
-        elif id(t) not in e.values:
-            e.values[id(t)] = convert(e, t, [e.values[id(i)] for i in t.inputs])
+        else:
+            e.values[id(t)] = convert(e, t, [e.values.get(id(i)) for i in t.inputs])
             typed.append(_value_info(e.values[id(t)], t))  # graphc's type: the checker holds ONNX's to it
     for t, name in zip(roots, root_names):
         e.nodes.append(helper.make_node("Identity", [e.values[id(t)]], [name], name=name))
@@ -176,6 +180,19 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     if path is not None:
         _write_atomic(model, os.fspath(path))
     return model
+
+
+def _needed(roots: list, reads: Any) -> set[int]:
+    """The ids of the nodes the roots' ONNX forms read, transitively (a pooling op reads its image, not
+    the graphc parts it stands for)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        t = stack.pop()
+        if id(t) not in seen:
+            seen.add(id(t))
+            stack.extend(reads(t))
+    return seen
 
 
 def _unpack(outputs: Any, inputs: Sequence[Tensor] | None,

@@ -22,7 +22,7 @@ from ..ir.leaves import Constant, Parameter, Placeholder
 from ..ops import conv, fused, index, linalg, random, reduce, shape
 from ..ops import elementwise as ew
 from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
-from . import export_f64
+from . import export_f64, export_patterns
 from .export import Emitter, ExportError, onnx_dtype
 
 Converter = Callable[[Emitter, Tensor, list], str]
@@ -51,8 +51,10 @@ def converts(*classes: type) -> Callable[[Converter], Converter]:
 
 
 def convert(e: Emitter, node: Tensor, ins: list) -> str:
-    """Emit `node` (its inputs already emitted as `ins`); the name of its value."""
-    return CONVERTERS[type(node.op)](e, node, ins)
+    """Emit `node` (what it reads, `export_patterns.reads`, already emitted; `ins` its inputs' names, None
+    for those a pattern skipped); the name of its value."""
+    found = export_patterns.match(node)
+    return found[1](e) if found is not None else CONVERTERS[type(node.op)](e, node, ins)
 
 
 def unexportable(nodes: Iterable[Tensor]) -> list[str]:
