@@ -22,8 +22,9 @@ from ..ir.leaves import Constant, Parameter, Placeholder
 from ..ops import conv, fused, index, linalg, random, reduce, shape
 from ..ops import elementwise as ew
 from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
-from . import export_f64, export_patterns
-from .export import Emitter, ExportError, onnx_dtype
+from . import export_math, export_patterns
+from .emitter import Emitter, ExportError, np_dtype, onnx_dtype
+from .export_math import expm1, log1p
 
 Converter = Callable[[Emitter, Tensor, list], str]
 #: op class -> its converter
@@ -90,8 +91,8 @@ ORDERS = {ew.Less: "Less", ew.LessEqual: "LessOrEqual", ew.Greater: "Greater", e
 
 @converts(*SAME)
 def _same(e: Emitter, node: Tensor, ins: list) -> str:
-    if node.dtype == "float64" and type(node.op) in export_f64.FORMS:  # onnxruntime lacks float64 kernels
-        return export_f64.FORMS[type(node.op)](e, ins[0])
+    if node.dtype == "float64" and type(node.op) in export_math.FORMS:  # onnxruntime lacks float64 kernels
+        return export_math.FORMS[type(node.op)](e, ins[0])
     return e.op(SAME[type(node.op)], ins, hint=node.op.name)
 
 
@@ -129,27 +130,6 @@ def _trunc(e: Emitter, node: Tensor, ins: list) -> str:
     x = ins[0]
     negative = e.op("Less", [x, e.scalar(0, node)])
     return e.op("Where", [negative, e.op("Ceil", [x]), e.op("Floor", [x])], hint="trunc")
-
-
-def log1p(e: Emitter, x: str, dtype: str) -> str:
-    """log(1 + x) accurate near 0 (Goldberg): x log(u) / (u - 1) with u = 1 + x rounded, x where u == 1;
-    +inf stays +inf."""
-    one = e.scalar(1, dtype)
-    u = e.op("Add", [x, one])
-    ratio = e.op("Div", [e.op("Mul", [x, e.op("Log", [u])]), e.op("Sub", [u, one])])
-    y = e.op("Where", [e.op("Equal", [u, one]), x, ratio])
-    return e.op("Where", [e.op("IsInf", [x], detect_negative=0), x, y], hint="log1p")
-
-
-def expm1(e: Emitter, x: str, dtype: str) -> str:
-    """exp(x) - 1 accurate near 0 (Kahan): (u - 1) x / log(u) with u = exp(x) rounded, x where u == 1; plain
-    u - 1 for |x| >= 1/2, where it does not cancel (and the product would overflow)."""
-    one = e.scalar(1, dtype)
-    u = e.op("Exp", [x])
-    um1 = e.op("Sub", [u, one])
-    y = e.op("Div", [e.op("Mul", [um1, x]), e.op("Log", [u])])
-    y = e.op("Where", [e.op("Equal", [u, one]), x, y])
-    return e.op("Where", [e.op("Less", [e.op("Abs", [x]), e.scalar(0.5, dtype)]), y, um1], hint="expm1")
 
 
 @converts(ew.Sigmoid)
@@ -191,7 +171,7 @@ def _atan2(e: Emitter, node: Tensor, ins: list) -> str:
     ratio = e.op("Where", [e.op("Equal", [y, zero]), y, ratio])
     both_inf = e.op("And", [e.op("IsInf", [y]), e.op("IsInf", [x])])
     ratio = e.op("Where", [both_inf, e.op("Mul", [e.op("Sign", [y]), e.op("Sign", [x])]), ratio])
-    base = export_f64.atan(e, ratio) if dt == "float64" else e.op("Atan", [ratio])
+    base = export_math.atan(e, ratio) if dt == "float64" else e.op("Atan", [ratio])
     pi = e.op("Where", [sign_bit(y), e.scalar(-math.pi, dt), e.scalar(math.pi, dt)])
     out = e.op("Where", [sign_bit(x), e.op("Add", [base, pi]), base])
     half_pi = e.op("Mul", [e.op("Sign", [y]), e.scalar(math.pi / 2, dt)])
@@ -313,10 +293,8 @@ def _concatenate(e: Emitter, node: Tensor, ins: list) -> str:
 
 def _zeros(e: Emitter, shape_name: str, dtype: str) -> str:
     from onnx import numpy_helper
-
-    from .export import _np_dtype
     return e.op("ConstantOfShape", [shape_name], hint="zeros",
-                value=numpy_helper.from_array(np.zeros(1, _np_dtype(dtype)), "value"))
+                value=numpy_helper.from_array(np.zeros(1, np_dtype(dtype)), "value"))
 
 
 def _inverse(perm: list[int]) -> list[int]:

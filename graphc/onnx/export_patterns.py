@@ -17,7 +17,7 @@ from ..ir import Tensor
 from ..ops import conv, reduce
 from ..ops import elementwise as ew
 from ..ops.axes import ExpandDims, Sum, scalar_const
-from .export import Emitter
+from .emitter import Emitter
 
 #: (the graphc tensors the ONNX op reads, its emitter)
 Match = tuple[list, Callable[[Emitter], str]]

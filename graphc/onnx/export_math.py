@@ -1,4 +1,5 @@
-"""float64 forms, in ONNX ops onnxruntime has float64 kernels for, of the functions it has float32 kernels for only.
+"""Functions written accurately in ONNX ops: log1p and expm1 (which ONNX lacks), and float64 forms of what
+onnxruntime has float32 kernels for only.
 
 onnxruntime (1.32) refuses to load a model with a float64 Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh,
 Acosh, Atanh or Erf. Export writes these instead, each accurate to a few ulp of float64 over the whole
@@ -15,7 +16,28 @@ from typing import Callable
 
 from ..backends.llvm.vmath import ERF_SPLIT, T_MAX, erfc_chebyshev
 from ..ops import elementwise as ew
-from .export import Emitter, onnx_dtype
+from .emitter import Emitter, onnx_dtype
+
+def log1p(e: Emitter, x: str, dtype: str) -> str:
+    """log(1 + x) accurate near 0 (Goldberg): x log(u) / (u - 1) with u = 1 + x rounded, x where u == 1;
+    +inf stays +inf."""
+    one = e.scalar(1, dtype)
+    u = e.op("Add", [x, one])
+    ratio = e.op("Div", [e.op("Mul", [x, e.op("Log", [u])]), e.op("Sub", [u, one])])
+    y = e.op("Where", [e.op("Equal", [u, one]), x, ratio])
+    return e.op("Where", [e.op("IsInf", [x], detect_negative=0), x, y], hint="log1p")
+
+
+def expm1(e: Emitter, x: str, dtype: str) -> str:
+    """exp(x) - 1 accurate near 0 (Kahan): (u - 1) x / log(u) with u = exp(x) rounded, x where u == 1; plain
+    u - 1 for |x| >= 1/2, where it does not cancel (and the product would overflow)."""
+    one = e.scalar(1, dtype)
+    u = e.op("Exp", [x])
+    um1 = e.op("Sub", [u, one])
+    y = e.op("Div", [e.op("Mul", [um1, x]), e.op("Log", [u])])
+    y = e.op("Where", [e.op("Equal", [u, one]), x, y])
+    return e.op("Where", [e.op("Less", [e.op("Abs", [x]), e.scalar(0.5, dtype)]), y, um1], hint="expm1")
+
 
 F64 = "float64"
 #: beyond this, x² overflows float64 and asinh(x) = acosh(x) = log(2x) to the last bit
@@ -38,8 +60,6 @@ def tan(e: Emitter, x: str) -> str:
 
 def sinh(e: Emitter, x: str) -> str:
     """(m + m / (m + 1)) / 2 with m = expm1(|x|): no cancellation near 0; inf where m overflows."""
-    from .export_ops import expm1
-
     def magnitude(a: str) -> str:
         m = expm1(e, a, F64)
         s = e.op("Mul", [_c(e, 0.5), e.op("Add", [m, e.op("Div", [m, e.op("Add", [m, _c(e, 1)])])])])
@@ -58,8 +78,6 @@ def _log2x(e: Emitter, a: str) -> str:
 
 def asinh(e: Emitter, x: str) -> str:
     """log1p(a + a² / (1 + sqrt(1 + a²))) for a = |x|."""
-    from .export_ops import log1p
-
     def magnitude(a: str) -> str:
         a2 = e.op("Mul", [a, a])
         root = e.op("Sqrt", [e.op("Add", [a2, _c(e, 1)])])
@@ -70,7 +88,6 @@ def asinh(e: Emitter, x: str) -> str:
 
 def acosh(e: Emitter, x: str) -> str:
     """log1p(t + sqrt(2t + t²)) for t = x - 1 (nan below 1, as the square root of a negative)."""
-    from .export_ops import log1p
     t = e.op("Sub", [x, _c(e, 1)])
     root = e.op("Sqrt", [e.op("Mul", [t, e.op("Add", [t, _c(e, 2)])])])
     near = log1p(e, e.op("Add", [t, root]), F64)
@@ -80,8 +97,6 @@ def acosh(e: Emitter, x: str) -> str:
 
 def atanh(e: Emitter, x: str) -> str:
     """log1p(2a / (1 - a)) / 2 for a = |x| (inf at 1, nan beyond)."""
-    from .export_ops import log1p
-
     def magnitude(a: str) -> str:
         ratio = e.op("Div", [e.op("Add", [a, a]), e.op("Sub", [_c(e, 1), a])])
         return e.op("Mul", [_c(e, 0.5), log1p(e, ratio, F64)])
