@@ -307,3 +307,24 @@ def test_functions_keep_their_accuracy_over_the_whole_domain(dtype):
                 for f in FUNCTIONS.values()] + [np.arctan2(xv, xv[::-1])]
     for name, g, w in zip([*FUNCTIONS, "atan2"], got, want):
         np.testing.assert_allclose(g, w, rtol=2e-6 if dtype == "float32" else 1e-13, atol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_exported_gradient_graph_loads_back_into_graphc(backend):
+    """export then graphc.onnx.load: a forward CNN and an MLP loss's gradient graph, imported, compute what
+    they did (the importer folds the exported Shape chains once it knows the input shapes)."""
+    from graphc.onnx import load
+    rng = np.random.default_rng(8)
+    x, labels, logits, _, _ = _cnn(rng, training=False)
+    images, _ = _images(rng)
+    model = load(export(logits, inputs=[x]), input_shapes={"images": images.shape})
+    np.testing.assert_allclose(model.function(backend=backend)(images)[0],
+                               gc.function([x], logits, backend=backend)(images), rtol=2e-5, atol=2e-6)
+    x, y, net = _mlp(rng)
+    loss = gc.mean(gc.square(y))
+    grads = gc.grad(loss, net.parameters())
+    xv = rng.standard_normal((4, 6)).astype(np.float32)
+    model = load(export([loss, *grads], inputs=[x]), input_shapes={"x": xv.shape})
+    assert [t.name for t in model.inputs] == ["x"]
+    for g, w in zip(model.function(backend=backend)(xv), gc.function([x], [loss, *grads], backend=backend)(xv)):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-6 * max(1.0, float(np.max(np.abs(w)))))
