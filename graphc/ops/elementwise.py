@@ -26,7 +26,7 @@ import sympy as sp
 import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
-from ..ir.dtypes import canonical, is_float, promote
+from ..ir.dtypes import canonical, is_float, is_int, promote, to_numpy
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
@@ -475,7 +475,10 @@ class Where(Elementwise):
 
 
 class Cast(Elementwise):
-    """Convert to another dtype (float to int truncates toward zero, like NumPy)."""
+    """Convert to another dtype, as NumPy's astype where NumPy defines it: integers wrap, float to int
+    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even
+    (bfloat16 through float32, as ml_dtypes). A float out of the integer's range saturates and NaN
+    becomes 0 (XLA's rule; NumPy leaves it unspecified, ONNX undefined)."""
 
     name = "cast"
     fields = ("dtype",)
@@ -488,7 +491,11 @@ class Cast(Elementwise):
         return x
 
     def numpy(self, x):
-        return x.astype(self.dtype)
+        if is_float(x.dtype.name) and is_int(self.dtype):
+            return _saturating_int(x, self.dtype)
+        if x.dtype.name == "float64" and self.dtype == "bfloat16":
+            x = x.astype(np.float32)  # ml_dtypes' own conversion from float64 (made explicit)
+        return x.astype(to_numpy(self.dtype))
 
     def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
         return cast(seed, node.inputs[0].dtype) if is_float(self.dtype) else None
@@ -502,6 +509,18 @@ class Cast(Elementwise):
 
 
 WHERE = Where()
+
+
+def _saturating_int(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Float to int truncating toward zero, out-of-range values saturating, NaN to 0."""
+    info = np.iinfo(dtype)
+    t = np.trunc(x.astype(np.float64) if x.dtype.itemsize < 4 or x.dtype.kind == "V" else x)
+    high = t >= 2.0 ** (info.bits - (info.min < 0))  # the powers of two bounding the range are exact floats
+    low = t < float(info.min)
+    out = np.where(high | low | np.isnan(t), 0, t).astype(dtype)
+    out[high] = info.max
+    out[low] = info.min
+    return out
 
 
 class BinaryCrossEntropy(Elementwise):

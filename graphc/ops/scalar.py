@@ -4,7 +4,7 @@ A fused kernel's body is a SymPy expression of its inputs. Code generators know
 only the primitives (`PRIMITIVES`): SymPy's arithmetic, Max/Min/Abs/sign,
 Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the two
 named primitives here, `log1p` and `expm1` (SymPy has no unevaluated form of
-them). A function whose plain formula is unstable (sigmoid overflows as
+them) and `to_float16`/`to_bfloat16` (the per-op rounding of 16-bit float kernels). A function whose plain formula is unstable (sigmoid overflows as
 1/(1 + e^-x) written naively, softplus as log(1 + e^x)) is an `Opaque`
 subclass: SymPy's simplification cannot see through it while fusion builds a
 body, and a code generator emits its `expansion`, the stable form written in
@@ -29,6 +29,25 @@ class expm1(sp.Function):
     """exp(x) - 1, accurate near 0 (a primitive: printers emit it as such)."""
 
     nargs = 1
+
+
+class to_float16(sp.Function):
+    """x rounded to float16 (nearest even) and read back: a 16-bit float op's result inside a fused
+    kernel, which computes in float32, so that every op rounds once as it does alone (a primitive)."""
+
+    nargs = 1
+    is_real = True
+
+
+class to_bfloat16(sp.Function):
+    """x rounded to bfloat16 (nearest even, through float32 as ml_dtypes) and read back (a primitive)."""
+
+    nargs = 1
+    is_real = True
+
+
+#: a 16-bit float dtype -> the primitive that rounds a value to it
+ROUNDING = {"float16": to_float16, "bfloat16": to_bfloat16}
 
 
 class Opaque(sp.Function):
@@ -90,7 +109,7 @@ PRIMITIVES: tuple[type, ...] = (
     sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min, sp.Abs, sp.sign, sp.Piecewise,
     sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan, sp.Equality, sp.Unequality,
     sp.And, sp.Or, sp.Not,
-    sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1,
+    sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1, to_float16, to_bfloat16,
 )
 
 
