@@ -143,7 +143,7 @@ class ScalarPrinter:
             return self.join([v for v, _ in e.args])
         if isinstance(e, sp.Pow):
             return self.ftype if e.base is sp.E else self.join([e.base])
-        if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min, sp.Abs, sp.sign)):
+        if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min, sp.Abs, sp.sign, S._Integral)):
             return self.join(e.args)
         return self.ftype  # transcendental and opaque functions
 
@@ -359,6 +359,67 @@ def _rounding(t: ir.Type) -> Callable:
     return emit
 
 
+def _remainder(python: bool) -> Callable:
+    """mod (python: the divisor's sign, NumPy's npy_divmod) or fmod (the dividend's sign). Integers
+    divided by 0 give 0, and MIN % -1 gives 0 (LLVM's srem would trap or be poison on both)."""
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        x, y = p.operands(e)
+        t, zero = x.type, constant(x.type, 0)
+        if not is_int(t):
+            r = b.frem(x, y)
+            if not python:
+                return r
+            y_neg, r_neg = b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", r, zero)
+            moved = b.select(b.and_(b.fcmp_unordered("!=", r, zero), b.icmp_unsigned("!=", y_neg, r_neg)),
+                             b.fadd(r, y), r)
+            signed_zero = intrinsic(b.module, f"llvm.copysign.{p.suffix}", t, [t, t])
+            return b.select(b.fcmp_ordered("==", r, zero), b.call(signed_zero, [zero, y]), moved)
+        if t == I1:
+            raise Unsupported("a remainder of bools")
+        unsigned = is_unsigned(t)
+        bad = b.icmp_unsigned("==", y, zero)
+        if not unsigned:
+            bad = b.or_(bad, b.icmp_signed("==", y, constant(t, -1)))  # x % -1 is 0: never MIN % -1
+        safe = b.select(bad, constant(t, 1), y)
+        r = b.urem(x, safe) if unsigned else b.srem(x, safe)
+        r = b.select(bad, zero, r)
+        if python and not unsigned:
+            moved = b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, y), zero))
+            r = b.select(moved, b.add(r, y), r)
+        return r
+    return emit
+
+
+def _bitwise(name: str) -> Callable:
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        vals = p.operands(e)
+        if not is_int(vals[0].type):
+            raise Unsupported(f"{type(e).__name__} of floats")
+        if name == "not":
+            return b.not_(vals[0])
+        return getattr(b, name)(*vals)
+    return emit
+
+
+def _shift(left: bool) -> Callable:
+    """NumPy's shifts: amounts outside [0, width) (compared unsigned, so negative ones too) give 0, or
+    for a right shift of a signed value its sign (-1 or 0); LLVM's shifts would be poison there."""
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        x, n = p.operands(e)
+        t = x.type
+        if not is_int(t) or t == I1:
+            raise Unsupported(f"{type(e).__name__} of {t}")
+        width = constant(t, t.width)
+        fits = b.icmp_unsigned("<", n, width)
+        safe = b.select(fits, n, constant(t, 0))
+        if left:
+            return b.select(fits, b.shl(x, safe), constant(t, 0))
+        if is_unsigned(t):
+            return b.select(fits, b.lshr(x, safe), constant(t, 0))
+        return b.select(fits, b.ashr(x, safe), b.ashr(x, constant(t, t.width - 1)))
+    return emit
+
+
 def _arg(p: ScalarPrinter, x: sp.Basic) -> ir.Value:
     """x as a float of the compute type (the argument of a float function)."""
     return p.emit_as(x, p.ftype)
@@ -370,4 +431,7 @@ _HANDLERS: dict = {
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
     S.to_float16: _rounding(F16), S.to_bfloat16: _rounding(BF16),
+    S.mod: _remainder(python=True), S.fmod: _remainder(python=False),
+    S.bitwise_and: _bitwise("and_"), S.bitwise_or: _bitwise("or_"), S.bitwise_xor: _bitwise("xor"),
+    S.bitwise_not: _bitwise("not"), S.left_shift: _shift(left=True), S.right_shift: _shift(left=False),
 }

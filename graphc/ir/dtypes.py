@@ -146,7 +146,7 @@ def weak_scalar_dtype(value, partner: str) -> str:
             if not info.min <= int(value) <= info.max:
                 raise DTypeError(f"the Python int {value} does not fit the {partner} operand it meets "
                                  f"(range {info.min}..{info.max})",
-                                 fix=f"cast the tensor to a wider dtype first, or use a value in range")
+                                 fix="cast the tensor to a wider dtype first, or use a value in range")
         return partner
     if isinstance(value, (float, np.floating)):
         return partner if is_float(partner) else "float32"

@@ -43,8 +43,14 @@ __all__ = ["abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide"
 X = sp.symbols("x0:3", real=True)
 SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
 
-#: How an op treats operand dtypes: cast to float, to a number, keep, or require bool.
-FLOAT, NUMERIC, ANY, LOGICAL = "float", "numeric", "any", "logical"
+#: How an op treats operand dtypes: cast to float, to a number, keep, require bool, require integers,
+#: or require numbers that are not bool.
+FLOAT, NUMERIC, ANY, LOGICAL, INTEGER, NUMBER = "float", "numeric", "any", "logical", "integer", "number"
+#: kind -> (the dtypes it takes, what it needs in words, the fix)
+_REQUIRED = {
+    INTEGER: (is_int, "integer operands", "cast with gc.cast(x, 'int32') (bool: use logical_and/or/not)"),
+    NUMBER: (lambda d: d != "bool", "int or float operands, not bool", "cast with gc.cast(x, 'int32')"),
+}
 #: The `cost` of an op a polynomial or a libm call computes: tens of operations per element.
 TRANSCENDENTAL = 20
 
@@ -86,6 +92,7 @@ class Elementwise(Op):
                              fix="cast with gc.cast(x, 'float32')")
         if self.kind == LOGICAL and dtype != "bool":
             raise DTypeError(f"{self.name}: needs bool operands, got {desc(*inputs)}")
+        _check_kind(self, inputs, dtype)
         return shape, ("bool" if self.returns_bool else dtype)
 
     def data_inputs(self, inputs: Sequence[Tensor]) -> Sequence[Tensor]:
@@ -178,8 +185,17 @@ def apply(op: Elementwise, *operands: Any) -> Tensor:
         if bad:
             raise DTypeError(f"{op.name}: needs bool operands, got {desc(*ts)}",
                              fix="compare first (x > 0) or cast with gc.cast(x, 'bool')")
+    _check_kind(op, ts, dtype)
     ts = [cast(t, dtype) for t in ts]
     return Tensor.make(op, _align_ranks(ts))
+
+
+def _check_kind(op: Elementwise, ts: Sequence[Tensor], dtype: str) -> None:
+    """INTEGER and NUMBER ops refuse other dtypes with a DTypeError naming the operands and the fix."""
+    if op.kind in _REQUIRED:
+        takes, needs, fix = _REQUIRED[op.kind]
+        if not takes(dtype):
+            raise DTypeError(f"{op.name}: needs {needs}, got {desc(*ts)}", fix=fix)
 
 
 def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:

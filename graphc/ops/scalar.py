@@ -2,14 +2,16 @@
 
 A fused kernel's body is a SymPy expression of its inputs. Code generators know
 only the primitives (`PRIMITIVES`): SymPy's arithmetic, Max/Min/Abs/sign,
-Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the two
-named primitives here, `log1p` and `expm1` (SymPy has no unevaluated form of
-them) and `to_float16`/`to_bfloat16` (the per-op rounding of 16-bit float kernels). A function whose plain formula is unstable (sigmoid overflows as
-1/(1 + e^-x) written naively, softplus as log(1 + e^x)) is an `Opaque`
-subclass: SymPy's simplification cannot see through it while fusion builds a
-body, and a code generator emits its `expansion`, the stable form written in
-primitives (and other opaque functions). An op's stable scalar form is then
-one definition, beside the op, and every backend derives its code from it.
+Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the
+named primitives here: `log1p` and `expm1` (SymPy has no unevaluated form of
+them), `to_float16`/`to_bfloat16` (the per-op rounding of 16-bit float
+kernels), and mod, fmod, the bitwise ops and shifts (named as NumPy's). A
+function whose plain formula is unstable (sigmoid overflows as 1/(1 + e^-x)
+written naively, softplus as log(1 + e^x)) is an `Opaque` subclass: SymPy's
+simplification cannot see through it while fusion builds a body, and a code
+generator emits its `expansion`, the stable form written in primitives (and
+other opaque functions). An op's stable scalar form is then one definition,
+beside the op, and every backend derives its code from it.
 """
 from __future__ import annotations
 
@@ -44,6 +46,54 @@ class to_bfloat16(sp.Function):
 
     nargs = 1
     is_real = True
+
+
+class _Integral(sp.Function):
+    """A primitive of integer (or, for mod/fmod, also float) arithmetic that SymPy leaves alone; named
+    as NumPy's function of the same meaning, which the NumPy reference prints it as."""
+
+    is_real = True
+
+
+class mod(_Integral):
+    """x - floor(x / y) y: the sign of the divisor (Python's %, np.remainder); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class fmod(_Integral):
+    """x - trunc(x / y) y: the sign of the dividend (C's fmod, np.fmod); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class bitwise_and(_Integral):
+    nargs = 2
+
+
+class bitwise_or(_Integral):
+    nargs = 2
+
+
+class bitwise_xor(_Integral):
+    nargs = 2
+
+
+class bitwise_not(_Integral):
+    nargs = 1
+
+
+class left_shift(_Integral):
+    """x << n; 0 where n is negative or at least the width (NumPy's rule)."""
+
+    nargs = 2
+
+
+class right_shift(_Integral):
+    """x >> n: arithmetic for signed, logical for unsigned x; where n is negative or at least the width,
+    -1 for negative x and 0 otherwise (NumPy's rule)."""
+
+    nargs = 2
 
 
 #: a 16-bit float dtype -> the primitive that rounds a value to it
@@ -110,6 +160,7 @@ PRIMITIVES: tuple[type, ...] = (
     sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan, sp.Equality, sp.Unequality,
     sp.And, sp.Or, sp.Not,
     sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1, to_float16, to_bfloat16,
+    mod, fmod, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
 )
 
 
