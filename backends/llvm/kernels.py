@@ -85,7 +85,10 @@ def load(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value]) -> ir.Value:
 
 
 def store(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value], value: ir.Value) -> None:
+    """Store `value` as op's dtype (a computed float into a 16-bit float, a truth value into a bool)."""
     t = storage_type(op.dtype)
+    if value.type != t:
+        value = from_compute(kf.b, value, op.dtype)
     kf.b.store(value, element(kf.b, kf.base(op.storage), t, op.strides, op.offset, idx))
 
 
@@ -439,6 +442,11 @@ class SoftmaxRows:
         strides = tuple(next(inner) if a in self.axes else 0 for a in range(len(self.domain)))
         return Operand(ctx.scratch, dtype, strides, Scratch(ctx).take(row, dtype))
 
+    def exps_in(self, ctx: Context, out: Operand) -> Operand | None:
+        """Where softmax keeps the exponentials: in its output, unless that is a 16-bit float (they
+        stay float32 in a scratch row, so each result rounds once)."""
+        return out if out.dtype in ("float32", "float64") else self.scratch_row(ctx)
+
     def emit(self, finish: Callable[[], None], finite_shift: bool = False,
              exps: Operand | None = None) -> None:
         """The row loop: max, sum of exponentials, then `finish()`. With `finite_shift` a row whose max is
@@ -474,9 +482,12 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     live together, so the memory plan keeps them apart)."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
+    exps = rows.exps_in(ctx, out)
+
     def write(idx: list[ir.Value]) -> None:
-        store(kf, out, idx, b.fdiv(rows.value(idx, out), rows.denom))
-    rows.emit(lambda: rows.over_axes(write), exps=out)
+        e = rows.value(idx, exps) if exps is not None else rows.p.math("exp", b.fsub(rows.value(idx), rows.top))
+        store(kf, out, idx, b.fdiv(e, rows.denom))
+    rows.emit(lambda: rows.over_axes(write), exps=exps)
 
 
 @EMITTERS.register(reduce.LogSoftmax)
@@ -486,7 +497,7 @@ def emit_log_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
     def write(idx: list[ir.Value]) -> None:
         store(kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
-    rows.emit(lambda: rows.over_axes(write), exps=out)
+    rows.emit(lambda: rows.over_axes(write), exps=rows.exps_in(ctx, out))
 
 
 @EMITTERS.register(reduce.LogSumExp)
@@ -561,8 +572,8 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     axis = k.node.op.axis
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
-    if not out.dtype.startswith("float"):
-        raise Unsupported("scatter_add of integers")
+    if out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"scatter_add of {out.dtype}")
     fill_zero(kf, out, shape)
     src = ctx.operand(g, g.shape)
     with nest(kf.b, g.shape) as idx:
