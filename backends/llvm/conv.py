@@ -117,6 +117,8 @@ def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int
 
 def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
     """out[n, c, h, w] = the sum of the column entries whose window element is (h, w) (out contiguous)."""
+    if out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"col2im of {out.dtype} (it adds in the storage type)")
     if kf.serial:  # one CPU thread: rows added into rows, or a copy when each pixel is in one window
         (_untile if _tiles(win, shape) else _col2im_rows)(kf, win, cols, out, shape)
         return
