@@ -215,7 +215,9 @@ def _bases() -> set:
 
 
 def _sample_graphs():
-    """(inputs, outputs, argument arrays) of small graphs that together hold every convertible op class."""
+    """(inputs, outputs, argument arrays) of small graphs that together hold every convertible op class (and
+    the edges: integer division by 0, shifts by negative amounts and by the width or more, float to int
+    casts out of range)."""
     rng = np.random.default_rng(6)
     f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
     a = gc.placeholder((3, 4), "float32", name="a")
@@ -252,8 +254,16 @@ def _sample_graphs():
     free = gc.placeholder((None, 4), "float32", name="free")  # free dims: count, broadcast_like
     fv = f32(3, 4)
     dyn = [gc.mean(free, 0), gc.var(free, 0, ddof=1)] + gc.grad(gc.sum(gc.mean(free, 1) * 2.0), [free])
+    k = gc.placeholder((9,), "int32", name="k")
+    n = gc.placeholder((9,), "int32", name="n")
+    kv = np.array([-2 ** 31, -7, -1, 0, 1, 5, 100, 2 ** 31 - 1, 9], np.int32)
+    nv = np.array([-3, 0, 1, 2, 3, 31, 32, 40, 1], np.int32)
+    ints = [gc.bitwise_and(k, n), gc.bitwise_or(k, n), gc.bitwise_xor(k, n), gc.bitwise_not(k), gc.left_shift(k, n),
+            gc.right_shift(k, n), gc.mod(k, n), gc.fmod(k, n), gc.mod(a, b), gc.fmod(a, b),
+            gc.cast(a * 1e10, "int32"), gc.cast(a * 300, "uint8")]
     return [([a, b, u], unary, [av, bv, uv]), ([a, b, u], logic + binary, [av, bv, uv]),
-            ([a, b, i, u], reduce + shapes + grads, [av, bv, iv, uv]), ([x, w], conv, [xv, wv]), ([free], dyn, [fv])]
+            ([a, b, i, u], reduce + shapes + grads, [av, bv, iv, uv]), ([x, w], conv, [xv, wv]), ([free], dyn, [fv]),
+            ([a, b, k, n], ints, [av, bv, kv, nv])]
 
 
 def test_every_op_class_has_a_converter_or_a_reason():
@@ -274,7 +284,7 @@ def test_the_samples_exercise_every_converter():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("sample", range(5))
+@pytest.mark.parametrize("sample", range(6))
 def test_each_converter_matches_graphc(sample, backend):
     inputs, outputs, args = _sample_graphs()[sample]
     model = export(outputs, inputs=inputs)
@@ -288,6 +298,21 @@ FUNCTIONS = {"tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arc
              "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "log1p": np.log1p,
              "expm1": np.expm1, "trunc": np.trunc, "round": np.rint, "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
              "softplus": lambda v: np.logaddexp(0, v), "erf": None}
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "uint16", "uint32", "int64", "uint64"])
+def test_integer_ops_are_bit_exact_in_every_width(dtype):
+    """Mod, fmod, bit ops and shifts as graphc computes them (NumPy's rules at the edges), in widths where
+    onnxruntime's Where and BitShift kernels are missing or unsigned only."""
+    info = np.iinfo(dtype)
+    xv = np.array([info.min, info.min + 1, 7, 1, 0, 5, 100, info.max], dtype)
+    nv = np.array([info.max if info.min == 0 else -3, 0, 1, 2, 3, info.bits - 1, info.bits, 1], dtype)
+    x, n = gc.placeholder(xv.shape, dtype, name="x"), gc.placeholder(nv.shape, dtype, name="n")
+    outs = [gc.bitwise_and(x, n), gc.bitwise_xor(x, n), gc.bitwise_not(x), gc.left_shift(x, n), gc.right_shift(x, n),
+            gc.mod(x, n), gc.fmod(x, n), gc.where(x > n, x, n)]
+    got = run_onnx(export(outs, inputs=[x, n]), {"x": xv, "n": nv})
+    for g, w in zip(got, gc.function([x, n], outs, backend="numpy")(xv, nv)):
+        np.testing.assert_array_equal(g, w)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -32,6 +32,8 @@ class ConvPlan:
         self.ctx, self.i, self.k, self.module, self.host = ctx, i, k, module, host
         self.op = k.node.op
         self.dtype = ctx.dtype(k.output)
+        if self.dtype not in ("float32", "float64"):
+            raise Unsupported(f"{self.op.name} of {self.dtype} (cuBLAS GEMMs here are float32/float64)")
         self.x_shape, self.gy_shape = x_shape, gy_shape
         self.n, self.c = x_shape[:2]
         self.o, (self.ho, self.wo) = gy_shape[1], gy_shape[2:]

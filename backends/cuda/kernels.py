@@ -256,7 +256,7 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     g, index_view, _ = k.inputs
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
-    if not out.dtype.startswith("float") or ctx.dtype(g.buffer) != out.dtype:
+    if out.dtype not in ("float32", "float64") or ctx.dtype(g.buffer) != out.dtype:
         raise Unsupported(f"scatter_add of {ctx.dtype(g.buffer)} into {out.dtype}")
     src = ctx.operand(g, g.shape)
     with kf.parallel(g.shape) as idx:

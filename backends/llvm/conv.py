@@ -28,7 +28,7 @@ from llvmlite import ir
 from graphc.ops.conv import Conv2d, ConvGradInput, ConvGradWeight, Patches, Unpatches, Window
 from graphc.schedule import Kernel, View
 
-from .codegen import I64, KernelFunction, contiguous_strides, element, loop, nest, storage_type
+from .codegen import I64, KernelFunction, Unsupported, contiguous_strides, element, loop, nest, storage_type
 from .kernels import TILE, Context, Operand, Scratch, emit_copy, fill_zero, load, map_loop, store
 from .matmul import SMALL_K, product
 from .registry import EMITTERS
@@ -51,6 +51,8 @@ def layout_strides(sizes: Sequence[int], order: str) -> tuple[int, ...]:
 def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
            fill: float = 0.0) -> None:
     """cols[n, c, ho, wo, i, j] = the padded image's window element; cols' strides give its layout."""
+    if x.dtype == "bfloat16":
+        raise Unsupported("bfloat16 windows (their fill is a bit pattern)")
     pad = ir.Constant(storage_type(x.dtype), fill)
     (_im2col_rows if kf.serial else _im2col_elements)(kf, win, x, xshape, cols, pad)
 
@@ -115,6 +117,8 @@ def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int
 
 def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
     """out[n, c, h, w] = the sum of the column entries whose window element is (h, w) (out contiguous)."""
+    if out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"col2im of {out.dtype} (it adds in the storage type)")
     if kf.serial:  # one CPU thread: rows added into rows, or a copy when each pixel is in one window
         (_untile if _tiles(win, shape) else _col2im_rows)(kf, win, cols, out, shape)
         return
@@ -212,6 +216,8 @@ class ConvLayout:
     def __init__(self, ctx: Context, k: Kernel, x_shape: Sequence[int], o: int):
         self.ctx, self.win, self.g = ctx, k.node.op.window, k.node.op.groups
         self.dtype = ctx.dtype(k.output)
+        if self.dtype not in ("float32", "float64"):
+            raise Unsupported(f"convolution of {self.dtype} (the GEMM is float32/float64)")
         self.n, c = x_shape[:2]
         self.out_hw = self.win.out_shape(tuple(x_shape))
         kh, kw = self.win.kernel

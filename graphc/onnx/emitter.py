@@ -26,6 +26,10 @@ def onnx_dtype(dtype: str) -> int:
     return getattr(TensorProto, _DTYPES[dtype])
 
 
+#: dtype -> the type a Where on it goes through (onnxruntime 1.32 has no Where kernel for these)
+WHERE_VIA = {"int16": "int32", "uint16": "int32", "uint64": "int64", "bfloat16": "float32"}
+
+
 class Emitter:
     """The ONNX graph being built: nodes, initializers, and the ONNX name of each graphc tensor."""
 
@@ -77,6 +81,15 @@ class Emitter:
         tensor = numpy_helper.from_array(np.array(array, order="C"), name)  # ascontiguousarray makes 0-d 1-d
         self.initializers.append(tensor)
         return name
+
+    def where(self, cond: str, a: str, b: str, dtype: str, hint: str | None = None) -> str:
+        """Where(cond, a, b) for values of `dtype`; through a wider type (exact, or the same bits) where
+        onnxruntime has no Where kernel for it (16-bit ints, uint64, bfloat16)."""
+        via = WHERE_VIA.get(dtype)
+        if via is None:
+            return self.op("Where", [cond, a, b], hint=hint)
+        wide = [self.op("Cast", [v], to=onnx_dtype(via)) for v in (a, b)]
+        return self.op("Cast", [self.op("Where", [cond, *wide])], hint=hint, to=onnx_dtype(dtype))
 
     def shape_of(self, name: str, start: int | None = None, end: int | None = None) -> str:
         """The runtime shape of a value (dims start:end), as an int64 vector."""

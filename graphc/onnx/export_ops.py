@@ -17,9 +17,9 @@ import numpy as np
 
 from ..control.loop import Scan
 from ..ir import Tensor
-from ..ir.dtypes import is_float
+from ..ir.dtypes import is_float, is_int
 from ..ir.leaves import Constant, Parameter, Placeholder
-from ..ops import conv, fused, index, linalg, random, reduce, shape
+from ..ops import conv, fused, index, integer, linalg, random, reduce, shape
 from ..ops import elementwise as ew
 from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
 from . import export_math, export_patterns
@@ -83,7 +83,7 @@ SAME = {
     ew.Asinh: "Asinh", ew.Acosh: "Acosh", ew.Atanh: "Atanh", ew.Erf: "Erf", ew.Tanh: "Tanh", ew.Floor: "Floor",
     ew.Ceil: "Ceil", ew.Round: "Round", ew.Reciprocal: "Reciprocal",
     ew.Isnan: "IsNaN", ew.Isinf: "IsInf", ew.Maximum: "Max", ew.Minimum: "Min", ew.Equal: "Equal",
-    ew.LogicalAnd: "And", ew.LogicalOr: "Or", ew.LogicalNot: "Not", ew.Where: "Where", linalg.MatMul: "MatMul",
+    ew.LogicalAnd: "And", ew.LogicalOr: "Or", ew.LogicalNot: "Not", linalg.MatMul: "MatMul",
 }
 #: comparisons: ONNX orders numbers only, so bool operands are compared as int32
 ORDERS = {ew.Less: "Less", ew.LessEqual: "LessOrEqual", ew.Greater: "Greater", ew.GreaterEqual: "GreaterOrEqual"}
@@ -94,6 +94,11 @@ def _same(e: Emitter, node: Tensor, ins: list) -> str:
     if node.dtype == "float64" and type(node.op) in export_math.FORMS:  # onnxruntime lacks float64 kernels
         return export_math.FORMS[type(node.op)](e, ins[0])
     return e.op(SAME[type(node.op)], ins, hint=node.op.name)
+
+
+@converts(ew.Where)
+def _where(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.where(*ins, node.dtype, hint="where")
 
 
 @converts(*ORDERS)
@@ -122,7 +127,19 @@ def _relu(e: Emitter, node: Tensor, ins: list) -> str:
 
 @converts(ew.Cast)
 def _cast(e: Emitter, node: Tensor, ins: list) -> str:
-    return e.op("Cast", ins, to=onnx_dtype(node.dtype))
+    """Cast; float to int as graphc casts: truncated, out-of-range values saturated, NaN to 0 (ONNX leaves
+    out-of-range conversions undefined)."""
+    src, dst = node.inputs[0].dtype, node.dtype
+    if not (is_float(src) and is_int(dst)):
+        return e.op("Cast", ins, to=onnx_dtype(dst))
+    info = np.iinfo(dst)
+    lo, hi = float(info.min), float(info.max) + 1.0  # powers of two: exact in every float dtype
+    x = ins[0]
+    x = e.op("Where", [e.op("IsNaN", [x]), e.scalar(0, src), x])
+    x = e.op("Max", [x, e.scalar(lo, src)])
+    over = e.op("GreaterOrEqual", [x, e.scalar(hi, src)])
+    y = e.op("Cast", [e.op("Where", [over, e.scalar(0, src), x])], to=onnx_dtype(dst))
+    return e.where(over, e.scalar(info.max, dst), y, dst, hint="cast")
 
 
 @converts(ew.Trunc)
@@ -191,6 +208,77 @@ def _bce(e: Emitter, node: Tensor, ins: list) -> str:
     log_q = e.op("Max", [log1p(e, e.op("Neg", [p]), dt), floor])
     total = e.op("Add", [e.op("Mul", [y, log_p]), e.op("Mul", [e.op("Sub", [e.scalar(1, dt), y]), log_q])])
     return e.op("Neg", [total], hint="binary_cross_entropy")
+
+
+# -- integer arithmetic ------------------------------------------------------------------------
+
+BITWISE = {integer.BitwiseAnd: "BitwiseAnd", integer.BitwiseOr: "BitwiseOr", integer.BitwiseXor: "BitwiseXor",
+           integer.BitwiseNot: "BitwiseNot"}
+
+
+@converts(*BITWISE)
+def _bitwise(e: Emitter, node: Tensor, ins: list) -> str:
+    return e.op(BITWISE[type(node.op)], ins, hint=node.op.name)
+
+
+def _safe_divisor(e: Emitter, node: Tensor, y: str) -> tuple[str, str | None]:
+    """(y with integer zeros replaced by 1, where y was 0): ONNX's integer Mod by 0 is undefined, graphc's is 0."""
+    if is_float(node.dtype):
+        return y, None
+    zero = e.op("Equal", [y, e.scalar(0, node)])
+    return e.where(zero, e.scalar(1, node), y, node.dtype), zero
+
+
+@converts(integer.Fmod)
+def _fmod(e: Emitter, node: Tensor, ins: list) -> str:
+    x, y = ins
+    y, zero = _safe_divisor(e, node, y)
+    r = e.op("Mod", [x, y], fmod=1)
+    return r if zero is None else e.where(zero, e.scalar(0, node), r, node.dtype, hint="fmod")
+
+
+@converts(integer.Mod)
+def _mod(e: Emitter, node: Tensor, ins: list) -> str:
+    """The remainder with the divisor's sign: ONNX's Mod for integers; for floats (where ONNX's Mod must be
+    fmod) the fmod moved by y where it is nonzero and its sign differs from y's."""
+    x, y = ins
+    y, zero = _safe_divisor(e, node, y)
+    if zero is not None:
+        return e.where(zero, e.scalar(0, node), e.op("Mod", [x, y], fmod=0), node.dtype, hint="mod")
+    r = e.op("Mod", [x, y], fmod=1)
+    z = e.scalar(0, node)
+    moved = e.op("And", [e.op("Not", [e.op("Equal", [r, z])]),
+                         e.op("Xor", [e.op("Less", [r, z]), e.op("Less", [y, z])])])
+    return e.op("Where", [moved, e.op("Add", [r, y]), r], hint="mod")
+
+
+@converts(integer.LeftShift, integer.RightShift)
+def _shift(e: Emitter, node: Tensor, ins: list) -> str:
+    """NumPy's shifts with ONNX's BitShift, which takes unsigned integers only: signed values shift as their
+    unsigned bit patterns, an arithmetic right shift of a negative x as ~(~x >> n); shifts by a negative
+    amount or by the width or more give 0 (-1 for a negative x shifted right)."""
+    x, n = ins
+    dtype = node.dtype
+    width = np.iinfo(dtype).bits
+    unsigned = dtype if dtype.startswith("uint") else f"uint{width}"
+    right = isinstance(node.op, integer.RightShift)
+    signed = dtype != unsigned
+    too_far = e.op("GreaterOrEqual", [n, e.scalar(width, node)])
+    out_of_range = e.op("Or", [e.op("Less", [n, e.scalar(0, node)]), too_far])
+    amount = e.op("Cast", [e.where(out_of_range, e.scalar(0, node), n, dtype)], to=onnx_dtype(unsigned))
+    negative = e.op("Less", [x, e.scalar(0, node)]) if signed else None
+    bits = e.op("BitwiseNot", [x]) if right and signed else x
+    bits = e.op("Cast", [bits], to=onnx_dtype(unsigned)) if signed else bits
+    shifted = e.op("BitShift", [bits, amount], direction="RIGHT" if right else "LEFT")
+    shifted = e.op("Cast", [shifted], to=onnx_dtype(dtype)) if signed else shifted
+    if right and signed:  # ~(~x >> n) for negative x, x >> n (logical = arithmetic) otherwise
+        plain = e.op("Cast", [e.op("BitShift", [e.op("Cast", [x], to=onnx_dtype(unsigned)), amount],
+                                   direction="RIGHT")], to=onnx_dtype(dtype))
+        shifted = e.where(negative, e.op("BitwiseNot", [shifted]), plain, dtype)
+    fill = e.scalar(0, node)
+    if right and signed:
+        fill = e.where(negative, e.scalar(-1, node), fill, dtype)
+    return e.where(out_of_range, fill, shifted, dtype, hint=node.op.name)
 
 
 # -- reductions ---------------------------------------------------------------------------------

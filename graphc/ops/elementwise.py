@@ -26,7 +26,7 @@ import sympy as sp
 import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
-from ..ir.dtypes import canonical, is_float, promote
+from ..ir.dtypes import canonical, is_float, is_int, promote, to_numpy
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
@@ -44,8 +44,14 @@ __all__ = ["abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "ata
 X = sp.symbols("x0:3", real=True)
 SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
 
-#: How an op treats operand dtypes: cast to float, to a number, keep, or require bool.
-FLOAT, NUMERIC, ANY, LOGICAL = "float", "numeric", "any", "logical"
+#: How an op treats operand dtypes: cast to float, to a number, keep, require bool, require integers,
+#: or require numbers that are not bool.
+FLOAT, NUMERIC, ANY, LOGICAL, INTEGER, NUMBER = "float", "numeric", "any", "logical", "integer", "number"
+#: kind -> (the dtypes it takes, what it needs in words, the fix)
+_REQUIRED = {
+    INTEGER: (is_int, "integer operands", "cast with gc.cast(x, 'int32') (bool: use logical_and/or/not)"),
+    NUMBER: (lambda d: d != "bool", "int or float operands, not bool", "cast with gc.cast(x, 'int32')"),
+}
 #: The `cost` of an op a polynomial or a libm call computes: tens of operations per element.
 TRANSCENDENTAL = 20
 
@@ -87,6 +93,7 @@ class Elementwise(Op):
                              fix="cast with gc.cast(x, 'float32')")
         if self.kind == LOGICAL and dtype != "bool":
             raise DTypeError(f"{self.name}: needs bool operands, got {desc(*inputs)}")
+        _check_kind(self, inputs, dtype)
         return shape, ("bool" if self.returns_bool else dtype)
 
     def data_inputs(self, inputs: Sequence[Tensor]) -> Sequence[Tensor]:
@@ -179,8 +186,17 @@ def apply(op: Elementwise, *operands: Any) -> Tensor:
         if bad:
             raise DTypeError(f"{op.name}: needs bool operands, got {desc(*ts)}",
                              fix="compare first (x > 0) or cast with gc.cast(x, 'bool')")
+    _check_kind(op, ts, dtype)
     ts = [cast(t, dtype) for t in ts]
     return Tensor.make(op, _align_ranks(ts))
+
+
+def _check_kind(op: Elementwise, ts: Sequence[Tensor], dtype: str) -> None:
+    """INTEGER and NUMBER ops refuse other dtypes with a DTypeError naming the operands and the fix."""
+    if op.kind in _REQUIRED:
+        takes, needs, fix = _REQUIRED[op.kind]
+        if not takes(dtype):
+            raise DTypeError(f"{op.name}: needs {needs}, got {desc(*ts)}", fix=fix)
 
 
 def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:
@@ -519,7 +535,10 @@ class Where(Elementwise):
 
 
 class Cast(Elementwise):
-    """Convert to another dtype (float to int truncates toward zero, like NumPy)."""
+    """Convert to another dtype, as NumPy's astype where NumPy defines it: integers wrap, float to int
+    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even
+    (bfloat16 through float32, as ml_dtypes). A float out of the integer's range saturates and NaN
+    becomes 0 (XLA's rule; NumPy leaves it unspecified, ONNX undefined)."""
 
     name = "cast"
     fields = ("dtype",)
@@ -532,7 +551,11 @@ class Cast(Elementwise):
         return x
 
     def numpy(self, x):
-        return x.astype(self.dtype)
+        if is_float(x.dtype.name) and is_int(self.dtype):
+            return _saturating_int(x, self.dtype)
+        if x.dtype.name == "float64" and self.dtype == "bfloat16":
+            x = x.astype(np.float32)  # ml_dtypes' own conversion from float64 (made explicit)
+        return x.astype(to_numpy(self.dtype))
 
     def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
         return cast(seed, node.inputs[0].dtype) if is_float(self.dtype) else None
@@ -546,6 +569,18 @@ class Cast(Elementwise):
 
 
 WHERE = Where()
+
+
+def _saturating_int(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Float to int truncating toward zero, out-of-range values saturating, NaN to 0."""
+    info = np.iinfo(dtype)
+    t = np.trunc(x.astype(np.float64) if x.dtype.itemsize < 4 or x.dtype.kind == "V" else x)
+    high = t >= 2.0 ** (info.bits - (info.min < 0))  # the powers of two bounding the range are exact floats
+    low = t < float(info.min)
+    out = np.where(high | low | np.isnan(t), 0, t).astype(dtype)
+    out[high] = info.max
+    out[low] = info.min
+    return out
 
 
 class BinaryCrossEntropy(Elementwise):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 
-from .gen import Gen, Line, Val, exact_bits, free_size, hull, is_float
+import graphc as gc
+
+from .gen import Gen, Line, Val, exact_bits, fits, free_size, hull, is_float
 
 
 def _mono(f):
@@ -184,14 +186,54 @@ def compare(g: Gen) -> Line | None:
 
 
 def cast(g: Gen) -> Line | None:
-    to = g.choice(["bool", "int32", "int64", "float32", "float64"])
-    x = g.operand(lambda v: v.exact or (is_float(v) and to.startswith("float")))
+    """A cast to any dtype, of values the target holds (out of range, casts saturate: tests/test_dtypes.py)."""
+    to = g.choice(gc.DTYPES)
+    x = g.operand(lambda v: v.exact or (is_float(v) and gc.ir.is_float(to)))
     v = g.vals[x]
     if to == "bool":
         return (f'gc.cast({x}, "bool")', 0.0, 1.0, 0)
-    if to.startswith("int"):
-        return (f'gc.cast({x}, "{to}")', float(math.trunc(v.lo)), float(math.trunc(v.hi)), 0)
+    if gc.ir.is_int(to):
+        lo, hi = float(math.trunc(v.lo)), float(math.trunc(v.hi))
+        return (f'gc.cast({x}, "{to}")', lo, hi, 0) if fits(to, lo, hi) else None
     return (f'gc.cast({x}, "{to}")', v.lo, v.hi, v.bits if v.exact else None)
+
+
+def _magnitude_bits(v: Val) -> int:
+    """m with every value of v in [-2**m, 2**m)."""
+    return int(max(abs(v.lo), abs(v.hi) + 1)).bit_length()
+
+
+def integer(g: Gen) -> Line | None:
+    """mod and fmod (ints, and exact floats: both are discontinuous), bit ops and shifts on ints."""
+    kind = g.choice(["mod", "fmod", "mod-tensor", "bitwise", "not", "shift"])
+    if kind.startswith(("mod", "fmod")):
+        a = g.operand(lambda v: v.t.dtype != "bool" and v.exact)
+        va = g.vals[a]
+        if kind == "mod-tensor":   # a divisor >= 1 of a's kind
+            b = g.partner(a, lambda v: v.t.dtype != "bool" and v.exact and v.lo >= 0 and is_float(v) == is_float(va))
+            k = g.vals[b].hi + 1
+            return (f"gc.mod({a}, {b} + 1)", 0.0, k, exact_bits(va, g.vals[b]))
+        k = g.choice([2, 3, 5, -3] if not va.t.dtype.startswith("uint") else [2, 3, 5])
+        if kind == "mod":
+            return (f"gc.mod({a}, {k})", *hull(0.0, k), va.bits)
+        return (f"gc.fmod({a}, {k})", max(min(va.lo, 0.0), -abs(k)), min(max(va.hi, 0.0), abs(k)), va.bits)
+    a = g.operand(lambda v: gc.ir.is_int(v.t.dtype))
+    va = g.vals[a]
+    if kind == "not":
+        return (f"gc.bitwise_not({a})", -va.hi - 1, -va.lo - 1, 0)
+    if kind == "shift":
+        n = g.choice([0, 1, 2, 3, gc.ir.dtypes.bits(va.t.dtype), 70])
+        width = gc.ir.dtypes.bits(va.t.dtype)
+        if g.chance(0.5):
+            return (f"gc.left_shift({a}, {n})", *((va.lo * 2 ** n, va.hi * 2 ** n) if n < width else (0.0, 0.0)), 0)
+        if n >= width:
+            return (f"gc.right_shift({a}, {n})", -1.0 if va.lo < 0 else 0.0, 0.0, 0)
+        return (f"gc.right_shift({a}, {n})", float(math.floor(va.lo / 2 ** n)), float(math.floor(va.hi / 2 ** n)), 0)
+    b = g.partner(a, lambda v: gc.ir.is_int(v.t.dtype))
+    m = max(_magnitude_bits(va), _magnitude_bits(g.vals[b]))
+    op = g.choice(["gc.bitwise_and", "gc.bitwise_or", "gc.bitwise_xor", "{} & {}", "{} | {}", "{} ^ {}"])
+    expr = op.format(a, b) if "{}" in op else f"{op}({a}, {b})"
+    return (expr, -(2.0 ** m), 2.0 ** m - 1, 0)
 
 
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "argmax", "argmin")
@@ -303,7 +345,7 @@ def index(g: Gen) -> Line | None:
     kind = g.choice(["getitem", "getitem", "slice_axis", "take", "one_hot"])
     if kind == "one_hot":
         depth = int(g.rng.integers(1, 5))
-        i = g.operand(lambda v: v.t.dtype.startswith("int") and v.lo >= 0 and v.hi < depth,
+        i = g.operand(lambda v: gc.ir.is_int(v.t.dtype) and v.lo >= 0 and v.hi < depth,
                       dtype=g.choice(["int32", "int64"]))
         return (f"gc.one_hot({i}, {depth}, {g.choice(['float32', 'float64', 'int32'])!r})", 0.0, 1.0, 0)
     x = g.operand(lambda v: v.t.ndim > 0)
@@ -445,7 +487,8 @@ def loss(g: Gen) -> Line | None:
 #: (name, family, weight): the names are what --exclude takes.
 FAMILIES = [
     ("unary", unary, 5.0), ("binary", binary, 5.0), ("scalar", scalar, 2.0), ("compare", compare, 3.0),
-    ("cast", cast, 1.0), ("reduce", reduce, 4.0), ("softmax", softmax, 2.0), ("reshape", reshape, 3.0),
+    ("cast", cast, 1.0), ("integer", integer, 1.5), ("reduce", reduce, 4.0), ("softmax", softmax, 2.0),
+    ("reshape", reshape, 3.0),
     ("index", index, 3.0), ("join", join, 2.0), ("matmul", matmul, 2.0), ("conv", conv, 1.5),
     ("scan", scan, 1.0), ("loss", loss, 0.7),
 ]
