@@ -22,7 +22,7 @@ from ..ir.node import Op
 from . import args, reduce
 from .axes import broadcast_to, constant, ones_like, reshape
 from .operands import as_tensors, desc
-from .shape import expand_dims, squeeze, transpose
+from .shape import concatenate, expand_dims, squeeze, transpose
 from .window import Window, sizes, window
 
 #: the user-facing functions of this family: what graphc.ops (and gc) export
@@ -272,18 +272,32 @@ def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: An
     if n is None or any(v is None for v in x.shape[2:]):
         raise ShapeError(f"{op}: needs an input of static shape, got {desc(x)}",
                          fix="give the placeholder its batch and spatial sizes")
-    spatial = []
+    # output_padding first uncrops the high padding; what it adds past that is never reached by a window: zeros,
+    # appended. So the op's window (low, high - output_padding) maps the output back onto exactly x's positions
+    pads, spatial, zeros = [], [], []
     for a, (size, k, s, d, p) in enumerate(zip(x.shape[2:], win.kernel, win.stride, win.dilation, extra_sizes)):
         lo, hi = win.pads(a)
-        spatial.append((size - 1) * s - lo - hi + d * (k - 1) + p + 1)
+        pads += [lo, max(hi - p, 0)]
+        zeros.append(max(p - hi, 0))
+        spatial.append((size - 1) * s - lo - hi + d * (k - 1) + p + 1 - zeros[-1])
     if any(v < 1 for v in spatial):
         raise ShapeError(f"{op}: input {desc(x)} with kernel {win.kernel} and padding {win.padding} gives an "
-                         f"output of spatial size {tuple(spatial)}", fix="lower the padding")
-    donor = broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), (n, w.shape[1] * groups) + tuple(spatial))
+                         f"output of spatial size {tuple(v + z for v, z in zip(spatial, zeros))}",
+                         fix="lower the padding")
+    win = Window(op, win.kernel, win.stride, tuple(pads), win.dilation)
+    c_out = w.shape[1] * groups
+    donor = broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), (n, c_out) + tuple(spatial))
     if rank == 1:
-        return squeeze(Tensor.make(ConvGradInput(win.lifted(), groups),
-                                   [expand_dims(x, 2), expand_dims(w, 2), expand_dims(donor, 2)]), 2)
-    return Tensor.make(ConvGradInput(win, groups), [x, w, donor])
+        y = squeeze(Tensor.make(ConvGradInput(win.lifted(), groups),
+                                [expand_dims(x, 2), expand_dims(w, 2), expand_dims(donor, 2)]), 2)
+    else:
+        y = Tensor.make(ConvGradInput(win, groups), [x, w, donor])
+    for a, z in enumerate(zeros):
+        if z:
+            shape = list(y.shape)
+            shape[2 + a] = z
+            y = concatenate([y, broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), tuple(shape))], 2 + a)
+    return y
 
 
 def conv_transpose1d(x: Any, w: Any, stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
