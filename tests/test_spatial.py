@@ -82,6 +82,7 @@ def test_im2col_and_col2im_match_torch(rng, backend, torch_key):
     (1, (2, 4, 5), (4, 2, 3), 2, 1, 1, 2, 1),
     (2, (2, 4, 5, 6), (4, 3, 3, 2), (2, 3), (1, 0), (1, 2), 2, (2, 1)),
     (3, (1, 2, 3, 4, 3), (2, 2, 2, 3, 2), 2, (0, 1, 1), 1, 1, (1, 1, 2)),
+    (2, (1, 2, 1, 3), (2, 1, 3, 2), 1, (1, 0), (1, 0), 2, (2, 1)),  # output_padding past the stride (fuzz finding)
 ])
 def test_conv_transpose_matches_torch(rng, rank, shape, wshape, stride, padding, output_padding, groups, dilation,
                                       backend, torch_key):
