@@ -251,6 +251,17 @@ def _sample_graphs():
     averaged = gc.avg_pool2d(x, 3, stride=2, padding=1)
     conv = [y, pooled, averaged, gc.global_avg_pool2d(x)]
     conv += gc.grad(gc.sum(y * y) + gc.sum(pooled * pooled) + gc.sum(averaged * averaged), [x, w])
+    # 1-D and 3-D windows, ceil mode, dilated and over-padded pools, pads left out of the count, transposed convs
+    v = gc.placeholder((1, 2, 5, 4, 6), "float32", name="v")
+    k3 = gc.placeholder((2, 2, 2, 3, 2), "float32", name="k3")
+    vv, k3v = f32(1, 2, 5, 4, 6), f32(2, 2, 2, 3, 2)
+    y3 = gc.conv3d(v, k3, stride=(1, 2, 1), padding=((1, 0), (1, 1), (0, 2)), dilation=(2, 1, 1))
+    windows = [gc.max_pool2d(x, 3, stride=2, padding=2, dilation=(1, 2), ceil_mode=True),
+               gc.avg_pool2d(x, 2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+               gc.avg_pool3d(v, 2, ceil_mode=True), gc.max_pool1d(x[:, :, 0], 3, stride=2, padding=1),
+               gc.conv1d(x[:, :, 1], w[:2, :, 0], padding=(2, 1), groups=2),
+               gc.conv_transpose2d(x, w[:2], stride=2, padding=1, output_padding=1)]
+    conv_nd = [y3, *windows] + gc.grad(gc.sum(y3 * y3) + sum(gc.sum(t * t) for t in windows), [x, w, v, k3])
     free = gc.placeholder((None, 4), "float32", name="free")  # free dims: count, broadcast_like
     fv = f32(3, 4)
     dyn = [gc.mean(free, 0), gc.var(free, 0, ddof=1)] + gc.grad(gc.sum(gc.mean(free, 1) * 2.0), [free])
@@ -263,6 +274,7 @@ def _sample_graphs():
             gc.cast(a * 1e10, "int32"), gc.cast(a * 300, "uint8")]
     return [([a, b, u], unary, [av, bv, uv]), ([a, b, u], logic + binary, [av, bv, uv]),
             ([a, b, i, u], reduce + shapes + grads, [av, bv, iv, uv]), ([x, w], conv, [xv, wv]), ([free], dyn, [fv]),
+            ([x, w, v, k3], conv_nd, [xv, wv, vv, k3v]),
             ([a, b, k, n], ints, [av, bv, kv, nv])]
 
 
@@ -284,7 +296,7 @@ def test_the_samples_exercise_every_converter():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("sample", range(6))
+@pytest.mark.parametrize("sample", range(7))
 def test_each_converter_matches_graphc(sample, backend):
     inputs, outputs, args = _sample_graphs()[sample]
     model = export(outputs, inputs=inputs)

@@ -10,6 +10,7 @@ ONNX form; `unexportable` lists every such op of a graph at once.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Callable, Iterable
 
@@ -486,24 +487,33 @@ def _scatter_add(e: Emitter, node: Tensor, ins: list) -> str:
 
 # -- convolution --------------------------------------------------------------------------------
 
-def _pads(win: conv.Window) -> list[int]:
-    """graphc's (top, bottom, left, right) as ONNX's (top, left, bottom, right)."""
-    t, b, l, r = win.padding  # noqa: E741 - the padding's order
-    return [t, l, b, r]
+def onnx_pads(win: conv.Window, high: list | None = None) -> list[int]:
+    """graphc's (low, high) pair per axis as ONNX's pads: every low, then every high (`high` replacing them)."""
+    lows = [win.pads(a)[0] for a in range(win.rank)]
+    highs = high if high is not None else [win.pads(a)[1] for a in range(win.rank)]
+    return lows + list(highs)
+
+
+def _attrs(win: conv.Window) -> dict:
+    return dict(kernel_shape=list(win.kernel), strides=list(win.stride), dilations=list(win.dilation))
 
 
 def _static_spatial(node: Tensor, *ts: Tensor) -> None:
     for t in ts:
         if None in t.shape[2:]:
             raise ExportError(f"export: {node.op.name} of {t.type_str()} needs fixed spatial sizes",
-                              fix="give the image placeholder fixed height and width")
+                              fix="give the image placeholder fixed spatial sizes")
 
 
-@converts(conv.Conv2d)
-def _conv2d(e: Emitter, node: Tensor, ins: list) -> str:
+def _extended_high(win: conv.Window, shape: tuple) -> list[int]:
+    """The high padding that reaches as far as the windows read (past the padding for a ceil-mode last window)."""
+    return [e - n - win.pads(a)[0] for a, (n, e) in enumerate(zip(shape[2:], win.extents(shape)))]
+
+
+@converts(conv.Conv)
+def _conv(e: Emitter, node: Tensor, ins: list) -> str:
     win = node.op.window
-    return e.op("Conv", ins, hint="conv2d", kernel_shape=list(win.kernel), strides=list(win.stride),
-                pads=_pads(win), dilations=list(win.dilation), group=node.op.groups)
+    return e.op("Conv", ins, hint=node.op.name, pads=onnx_pads(win), group=node.op.groups, **_attrs(win))
 
 
 @converts(conv.ConvGradInput)
@@ -514,13 +524,11 @@ def _conv_grad_input(e: Emitter, node: Tensor, ins: list) -> str:
     _static_spatial(node, node.inputs[0], node.inputs[2])
     spatial, out = node.inputs[2].shape[2:], node.inputs[0].shape[2:]
     extra = []
-    for axis in (0, 1):
-        s, d, k = win.stride[axis], win.dilation[axis], win.kernel[axis]
-        pad = win.padding[2 * axis] + win.padding[2 * axis + 1]
-        extra.append(spatial[axis] + pad - (s * (out[axis] - 1) + d * (k - 1) + 1))
-    return e.op("ConvTranspose", [gy, w], hint="conv2d_grad_input", kernel_shape=list(win.kernel),
-                strides=list(win.stride), pads=_pads(win), dilations=list(win.dilation), group=node.op.groups,
-                output_padding=extra)
+    for a in range(win.rank):
+        s, d, k = win.stride[a], win.dilation[a], win.kernel[a]
+        extra.append(spatial[a] + sum(win.pads(a)) - (s * (out[a] - 1) + d * (k - 1) + 1))
+    return e.op("ConvTranspose", [gy, w], hint=node.op.name, pads=onnx_pads(win), group=node.op.groups,
+                output_padding=extra, **_attrs(win))
 
 
 @converts(conv.ConvGradWeight)
@@ -530,54 +538,60 @@ def _conv_grad_weight(e: Emitter, node: Tensor, ins: list) -> str:
     x, gy, _ = ins
     win, groups = node.op.window, node.op.groups
     _static_spatial(node, node.inputs[0], node.inputs[1])
-    c, h, w = node.inputs[0].shape[1:]
-    o, ho, wo = node.inputs[1].shape[1:]
-    cg, og = c // groups, o // groups
+    c, *spatial = node.inputs[0].shape[1:]
+    o, *out = node.inputs[1].shape[1:]
+    rest = list(range(3, 3 + win.rank))
+    swap = [1, 0] + [a - 1 for a in rest]
     if groups == 1:
-        xs = e.op("Transpose", [x], perm=[1, 0, 2, 3])
-        gs = e.op("Transpose", [gy], perm=[1, 0, 2, 3])
+        xs, gs = e.op("Transpose", [x], perm=swap), e.op("Transpose", [gy], perm=swap)
     else:  # channels ordered group-major: (group, batch)
-        xs = e.op("Reshape", [x, e.ints([0, groups, cg, h, w])])
-        xs = e.op("Reshape", [e.op("Transpose", [xs], perm=[2, 1, 0, 3, 4]), e.ints([cg, -1, h, w])])
-        gs = e.op("Reshape", [gy, e.ints([0, groups, og, ho, wo])])
-        gs = e.op("Reshape", [e.op("Transpose", [gs], perm=[1, 2, 0, 3, 4]), e.ints([o, -1, ho, wo])])
-    full = e.op("Conv", [xs, gs], kernel_shape=[ho, wo], strides=list(win.dilation), pads=_pads(win),
+        cg, og = c // groups, o // groups
+        xs = e.op("Reshape", [x, e.ints([0, groups, cg, *spatial])])
+        xs = e.op("Reshape", [e.op("Transpose", [xs], perm=[2, 1, 0, *rest]), e.ints([cg, -1, *spatial])])
+        gs = e.op("Reshape", [gy, e.ints([0, groups, og, *out])])
+        gs = e.op("Reshape", [e.op("Transpose", [gs], perm=[1, 2, 0, *rest]), e.ints([o, -1, *out])])
+    full = e.op("Conv", [xs, gs], kernel_shape=list(out), strides=list(win.dilation), pads=onnx_pads(win),
                 dilations=list(win.stride), group=groups)
-    kh, kw = win.kernel
-    cut = e.op("Slice", [full, e.ints([0, 0]), e.ints([kh, kw]), e.ints([2, 3])])
-    return e.op("Transpose", [cut], perm=[1, 0, 2, 3], hint="conv2d_grad_weight")
+    axes = list(range(2, 2 + win.rank))
+    cut = e.op("Slice", [full, e.ints([0] * win.rank), e.ints(list(win.kernel)), e.ints(axes)])
+    return e.op("Transpose", [cut], perm=swap, hint=node.op.name)
 
 
 @converts(conv.Patches)
 def _patches(e: Emitter, node: Tensor, ins: list) -> str:
-    """im2col: the input padded with `fill`, then one strided Slice per kernel position, stacked last."""
+    """im2col: the input padded with `fill` as far as the windows read, one strided Slice per kernel
+    element, stacked on a last axis and reshaped to the kernel's axes."""
     win = node.op.window
+    x_shape = node.inputs[0].shape
     _static_spatial(node, node.inputs[0])
-    ho, wo = node.shape[2:4]
-    t, b, l, r = win.padding  # noqa: E741 - the padding's order
+    out = node.shape[2:2 + win.rank]
+    high = _extended_high(win, x_shape)
     x = ins[0]
-    if any(win.padding):
-        x = e.op("Pad", [x, e.ints([0, 0, t, l, 0, 0, b, r]), e.scalar(node.op.fill, node)], mode="constant")
-    (sh, sw), (dh, dw) = win.stride, win.dilation
-    rows = []
-    for i in range(win.kernel[0]):
-        cols = []
-        for j in range(win.kernel[1]):
-            ends = [i * dh + sh * (ho - 1) + 1, j * dw + sw * (wo - 1) + 1]
-            part = e.op("Slice", [x, e.ints([i * dh, j * dw]), e.ints(ends), e.ints([2, 3]), e.ints([sh, sw])])
-            cols.append(e.op("Unsqueeze", [part, e.ints([4, 5])]))
-        rows.append(cols[0] if len(cols) == 1 else e.op("Concat", cols, axis=5))
-    return rows[0] if len(rows) == 1 else e.op("Concat", rows, hint="patches", axis=4)
+    if any(onnx_pads(win, high)):
+        pads = [0, 0] + onnx_pads(win, high)[:win.rank] + [0, 0] + high
+        x = e.op("Pad", [x, e.ints(pads), e.scalar(node.op.fill, node)], mode="constant")
+    axes = e.ints(list(range(2, 2 + win.rank)))
+    steps = e.ints(list(win.stride))
+    parts = []
+    for at in itertools.product(*(range(k) for k in win.kernel)):
+        starts = [i * d for i, d in zip(at, win.dilation)]
+        ends = [b + s * (o - 1) + 1 for b, s, o in zip(starts, win.stride, out)]
+        part = e.op("Slice", [x, e.ints(starts), e.ints(ends), axes, steps])
+        parts.append(e.op("Unsqueeze", [part, e.ints([2 + win.rank])]))
+    stacked = parts[0] if len(parts) == 1 else e.op("Concat", parts, axis=2 + win.rank)
+    return e.op("Reshape", [stacked, e.ints([0, 0, *out, *win.kernel])], hint="patches")
 
 
 @converts(conv.Unpatches)
 def _unpatches(e: Emitter, node: Tensor, ins: list) -> str:
-    """col2im: the windows as (N, C kh kw, Ho Wo) columns, added back by ONNX's Col2Im."""
-    cols, donor = ins
+    """col2im: the windows as (N, C K, P) columns (K kernel elements, P windows), added back by Col2Im."""
+    cols, _ = ins
     win = node.op.window
     _static_spatial(node, node.inputs[1])
-    c, h, w = node.shape[1:]
-    kh, kw = win.kernel
-    flat = e.op("Reshape", [e.op("Transpose", [cols], perm=[0, 1, 4, 5, 2, 3]), e.ints([0, c * kh * kw, -1])])
-    return e.op("Col2Im", [flat, e.ints([h, w]), e.ints([kh, kw])], hint="unpatches", pads=_pads(win),
-                strides=list(win.stride), dilations=list(win.dilation))
+    c, *spatial = node.shape[1:]
+    r = win.rank
+    order = [0, 1, *range(2 + r, 2 + 2 * r), *range(2, 2 + r)]
+    flat = e.op("Reshape", [e.op("Transpose", [cols], perm=order), e.ints([0, c * math.prod(win.kernel), -1])])
+    return e.op("Col2Im", [flat, e.ints(spatial), e.ints(list(win.kernel))], hint="unpatches",
+                pads=onnx_pads(win, _extended_high(win, node.shape)), strides=list(win.stride),
+                dilations=list(win.dilation))

@@ -48,17 +48,24 @@ def reads(node: Tensor) -> list:
 
 
 def _window_attrs(win: conv.Window) -> dict:
-    t, b, l, r = win.padding  # noqa: E741 - the padding's order
-    return dict(kernel_shape=list(win.kernel), strides=list(win.stride), pads=[t, l, b, r])
+    lows = [win.pads(a)[0] for a in range(win.rank)]
+    highs = [win.pads(a)[1] for a in range(win.rank)]
+    return dict(kernel_shape=list(win.kernel), strides=list(win.stride), pads=lows + highs)
 
 
 def _pooled(node: Tensor, fill: float) -> Tensor | None:
-    """The Patches of fill `fill` that `node` reduces over its window axes (4, 5), or None."""
-    if not isinstance(node.op, (Sum, reduce.Max)) or node.op.axes != (4, 5) or node.op.keepdims:
+    """The Patches of fill `fill` that `node` reduces over its kernel axes, or None. Only windows whose
+    padding is below the kernel and without ceil mode (onnxruntime refuses larger pads, and ONNX's
+    ceil-mode rule for the last window is not graphc's)."""
+    if not isinstance(node.op, (Sum, reduce.Max)) or node.op.keepdims:
         return None
     p = node.inputs[0]
-    same = isinstance(p.op, conv.Patches) and (p.op.fill == fill or (math.isnan(p.op.fill) and math.isnan(fill)))
-    return p if same and None not in p.inputs[0].shape[2:] else None
+    if not isinstance(p.op, conv.Patches) or p.op.fill != fill or None in p.inputs[0].shape[2:]:
+        return None
+    win = p.op.window
+    small = all(max(win.pads(a)) < win.kernel[a] for a in range(win.rank))
+    kernel_axes = tuple(range(2 + win.rank, 2 + 2 * win.rank))
+    return p if node.op.axes == kernel_axes and small and not win.ceil else None
 
 
 @pattern(reduce.Max)
@@ -82,7 +89,7 @@ def _avg_pool(node: Tensor) -> Match | None:
     """sum(patches(x), axes=(4, 5)) / (kh kw): AveragePool counting the padding (graphc's avg_pool2d)."""
     total, count = node.inputs
     p = _pooled(total, 0.0)
-    if p is None or p.op.window.dilation != (1, 1) or scalar_const(count) != math.prod(p.op.window.kernel) \
+    if p is None or set(p.op.window.dilation) != {1} or scalar_const(count) != math.prod(p.op.window.kernel) \
             or node.shape != total.shape:
         return None
     x, win = p.inputs[0], p.op.window

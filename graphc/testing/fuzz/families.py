@@ -7,6 +7,9 @@ value is rounded.
 from __future__ import annotations
 
 import math
+from typing import Sequence
+
+import numpy as np
 
 import graphc as gc
 
@@ -412,32 +415,79 @@ def matmul(g: Gen) -> Line | None:
     return (form.format(a, b), terms * min(0.0, *p), terms * max(0.0, *p), bits)
 
 
+def _per_axis(g: Gen, rank: int, values: Sequence[int]) -> tuple[int, ...]:
+    """One size for every spatial axis (often), or one each."""
+    if g.chance(0.6):
+        return (g.choice(values),) * rank
+    return tuple(g.choice(values) for _ in range(rank))
+
+
+def _spec(sizes: tuple[int, ...]) -> str:
+    """sizes as an argument: one int where they agree."""
+    return str(sizes[0]) if len(set(sizes)) == 1 else str(sizes)
+
+
+def _pads(g: Gen, most: tuple[int, ...]) -> str:
+    """A padding argument: an int, or a (low, high) pair per axis, each side at most `most` on its axis."""
+    if g.chance(0.4):
+        return str(int(g.rng.integers(0, min(most) + 1)))
+    return str(tuple((int(g.rng.integers(0, m + 1)), int(g.rng.integers(0, m + 1))) for m in most))
+
+
 def conv(g: Gen) -> Line | None:
-    kind = g.choice(["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"])
-    rank = 3 if kind == "conv1d" else 4
-    batch = None if g.free and g.chance(0.4) else g.choice([1, 2])
-    like = (batch, g.choice([1, 2, 3])) + tuple(g.choice([1, 2, 3, 4, 5]) for _ in range(rank - 2))
-    x = g.operand(lambda v: is_float(v) and v.t.ndim == rank and None not in v.t.shape[1:] and 0 not in v.t.shape[1:],
-                  dtype=g.fdt, shape=like)
+    """Convolutions, transposed convolutions, pools and im2col/col2im over 1 to 3 spatial axes, with strides,
+    dilations, asymmetric padding (past half the kernel where it cannot leave a window empty), ceil_mode."""
+    kind = g.choice(["conv", "conv", "conv_transpose", "max_pool", "avg_pool", "im2col", "fold",
+                     "global_avg_pool2d"])
+    rank = 2 if kind == "global_avg_pool2d" else g.choice([1, 2, 2, 3])
+    batch = None if g.free and g.chance(0.4) and kind not in ("conv_transpose", "fold") else g.choice([1, 2])
+    like = (batch, g.choice([1, 2, 3])) + tuple(g.choice([1, 2, 3, 4, 5]) for _ in range(rank))
+    x = g.operand(lambda v: is_float(v) and v.t.ndim == rank + 2 and None not in v.t.shape[1:]
+                  and 0 not in v.t.shape[1:], dtype=g.fdt, shape=like)
     v = g.vals[x]
     c = v.t.shape[1]
-    k = g.choice([1, 2, 3])
+    k = _per_axis(g, rank, [1, 2, 3])
+    stride = _per_axis(g, rank, [1, 2])
     if kind == "global_avg_pool2d":
         return (f"gc.global_avg_pool2d({x})", v.lo, v.hi, None)
-    if kind.endswith("pool2d"):
-        stride = g.choice(["", f", stride={g.choice([1, 2])}"])
-        pad = f", padding={int(g.rng.integers(0, k // 2 + 1))}" if g.chance(0.4) else ""
-        exact = kind == "max_pool2d" and v.exact
-        return (f"gc.{kind}({x}, {k}{stride}{pad})", min(v.lo, 0.0), max(v.hi, 0.0), v.bits if exact else None)
+    ceil = g.chance(0.3)
+    if kind in ("max_pool", "avg_pool"):
+        include = kind == "avg_pool" and g.chance(0.5)
+        dilation = _per_axis(g, rank, [1, 2]) if include or g.chance(0.5) else (1,) * rank
+        # no window may hold only padding: sides below the kernel at dilation 1 (a dilated max pool unpadded)
+        most = k if include else tuple(0 if d > 1 else n - 1 for n, d in zip(k, dilation))
+        opts = f"stride={_spec(stride)}, padding={_pads(g, most)}, dilation={_spec(dilation)}, ceil_mode={ceil}"
+        if kind == "avg_pool":
+            opts += f", count_include_pad={include}"
+        exact = kind == "max_pool" and v.exact
+        return (f"gc.{kind}{rank}d({x}, {_spec(k)}, {opts})", min(v.lo, 0.0), max(v.hi, 0.0),
+                v.bits if exact else None)
+    dilation = _per_axis(g, rank, [1, 2])
+    window = f"{_spec(k)}, {_spec(stride)}, {_pads(g, k)}, {_spec(dilation)}"
+    if kind == "im2col":
+        return (f"gc.im2col({x}, {window})", min(v.lo, 0.0), max(v.hi, 0.0), v.bits if v.exact else None)
+    if kind == "fold":
+        terms = int(np.prod(k))
+        spatial = tuple(v.t.shape[2:])
+        return (f"gc.col2im(gc.im2col({x}, {window}), {spatial}, {window})", -v.mag * terms, v.mag * terms, None)
     groups = c if c > 1 and g.chance(0.3) else 1
     out = groups * g.choice([1, 2])
-    w = g.fresh((out, c // groups, k) + ((g.choice([1, 2]),) if rank == 4 else ()), v.t.dtype)
-    opts = [f"stride={g.choice([1, 2])}", f"padding={g.choice(['0', '1', PAD_SAME])}", f"dilation={g.choice([1, 2])}"]
-    opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
-    terms = (c // groups) * k * 2
+    if kind == "conv_transpose":
+        w = g.fresh((c, out // groups) + k, v.t.dtype)
+        extra = tuple(g.choice(range(max(s, d))) for s, d in zip(stride, dilation))
+        opts = f"{_spec(stride)}, {_spec(tuple(n // 2 for n in k))}, {_spec(extra)}, {groups}, {_spec(dilation)}"
+        line = f"gc.conv_transpose{rank}d({x}, {w}, {opts})"
+        terms = (c // groups) * int(np.prod(k))
+    else:
+        w = g.fresh((out, c // groups) + k, v.t.dtype)
+        opts = [f"stride={_spec(stride)}", f"padding={g.choice([_pads(g, k), PAD_SAME])}",
+                f"dilation={_spec(dilation)}"]
+        opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
+        line = f"gc.conv{rank}d({x}, {w}{''.join(', ' + o for o in opts)})"
+        terms = (c // groups) * int(np.prod(k))
     m = v.mag * g.vals[w].mag * terms
     bits = None if exact_bits(v, g.vals[w]) is None else v.bits + g.vals[w].bits
-    return (f"gc.{kind}({x}, {w}{''.join(', ' + o for o in opts)})", -m, m, bits)
+    return (line, -m, m, bits)
 
 
 PAD_SAME = '"same"'
