@@ -43,7 +43,7 @@ PARTIAL_WRITES = (ScatterAdd, ScatterSlice)
 INDEX_CHECKS = (Take, ScatterAdd)
 
 #: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
-_LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
+_LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "pow")
 #: ScalarPrinter.math functions libdevice has (others stay the CPU's inline arithmetic)
 _LIBDEVICE_MATH = ("exp", "expm1", "log", "log1p", "tanh", "erf")
 #: the special registers of the grid (NVPTX) and the host emulation's argument order
@@ -54,9 +54,9 @@ class LibdevicePrinter(ScalarPrinter):
     """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...).
 
     Without libdevice, exp/expm1/log/log1p/tanh stay the CPU's inline polynomials (plain arithmetic,
-    fine on NVPTX) and a kernel needing sin, cos, erf or a general pow runs on the host instead. Opaque
-    functions (sigmoid, softplus, ...) are their expansions, printed by this class, so they reach
-    libdevice too.
+    fine on NVPTX) and a kernel needing sin, cos, tan, the inverse or hyperbolic functions, erf or a
+    general pow runs on the host instead. Opaque functions (sigmoid, softplus, ...) are their
+    expansions, printed by this class, so they reach libdevice too.
     """
 
     def _nv(self, name: str, *args: ir.Value) -> ir.Value:
@@ -67,6 +67,10 @@ class LibdevicePrinter(ScalarPrinter):
 
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
         return self._nv(stem, *args) if stem in _LIBDEVICE_STEMS else super().call(stem, *args)
+
+    def libm(self, name: str, *args: ir.Value) -> ir.Value:
+        """asinh, acosh, atanh: libdevice's."""
+        return self._nv(name, *args)
 
     def math(self, name: str, x: ir.Value) -> ir.Value:
         """exp, expm1, log, log1p, tanh, erf: libdevice's (the CPU's inline polynomials are for vectorizing)."""
@@ -252,7 +256,7 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     g, index_view, _ = k.inputs
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
-    if not out.dtype.startswith("float") or ctx.dtype(g.buffer) != out.dtype:
+    if out.dtype not in ("float32", "float64") or ctx.dtype(g.buffer) != out.dtype:
         raise Unsupported(f"scatter_add of {ctx.dtype(g.buffer)} into {out.dtype}")
     src = ctx.operand(g, g.shape)
     with kf.parallel(g.shape) as idx:

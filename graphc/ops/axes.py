@@ -236,12 +236,23 @@ class Monoid(Reduce):
 
     @classmethod
     def accumulator(cls, dtype: str) -> str:
-        """The dtype partial results of a reduction to `dtype` are held in."""
-        return cls.float_accumulator if cls.float_accumulator and is_float(dtype) else dtype
+        """The dtype partial results of a reduction to `dtype` are held in (16-bit floats: at least
+        float32, which is where they compute)."""
+        if cls.float_accumulator and is_float(dtype):
+            return cls.float_accumulator
+        return "float32" if dtype in ("float16", "bfloat16") else dtype
 
     def kernel_body(self, x: sp.Expr) -> sp.Expr:
         """The value each element enters the fold as: itself."""
         return x
+
+    def numpy(self, x):
+        """16-bit floats fold in the accumulator's dtype and round once at the end, as compiled kernels
+        (and PyTorch's CPU sums) do; NumPy's own float16 sum pairs in float32, ml_dtypes' bfloat16 sum
+        rounds every partial sum to bfloat16."""
+        if x.dtype.name in ("float16", "bfloat16"):
+            x = x.astype(self.accumulator(x.dtype.name))
+        return super().numpy(x)
 
 
 class Sum(Monoid):

@@ -43,6 +43,8 @@ class MatMul(Op):
         return shape, a.dtype
 
     def numpy(self, a, b):
+        if a.dtype.name in ("float16", "bfloat16"):  # products summed in float32, rounded once
+            return np.matmul(a.astype(np.float32), b.astype(np.float32))
         return np.matmul(a, b)
 
     def format(self, args):
