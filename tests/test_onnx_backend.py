@@ -52,7 +52,12 @@ class _Backend(GraphcBackend):
 
 
 #: Tests that fail on graphc and why (xfail, strict: a pass is reported so the entry is removed).
-KNOWN_FAILURES: dict[str, str] = {}
+KNOWN_FAILURES: dict[str, str] = {
+    r"^test_attention_4d_causal_fp16(_expanded)?_cpu$":
+        "float16 rounding: graphc computes each op in float32 and rounds once, the NumPy reference rounds "
+        "inside the matmul and softmax too; 2 of 192 outputs differ by 2 ulp (> rtol 1e-3), and graphc's are "
+        "the closer to a float64 evaluation (max error 3.96e-4 vs the reference's 4.91e-4)",
+}
 
 _suite = onnx.backend.test.BackendTest(_Backend, __name__)
 _suite.exclude(r"_cuda$")

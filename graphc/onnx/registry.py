@@ -55,6 +55,8 @@ def onnx_dtype(elem_type: int, what: str) -> str:
         np_dtype = helper.tensor_dtype_to_np_dtype(elem_type)
     except (KeyError, ValueError, TypeError):
         np_dtype = None
+    if np_dtype is not None and np.dtype(np_dtype).name in DTYPES:
+        return np.dtype(np_dtype).name  # bfloat16 is ml_dtypes' (kind V)
     if np_dtype is None or np.dtype(np_dtype).kind in "OSUV":
         raise Unsupported(f"{what} has dtype {helper.tensor_dtype_to_string(elem_type)}; "
                           f"graphc supports {', '.join(DTYPES)}")
