@@ -60,7 +60,6 @@ KNOWN_FAILURES: dict[str, str] = {
 }
 
 _suite = onnx.backend.test.BackendTest(_Backend, __name__)
-_suite.exclude(r"_cuda$")
 for _pattern in KNOWN_FAILURES:
     _suite.xfail(_pattern)
 globals().update(_suite.test_cases)

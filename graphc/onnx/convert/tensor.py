@@ -81,19 +81,6 @@ def _nonneg(idx, n: int):
     return G.where(G.less(idx, np.zeros((), idx.dtype)), G.add(idx, np.asarray(n, idx.dtype)), idx)
 
 
-@converter("GatherElements")
-def gather_elements(ctx: NodeCtx):
-    x, idx = ctx.tensor(0), ctx.tensor(1)
-    axis = ctx.axis(ctx.attr("axis", 0), x.ndim)
-    if None in x.shape or None in idx.shape:
-        raise Unsupported("GatherElements with free dims")
-    strides = np.cumprod((x.shape[1:] + (1,))[::-1])[::-1]
-    flat = G.multiply(G.cast(_nonneg(idx, x.shape[axis]), "int64"), np.int64(strides[axis]))
-    grid = np.indices(idx.shape)
-    offset = sum(grid[a] * strides[a] for a in range(x.ndim) if a != axis)
-    return G.take(G.reshape(x, (-1,)), G.add(flat, np.asarray(offset, np.int64)))
-
-
 @converter("OneHot")
 def one_hot(ctx: NodeCtx):
     idx, values = ctx.tensor(0), ctx.tensor(2)
