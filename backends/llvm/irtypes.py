@@ -10,6 +10,7 @@ from typing import Sequence
 
 from llvmlite import ir
 
+from graphc.ir.dtypes import HALVES
 from graphc.ir.errors import BackendError
 
 I1, I8, I16, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
@@ -71,7 +72,7 @@ def compute_type(dtype: str) -> ir.Type:
     """The float type a kernel producing `dtype` computes its float values in (float32 for float32 and
     the 16-bit floats, which x86 has no arithmetic for: F16C converts; double for the rest); integers
     and bools compute in their own types (kernels.value_type)."""
-    return F32 if dtype in ("float16", "bfloat16", "float32") else F64
+    return F32 if dtype in HALVES or dtype == "float32" else F64
 
 
 def is_unsigned(t: ir.Type) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from graphc.ir.dtypes import is_float
+from graphc.ir.dtypes import is_float, is_half
 from graphc.ops import elementwise as ew
 from graphc.ops import fused, index, reduce, shape
 from graphc.ops.index import Slice
@@ -445,7 +445,7 @@ class SoftmaxRows:
     def exps_in(self, ctx: Context, out: Operand) -> Operand | None:
         """Where softmax keeps the exponentials: in its output, unless that is a 16-bit float (they
         stay float32 in a scratch row, so each result rounds once)."""
-        return out if out.dtype in ("float32", "float64") else self.scratch_row(ctx)
+        return self.scratch_row(ctx) if is_half(out.dtype) else out
 
     def emit(self, finish: Callable[[], None], finite_shift: bool = False,
              exps: Operand | None = None) -> None:

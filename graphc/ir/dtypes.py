@@ -32,6 +32,8 @@ import numpy as np
 from .errors import DTypeError
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
+#: the 16-bit floats: stored in 16 bits, computed in float32, each op's result rounded once
+HALVES = ("float16", "bfloat16")
 SIGNED = ("int8", "int16", "int32", "int64")
 UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
 INTS = SIGNED + UNSIGNED
@@ -111,6 +113,11 @@ def _nearest(dtype: np.dtype | None) -> str:
 
 def is_float(dtype: str) -> bool:
     return dtype in FLOATS
+
+
+def is_half(dtype: str) -> bool:
+    """A 16-bit float (see `HALVES`)."""
+    return dtype in HALVES
 
 
 def is_int(dtype: str) -> bool:
