@@ -141,8 +141,8 @@ def promote(*dtypes: str) -> str:
     return "float64" if join == "f*" else join
 
 
-def weak_scalar_dtype(value, partner: str) -> str:
-    """The dtype a Python scalar takes next to a tensor of dtype `partner`."""
+def weak_scalar_dtype(value, partner: str, who: str = "operand") -> str:
+    """The dtype a Python scalar takes next to a tensor of dtype `partner` (`who`: the op, for errors)."""
     if isinstance(value, (bool, np.bool_)):
         return partner
     if isinstance(value, (int, np.integer)):
@@ -151,7 +151,7 @@ def weak_scalar_dtype(value, partner: str) -> str:
         if is_int(partner):
             info = np.iinfo(partner)
             if not info.min <= int(value) <= info.max:
-                raise DTypeError(f"the Python int {value} does not fit the {partner} operand it meets "
+                raise DTypeError(f"{who}: the Python int {value} does not fit the {partner} operand it meets "
                                  f"(range {info.min}..{info.max})",
                                  fix="cast the tensor to a wider dtype first, or use a value in range")
         return partner

@@ -174,7 +174,7 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
 
 def apply(op: Elementwise, *operands: Any) -> Tensor:
     """Apply `op` with NumPy broadcasting and dtype promotion."""
-    ts = as_tensors(*operands)
+    ts = as_tensors(*operands, who=op.name)
     dtype = promote(*(t.dtype for t in ts))
     if op.kind == FLOAT and not is_float(dtype):
         dtype = "float32"

@@ -234,7 +234,7 @@ class MatMulEpilogue(FusedBase):
         return broadcast_dims(self.name, [shape] + [t.shape for t in extra], (a, b) + extra), self.dtype
 
     def numpy(self, a, b, *extra):
-        acc = np.matmul(a, b)
+        acc = np.asarray(MatMul().numpy(a, b)).astype(a.dtype, copy=False)  # the product as the matmul alone rounds it
         shape = np.broadcast_shapes(acc.shape, *(e.shape for e in extra))
         return self.evaluate((ACC,) + input_symbols(self.n_extra), (acc,) + extra, shape, self.dtype)
 
