@@ -26,7 +26,7 @@ import sympy as sp
 import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
-from ..ir.dtypes import canonical, is_float, is_int, promote, to_numpy
+from ..ir.dtypes import canonical, is_float, is_half, is_int, promote, to_numpy
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
@@ -160,7 +160,7 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
     """
     ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
                               returns_bool=returns_bool, symbol=symbol, cost=cost,
-                              numpy=lambda self, *a: numpy(*a),
+                              numpy=lambda self, *a: numpy(*widened(a)),
                               scalar=lambda self, *xs: scalar(*xs),
                               __doc__=f"Elementwise {name}.",
                               __module__=module or sys._getframe(1).f_globals.get("__name__", "__main__"))
@@ -170,6 +170,12 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
         ns["kernel_body"] = lambda self, *xs: kernel(*xs)
     cls = type("".join(part.capitalize() for part in name.split("_")), (Elementwise,), ns)
     return cls()
+
+
+def widened(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """16-bit float operands as float32: an elementwise op computes in float32 and its caller rounds the
+    result once to the 16-bit dtype (NumPy's own float16 exp, say, is not always float32's rounded)."""
+    return [a.astype(np.float32) if is_half(a.dtype.name) else a for a in arrays]
 
 
 def apply(op: Elementwise, *operands: Any) -> Tensor:
@@ -559,6 +565,7 @@ class BinaryCrossEntropy(Elementwise):
         return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(S.log1p(-p), -100))
 
     def numpy(self, p, y):
+        p, y = widened((p, y))
         with np.errstate(divide="ignore"):
             return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
 

@@ -161,7 +161,7 @@ class FusedBase(Op):
                           "before optimizing it", loc=node.loc)
 
     def evaluate(self, params: tuple, arrays: Sequence[np.ndarray], shape: tuple, dtype: str) -> np.ndarray:
-        out = compile_body(params, self.lets, self.body)(*arrays)
+        out = compile_body(params, self.lets, self.body)(*ew.widened(arrays))  # 16-bit: per-op rounding in the body
         return np.broadcast_to(np.asarray(out, dtype=dtype), shape)
 
 
