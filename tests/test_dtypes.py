@@ -173,6 +173,26 @@ def test_bfloat16_rounding_matches_ml_dtypes():
         np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("to", ["float16", "bfloat16"])
+def test_doubles_and_wide_ints_round_once_to_16_bit_floats(backend, to):
+    """Near every tie, a double or an int64 rounds to the 16-bit float directly, as NumPy and ml_dtypes
+    do: through float32 it would round twice (1 + 2**-8 + 2**-30 is 1 + 2**-8 in float32, a bfloat16 tie)."""
+    _needs(to)
+    rng = np.random.default_rng(12)
+    base = rng.normal(size=300) * 2.0 ** rng.integers(-20, 15, 300)
+    with np.errstate(all="ignore"):
+        near = base.astype(to_numpy(to)).astype(np.float64)
+        ties = near + np.abs(np.spacing(base.astype(to_numpy(to)))).astype(np.float64) / 2
+    doubles = np.concatenate([ties, ties * (1 + 2.0 ** -40), ties * (1 - 2.0 ** -40), [np.nan, np.inf, -0.0, 1e300]])
+    ints = np.concatenate([rng.integers(-2 ** 40, 2 ** 40, 300), [2 ** 24 + 2 ** 16 + 1, 2 ** 11 + 1, 2049]])
+    for a in (doubles, ints.astype(np.int64)):
+        with np.errstate(all="ignore"):
+            want = a.astype(to_numpy(to))
+        got = _run(backend, a.dtype.name, lambda x: [gc.cast(x, to)], a)[0]
+        np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
 # -- ops per dtype ---------------------------------------------------------------------------------
 
 def _arith(x, y):

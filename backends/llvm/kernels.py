@@ -134,10 +134,16 @@ def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand],
         store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
 
 
+#: dtypes with values float32 cannot hold: a cast of them to a 16-bit float computes in double
+_WIDER_THAN_FLOAT32 = ("float64", "int32", "int64", "uint32", "uint64")
+
+
 def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequence[Operand], k: Kernel,
                  out_dtype: str) -> Callable[[list[ir.Value]], ir.Value]:
     """The kernel's SymPy body (with its lets) as a `map_loop` compute function."""
     ftype = compute_type(out_dtype)  # the type float values compute in
+    if is_half(out_dtype) and any(op.dtype in _WIDER_THAN_FLOAT32 for op in srcs):
+        ftype = F64  # a cast to a 16-bit float rounds once, from the double (float32 would round twice)
 
     def compute(raws: list[ir.Value]) -> ir.Value:
         env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}

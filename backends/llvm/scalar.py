@@ -20,7 +20,7 @@ from llvmlite import ir
 
 from graphc.ops import scalar as S
 
-from .irtypes import BF16, F16, F32, I1, I32, BF16Type, Unsupported, float_width, intrinsic, is_unsigned
+from .irtypes import BF16, F16, F32, F64, I1, I32, BF16Type, Unsupported, float_width, intrinsic, is_unsigned
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
@@ -48,8 +48,8 @@ def constant(t: ir.Type, value: int | float | bool) -> ir.Constant:
 
 def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     """v as type t, as NumPy casts where NumPy is defined: truth is != 0 (NaN is true), bools are 0/1,
-    integers wrap (sign- or zero-extended by the source's signedness), float16 rounds to nearest even,
-    bfloat16 through float32 as ml_dtypes does. Floats to integers truncate toward zero and saturate,
+    integers wrap (sign- or zero-extended by the source's signedness), 16-bit floats round to nearest
+    even, once (as ml_dtypes rounds a double to bfloat16). Floats to integers truncate toward zero and saturate,
     NaN giving 0 (XLA's rule, `llvm.fpto[su]i.sat`; NumPy's result is unspecified there)."""
     s = v.type
     if s == t:
@@ -57,7 +57,7 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     if isinstance(s, BF16Type):
         return convert(b, _bf16_to_f32(b, v), t)
     if isinstance(t, BF16Type):
-        return _f32_to_bf16(b, convert(b, v, F32))
+        return _f32_to_bf16(b, convert(b, v, F32) if s in (F16, F32) else _f32_rounded_to_odd(b, convert(b, v, F64)))
     if t == I1:
         return b.icmp_unsigned("!=", v, constant(s, 0)) if is_int(s) else b.fcmp_unordered("!=", v, constant(s, 0))
     if is_int(t) and is_int(s):
@@ -78,6 +78,19 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
 def _bf16_to_f32(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     """A bfloat16's bits are the top half of the float32 of the same value."""
     return b.bitcast(b.shl(b.zext(v, I32), ir.Constant(I32, 16)), F32)
+
+
+def _f32_rounded_to_odd(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    """A double as a float32 rounded to odd (toward zero, the last bit set if inexact): rounding that to
+    bfloat16 then rounds the double once, as ml_dtypes does (float32's own rounding would round twice)."""
+    r = b.fptrunc(x, F32)
+    back = b.fpext(r, F64)
+    inexact = b.fcmp_ordered("one", back, x)
+    fabs = intrinsic(b.module, "llvm.fabs.f64", F64, [F64])
+    away = b.and_(inexact, b.fcmp_ordered(">", b.call(fabs, [back]), b.call(fabs, [x])))
+    bits = b.bitcast(r, I32)
+    bits = b.select(away, b.sub(bits, ir.Constant(I32, 1)), bits)
+    return b.bitcast(b.select(inexact, b.or_(bits, ir.Constant(I32, 1)), bits), F32)
 
 
 def _f32_to_bf16(b: ir.IRBuilder, x: ir.Value) -> ir.Value:

@@ -498,8 +498,8 @@ class Where(Elementwise):
 
 class Cast(Elementwise):
     """Convert to another dtype, as NumPy's astype where NumPy defines it: integers wrap, float to int
-    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even
-    (bfloat16 through float32, as ml_dtypes). A float out of the integer's range saturates and NaN
+    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even (once:
+    bfloat16 as ml_dtypes rounds). A float out of the integer's range saturates and NaN
     becomes 0 (XLA's rule; NumPy leaves it unspecified, ONNX undefined)."""
 
     name = "cast"
@@ -515,8 +515,6 @@ class Cast(Elementwise):
     def numpy(self, x):
         if is_float(x.dtype.name) and is_int(self.dtype):
             return _saturating_int(x, self.dtype)
-        if x.dtype.name == "float64" and self.dtype == "bfloat16":
-            x = x.astype(np.float32)  # ml_dtypes' own conversion from float64 (made explicit)
         return x.astype(to_numpy(self.dtype))
 
     def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
