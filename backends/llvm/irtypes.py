@@ -39,7 +39,6 @@ class BF16Type(UIntType):
     _instance_cache: dict = {}
 
 
-U8, U16, U32, U64 = UIntType(8), UIntType(16), UIntType(32), UIntType(64)
 BF16 = BF16Type(16)
 
 #: bytes every working-memory area and scratch part starts on (a cache line, one AVX-512 vector)
@@ -53,7 +52,7 @@ def aligned(n: int) -> int:
 
 #: graphc dtype -> LLVM storage type (bool is one byte, like NumPy; bfloat16 its 16 bits)
 STORAGE = {"bool": I8, "int8": I8, "int16": I16, "int32": I32, "int64": I64,
-           "uint8": U8, "uint16": U16, "uint32": U32, "uint64": U64,
+           "uint8": UIntType(8), "uint16": UIntType(16), "uint32": UIntType(32), "uint64": UIntType(64),
            "float16": F16, "bfloat16": BF16, "float32": F32, "float64": F64}
 
 
@@ -76,12 +75,8 @@ def compute_type(dtype: str) -> ir.Type:
 
 
 def is_unsigned(t: ir.Type) -> bool:
+    """An unsigned integer type (not the bits of a bfloat16)."""
     return isinstance(t, UIntType) and not isinstance(t, BF16Type)
-
-
-def is_float_type(t: ir.Type) -> bool:
-    """A float LLVM computes in (a stored bfloat16's bits are not one)."""
-    return isinstance(t, (ir.HalfType, ir.FloatType, ir.DoubleType))
 
 
 def float_width(t: ir.Type) -> int:

@@ -42,7 +42,7 @@ class to_float16(sp.Function):
 
 
 class to_bfloat16(sp.Function):
-    """x rounded to bfloat16 (nearest even, through float32 as ml_dtypes) and read back (a primitive)."""
+    """x rounded to bfloat16 (nearest even) and read back (a primitive)."""
 
     nargs = 1
     is_real = True
