@@ -328,6 +328,21 @@ def test_16_bit_gradients_flow_in_their_dtype(dtype):
     _same(got[1], got[0])
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_random_uniform_of_16_bit_floats_is_below_1_and_the_same_everywhere(dtype):
+    """11 (float16) or 8 (bfloat16) random bits per number: exact, so never rounded up to 1."""
+    _needs(dtype)
+    key = gc.parameter(np.array([7, 0], np.int64))
+    r = gc.random_uniform(key, (3000,), dtype)
+    draws = [gc.function([], r, backend=b)() for b in [*BACKENDS, "cuda-emulate"]]
+    bits = {"float16": 11, "bfloat16": 8}[dtype]
+    first = draws[0].astype(np.float64)
+    assert first.min() >= 0 and 0.99 < first.max() <= 1 - 2.0 ** -bits and abs(first.mean() - 0.5) < 0.02
+    assert np.array_equal(first * 2 ** bits, np.round(first * 2 ** bits))
+    for d in draws[1:]:
+        assert d.dtype == draws[0].dtype and d.tobytes() == draws[0].tobytes()
+
+
 # -- bad inputs ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, message", [
