@@ -256,8 +256,9 @@ def test_reductions_match_numpy(backend, dtype):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", NUMBERS)
-def test_mod_and_fmod_match_numpy(backend, dtype):
-    """np.remainder and np.fmod, with integer division by 0 (0), MIN % -1 (0) and float signs of zero."""
+def test_floor_divide_mod_and_fmod_match_numpy(backend, dtype):
+    """np.floor_divide, np.remainder and np.fmod, with integer division by 0 (0), MIN % -1 (0), MIN // -1
+    (MIN), and float signs of zero, infinities and NaN."""
     _needs(dtype)
     a, b = _draw(dtype, 6), _draw(dtype, 7, full=False)
     if dtype in INTS:
@@ -265,12 +266,24 @@ def test_mod_and_fmod_match_numpy(backend, dtype):
         a.flat[:3] = [info.min, info.min, 7]
         b.flat[:3] = [np.array(-1).astype(dtype) if info.min < 0 else 1, 0, 0]
     else:
-        a.flat[:4] = np.array([5, -5, 0, np.inf], np.float32).astype(a.dtype)
-        b.flat[:4] = np.array([0, 3, -2, 2], np.float32).astype(a.dtype)
+        a.flat[:8] = np.array([5, -5, 0, np.inf, -0.0, 7, np.nan, 1], np.float32).astype(a.dtype)
+        b.flat[:8] = np.array([0, 3, -2, 2, 2, -np.inf, 1, -0.0], np.float32).astype(a.dtype)
+    wide = a.astype(np.float32) if dtype in ("float16", "bfloat16") else a  # a 16-bit op computes in float32
     with np.errstate(all="ignore"):
-        want = [np.remainder(a, b), np.fmod(a, b), a % b]
-    for g, w in zip(_run(backend, dtype, lambda x, y: [gc.mod(x, y), gc.fmod(x, y), x % y], a, b), want):
+        want = [np.remainder(a, b), np.fmod(a, b), a % b, np.floor_divide(wide, b.astype(wide.dtype)).astype(a.dtype)]
+    got = _run(backend, dtype, lambda x, y: [gc.mod(x, y), gc.fmod(x, y), x % y, x // y], a, b)
+    for g, w in zip(got, want):
         _same(g, w)
+    signs = [np.signbit(v.astype(np.float64)) for v in (got[3], want[3])]
+    assert dtype in INTS or np.array_equal(*signs)
+    if dtype in INTS:  # ONNX's truncating integer Div, exactly: floor_divide(x - fmod(x, y), y)
+        (div,) = _run(backend, dtype, lambda x, y: [gc.floor_divide(x - gc.fmod(x, y), y)], a, b)
+        ok = b != 0
+        with np.errstate(all="ignore"):
+            c_div = np.where(ok, np.fix(a.astype(np.float64) / np.where(ok, b, 1)), 0)
+        info = np.iinfo(dtype)  # where float64 holds the quotient exactly, and it does not overflow
+        fine = ok & (np.abs(a.astype(np.float64)) < 2 ** 52) & (c_div >= info.min) & (c_div <= info.max)
+        np.testing.assert_array_equal(div[fine].astype(np.float64), c_div[fine])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

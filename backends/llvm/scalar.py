@@ -403,6 +403,37 @@ def _remainder(python: bool) -> Callable:
     return emit
 
 
+def _floor_divide(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+    """x // y as NumPy: integers round the quotient down (0 where y is 0, MIN // -1 wraps to MIN);
+    floats as npy_divmod, the exact quotient of x - fmod(x, y) moved down where the remainder's sign
+    is not y's, then rounded to the nearest integer (x / y where y is 0)."""
+    x, y = p.operands(e)
+    t, zero = x.type, constant(x.type, 0)
+    if not is_int(t):
+        one = constant(t, 1)
+        r = b.frem(x, y)
+        div = b.fdiv(b.fsub(x, r), y)
+        moved = b.and_(b.fcmp_unordered("!=", r, zero),
+                       b.icmp_unsigned("!=", b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", r, zero)))
+        div = b.select(moved, b.fsub(div, one), div)
+        down = p.call("floor", div)
+        near = b.select(b.fcmp_ordered(">", b.fsub(div, down), constant(t, 0.5)), b.fadd(down, one), down)
+        signed_zero = intrinsic(b.module, f"llvm.copysign.{p.suffix}", t, [t, t])
+        q = b.select(b.fcmp_unordered("!=", div, zero), near, b.call(signed_zero, [zero, b.fdiv(x, y)]))
+        return b.select(b.fcmp_ordered("==", y, zero), b.fdiv(x, y), q)
+    if t == I1:
+        raise Unsupported("a floor division of bools")
+    bad = b.icmp_unsigned("==", y, zero)
+    if is_unsigned(t):
+        return b.select(bad, zero, b.udiv(x, b.select(bad, constant(t, 1), y)))
+    minus_one = b.icmp_signed("==", y, constant(t, -1))  # x // -1 is -x (wrapping): never sdiv MIN by -1
+    safe = b.select(b.or_(bad, minus_one), constant(t, 1), y)
+    q, r = b.sdiv(x, safe), b.srem(x, safe)
+    q = b.select(b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, safe), zero)),
+                 b.sub(q, constant(t, 1)), q)
+    return b.select(bad, zero, b.select(minus_one, b.neg(x), q))
+
+
 def _bitwise(name: str) -> Callable:
     def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
         vals = p.operands(e)
@@ -444,7 +475,7 @@ _HANDLERS: dict = {
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
     S.to_float16: _rounding(F16), S.to_bfloat16: _rounding(BF16),
-    S.mod: _remainder(python=True), S.fmod: _remainder(python=False),
+    S.mod: _remainder(python=True), S.fmod: _remainder(python=False), S.floor_divide: _floor_divide,
     S.bitwise_and: _bitwise("and_"), S.bitwise_or: _bitwise("or_"), S.bitwise_xor: _bitwise("xor"),
     S.bitwise_not: _bitwise("not"), S.left_shift: _shift(left=True), S.right_shift: _shift(left=False),
 }

@@ -5,7 +5,7 @@ only the primitives (`PRIMITIVES`): SymPy's arithmetic, Max/Min/Abs/sign,
 Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the
 named primitives here: `log1p` and `expm1` (SymPy has no unevaluated form of
 them), `to_float16`/`to_bfloat16` (the per-op rounding of 16-bit float
-kernels), and mod, fmod, the bitwise ops and shifts (named as NumPy's). A
+kernels), and mod, fmod, floor_divide, the bitwise ops and shifts (named as NumPy's). A
 function whose plain formula is unstable (sigmoid overflows as 1/(1 + e^-x)
 written naively, softplus as log(1 + e^x)) is an `Opaque` subclass: SymPy's
 simplification cannot see through it while fusion builds a body, and a code
@@ -63,6 +63,13 @@ class mod(_Integral):
 
 class fmod(_Integral):
     """x - trunc(x / y) y: the sign of the dividend (C's fmod, np.fmod); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class floor_divide(_Integral):
+    """floor(x / y) (Python's //, np.floor_divide): x = floor_divide(x, y) y + mod(x, y); 0 where an
+    integer y is 0."""
 
     nargs = 2
 
@@ -160,7 +167,7 @@ PRIMITIVES: tuple[type, ...] = (
     sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan, sp.Equality, sp.Unequality,
     sp.And, sp.Or, sp.Not,
     sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1, to_float16, to_bfloat16,
-    mod, fmod, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
+    mod, fmod, floor_divide, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
 )
 
 
