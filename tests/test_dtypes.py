@@ -98,7 +98,7 @@ def test_weak_python_scalars_keep_the_tensor_dtype():
     assert (gc.placeholder((2,), "bfloat16") * 2.5).dtype == "bfloat16" if importlib.util.find_spec("ml_dtypes") \
         else True
     assert (gc.placeholder((2,), "uint8") * 2.5).dtype == "float32"
-    with pytest.raises(gc.DTypeError, match=r"the Python int 300 does not fit the uint8 operand .*0\.\.255"):
+    with pytest.raises(gc.DTypeError, match=r"add: the Python int 300 does not fit the uint8 operand .*0\.\.255"):
         gc.placeholder((2,), "uint8") + 300
     with pytest.raises(gc.DTypeError, match=r"-1 does not fit the uint16"):
         gc.placeholder((2,), "uint16") + (-1)
@@ -173,6 +173,26 @@ def test_bfloat16_rounding_matches_ml_dtypes():
         np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("to", ["float16", "bfloat16"])
+def test_doubles_and_wide_ints_round_once_to_16_bit_floats(backend, to):
+    """Near every tie, a double or an int64 rounds to the 16-bit float directly, as NumPy and ml_dtypes
+    do: through float32 it would round twice (1 + 2**-8 + 2**-30 is 1 + 2**-8 in float32, a bfloat16 tie)."""
+    _needs(to)
+    rng = np.random.default_rng(12)
+    base = rng.normal(size=300) * 2.0 ** rng.integers(-20, 15, 300)
+    with np.errstate(all="ignore"):
+        near = base.astype(to_numpy(to)).astype(np.float64)
+        ties = near + np.abs(np.spacing(base.astype(to_numpy(to)))).astype(np.float64) / 2
+    doubles = np.concatenate([ties, ties * (1 + 2.0 ** -40), ties * (1 - 2.0 ** -40), [np.nan, np.inf, -0.0, 1e300]])
+    ints = np.concatenate([rng.integers(-2 ** 40, 2 ** 40, 300), [2 ** 24 + 2 ** 16 + 1, 2 ** 11 + 1, 2049]])
+    for a in (doubles, ints.astype(np.int64)):
+        with np.errstate(all="ignore"):
+            want = a.astype(to_numpy(to))
+        got = _run(backend, a.dtype.name, lambda x: [gc.cast(x, to)], a)[0]
+        np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
 # -- ops per dtype ---------------------------------------------------------------------------------
 
 def _arith(x, y):
@@ -236,8 +256,9 @@ def test_reductions_match_numpy(backend, dtype):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", NUMBERS)
-def test_mod_and_fmod_match_numpy(backend, dtype):
-    """np.remainder and np.fmod, with integer division by 0 (0), MIN % -1 (0) and float signs of zero."""
+def test_floor_divide_mod_and_fmod_match_numpy(backend, dtype):
+    """np.floor_divide, np.remainder and np.fmod, with integer division by 0 (0), MIN % -1 (0), MIN // -1
+    (MIN), and float signs of zero, infinities and NaN."""
     _needs(dtype)
     a, b = _draw(dtype, 6), _draw(dtype, 7, full=False)
     if dtype in INTS:
@@ -245,12 +266,24 @@ def test_mod_and_fmod_match_numpy(backend, dtype):
         a.flat[:3] = [info.min, info.min, 7]
         b.flat[:3] = [np.array(-1).astype(dtype) if info.min < 0 else 1, 0, 0]
     else:
-        a.flat[:4] = np.array([5, -5, 0, np.inf], np.float32).astype(a.dtype)
-        b.flat[:4] = np.array([0, 3, -2, 2], np.float32).astype(a.dtype)
+        a.flat[:8] = np.array([5, -5, 0, np.inf, -0.0, 7, np.nan, 1], np.float32).astype(a.dtype)
+        b.flat[:8] = np.array([0, 3, -2, 2, 2, -np.inf, 1, -0.0], np.float32).astype(a.dtype)
+    wide = a.astype(np.float32) if dtype in ("float16", "bfloat16") else a  # a 16-bit op computes in float32
     with np.errstate(all="ignore"):
-        want = [np.remainder(a, b), np.fmod(a, b), a % b]
-    for g, w in zip(_run(backend, dtype, lambda x, y: [gc.mod(x, y), gc.fmod(x, y), x % y], a, b), want):
+        want = [np.remainder(a, b), np.fmod(a, b), a % b, np.floor_divide(wide, b.astype(wide.dtype)).astype(a.dtype)]
+    got = _run(backend, dtype, lambda x, y: [gc.mod(x, y), gc.fmod(x, y), x % y, x // y], a, b)
+    for g, w in zip(got, want):
         _same(g, w)
+    signs = [np.signbit(v.astype(np.float64)) for v in (got[3], want[3])]
+    assert dtype in INTS or np.array_equal(*signs)
+    if dtype in INTS:  # ONNX's truncating integer Div, exactly: floor_divide(x - fmod(x, y), y)
+        (div,) = _run(backend, dtype, lambda x, y: [gc.floor_divide(x - gc.fmod(x, y), y)], a, b)
+        ok = b != 0
+        with np.errstate(all="ignore"):
+            c_div = np.where(ok, np.fix(a.astype(np.float64) / np.where(ok, b, 1)), 0)
+        info = np.iinfo(dtype)  # where float64 holds the quotient exactly, and it does not overflow
+        fine = ok & (np.abs(a.astype(np.float64)) < 2 ** 52) & (c_div >= info.min) & (c_div <= info.max)
+        np.testing.assert_array_equal(div[fine].astype(np.float64), c_div[fine])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -306,6 +339,21 @@ def test_16_bit_gradients_flow_in_their_dtype(dtype):
         assert r.dtype == to_numpy(dtype)
         np.testing.assert_allclose(r.astype(np.float64), want, rtol=3e-2, atol=3e-2)
     _same(got[1], got[0])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_random_uniform_of_16_bit_floats_is_below_1_and_the_same_everywhere(dtype):
+    """11 (float16) or 8 (bfloat16) random bits per number: exact, so never rounded up to 1."""
+    _needs(dtype)
+    key = gc.parameter(np.array([7, 0], np.int64))
+    r = gc.random_uniform(key, (3000,), dtype)
+    draws = [gc.function([], r, backend=b)() for b in [*BACKENDS, "cuda-emulate"]]
+    bits = {"float16": 11, "bfloat16": 8}[dtype]
+    first = draws[0].astype(np.float64)
+    assert first.min() >= 0 and 0.99 < first.max() <= 1 - 2.0 ** -bits and abs(first.mean() - 0.5) < 0.02
+    assert np.array_equal(first * 2 ** bits, np.round(first * 2 ** bits))
+    for d in draws[1:]:
+        assert d.dtype == draws[0].dtype and d.tobytes() == draws[0].tobytes()
 
 
 # -- bad inputs ------------------------------------------------------------------------------------

@@ -195,7 +195,7 @@ def work_items(k: Kernel, ctx: Context) -> int:
     op = k.node.op
     if isinstance(op, RandomUniform):
         n = int(np.prod(k.node.shape, dtype=np.int64))
-        return -(-n // 4) if op.dtype == "float32" else -(-n // 2)
+        return -(-n // 4) if op.dtype in RandomUniform.WORD_BITS else -(-n // 2)
     if isinstance(op, SOFTMAX_FAMILY):  # one item per row (before Reduce: logsumexp is one)
         return _kept(k.inputs[0].shape, softmax_axes(op))
     if isinstance(op, (Reduce, fused.FusedReduce)):  # one item per output
@@ -361,7 +361,7 @@ def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     key = ctx.operand(key_view, key_view.shape)
     out = ctx.output(k)
     n = int(np.prod(k.node.shape, dtype=np.int64))
-    per = 4 if op.dtype == "float32" else 2
+    per = 4 if op.dtype in RandomUniform.WORD_BITS else 2
     b = kf.b
     with grid_stride(kf, work_items(k, ctx)) as j:
         seed, counter = (load(kf, key, [ir.Constant(I64, w)]) for w in (0, 1))
@@ -372,4 +372,5 @@ def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
         for lane, value in enumerate(uniforms(b, words, op.dtype)):
             at = b.add(b.mul(j, ir.Constant(I64, per)), ir.Constant(I64, lane))
             with b.if_then(b.icmp_unsigned("<", at, ir.Constant(I64, n))):
-                b.store(value, b.gep(kf.base(out.storage), [at], inbounds=True, source_etype=storage_type(out.dtype)))
+                b.store(from_compute(b, value, out.dtype),  # a 16-bit float rounds from the double
+                        b.gep(kf.base(out.storage), [at], inbounds=True, source_etype=storage_type(out.dtype)))

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from llvmlite import ir
 
+from graphc.ir.dtypes import HALVES
 from graphc.ir.errors import BackendError
 
 I1, I8, I16, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
@@ -38,7 +39,6 @@ class BF16Type(UIntType):
     _instance_cache: dict = {}
 
 
-U8, U16, U32, U64 = UIntType(8), UIntType(16), UIntType(32), UIntType(64)
 BF16 = BF16Type(16)
 
 #: bytes every working-memory area and scratch part starts on (a cache line, one AVX-512 vector)
@@ -52,7 +52,7 @@ def aligned(n: int) -> int:
 
 #: graphc dtype -> LLVM storage type (bool is one byte, like NumPy; bfloat16 its 16 bits)
 STORAGE = {"bool": I8, "int8": I8, "int16": I16, "int32": I32, "int64": I64,
-           "uint8": U8, "uint16": U16, "uint32": U32, "uint64": U64,
+           "uint8": UIntType(8), "uint16": UIntType(16), "uint32": UIntType(32), "uint64": UIntType(64),
            "float16": F16, "bfloat16": BF16, "float32": F32, "float64": F64}
 
 
@@ -71,16 +71,12 @@ def compute_type(dtype: str) -> ir.Type:
     """The float type a kernel producing `dtype` computes its float values in (float32 for float32 and
     the 16-bit floats, which x86 has no arithmetic for: F16C converts; double for the rest); integers
     and bools compute in their own types (kernels.value_type)."""
-    return F32 if dtype in ("float16", "bfloat16", "float32") else F64
+    return F32 if dtype in HALVES or dtype == "float32" else F64
 
 
 def is_unsigned(t: ir.Type) -> bool:
+    """An unsigned integer type (not the bits of a bfloat16)."""
     return isinstance(t, UIntType) and not isinstance(t, BF16Type)
-
-
-def is_float_type(t: ir.Type) -> bool:
-    """A float LLVM computes in (a stored bfloat16's bits are not one)."""
-    return isinstance(t, (ir.HalfType, ir.FloatType, ir.DoubleType))
 
 
 def float_width(t: ir.Type) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from graphc.ir.dtypes import is_float
+from graphc.ir.dtypes import is_float, is_half
 from graphc.ops import elementwise as ew
 from graphc.ops import fused, index, reduce, shape
 from graphc.ops.index import Slice
@@ -134,10 +134,16 @@ def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand],
         store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
 
 
+#: dtypes with values float32 cannot hold: a cast of them to a 16-bit float computes in double
+_WIDER_THAN_FLOAT32 = ("float64", "int32", "int64", "uint32", "uint64")
+
+
 def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequence[Operand], k: Kernel,
                  out_dtype: str) -> Callable[[list[ir.Value]], ir.Value]:
     """The kernel's SymPy body (with its lets) as a `map_loop` compute function."""
     ftype = compute_type(out_dtype)  # the type float values compute in
+    if is_half(out_dtype) and any(op.dtype in _WIDER_THAN_FLOAT32 for op in srcs):
+        ftype = F64  # a cast to a 16-bit float rounds once, from the double (float32 would round twice)
 
     def compute(raws: list[ir.Value]) -> ir.Value:
         env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}
@@ -445,7 +451,7 @@ class SoftmaxRows:
     def exps_in(self, ctx: Context, out: Operand) -> Operand | None:
         """Where softmax keeps the exponentials: in its output, unless that is a 16-bit float (they
         stay float32 in a scratch row, so each result rounds once)."""
-        return out if out.dtype in ("float32", "float64") else self.scratch_row(ctx)
+        return self.scratch_row(ctx) if is_half(out.dtype) else out
 
     def emit(self, finish: Callable[[], None], finite_shift: bool = False,
              exps: Operand | None = None) -> None:

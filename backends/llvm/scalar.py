@@ -21,7 +21,7 @@ from llvmlite import ir
 
 from graphc.ops import scalar as S
 
-from .irtypes import BF16, F16, F32, I1, I32, BF16Type, Unsupported, float_width, intrinsic, is_unsigned
+from .irtypes import BF16, F16, F32, F64, I1, I32, BF16Type, Unsupported, float_width, intrinsic, is_unsigned
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
@@ -54,8 +54,8 @@ def constant(t: ir.Type, value: int | float | bool) -> ir.Constant:
 
 def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     """v as type t, as NumPy casts where NumPy is defined: truth is != 0 (NaN is true), bools are 0/1,
-    integers wrap (sign- or zero-extended by the source's signedness), float16 rounds to nearest even,
-    bfloat16 through float32 as ml_dtypes does. Floats to integers truncate toward zero and saturate,
+    integers wrap (sign- or zero-extended by the source's signedness), 16-bit floats round to nearest
+    even, once (as ml_dtypes rounds a double to bfloat16). Floats to integers truncate toward zero and saturate,
     NaN giving 0 (XLA's rule, `llvm.fpto[su]i.sat`; NumPy's result is unspecified there)."""
     s = v.type
     if s == t:
@@ -63,7 +63,7 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
     if isinstance(s, BF16Type):
         return convert(b, _bf16_to_f32(b, v), t)
     if isinstance(t, BF16Type):
-        return _f32_to_bf16(b, convert(b, v, F32))
+        return _f32_to_bf16(b, convert(b, v, F32) if s in (F16, F32) else _f32_rounded_to_odd(b, convert(b, v, F64)))
     if t == I1:
         return b.icmp_unsigned("!=", v, constant(s, 0)) if is_int(s) else b.fcmp_unordered("!=", v, constant(s, 0))
     if is_int(t) and is_int(s):
@@ -84,6 +84,19 @@ def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
 def _bf16_to_f32(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     """A bfloat16's bits are the top half of the float32 of the same value."""
     return b.bitcast(b.shl(b.zext(v, I32), ir.Constant(I32, 16)), F32)
+
+
+def _f32_rounded_to_odd(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    """A double as a float32 rounded to odd (toward zero, the last bit set if inexact): rounding that to
+    bfloat16 then rounds the double once, as ml_dtypes does (float32's own rounding would round twice)."""
+    r = b.fptrunc(x, F32)
+    back = b.fpext(r, F64)
+    inexact = b.fcmp_ordered("one", back, x)
+    fabs = intrinsic(b.module, "llvm.fabs.f64", F64, [F64])
+    away = b.and_(inexact, b.fcmp_ordered(">", b.call(fabs, [back]), b.call(fabs, [x])))
+    bits = b.bitcast(r, I32)
+    bits = b.select(away, b.sub(bits, ir.Constant(I32, 1)), bits)
+    return b.bitcast(b.select(inexact, b.or_(bits, ir.Constant(I32, 1)), bits), F32)
 
 
 def _f32_to_bf16(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
@@ -403,6 +416,37 @@ def _remainder(python: bool) -> Callable:
     return emit
 
 
+def _floor_divide(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+    """x // y as NumPy: integers round the quotient down (0 where y is 0, MIN // -1 wraps to MIN);
+    floats as npy_divmod, the exact quotient of x - fmod(x, y) moved down where the remainder's sign
+    is not y's, then rounded to the nearest integer (x / y where y is 0)."""
+    x, y = p.operands(e)
+    t, zero = x.type, constant(x.type, 0)
+    if not is_int(t):
+        one = constant(t, 1)
+        r = b.frem(x, y)
+        div = b.fdiv(b.fsub(x, r), y)
+        moved = b.and_(b.fcmp_unordered("!=", r, zero),
+                       b.icmp_unsigned("!=", b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", r, zero)))
+        div = b.select(moved, b.fsub(div, one), div)
+        down = p.call("floor", div)
+        near = b.select(b.fcmp_ordered(">", b.fsub(div, down), constant(t, 0.5)), b.fadd(down, one), down)
+        signed_zero = intrinsic(b.module, f"llvm.copysign.{p.suffix}", t, [t, t])
+        q = b.select(b.fcmp_unordered("!=", div, zero), near, b.call(signed_zero, [zero, b.fdiv(x, y)]))
+        return b.select(b.fcmp_ordered("==", y, zero), b.fdiv(x, y), q)
+    if t == I1:
+        raise Unsupported("a floor division of bools")
+    bad = b.icmp_unsigned("==", y, zero)
+    if is_unsigned(t):
+        return b.select(bad, zero, b.udiv(x, b.select(bad, constant(t, 1), y)))
+    minus_one = b.icmp_signed("==", y, constant(t, -1))  # x // -1 is -x (wrapping): never sdiv MIN by -1
+    safe = b.select(b.or_(bad, minus_one), constant(t, 1), y)
+    q, r = b.sdiv(x, safe), b.srem(x, safe)
+    q = b.select(b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, safe), zero)),
+                 b.sub(q, constant(t, 1)), q)
+    return b.select(bad, zero, b.select(minus_one, b.neg(x), q))
+
+
 def _bitwise(name: str) -> Callable:
     def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
         vals = p.operands(e)
@@ -444,7 +488,7 @@ _HANDLERS: dict = {
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
     S.to_float16: _rounding(F16), S.to_bfloat16: _rounding(BF16),
-    S.mod: _remainder(python=True), S.fmod: _remainder(python=False),
+    S.mod: _remainder(python=True), S.fmod: _remainder(python=False), S.floor_divide: _floor_divide,
     S.bitwise_and: _bitwise("and_"), S.bitwise_or: _bitwise("or_"), S.bitwise_xor: _bitwise("xor"),
     S.bitwise_not: _bitwise("not"), S.left_shift: _shift(left=True), S.right_shift: _shift(left=False),
 }

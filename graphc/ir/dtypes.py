@@ -32,6 +32,8 @@ import numpy as np
 from .errors import DTypeError
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
+#: the 16-bit floats: stored in 16 bits, computed in float32, each op's result rounded once
+HALVES = ("float16", "bfloat16")
 SIGNED = ("int8", "int16", "int32", "int64")
 UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
 INTS = SIGNED + UNSIGNED
@@ -113,6 +115,11 @@ def is_float(dtype: str) -> bool:
     return dtype in FLOATS
 
 
+def is_half(dtype: str) -> bool:
+    """A 16-bit float (see `HALVES`)."""
+    return dtype in HALVES
+
+
 def is_int(dtype: str) -> bool:
     return dtype in INTS
 
@@ -134,8 +141,8 @@ def promote(*dtypes: str) -> str:
     return "float64" if join == "f*" else join
 
 
-def weak_scalar_dtype(value, partner: str) -> str:
-    """The dtype a Python scalar takes next to a tensor of dtype `partner`."""
+def weak_scalar_dtype(value, partner: str, who: str = "operand") -> str:
+    """The dtype a Python scalar takes next to a tensor of dtype `partner` (`who`: the op, for errors)."""
     if isinstance(value, (bool, np.bool_)):
         return partner
     if isinstance(value, (int, np.integer)):
@@ -144,7 +151,7 @@ def weak_scalar_dtype(value, partner: str) -> str:
         if is_int(partner):
             info = np.iinfo(partner)
             if not info.min <= int(value) <= info.max:
-                raise DTypeError(f"the Python int {value} does not fit the {partner} operand it meets "
+                raise DTypeError(f"{who}: the Python int {value} does not fit the {partner} operand it meets "
                                  f"(range {info.min}..{info.max})",
                                  fix="cast the tensor to a wider dtype first, or use a value in range")
         return partner

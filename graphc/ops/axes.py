@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..ir import Constant, Tensor, constant
-from ..ir.dtypes import is_float
+from ..ir.dtypes import is_float, is_half
 from ..ir.errors import ShapeError
 from ..ir.node import Op
 from . import args
@@ -240,7 +240,7 @@ class Monoid(Reduce):
         float32, which is where they compute)."""
         if cls.float_accumulator and is_float(dtype):
             return cls.float_accumulator
-        return "float32" if dtype in ("float16", "bfloat16") else dtype
+        return "float32" if is_half(dtype) else dtype
 
     def kernel_body(self, x: sp.Expr) -> sp.Expr:
         """The value each element enters the fold as: itself."""
@@ -250,7 +250,7 @@ class Monoid(Reduce):
         """16-bit floats fold in the accumulator's dtype and round once at the end, as compiled kernels
         (and PyTorch's CPU sums) do; NumPy's own float16 sum pairs in float32, ml_dtypes' bfloat16 sum
         rounds every partial sum to bfloat16."""
-        if x.dtype.name in ("float16", "bfloat16"):
+        if is_half(x.dtype.name):
             x = x.astype(self.accumulator(x.dtype.name))
         return super().numpy(x)
 

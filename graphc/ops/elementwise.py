@@ -26,7 +26,7 @@ import sympy as sp
 import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
-from ..ir.dtypes import canonical, is_float, is_int, promote, to_numpy
+from ..ir.dtypes import canonical, is_float, is_half, is_int, promote, to_numpy
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
@@ -161,7 +161,7 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
     """
     ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
                               returns_bool=returns_bool, symbol=symbol, cost=cost,
-                              numpy=lambda self, *a: numpy(*a),
+                              numpy=lambda self, *a: numpy(*widened(a)),
                               scalar=lambda self, *xs: scalar(*xs),
                               __doc__=f"Elementwise {name}.",
                               __module__=module or sys._getframe(1).f_globals.get("__name__", "__main__"))
@@ -173,9 +173,15 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
     return cls()
 
 
+def widened(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """16-bit float operands as float32: an elementwise op computes in float32 and its caller rounds the
+    result once to the 16-bit dtype (NumPy's own float16 exp, say, is not always float32's rounded)."""
+    return [a.astype(np.float32) if is_half(a.dtype.name) else a for a in arrays]
+
+
 def apply(op: Elementwise, *operands: Any) -> Tensor:
     """Apply `op` with NumPy broadcasting and dtype promotion."""
-    ts = as_tensors(*operands)
+    ts = as_tensors(*operands, who=op.name)
     dtype = promote(*(t.dtype for t in ts))
     if op.kind == FLOAT and not is_float(dtype):
         dtype = "float32"
@@ -536,8 +542,8 @@ class Where(Elementwise):
 
 class Cast(Elementwise):
     """Convert to another dtype, as NumPy's astype where NumPy defines it: integers wrap, float to int
-    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even
-    (bfloat16 through float32, as ml_dtypes). A float out of the integer's range saturates and NaN
+    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even (once:
+    bfloat16 as ml_dtypes rounds). A float out of the integer's range saturates and NaN
     becomes 0 (XLA's rule; NumPy leaves it unspecified, ONNX undefined)."""
 
     name = "cast"
@@ -553,8 +559,6 @@ class Cast(Elementwise):
     def numpy(self, x):
         if is_float(x.dtype.name) and is_int(self.dtype):
             return _saturating_int(x, self.dtype)
-        if x.dtype.name == "float64" and self.dtype == "bfloat16":
-            x = x.astype(np.float32)  # ml_dtypes' own conversion from float64 (made explicit)
         return x.astype(to_numpy(self.dtype))
 
     def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
@@ -603,6 +607,7 @@ class BinaryCrossEntropy(Elementwise):
         return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(S.log1p(-p), -100))
 
     def numpy(self, p, y):
+        p, y = widened((p, y))
         with np.errstate(divide="ignore"):
             return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
 

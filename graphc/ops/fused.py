@@ -161,7 +161,7 @@ class FusedBase(Op):
                           "before optimizing it", loc=node.loc)
 
     def evaluate(self, params: tuple, arrays: Sequence[np.ndarray], shape: tuple, dtype: str) -> np.ndarray:
-        out = compile_body(params, self.lets, self.body)(*arrays)
+        out = compile_body(params, self.lets, self.body)(*ew.widened(arrays))  # 16-bit: per-op rounding in the body
         return np.broadcast_to(np.asarray(out, dtype=dtype), shape)
 
 
@@ -234,7 +234,7 @@ class MatMulEpilogue(FusedBase):
         return broadcast_dims(self.name, [shape] + [t.shape for t in extra], (a, b) + extra), self.dtype
 
     def numpy(self, a, b, *extra):
-        acc = np.matmul(a, b)
+        acc = np.asarray(MatMul().numpy(a, b)).astype(a.dtype, copy=False)  # the product as the matmul alone rounds it
         shape = np.broadcast_shapes(acc.shape, *(e.shape for e in extra))
         return self.evaluate((ACC,) + input_symbols(self.n_extra), (acc,) + extra, shape, self.dtype)
 

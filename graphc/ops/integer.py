@@ -1,4 +1,5 @@
-"""Remainders and bit ops: `mod`, `fmod`, `bitwise_and/or/xor/not`, `left_shift`, `right_shift`.
+"""Integer division and bit ops: `floor_divide`, `mod`, `fmod`, `bitwise_and/or/xor/not`, `left_shift`,
+`right_shift`.
 
 Each is one `define` line over a primitive of `graphc.ops.scalar` (named as NumPy's function of the
 same meaning, which is also its reference rule), so every backend compiles it natively.
@@ -7,6 +8,9 @@ same meaning, which is also its reference rule), so every backend compiles it na
   `fmod(x, y)` that of the dividend (C's fmod, np.fmod, ONNX Mod with fmod=1). Integers divided by
   0 give 0, as NumPy's (ONNX leaves it undefined); floats give NaN. Both take ints and floats, and
   their gradients flow for floats: d/dx = 1, d/dy = -floor(x / y) for mod, -trunc(x / y) for fmod.
+- `floor_divide(x, y)` (`x // y`) is NumPy's: floor(x / y), with x = (x // y) y + x % y; an
+  integer divided by 0 gives 0 (NumPy's), MIN // -1 wraps to MIN. It has no gradient (it is piecewise
+  constant). ONNX's integer `Div` truncates instead: `floor_divide(x - fmod(x, y), y)`, exactly.
 - The bitwise ops take integers; on bool tensors `&`, `|`, `^`, `~` are the logical ops (as NumPy's).
 - Shifts take integers (NumPy's rules): `right_shift` is arithmetic for signed and logical for
   unsigned operands (ONNX BitShift is defined on unsigned ones only, where the two agree); a shift by
@@ -23,7 +27,8 @@ from . import elementwise as ew
 from . import scalar as S
 from .operands import as_tensors
 
-__all__ = ["bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "fmod", "left_shift", "mod", "right_shift"]
+__all__ = ["bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "floor_divide", "fmod", "left_shift", "mod",
+           "right_shift"]
 
 
 def _trunc(q: Tensor) -> Tensor:
@@ -43,6 +48,8 @@ def _remainder_partial(quotient_rounding):
 
 MOD = ew.define("mod", 2, np.remainder, S.mod, kind=ew.NUMBER, symbol="%", partial=_remainder_partial(ew.floor))
 FMOD = ew.define("fmod", 2, np.fmod, S.fmod, kind=ew.NUMBER, partial=_remainder_partial(_trunc))
+FLOORDIV = ew.define("floor_divide", 2, np.floor_divide, S.floor_divide, kind=ew.NUMBER, differentiable=False,
+                     symbol="//")
 AND = ew.define("bitwise_and", 2, np.bitwise_and, S.bitwise_and, kind=ew.INTEGER, differentiable=False, symbol="&")
 OR = ew.define("bitwise_or", 2, np.bitwise_or, S.bitwise_or, kind=ew.INTEGER, differentiable=False, symbol="|")
 XOR = ew.define("bitwise_xor", 2, np.bitwise_xor, S.bitwise_xor, kind=ew.INTEGER, differentiable=False, symbol="^")
@@ -54,6 +61,7 @@ RSHIFT = ew.define("right_shift", 2, np.right_shift, S.right_shift, kind=ew.INTE
 
 Mod = type(MOD)
 Fmod = type(FMOD)
+FloorDivide = type(FLOORDIV)
 BitwiseAnd = type(AND)
 BitwiseOr = type(OR)
 BitwiseXor = type(XOR)
@@ -75,6 +83,11 @@ def mod(x, y) -> Tensor:
 def fmod(x, y) -> Tensor:
     """The remainder with the sign of `x` (C's fmod, np.fmod); integer y = 0 gives 0."""
     return ew.apply(FMOD, x, y)
+
+
+def floor_divide(x, y) -> Tensor:
+    """floor(x / y) (Python's //, np.floor_divide); integer y = 0 gives 0. No gradient."""
+    return ew.apply(FLOORDIV, x, y)
 
 
 def bitwise_and(a, b) -> Tensor:

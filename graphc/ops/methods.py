@@ -45,6 +45,7 @@ _METHODS = {
     "__or__": integer.bitwise_or, "__ror__": _swap(integer.bitwise_or),
     "__xor__": integer.bitwise_xor, "__rxor__": _swap(integer.bitwise_xor), "__invert__": integer.bitwise_not,
     "__mod__": integer.mod, "__rmod__": _swap(integer.mod),
+    "__floordiv__": integer.floor_divide, "__rfloordiv__": _swap(integer.floor_divide),
     "__lshift__": integer.left_shift, "__rlshift__": _swap(integer.left_shift),
     "__rshift__": integer.right_shift, "__rrshift__": _swap(integer.right_shift),
     "__getitem__": index.getitem,

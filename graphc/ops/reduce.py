@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ..ir import Tensor, constant
-from ..ir.dtypes import is_float
+from ..ir.dtypes import is_float, is_half
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
@@ -135,7 +135,7 @@ class ArgMin(ArgExtremum):
 def _wide(x: np.ndarray) -> np.ndarray:
     """16-bit floats as float32: the softmax family computes in float32 and rounds its results once
     (as compiled kernels and PyTorch's CPU kernels do)."""
-    return x.astype(np.float32) if x.dtype.name in ("float16", "bfloat16") else x
+    return x.astype(np.float32) if is_half(x.dtype.name) else x
 
 
 class LogSumExp(Reduce):

@@ -6,7 +6,7 @@ Piecewise, comparisons and logic, exp/log/tanh/erf, the trigonometric and
 hyperbolic functions and their inverses, floor/ceiling, and the named
 primitives here: `log1p`, `expm1`, `rint` and `trunc` (SymPy has no
 unevaluated form of them), `to_float16`/`to_bfloat16` (the per-op rounding of
-16-bit float kernels), and mod, fmod, the bitwise ops and shifts (named as
+16-bit float kernels), and mod, fmod, floor_divide, the bitwise ops and shifts (named as
 NumPy's). A function whose plain formula is unstable (sigmoid overflows as
 1/(1 + e^-x) written naively, softplus as log(1 + e^x)) is an `Opaque`
 subclass: SymPy's simplification cannot see through it while fusion builds a
@@ -55,7 +55,7 @@ class to_float16(sp.Function):
 
 
 class to_bfloat16(sp.Function):
-    """x rounded to bfloat16 (nearest even, through float32 as ml_dtypes) and read back (a primitive)."""
+    """x rounded to bfloat16 (nearest even) and read back (a primitive)."""
 
     nargs = 1
     is_real = True
@@ -76,6 +76,13 @@ class mod(_Integral):
 
 class fmod(_Integral):
     """x - trunc(x / y) y: the sign of the dividend (C's fmod, np.fmod); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class floor_divide(_Integral):
+    """floor(x / y) (Python's //, np.floor_divide): x = floor_divide(x, y) y + mod(x, y); 0 where an
+    integer y is 0."""
 
     nargs = 2
 
@@ -175,7 +182,7 @@ PRIMITIVES: tuple[type, ...] = (
     sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2,
     sp.sinh, sp.cosh, sp.tanh, sp.asinh, sp.acosh, sp.atanh, sp.erf,
     sp.floor, sp.ceiling, log1p, expm1, rint, trunc, to_float16, to_bfloat16,
-    mod, fmod, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
+    mod, fmod, floor_divide, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
 )
 
 

@@ -207,8 +207,15 @@ def _magnitude_bits(v: Val) -> int:
 
 
 def integer(g: Gen) -> Line | None:
-    """mod and fmod (ints, and exact floats: both are discontinuous), bit ops and shifts on ints."""
-    kind = g.choice(["mod", "fmod", "mod-tensor", "bitwise", "not", "shift"])
+    """floor_divide, mod and fmod (ints, and exact floats: all are discontinuous), bit ops and shifts on
+    ints."""
+    kind = g.choice(["mod", "fmod", "mod-tensor", "floordiv", "bitwise", "not", "shift"])
+    if kind == "floordiv":   # by a constant: the quotient of exact values is exact or rounds the same
+        a = g.operand(lambda v: v.t.dtype != "bool" and v.exact)
+        va = g.vals[a]
+        k = g.choice([2, 4, 3, -2] if not va.t.dtype.startswith("uint") else [2, 3, 4])
+        q = [math.floor(va.lo / k), math.floor(va.hi / k)]
+        return (f"{a} // {k}", float(min(q)), float(max(q)), 0)
     if kind.startswith(("mod", "fmod")):
         a = g.operand(lambda v: v.t.dtype != "bool" and v.exact)
         va = g.vals[a]
