@@ -10,6 +10,7 @@ from graphc import nn
 from graphc.ops.window import onnx_padding
 from graphc.testing import check_grad
 from test_conv import _compare
+from torchref import reference
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 
@@ -91,6 +92,25 @@ def test_conv_transpose_matches_torch(rng, rank, shape, wshape, stride, padding,
     _compare(torch_key, lambda x, w: ours(x, w, stride, padding, output_padding, groups, dilation),
              lambda F, x, w: getattr(F, f"conv_transpose{rank}d")(x, w, None, stride, padding, output_padding,
                                                                    groups, dilation), [x, w], backend=backend)
+
+
+def test_free_batch_conv_transpose_and_col2im_match_torch(rng, backend, torch_key):
+    """Their output is shaped by the batch: a free (None) batch is taken from the input at each call."""
+    x, w, cols = rng.standard_normal((3, 2, 1, 3)), rng.standard_normal((2, 1, 3, 2)), rng.standard_normal((3, 12, 21))
+
+    def torch_fn():
+        import torch
+        import torch.nn.functional as F
+        return {"y": F.conv_transpose2d(torch.tensor(x), torch.tensor(w), None, (1, 2), (1, 0), (1, 1), 2, (2, 1)),
+                "fold": F.fold(torch.tensor(cols), (7, 8), (2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1))}
+    want = reference(torch_key, torch_fn)
+    xp, cp = gc.placeholder((None, 2, 1, 3), "float64"), gc.placeholder((None, 12, 21), "float64")
+    y = gc.conv_transpose2d(xp, w, (1, 2), (1, 0), (1, 1), 2, (2, 1))
+    folded = gc.col2im(cp, (7, 8), (2, 3), (1, 2), (1, 0), (2, 1))
+    assert y.shape == (None, 2, 4, 7) and folded.shape == (None, 2, 7, 8)
+    got = gc.function([xp, cp], [y, folded], backend=backend)(x, cols)
+    np.testing.assert_allclose(got[0], want["y"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[1], want["fold"], rtol=1e-10, atol=1e-12)
 
 
 def test_3d_layers_match_torch(rng, backend, torch_key):

@@ -198,8 +198,8 @@ def _col2im_rows(kf: KernelFunction, win: Window, cols: Operand, out: Operand, s
                         wo = b.add(q, _i(lo))
                         col = b.add(b.mul(wo, _i(sw)), _i(j * dw - left))
                         ptr = element(b, kf.base(out.storage), t, out.strides, out.offset, [ni, ci, *rows, col])
-                        v = load(kf, cols, [ni, ci, *lead, wo, *map(_i, ks), _i(j)])
-                        b.store(b.fadd(b.load(ptr, typ=t), v), ptr)
+                        b.store(b.fadd(b.load(ptr, typ=t), load(kf, cols, [ni, ci, *lead, wo, *map(_i, ks), _i(j)])),
+                                ptr)
 
 
 def _leading(n: int, itemsize: int) -> int:

@@ -20,7 +20,7 @@ from ..ir.dtypes import is_float
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import args, reduce
-from .axes import broadcast_to, constant, ones_like, reshape
+from .axes import broadcast_to, constant, ones_like, reshape, zeros_like
 from .operands import as_tensors, desc
 from .shape import concatenate, expand_dims, squeeze, transpose
 from .window import Window, sizes, window
@@ -249,6 +249,15 @@ def conv3d(x: Any, w: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
     return _conv("conv3d", 3, x, w, stride, padding, dilation, groups)
 
 
+def _zeros_per_image(x: Tensor, image: tuple[int, ...]) -> Tensor:
+    """Zeros (N, *image) with x's batch N, free or not: the donor that shapes an op's output image."""
+    zeros = constant(np.zeros((1,) + image, x.dtype))
+    if x.shape[0] is not None:
+        return broadcast_to(zeros, (x.shape[0],) + image)
+    first = x[(slice(None),) + (slice(0, 1),) * (x.ndim - 1)]  # (N, 1, ..., 1)
+    return reshape(zeros_like(first), (-1,) + (1,) * len(image)) + zeros
+
+
 def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: Any, output_padding: Any,
                     groups: int, dilation: Any) -> Tensor:
     x, w = as_tensors(x, w)
@@ -259,7 +268,7 @@ def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: An
                          fix="pass an int, one per axis, or (low, high) pairs")
     extra_sizes = sizes(op, "output_padding", output_padding, 0, rank)
     _check_images(op, rank, x, w)
-    n, c_in = x.shape[:2]
+    c_in = x.shape[1]
     if c_in is not None and c_in != w.shape[0]:
         raise ShapeError(f"{op}: input {desc(x)} has {c_in} channels, the weight {desc(w)} expects {w.shape[0]}",
                          fix="the weight is (in_channels, out_channels/groups, *kernel), as torch's")
@@ -269,9 +278,9 @@ def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: An
         if p >= max(s, d):
             raise ShapeError(f"{op}: output_padding {extra_sizes} must be smaller than the stride or the dilation "
                              f"on each axis (axis {a}: stride {s}, dilation {d})", fix="lower output_padding")
-    if n is None or any(v is None for v in x.shape[2:]):
-        raise ShapeError(f"{op}: needs an input of static shape, got {desc(x)}",
-                         fix="give the placeholder its batch and spatial sizes")
+    if any(v is None for v in x.shape[2:]):
+        raise ShapeError(f"{op}: needs an input of static spatial sizes, got {desc(x)}",
+                         fix="give the placeholder its spatial sizes")
     # output_padding first uncrops the high padding; what it adds past that is never reached by a window: zeros,
     # appended. So the op's window (low, high - output_padding) maps the output back onto exactly x's positions
     pads, spatial, zeros = [], [], []
@@ -285,8 +294,7 @@ def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: An
                          f"output of spatial size {tuple(v + z for v, z in zip(spatial, zeros))}",
                          fix="lower the padding")
     win = Window(op, win.kernel, win.stride, tuple(pads), win.dilation)
-    c_out = w.shape[1] * groups
-    donor = broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), (n, c_out) + tuple(spatial))
+    donor = _zeros_per_image(x, (w.shape[1] * groups,) + tuple(spatial))
     if rank == 1:
         y = squeeze(Tensor.make(ConvGradInput(win.lifted(), groups),
                                 [expand_dims(x, 2), expand_dims(w, 2), expand_dims(donor, 2)]), 2)
@@ -296,7 +304,7 @@ def _conv_transpose(op: str, rank: int, x: Any, w: Any, stride: Any, padding: An
         if z:
             shape = list(y.shape)
             shape[2 + a] = z
-            y = concatenate([y, broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), tuple(shape))], 2 + a)
+            y = concatenate([y, _zeros_per_image(x, tuple(shape[1:]))], 2 + a)
     return y
 
 
@@ -457,12 +465,10 @@ def col2im(x: Any, image_shape: Any, kernel_size: Any, stride: Any = 1, padding:
         raise ShapeError(f"col2im: columns {desc(x)} do not fit images {tuple(shape)} with kernel {win.kernel}, "
                          f"stride {win.stride}, padding {win.padding}, dilation {win.dilation}: expected "
                          f"(N, C*{k}, {int(np.prod(out))})", fix="check image_shape and the window arguments")
-    if n is None:
-        raise ShapeError(f"col2im: needs a static batch size, got {desc(x)}",
-                         fix="give the placeholder its batch size")
     c = ck // k
-    cols = transpose(reshape(x, (n, c) + win.kernel + out), np.argsort(_column_axes(rank)).tolist())
-    donor = broadcast_to(constant(np.zeros((1,) * (rank + 2), x.dtype)), (n, c) + tuple(int(v) for v in shape))
+    cols = reshape(x, (-1 if n is None else n, c) + win.kernel + out)
+    cols = transpose(cols, np.argsort(_column_axes(rank)).tolist())
+    donor = _zeros_per_image(x, (c,) + tuple(int(v) for v in shape))
     if rank == 1:
         return squeeze(Tensor.make(Unpatches(win.lifted()), [expand_dims(cols, (2, 4)), expand_dims(donor, 2)]), 2)
     return Tensor.make(Unpatches(win), [cols, donor])
