@@ -18,13 +18,14 @@ import numpy as np
 
 from ..control.loop import Scan
 from ..ir import Tensor
+from ..ir.graph import toposort
 from ..ir.dtypes import is_float, is_int
 from ..ir.leaves import Constant, Parameter, Placeholder
 from ..ops import conv, fused, index, integer, linalg, random, reduce, shape
 from ..ops import elementwise as ew
 from ..ops.axes import BroadcastLike, BroadcastTo, ExpandDims, Reshape, Squeeze, Sum
 from . import export_math, export_patterns
-from .emitter import Emitter, ExportError, np_dtype, onnx_dtype
+from .emitter import Emitter, ExportError, np_dtype, onnx_dtype, value_info
 from .export_math import expm1, log1p
 
 Converter = Callable[[Emitter, Tensor, list], str]
@@ -34,7 +35,6 @@ CONVERTERS: dict[type, Converter] = {}
 UNEXPORTABLE: dict[type, str] = {
     random.RandomUniform: "graphc's counter-based Philox numbers cannot be reproduced by ONNX's RandomUniform "
                           "(export a model in eval mode, where dropout draws none)",
-    Scan: "a loop whose body is a graph: writing it as an ONNX Loop is not implemented",
     fused.FusedElementwise: "made by the fusion pass: export the graph as declared, not a compiled variant's",
     fused.FusedReduce: "made by the fusion pass: export the graph as declared, not a compiled variant's",
     fused.MatMulEpilogue: "made by the fusion pass: export the graph as declared, not a compiled variant's",
@@ -52,6 +52,26 @@ def converts(*classes: type) -> Callable[[Converter], Converter]:
     return register
 
 
+def emit_nodes(e: Emitter, roots: list) -> None:
+    """Emit what the roots' ONNX forms read, transitively (a pooling op reads its image, not the graphc
+    parts it stands for), inputs first; leaves already named in `e.values` stay as they are."""
+    needed: set[int] = set()
+    stack = list(roots)
+    while stack:
+        t = stack.pop()
+        if id(t) not in needed:
+            needed.add(id(t))
+            stack.extend(export_patterns.reads(t))
+    for t in toposort(roots):
+        if id(t) not in needed or id(t) in e.values:
+            continue
+        if isinstance(t.op, Constant):
+            e.values[id(t)] = e.const(t.op.value, hint="const")
+        else:
+            e.values[id(t)] = convert(e, t, [e.values.get(id(i)) for i in t.inputs])
+            e.typed.append(value_info(e.values[id(t)], t))
+
+
 def convert(e: Emitter, node: Tensor, ins: list) -> str:
     """Emit `node` (what it reads, `export_patterns.reads`, already emitted; `ins` its inputs' names, None
     for those a pattern skipped); the name of its value."""
@@ -62,7 +82,11 @@ def convert(e: Emitter, node: Tensor, ins: list) -> str:
 def unexportable(nodes: Iterable[Tensor]) -> list[str]:
     """One line per op class of `nodes` with no converter: the class, one node of it, and why."""
     found: dict[type, Tensor] = {}
-    for t in nodes:
+    pending = list(nodes)
+    while pending:
+        t = pending.pop()
+        if isinstance(t.op, Scan):  # and the ops of its body
+            pending.extend(toposort([t.op.body.out]))
         cls = type(t.op)
         if cls not in CONVERTERS and not issubclass(cls, LEAVES):
             found.setdefault(cls, t)
@@ -595,3 +619,46 @@ def _unpatches(e: Emitter, node: Tensor, ins: list) -> str:
     return e.op("Col2Im", [flat, e.ints(spatial), e.ints(list(win.kernel))], hint="unpatches",
                 pads=onnx_pads(win, _extended_high(win, node.shape)), strides=list(win.stride),
                 dilations=list(win.dilation))
+
+
+# -- loops --------------------------------------------------------------------------------------
+
+@converts(Scan)
+def _scan(e: Emitter, node: Tensor, ins: list) -> str:
+    """A Loop of `length` iterations whose body is the step's graph: it reads row t of each sequence
+    (t counting down for a reverse scan) and the constants from the outer graph by name, carries the
+    carry, and emits the step's output row; the rows of a reverse scan are flipped back so that row t is
+    step t's, as graphc stacks them."""
+    from onnx import TensorProto, helper
+    op, b = node.op, node.op.body
+    init, seqs, consts = op.split(ins)
+    body = e.child()
+    it, cond, carry = body.fresh("iteration"), body.fresh("condition"), body.fresh("carry")
+    body.values[id(b.carry)] = carry
+    body.values.update({id(p): name for p, name in zip(b.consts, consts)})
+    t = body.op("Sub", [body.const(np.int64(op.length - 1)), it]) if op.reverse else it
+    for p, seq in zip(b.steps, seqs):
+        body.values[id(p)] = body.op("Gather", [seq, t], hint="row", axis=0)
+    emit_nodes(body, [b.out])
+    row = body.values[id(b.out)]
+    new = row
+    if b.extra:  # the carry is the row without its extra columns
+        new = body.op("Slice", [row, body.ints([0]), body.ints([b.out.shape[-1] - b.extra]), body.ints([-1])])
+    outs = [(body.op("Identity", [cond], hint="condition"), helper.make_tensor_value_info("", TensorProto.BOOL, [])),
+            (body.op("Identity", [new], hint="carry"), value_info("", b.carry))]
+    if not op.last:
+        outs.append((body.op("Identity", [row], hint="row"), value_info("", b.out)))
+    for name, info in outs:
+        info.name = name
+    inputs = [helper.make_tensor_value_info(it, TensorProto.INT64, []),
+              helper.make_tensor_value_info(cond, TensorProto.BOOL, []), value_info(carry, b.carry)]
+    graph = helper.make_graph(body.nodes, body.fresh("scan_body"), inputs, [info for _, info in outs],
+                              value_info=body.typed)
+    results = e.op("Loop", [e.const(np.int64(op.length)), "", init], hint="scan", outputs=1 if op.last else 2,
+                   body=graph)
+    if op.last:
+        return results
+    stacked = results[1]
+    if op.reverse:
+        stacked = e.op("Slice", [stacked, e.ints([-1]), e.ints([INT64_MIN]), e.ints([0]), e.ints([-1])], hint="scan")
+    return stacked
