@@ -11,7 +11,7 @@ ort = pytest.importorskip("onnxruntime", reason="the exported models are run by 
 import graphc as gc  # noqa: E402
 from graphc.ir.node import Op  # noqa: E402
 from graphc.onnx import ExportError, export  # noqa: E402
-from graphc.onnx.export_ops import CONVERTERS, LEAVES, UNEXPORTABLE  # noqa: E402
+from graphc.onnx.export_registry import CONVERTERS, LEAVES, UNEXPORTABLE  # noqa: E402
 
 BACKENDS = ["numpy", "llvm"]
 #: onnxruntime against graphc: float32 kernels differ in summation order and libm, a few ulp; atol is

@@ -26,6 +26,8 @@ def onnx_dtype(dtype: str) -> int:
     return getattr(TensorProto, _DTYPES[dtype])
 
 
+#: ONNX Slice's "to the end" and "before the start" sentinels
+INT64_MAX, INT64_MIN = 2 ** 63 - 1, -2 ** 63
 #: dtype -> the type a Where on it goes through (onnxruntime 1.32 has no Where kernel for these)
 WHERE_VIA = {"int16": "int32", "uint16": "int32", "uint64": "int64", "bfloat16": "float32"}
 

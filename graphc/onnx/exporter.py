@@ -3,10 +3,10 @@
 Gradients are ordinary graphs here, so exporting `gc.grad(loss, params)` is exporting any other
 graph: every op graphc's reverse rules build (unbroadcast sums, the transposed convolutions, the
 scatters of slices and gathers, where-masks) has a converter to standard ONNX ops (the default
-domain only, so any runtime runs it) in `graphc.onnx.export_ops`. Placeholders become graph inputs
-and parameters initializers, both under their graphc names; a training step's updates become extra
-outputs, the parameters' new values. The model is checked with `onnx.checker` (full check) before
-it is returned or written.
+domain only, so any runtime runs it) in `graphc.onnx.export_ops`, `export_windows` and
+`export_loops`. Placeholders become graph inputs and parameters initializers, both under their
+graphc names; a training step's updates become extra outputs, the parameters' new values. The
+model is checked with `onnx.checker` (full check) before it is returned or written.
 """
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     import onnx
     from onnx import helper
 
-    from .export_ops import emit_nodes, unexportable
+    from . import export_loops, export_ops, export_windows  # noqa: F401 - each registers its converters
+    from .export_registry import emit_nodes, unexportable
 
     outs, ins, ups = _unpack(outputs, inputs, updates)
     opset = _check_opset(opset)
