@@ -11,7 +11,7 @@ ort = pytest.importorskip("onnxruntime", reason="the exported models are run by 
 import graphc as gc  # noqa: E402
 from graphc.ir.node import Op  # noqa: E402
 from graphc.onnx import ExportError, export  # noqa: E402
-from graphc.onnx.export_ops import CONVERTERS, LEAVES, UNEXPORTABLE  # noqa: E402
+from graphc.onnx.export_registry import CONVERTERS, LEAVES, UNEXPORTABLE  # noqa: E402
 
 BACKENDS = ["numpy", "llvm"]
 #: onnxruntime against graphc: float32 kernels differ in summation order and libm, a few ulp; atol is
@@ -167,15 +167,41 @@ def test_params_as_inputs_lets_the_runtime_feed_new_values():
     np.testing.assert_array_equal(got, [6, 6])
 
 
-def test_unexportable_ops_are_all_named_at_once():
+def test_unexportable_ops_are_all_named_at_once_also_inside_loops():
+    from graphc.ops import fused
     x = gc.placeholder((4,), "float32", name="x")
     drop = gc.nn.Dropout(0.5)
     drop.train()
-    looped = gc.scan(lambda c: gc.sin(c) * 2.0, x, length=3)
+    looped = gc.scan(lambda c: drop(c) * 2.0, x, length=3)
     with pytest.raises(ExportError) as err:
-        export([drop(x), looped])
+        export([drop(x) + 1.0, looped])
     text = str(err.value)
-    assert "random_uniform" in text and "Philox" in text and "scan" in text and "ONNX Loop" in text
+    assert text.count("random_uniform") == 1 and "Philox" in text and "test_onnx_export.py" in text
+    assert "fusion pass" in UNEXPORTABLE[fused.FusedElementwise]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loops_export_as_onnx_loop_with_their_gradients(backend):
+    """gc.scan (forward, reverse, two carries, a scan inside a scan's step) and an LSTM, with the reverse
+    scans of their gradients."""
+    rng = np.random.default_rng(9)
+    xs = gc.placeholder((5, 3, 4), "float32", name="xs")
+    h0 = gc.placeholder((3, 4), "float32", name="h0")
+    w = gc.parameter(rng.uniform(-0.5, 0.5, (4, 4)).astype(np.float32), name="w")
+    forward = gc.scan(lambda h, x: gc.tanh(h @ w + x), h0, xs=[xs])
+    backward = gc.scan(lambda h, x: gc.sigmoid(h * x) - h * 0.5, h0, xs=[xs], reverse=True)
+    pair = gc.scan(lambda hc, x: [gc.tanh(hc[0] + x), hc[1] * gc.sigmoid(x)], [h0, h0 * 0.5], xs=[xs])[1]
+    nested = gc.scan(lambda h, x: gc.scan(lambda c, r: gc.tanh(c + r), h, xs=[x])[-1] * 0.9, h0, xs=[xs])
+    lstm = gc.nn.LSTM(4, 6, rng=rng)
+    out, (hn, cn) = lstm(xs)
+    loss = gc.sum(gc.square(forward)) + gc.sum(backward[0]) + gc.sum(pair * pair) + gc.sum(out * out) + gc.sum(cn) \
+        + gc.sum(nested * nested)
+    grads = gc.grad(loss, [xs, h0, w] + lstm.parameters())
+    outputs = [forward, backward, pair, nested, out, hn, loss, *grads]
+    model = export(outputs, inputs=[xs, h0])
+    assert "Loop" in {n.op_type for n in model.graph.node}
+    assert_same(model, [xs, h0], outputs, [rng.standard_normal((5, 3, 4)).astype(np.float32),
+                                           rng.standard_normal((3, 4)).astype(np.float32)], backend)
 
 
 def test_bad_arguments_are_clear_errors():
@@ -235,7 +261,8 @@ def _sample_graphs():
              gc.cast(gc.logical_or(gc.equal(a, a), a != u), "float32"), gc.cast(a <= u, "int64"),
              gc.cast(gc.isnan(gc.log(a)), "int32"), gc.cast(gc.isinf(gc.reciprocal(gc.floor(a))), "int32"),
              gc.cast(gc.less(gc.greater(a, 0.0), gc.greater(u, 0.0)), "int32")]
-    binary = [a + b, a - b, a * b, a / b, gc.power(pos, b), gc.maximum(a, b), gc.minimum(a, u), a @ b]
+    binary = [a + b, a - b, a * b, a / b, gc.power(pos, b), gc.maximum(a, b), gc.minimum(a, u), a @ b,
+              gc.scan(lambda c, r: gc.tanh(c * 0.5 + r), b, xs=[a], reverse=True)]
     reduce = [gc.sum(a, 1), gc.prod(a, 0, keepdims=True), gc.max(a), gc.min(a, 1), gc.argmax(a, 1), gc.argmin(a, 0),
               gc.logsumexp(a, 1), gc.softmax(a, 0), gc.log_softmax(a), gc.softmax_cross_entropy(a, gc.softmax(u)),
               gc.max(gc.cast(a > 0, "bool"), 1)]

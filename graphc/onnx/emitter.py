@@ -26,6 +26,8 @@ def onnx_dtype(dtype: str) -> int:
     return getattr(TensorProto, _DTYPES[dtype])
 
 
+#: ONNX Slice's "to the end" and "before the start" sentinels
+INT64_MAX, INT64_MIN = 2 ** 63 - 1, -2 ** 63
 #: dtype -> the type a Where on it goes through (onnxruntime 1.32 has no Where kernel for these)
 WHERE_VIA = {"int16": "int32", "uint16": "int32", "uint64": "int64", "bfloat16": "float32"}
 
@@ -38,8 +40,17 @@ class Emitter:
         self.nodes: list = []
         self.initializers: list = []
         self.values: dict[int, str] = {}  # id(graphc tensor) -> ONNX name
+        self.typed: list = []  # graphc's type of each converted value (the checker holds ONNX's to it)
         self._taken: set[str] = set()
         self._consts: dict[tuple, str] = {}
+
+    def child(self) -> "Emitter":
+        """An emitter for a subgraph (a loop body): its own nodes, values and types; names, constants and
+        initializers shared with this one (a body reads the outer graph's values by name)."""
+        sub = Emitter(self.opset)
+        sub.initializers, sub._taken, sub._consts = self.initializers, self._taken, self._consts
+        sub.values = dict(self.values)
+        return sub
 
     def fresh(self, hint: str) -> str:
         """A name no other value has: `hint`, else `hint_1`, `hint_2`, ..."""
@@ -101,3 +112,10 @@ def np_dtype(dtype: str) -> Any:
         import ml_dtypes
         return ml_dtypes.bfloat16
     return np.dtype(dtype)
+
+
+def value_info(name: str, t: Tensor, free: bool = False) -> Any:
+    """A typed value; free dims named `<name>_dim<i>` with `free` (graph inputs), left unknown otherwise."""
+    from onnx import helper
+    dims = [d if d is not None else (f"{name}_dim{i}" if free else None) for i, d in enumerate(t.shape)]
+    return helper.make_tensor_value_info(name, onnx_dtype(t.dtype), dims)

@@ -3,10 +3,10 @@
 Gradients are ordinary graphs here, so exporting `gc.grad(loss, params)` is exporting any other
 graph: every op graphc's reverse rules build (unbroadcast sums, the transposed convolutions, the
 scatters of slices and gathers, where-masks) has a converter to standard ONNX ops (the default
-domain only, so any runtime runs it) in `graphc.onnx.export_ops`. Placeholders become graph inputs
-and parameters initializers, both under their graphc names; a training step's updates become extra
-outputs, the parameters' new values. The model is checked with `onnx.checker` (full check) before
-it is returned or written.
+domain only, so any runtime runs it) in `graphc.onnx.export_ops`, `export_windows` and
+`export_loops`. Placeholders become graph inputs and parameters initializers, both under their
+graphc names; a training step's updates become extra outputs, the parameters' new values. The
+model is checked with `onnx.checker` (full check) before it is returned or written.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import numpy as np
 
 from ..ir import Tensor
 from ..ir.graph import toposort
-from ..ir.leaves import Constant, Parameter, Placeholder
-from .emitter import Emitter, ExportError, onnx_dtype
+from ..ir.leaves import Parameter, Placeholder
+from .emitter import Emitter, ExportError, value_info
 
 #: the opset models are written for unless asked otherwise (Col2Im, which pooling gradients need, is 18)
 DEFAULT_OPSET = 18
@@ -44,8 +44,8 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     import onnx
     from onnx import helper
 
-    from .export_ops import convert, unexportable
-    from .export_patterns import reads
+    from . import export_loops, export_ops, export_windows  # noqa: F401 - each registers its converters
+    from .export_registry import emit_nodes, unexportable
 
     outs, ins, ups = _unpack(outputs, inputs, updates)
     opset = _check_opset(opset)
@@ -61,16 +61,16 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
         raise ExportError("export: the outputs read placeholders that are not among `inputs`: "
                           + ", ".join(_label(t) for t in missing), fix="pass every placeholder they read in inputs=")
     e = Emitter(opset)
-    graph_inputs, graph_outputs, typed = [], [], []
+    graph_inputs, graph_outputs = [], []
     for t in ins:
-        graph_inputs.append(_value_info(e.fresh(_leaf_name(t, "input")), t, free="dim"))
+        graph_inputs.append(value_info(e.fresh(_leaf_name(t, "input")), t, free=True))
         e.values[id(t)] = graph_inputs[-1].name
     for t in nodes:
         if isinstance(t.op, Parameter):
             name = e.initializer(np.array(t.op.state.array), e.fresh(_leaf_name(t, "param")))
             e.values[id(t)] = name
             if params_as_inputs:
-                graph_inputs.append(_value_info(name, t))
+                graph_inputs.append(value_info(name, t))
     roots = list(outs) + [v for _, v in ups]
     root_names = out_names + [f"{e.values[id(p)]}.updated" for p, _ in ups]  # the parameter's ONNX name
     for name in root_names:  # reserved before any intermediate value is named
@@ -78,20 +78,12 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
             raise ExportError(f"export: the output name {name!r} is already the name of an input or parameter",
                               fix="pass other names in names=")
         e._taken.add(name)
-    needed = _needed(roots, reads)
-    for t in nodes:
-        if id(t) not in needed or id(t) in e.values:
-            continue
-        if isinstance(t.op, Constant):
-            e.values[id(t)] = e.const(t.op.value, hint="const")
-        else:
-            e.values[id(t)] = convert(e, t, [e.values.get(id(i)) for i in t.inputs])
-            typed.append(_value_info(e.values[id(t)], t))  # graphc's type: the checker holds ONNX's to it
+    emit_nodes(e, roots)
     for t, name in zip(roots, root_names):
         e.nodes.append(helper.make_node("Identity", [e.values[id(t)]], [name], name=name))
-        graph_outputs.append(_value_info(name, t))
+        graph_outputs.append(value_info(name, t))
     graph = helper.make_graph(e.nodes, model_name, graph_inputs, graph_outputs, initializer=e.initializers,
-                              value_info=typed)
+                              value_info=e.typed)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="graphc",
                               producer_version=_version())
     if check:
@@ -99,19 +91,6 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     if path is not None:
         _write_atomic(model, os.fspath(path))
     return model
-
-
-def _needed(roots: list, reads: Any) -> set[int]:
-    """The ids of the nodes the roots' ONNX forms read, transitively (a pooling op reads its image, not
-    the graphc parts it stands for)."""
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        t = stack.pop()
-        if id(t) not in seen:
-            seen.add(id(t))
-            stack.extend(reads(t))
-    return seen
 
 
 def _unpack(outputs: Any, inputs: Sequence[Tensor] | None,
@@ -168,13 +147,6 @@ def _label(t: Tensor) -> str:
 
 def _leaf_name(t: Tensor, kind: str) -> str:
     return t.name or f"{kind}{t.op.uid}"
-
-
-def _value_info(name: str, t: Tensor, free: str | None = None) -> Any:
-    """A typed value; free dims named `<name>_dim<i>` on inputs (`free`), left unknown elsewhere."""
-    from onnx import helper
-    dims = [d if d is not None else (f"{name}_dim{i}" if free else None) for i, d in enumerate(t.shape)]
-    return helper.make_tensor_value_info(name, onnx_dtype(t.dtype), dims)
 
 
 def _version() -> str:
