@@ -45,8 +45,8 @@ def div(ctx: NodeCtx):
     a, b = ctx.tensor(0), ctx.tensor(1)
     if is_float(a.dtype):
         return G.divide(a, b)
-    # integer division truncates toward zero in ONNX (as C); float64 holds the int32 range exactly
-    return G.cast(G.divide(G.cast(a, "float64"), G.cast(b, "float64")), a.dtype)
+    # integer division truncates toward zero in ONNX (as C): exact in every integer width
+    return G.floor_divide(G.subtract(a, G.fmod(a, b)), b)
 
 
 @converter("Pow")
