@@ -168,3 +168,28 @@ def top_k(ctx: NodeCtx):
         indices.append(i)
         rest = G.where(G.equal(positions, i), exhausted, rest)
     return [G.concatenate(values, axis), G.concatenate(indices, axis)]
+
+
+@converter("CumProd")
+def cumprod(ctx: NodeCtx):
+    """Running products along `axis`, one multiply per position (graphc has no scan-product kernel; the
+    axis is short in models that use it)."""
+    x = ctx.tensor(0)
+    axis = ctx.axis(int(ctx.ints(1, "axis")[0]), x.ndim)
+    n = x.shape[axis]
+    if n is None:
+        raise Unsupported("CumProd along a free dim")
+    if n > 256:
+        raise Unsupported(f"CumProd along an axis of {n} (graphc unrolls it: at most 256)")
+    order = range(n - 1, -1, -1) if ctx.attr("reverse", 0) else range(n)
+    ones = G.ones_like(G.slice_axis(x, axis, 0, 1))
+    out, running = {}, None
+    for k in order:
+        here = G.slice_axis(x, axis, k, k + 1)
+        if ctx.attr("exclusive", 0):
+            out[k] = ones if running is None else running
+            running = here if running is None else G.multiply(running, here)
+        else:
+            running = here if running is None else G.multiply(running, here)
+            out[k] = running
+    return G.concatenate([out[k] for k in range(n)], axis) if n else x
