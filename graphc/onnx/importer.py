@@ -97,7 +97,7 @@ class _Importer:
             if vi.name in self.env:
                 continue  # an initializer also listed as an input (IR version < 4)
             if vi.name in self.static:
-                self.env[vi.name] = np.ascontiguousarray(self.static[vi.name])
+                self.env[vi.name] = np.require(self.static[vi.name], requirements="C")
                 continue
             x = self._input(vi)
             if x is not None:
@@ -134,7 +134,7 @@ class _Importer:
             self.params[init.name] = p
             self.env[init.name] = p
         else:
-            self.env[init.name] = np.ascontiguousarray(array)
+            self.env[init.name] = np.require(array, requirements="C")
 
     def _input(self, vi: onnx.ValueInfoProto) -> Tensor | None:
         t = vi.type
@@ -252,7 +252,7 @@ class _Importer:
             return False
         if any(not isinstance(o, np.ndarray) for o in outs):
             return False
-        self._bind(node, [np.ascontiguousarray(o) for o in outs])
+        self._bind(node, [np.require(o, requirements="C") for o in outs])
         return True
 
     def _bind(self, node: onnx.NodeProto, out: Any) -> None:
