@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
+
+if TYPE_CHECKING:
+    import onnx
 
 #: the light model-zoo models, by the bench's name -> the file's stem in onnx/backend/test/data/light
 LIGHT = {"alexnet": "light_bvlc_alexnet", "zfnet512": "light_zfnet512", "vgg19": "light_vgg19",
@@ -34,6 +35,7 @@ TEMPER_BATCH = 4
 
 def light_dir() -> str:
     """The folder of the light models in the installed onnx wheel."""
+    import onnx
     return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
 
 
@@ -98,6 +100,8 @@ def _batch_dependent(graph: onnx.GraphProto, inits: set[str]) -> set[str]:
 
 def randomize(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     """A copy of a light model with every ConstantOfShape fill replaced by a random initializer."""
+    import onnx
+    from onnx import numpy_helper
     model = onnx.ModelProto.FromString(model.SerializeToString())
     g, rng = model.graph, np.random.default_rng(seed)
     inits = {t.name: t for t in g.initializer}
@@ -122,6 +126,8 @@ def randomize(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
 def with_batch(model: onnx.ModelProto, batch: int) -> onnx.ModelProto:
     """A copy of a light model (written for a batch of 1) at `batch`: the data input's and the output's first
     dimension, and the leading 1 of every Reshape target that carries activations."""
+    import onnx
+    from onnx import numpy_helper
     model = onnx.ModelProto.FromString(model.SerializeToString())
     g = model.graph
     inits = {t.name: t for t in g.initializer}
@@ -149,6 +155,8 @@ def temper(model: onnx.ModelProto, seed: int = 0, std: float = 2.0) -> onnx.Mode
     """Scale the dense layer that feeds the model's final Softmax so that its logits on TEMPER_BATCH random
     inputs (run in onnxruntime) have standard deviation `std`: random weights through 50 layers leave logits in
     the hundreds and a one-hot softmax, which would check little beyond the arg max. Other endings are left."""
+    import onnx
+    from onnx import numpy_helper
     import onnxruntime as ort
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
@@ -173,6 +181,7 @@ def temper(model: onnx.ModelProto, seed: int = 0, std: float = 2.0) -> onnx.Mode
 def light(name: str, batch: int = 1, seed: int = 0) -> onnx.ModelProto:
     """The light model-zoo model `name` (a key of LIGHT) with random weights, tempered (`temper`), at `batch`;
     every batch size gets the same weights."""
+    import onnx
     model = temper(randomize(onnx.load(os.path.join(light_dir(), LIGHT[name] + ".onnx")), seed), seed)
     return model if batch == 1 else with_batch(model, batch)
 
@@ -190,22 +199,27 @@ def _image(size: int) -> Callable[[int, np.random.Generator], np.ndarray]:
     return lambda batch, rng: rng.standard_normal((batch, 3, size, size)).astype(np.float32)
 
 
+#: the transformer encoder the bench times: BERT-mini's shape (4 blocks of width 256, 4 heads), 128 tokens
+BENCH_TRANSFORMER = {"vocab": 1000, "context": 128, "d": 256, "heads": 4, "mlp": 1024, "blocks": 4, "classes": 10}
+
+
 def torch_specs(small: bool = False) -> dict[str, TorchSpec]:
-    """The torch models at their bench size (torchvision's, 224x224) or, `small`, narrower and on 32x32 images
-    (the same architectures, for tests)."""
+    """The torch models at their bench size (torchvision's, 224x224; the transformer BENCH_TRANSFORMER) or,
+    `small`, narrower and on 32x32 images, the transformer's defaults (the same architectures, for tests)."""
     from . import torch_models as tm
-    size = 32 if small else 224
+    size, tokens = (32, 16) if small else (224, BENCH_TRANSFORMER["context"])
     return {
         "resnet18": TorchSpec(lambda: tm.ResNet18(8 if small else 64, 10 if small else 1000), "x", _image(size)),
         "mobilenet_v2": TorchSpec(lambda: tm.MobileNetV2(0.25 if small else 1.0, 10 if small else 1000), "x",
                                   _image(size)),
-        "transformer": TorchSpec(tm.TinyTransformer, "ids",
-                                 lambda batch, rng: rng.integers(0, 100, (batch, 16)).astype(np.int64)),
+        "transformer": TorchSpec(tm.TinyTransformer if small else lambda: tm.TinyTransformer(**BENCH_TRANSFORMER),
+                                 "ids", lambda batch, rng: rng.integers(0, 100, (batch, tokens)).astype(np.int64)),
     }
 
 
 def exported(name: str, seed: int = 0, small: bool = False) -> onnx.ModelProto:
     """The torch model `name` with random weights from `seed`, exported (eval mode, a dynamic batch)."""
+    import onnx
     import torch
 
     from . import torch_models as tm
@@ -220,6 +234,7 @@ def exported(name: str, seed: int = 0, small: bool = False) -> onnx.ModelProto:
 def inputs(model: onnx.ModelProto, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Random inputs for the model's graph inputs (the initializers excepted) at `batch`: standard normal
     floats, integers in [0, 100) (the transformer's token ids)."""
+    import onnx
     rng = np.random.default_rng(seed)
     inits = {t.name for t in model.graph.initializer}
     out = {}
@@ -232,8 +247,3 @@ def inputs(model: onnx.ModelProto, batch: int, seed: int = 0) -> dict[str, np.nd
         out[value.name] = (rng.integers(0, 100, shape) if dtype.kind == "i" else rng.standard_normal(shape)
                            ).astype(dtype)
     return out
-
-
-def load(name: str, batch: int, seed: int = 0) -> onnx.ModelProto:
-    """Any bench model by name at `batch` (the torch models have a dynamic batch; the light ones are rewritten)."""
-    return light(name, batch, seed) if name in LIGHT else exported(name, seed)
