@@ -37,7 +37,7 @@ class Settings:
     rounds: int = 3
     threads: int = 2
     profile: bool = True          # graphc-llvm's kernel times by kind, for the rows where it is slower
-    timeout_s: float = 1800.0
+    timeout_s: float = 900.0
 
     @classmethod
     def check(cls, **kw) -> "Settings":

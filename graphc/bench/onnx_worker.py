@@ -39,7 +39,7 @@ def _onnxruntime(path: str, feeds: dict[str, np.ndarray], threads: int) -> tuple
     return lambda: session.run(None, feeds), None
 
 
-def profile(fn, args: list, calls: int = 3) -> dict:
+def profile(fn, args: list, calls: int = 2) -> dict:
     """Where graphc-llvm's run goes: fn.profile() (a profiling build of the same program), mean ms per call
     by kernel kind and the five slowest kernels."""
     prof = fn.profile(*args, calls=calls)
