@@ -207,8 +207,15 @@ def onnx_node_tests() -> str:
     return node_table("llvm")
 
 
+def onnx_converters() -> str:
+    """onnx.md: the ops graphc.onnx converts (its converter registry)."""
+    from graphc.onnx.conformance import converter_list
+    return converter_list()
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "onnx-node-tests": onnx_node_tests,
+    "onnx-converters": onnx_converters,
     "lstm-node-counts": lstm_node_counts,
     "fused-kernels": fused_kernels,
     "passes-pipeline": passes_pipeline,

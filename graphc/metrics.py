@@ -21,7 +21,7 @@ def to_labels(y_pred: Any) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] > 1:
         return y.argmax(axis=1)
     y = y.reshape(-1) if y.ndim == 2 else y
-    if y.dtype.kind == "f":
+    if y.dtype.kind == "f" or y.dtype.name == "bfloat16":
         if not np.all(y == np.round(y)):
             raise GraphcError(f"metrics: got float predictions {y.dtype}{list(y.shape)} that are not labels",
                               fix="threshold probabilities first (p >= 0.5) or pass score rows of shape (n, classes)")

@@ -106,13 +106,14 @@ def test_integer_true_division_is_float_and_ieee_by_zero(every):
     np.testing.assert_array_equal(q, np.array([3.5, -3.5, -3.5, 3.5, np.inf, -np.inf, NAN], np.float32))
 
 
-def test_there_is_no_integer_floor_division_or_modulo_yet():
-    """Floor division and modulo are not graphc ops: `//` and `%` raise rather than guess a rounding."""
+def test_floor_division_and_modulo_are_pythons():
+    """`//` is `gc.floor_divide` and `%` is `gc.mod`: the quotient rounds down and the remainder has the
+    divisor's sign, as Python's (`gc.fmod` has the dividend's; docs/dtypes.md)."""
     a = gc.placeholder((2,), "int64")
-    with pytest.raises(TypeError):
-        a // a  # noqa: B018 - the expression is the test
-    with pytest.raises(TypeError):
-        a % 2  # noqa: B018
+    f = gc.function([a], [a % 3, a % -3, a // 3, a // -3])
+    m, n, q, r = f(np.array([7, -7], np.int64))
+    assert m.tolist() == [7 % 3, -7 % 3] and n.tolist() == [7 % -3, -7 % -3]
+    assert q.tolist() == [7 // 3, -7 // 3] and r.tolist() == [7 // -3, -7 // -3]
 
 
 # -- (d) run-time checks ----------------------------------------------------------------------------

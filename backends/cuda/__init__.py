@@ -16,7 +16,7 @@ import numpy as np
 
 from graphc.backend import Backend
 from graphc.ir import Tensor
-from graphc.ir.errors import InputError
+from graphc.ir.errors import BackendError, InputError
 from graphc.schedule import KernelProgram
 
 from . import nvptx
@@ -52,6 +52,10 @@ class CudaBackend(Backend):
         return unavailable()
 
     def compile(self, program: KernelProgram) -> Executable:
+        if any(b.dtype == "bfloat16" for b in program.buffers):  # before any device work: nothing launched
+            raise BackendError(f"{self.name}: bfloat16 tensors have no CuPy array type (CuPy has no bfloat16)",
+                               fix="cast them to float16 or float32 for the GPU, or use backend='llvm'; "
+                                   "generate_ptx and backend='cuda-emulate' do compile bfloat16 kernels")
         from .runtime import device
         return Executable(program, device(), self.host_outputs)
 

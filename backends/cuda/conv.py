@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from graphc.ops.conv import Conv2d, ConvGradInput, ConvGradWeight
+from graphc.ops.conv import Conv, ConvGradInput, ConvGradWeight
 from graphc.schedule import Kernel, View
 
 from ..llvm.codegen import Unsupported, contiguous_strides
@@ -32,6 +32,8 @@ class ConvPlan:
         self.ctx, self.i, self.k, self.module, self.host = ctx, i, k, module, host
         self.op = k.node.op
         self.dtype = ctx.dtype(k.output)
+        if self.dtype not in ("float32", "float64"):
+            raise Unsupported(f"{self.op.name} of {self.dtype} (cuBLAS GEMMs here are float32/float64)")
         self.x_shape, self.gy_shape = x_shape, gy_shape
         self.n, self.c = x_shape[:2]
         self.o, (self.ho, self.wo) = gy_shape[1], gy_shape[2:]
@@ -64,13 +66,15 @@ class ConvPlan:
 
 
 def _ungrouped(k: Kernel) -> None:
-    """Grouped convolutions run on the host."""
+    """Grouped and 3-D convolutions run on the host."""
     op = k.node.op
     if op.groups != 1:
         raise Unsupported(f"{op.name} with groups={op.groups}")
+    if op.window.rank != 2:
+        raise Unsupported(f"{op.name} over {op.window.rank} spatial axes")
 
 
-@PLANS.register(Conv2d)
+@PLANS.register(Conv)
 def plan_conv2d(ctx: Context, i: int, k: Kernel, module: ir.Module, host: bool) -> list[Step]:
     """im2col of x into scratch, then y(N, O, P) = w(O, CKK) @ cols(N, CKK, P) into the output."""
     _ungrouped(k)

@@ -43,7 +43,7 @@ PARTIAL_WRITES = (ScatterAdd, ScatterSlice)
 INDEX_CHECKS = (Take, ScatterAdd)
 
 #: ScalarPrinter.call stems NVPTX cannot lower itself (llvm.exp/log/pow crash it): libdevice calls instead
-_LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tanh", "pow")
+_LIBDEVICE_STEMS = ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "pow")
 #: ScalarPrinter.math functions libdevice has (others stay the CPU's inline arithmetic)
 _LIBDEVICE_MATH = ("exp", "expm1", "log", "log1p", "tanh", "erf")
 #: the special registers of the grid (NVPTX) and the host emulation's argument order
@@ -54,9 +54,9 @@ class LibdevicePrinter(ScalarPrinter):
     """The LLVM backend's body printer with transcendentals sent to libdevice (`__nv_expf`, ...).
 
     Without libdevice, exp/expm1/log/log1p/tanh stay the CPU's inline polynomials (plain arithmetic,
-    fine on NVPTX) and a kernel needing sin, cos, erf or a general pow runs on the host instead. Opaque
-    functions (sigmoid, softplus, ...) are their expansions, printed by this class, so they reach
-    libdevice too.
+    fine on NVPTX) and a kernel needing sin, cos, tan, the inverse or hyperbolic functions, erf or a
+    general pow runs on the host instead. Opaque functions (sigmoid, softplus, ...) are their
+    expansions, printed by this class, so they reach libdevice too.
     """
 
     def _nv(self, name: str, *args: ir.Value) -> ir.Value:
@@ -67,6 +67,10 @@ class LibdevicePrinter(ScalarPrinter):
 
     def call(self, stem: str, *args: ir.Value) -> ir.Value:
         return self._nv(stem, *args) if stem in _LIBDEVICE_STEMS else super().call(stem, *args)
+
+    def libm(self, name: str, *args: ir.Value) -> ir.Value:
+        """asinh, acosh, atanh: libdevice's."""
+        return self._nv(name, *args)
 
     def math(self, name: str, x: ir.Value) -> ir.Value:
         """exp, expm1, log, log1p, tanh, erf: libdevice's (the CPU's inline polynomials are for vectorizing)."""
@@ -191,7 +195,7 @@ def work_items(k: Kernel, ctx: Context) -> int:
     op = k.node.op
     if isinstance(op, RandomUniform):
         n = int(np.prod(k.node.shape, dtype=np.int64))
-        return -(-n // 4) if op.dtype == "float32" else -(-n // 2)
+        return -(-n // 4) if op.dtype in RandomUniform.WORD_BITS else -(-n // 2)
     if isinstance(op, SOFTMAX_FAMILY):  # one item per row (before Reduce: logsumexp is one)
         return _kept(k.inputs[0].shape, softmax_axes(op))
     if isinstance(op, (Reduce, fused.FusedReduce)):  # one item per output
@@ -252,7 +256,7 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     g, index_view, _ = k.inputs
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
-    if not out.dtype.startswith("float") or ctx.dtype(g.buffer) != out.dtype:
+    if out.dtype not in ("float32", "float64") or ctx.dtype(g.buffer) != out.dtype:
         raise Unsupported(f"scatter_add of {ctx.dtype(g.buffer)} into {out.dtype}")
     src = ctx.operand(g, g.shape)
     with kf.parallel(g.shape) as idx:
@@ -357,7 +361,7 @@ def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
     key = ctx.operand(key_view, key_view.shape)
     out = ctx.output(k)
     n = int(np.prod(k.node.shape, dtype=np.int64))
-    per = 4 if op.dtype == "float32" else 2
+    per = 4 if op.dtype in RandomUniform.WORD_BITS else 2
     b = kf.b
     with grid_stride(kf, work_items(k, ctx)) as j:
         seed, counter = (load(kf, key, [ir.Constant(I64, w)]) for w in (0, 1))
@@ -368,4 +372,5 @@ def emit_rng(ctx: Context, k: Kernel, kf: GpuKernel) -> None:
         for lane, value in enumerate(uniforms(b, words, op.dtype)):
             at = b.add(b.mul(j, ir.Constant(I64, per)), ir.Constant(I64, lane))
             with b.if_then(b.icmp_unsigned("<", at, ir.Constant(I64, n))):
-                b.store(value, b.gep(kf.base(out.storage), [at], inbounds=True, source_etype=storage_type(out.dtype)))
+                b.store(from_compute(b, value, out.dtype),  # a 16-bit float rounds from the double
+                        b.gep(kf.base(out.storage), [at], inbounds=True, source_etype=storage_type(out.dtype)))

@@ -26,7 +26,7 @@ from .irtypes import I32, I64
 FAULT = "graphc_fault"
 #: status a kernel returns after recording a fault (1 is a gather index out of range)
 FAULT_STATUS = 2
-_ITEMSIZE = {"i8": 1, "i32": 4, "i64": 8, "float": 4, "double": 8}
+_ITEMSIZE = {"i8": 1, "i16": 2, "i32": 4, "i64": 8, "half": 2, "float": 4, "double": 8}
 _ROLES = {"input": "input", "param": "parameter", "const": "constant", "temp": "temporary"}
 
 

@@ -1,7 +1,8 @@
 """Convolutions as im2col into the scratch area + GEMM; Patches and Unpatches (pooling) as direct loops.
 
-One `Window` geometry drives two loop nests. `im2col` writes every window
-element x[n, c, ho*sh + i*dh - top, wo*sw + j*dw - left] (or `fill` in the
+Written for images (2 spatial axes) and the same for volumes (3): the last spatial axis is the one
+the loops run along, the leading ones are walked and tested alike. One `Window` geometry drives two
+loop nests. `im2col` writes every window element x[n, c, ho*sh + i*dh - top, wo*sw + j*dw - left] (or `fill` in the
 padding) to a columns array whose layout each caller picks by strides over
 (N, C, Ho, Wo, kh, kw). `col2im`, its transpose, is written as a gather: each
 image pixel sums the column entries that came from it, in NumPy's
@@ -20,15 +21,16 @@ are packed as (G, Og, nb*Ho*Wo), so each tile is one product per group:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Callable, ContextManager, Sequence
 
 import numpy as np
 from llvmlite import ir
 
-from graphc.ops.conv import Conv2d, ConvGradInput, ConvGradWeight, Patches, Unpatches, Window
+from graphc.ops.conv import Conv, ConvGradInput, ConvGradWeight, Patches, Unpatches, Window
 from graphc.schedule import Kernel, View
 
-from .codegen import I64, KernelFunction, contiguous_strides, element, loop, nest, storage_type
+from .codegen import I64, KernelFunction, Unsupported, contiguous_strides, element, loop, nest, storage_type
 from .kernels import TILE, Context, Operand, Scratch, emit_copy, fill_zero, load, map_loop, store
 from .matmul import SMALL_K, product
 from .registry import EMITTERS
@@ -48,9 +50,31 @@ def layout_strides(sizes: Sequence[int], order: str) -> tuple[int, ...]:
     return tuple(out[a] for a in "NCHWij")
 
 
+def _all(b: ir.IRBuilder, conds: Sequence[ir.Value]) -> ir.Value:
+    out = conds[0]
+    for c in conds[1:]:
+        out = b.and_(out, c)
+    return out
+
+
+def _inside(b: ir.IRBuilder, coords: Sequence[ir.Value], sizes: Sequence[int]) -> ir.Value:
+    """Whether every image coordinate is in range (a negative one wraps to a large one)."""
+    return _all(b, [b.icmp_unsigned("<", v, _i(n)) for v, n in zip(coords, sizes)])
+
+
+def _coord(b: ir.IRBuilder, o: ir.Value, k: ir.Value | int, win: Window, axis: int) -> ir.Value:
+    """The image coordinate o*stride + k*dilation - low padding of window element k of output o."""
+    s, d, lo = win.stride[axis], win.dilation[axis], win.pads(axis)[0]
+    if isinstance(k, int):
+        return b.add(b.mul(o, _i(s)), _i(k * d - lo))
+    return b.add(b.mul(o, _i(s)), b.sub(b.mul(k, _i(d)), _i(lo)))
+
+
 def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
            fill: float = 0.0) -> None:
-    """cols[n, c, ho, wo, i, j] = the padded image's window element; cols' strides give its layout."""
+    """cols[n, c, *out, *kernel] = the padded image's window element; cols' strides give its layout."""
+    if x.dtype == "bfloat16":
+        raise Unsupported("bfloat16 windows (their fill is a bit pattern)")
     pad = ir.Constant(storage_type(x.dtype), fill)
     (_im2col_rows if kf.serial else _im2col_elements)(kf, win, x, xshape, cols, pad)
 
@@ -58,31 +82,28 @@ def im2col(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], c
 def _im2col_elements(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
                      pad: ir.Constant) -> None:
     """im2col element by element, each a clamped load or the fill: one GPU thread per element."""
-    b = kf.b
-    n, c, h, w = xshape
-    ho_n, wo_n = win.out_shape(tuple(xshape))
-    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    top, _, left, _ = win.padding
-    with kf.parallel((n, c, kh, kw, ho_n, wo_n)) as (ni, ci, i, j, ho, wo):
-        row = b.add(b.mul(ho, _i(sh)), b.sub(b.mul(i, _i(dh)), _i(top)))
-        col = b.add(b.mul(wo, _i(sw)), b.sub(b.mul(j, _i(dw)), _i(left)))
-        inside = b.and_(b.icmp_unsigned("<", row, _i(h)), b.icmp_unsigned("<", col, _i(w)))  # negatives wrap
-        v = load(kf, x, [ni, ci, b.select(inside, row, _i(0)), b.select(inside, col, _i(0))])
-        store(kf, cols, [ni, ci, ho, wo, i, j], b.select(inside, v, pad))
+    b, r = kf.b, win.rank
+    with kf.parallel(tuple(xshape[:2]) + win.kernel + win.out_shape(xshape)) as idx:
+        ni, ci, ks, os = idx[0], idx[1], idx[2:2 + r], idx[2 + r:]
+        coords = [_coord(b, o, k, win, a) for a, (o, k) in enumerate(zip(os, ks))]
+        inside = _inside(b, coords, xshape[2:])
+        v = load(kf, x, [ni, ci] + [b.select(inside, v, _i(0)) for v in coords])
+        store(kf, cols, [ni, ci, *os, *ks], b.select(inside, v, pad))
 
 
 def _im2col_rows(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[int], cols: Operand,
                  pad: ir.Constant) -> None:
-    """im2col on one CPU thread, by window rows: for each (n, c, i, j, ho), the run of wo whose columns
-    fall inside the image is a plain copy (contiguous when the stride is 1, so it vectorizes), the runs
-    before and after it and the rows outside the image are `pad`. The element-wise form selects between
-    a clamped load and the fill for every element, a scalar gather: 3x slower."""
-    b = kf.b
-    n, c, h, w = xshape
-    ho_n, wo_n = win.out_shape(tuple(xshape))
-    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    top, _, left, _ = win.padding
-    with nest(b, (n, c, kh, kw), unroll=False) as (ni, ci, i, j):
+    """im2col on one CPU thread, by window rows: for each (n, c, kernel element, leading output
+    coordinates), the run of outputs along the last axis whose columns fall inside the image is a plain
+    copy (contiguous when the stride is 1, so it vectorizes), the runs before and after it and the rows
+    outside the image are `pad`. The element-wise form selects between a clamped load and the fill for
+    every element, a scalar gather: 3x slower."""
+    b, r = kf.b, win.rank
+    w, wo_n = xshape[-1], win.out_shape(xshape)[-1]
+    sw, dw, left = win.stride[-1], win.dilation[-1], win.pads(r - 1)[0]
+    with nest(b, tuple(xshape[:2]) + win.kernel, unroll=False) as idx:
+        ni, ci, ks = idx[0], idx[1], idx[2:]
+        j = ks[-1]
         start = b.sub(_i(left), b.mul(j, _i(dw)))  # wo * sw >= start: the column is >= 0
         lo = b.select(b.icmp_signed(">", start, _i(0)), b.sdiv(b.add(start, _i(sw - 1)), _i(sw)), _i(0))
         lo = b.select(b.icmp_signed("<", lo, _i(wo_n)), lo, _i(wo_n))
@@ -90,21 +111,21 @@ def _im2col_rows(kf: KernelFunction, win: Window, x: Operand, xshape: Sequence[i
         hi = b.select(b.icmp_signed(">=", end, _i(0)), b.add(b.sdiv(end, _i(sw)), _i(1)), _i(0))
         hi = b.select(b.icmp_signed("<", hi, _i(wo_n)), hi, _i(wo_n))
         hi = b.select(b.icmp_signed(">", hi, lo), hi, lo)
-        with loop(b, ho_n, unroll=False) as ho:
-            row = b.add(b.mul(ho, _i(sh)), b.sub(b.mul(i, _i(dh)), _i(top)))
-            stop = b.select(b.icmp_unsigned("<", row, _i(h)), hi, lo)  # a negative row wraps to a large one
+        with nest(b, win.out_shape(xshape)[:-1], unroll=False) as lead:
+            rows = [_coord(b, o, k, win, a) for a, (o, k) in enumerate(zip(lead, ks))]
+            stop = b.select(_inside(b, rows, xshape[2:-1]), hi, lo)
             for first, count in ((_i(0), lo), (stop, b.sub(_i(wo_n), stop))):
                 with loop(b, count) as q:
-                    store(kf, cols, [ni, ci, ho, b.add(first, q), i, j], pad)
+                    store(kf, cols, [ni, ci, *lead, b.add(first, q), *ks], pad)
             with loop(b, b.sub(stop, lo)) as q:
                 wo = b.add(lo, q)
                 col = b.sub(b.mul(wo, _i(sw)), start)
-                store(kf, cols, [ni, ci, ho, wo, i, j], load(kf, x, [ni, ci, row, col]))
+                store(kf, cols, [ni, ci, *lead, wo, *ks], load(kf, x, [ni, ci, *rows, col]))
 
 
 def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int, pad: int,
             out_size: int) -> tuple[ir.Value, ir.Value]:
-    """(came from window position k, that window's index clamped into range) for an image row or column."""
+    """(came from window position k, that window's index clamped into range) for an image coordinate."""
     at = b.add(pixel, _i(pad - k * dilation))
     ok = b.icmp_unsigned("<", at, _i(out_size * stride))
     if stride > 1:
@@ -114,28 +135,29 @@ def _source(b: ir.IRBuilder, pixel: ir.Value, k: int, stride: int, dilation: int
 
 
 def col2im(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
-    """out[n, c, h, w] = the sum of the column entries whose window element is (h, w) (out contiguous)."""
+    """out[n, c, *spatial] = the sum of the column entries whose window element it is (out contiguous)."""
+    if out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"col2im of {out.dtype} (it adds in the storage type)")
     if kf.serial:  # one CPU thread: rows added into rows, or a copy when each pixel is in one window
         (_untile if _tiles(win, shape) else _col2im_rows)(kf, win, cols, out, shape)
         return
     b = kf.b
-    ho_n, wo_n = win.out_shape(tuple(shape))
-    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    top, _, left, _ = win.padding
+    outs = win.out_shape(shape)
     t = storage_type(out.dtype)
-    with kf.parallel(shape) as (ni, ci, h, w):
+    with kf.parallel(shape) as idx:
         acc = ir.Constant(t, 0.0)
-        for i in range(kh):
-            ok_h, ho = _source(b, h, i, sh, dh, top, ho_n)
-            for j in range(kw):
-                ok_w, wo = _source(b, w, j, sw, dw, left, wo_n)
-                v = load(kf, cols, [ni, ci, ho, wo, _i(i), _i(j)])
-                acc = b.fadd(acc, b.select(b.and_(ok_h, ok_w), v, ir.Constant(t, 0.0)))
-        store(kf, out, [ni, ci, h, w], acc)
+        for ks in itertools.product(*(range(k) for k in win.kernel)):
+            sources = [_source(b, p, k, win.stride[a], win.dilation[a], win.pads(a)[0], outs[a])
+                       for a, (p, k) in enumerate(zip(idx[2:], ks))]
+            v = load(kf, cols, [idx[0], idx[1], *(at for _, at in sources), *map(_i, ks)])
+            acc = b.fadd(acc, b.select(_all(b, [ok for ok, _ in sources]), v, ir.Constant(t, 0.0)))
+        store(kf, out, list(idx), acc)
 
 
 def _tiles(win: Window, shape: Sequence[int]) -> bool:
-    """Whether the windows tile the image exactly (pooling with stride = window): no overlap, no gap."""
+    """Whether 2-D windows tile the image exactly (pooling with stride = window): no overlap, no gap."""
+    if win.rank != 2:
+        return False
     ho, wo = win.out_shape(tuple(shape))
     return (win.dilation == (1, 1) and win.stride == win.kernel and not any(win.padding)
             and (ho * win.kernel[0], wo * win.kernel[1]) == tuple(shape[2:]))
@@ -153,20 +175,20 @@ def _untile(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape:
 
 def _col2im_rows(kf: KernelFunction, win: Window, cols: Operand, out: Operand, shape: Sequence[int]) -> None:
     """col2im on one CPU thread: zero the image, then add each window row of the columns into the image
-    row it came from. The run of wo for one (n, c, ho, i, j) is contiguous on both sides (stride 1), so
-    it vectorizes; which wo land inside the image is known per j when the kernel is generated, so there
-    is no test per element (the gather form tests 2 x kh x kw conditions per pixel, scalar: 5x slower)."""
-    b = kf.b
-    n, c, h, w = shape
-    ho_n, wo_n = win.out_shape(tuple(shape))
-    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    top, _, left, _ = win.padding
+    row it came from. The run of outputs along the last axis for one (n, c, leading outputs, kernel
+    element) is contiguous on both sides (stride 1), so it vectorizes; which of them land inside the
+    image is known per last-axis kernel element when the kernel is generated, so there is no test per
+    element (the gather form tests 2 conditions per kernel element and pixel, scalar: 5x slower)."""
+    b, r = kf.b, win.rank
+    w, wo_n = shape[-1], win.out_shape(shape)[-1]
+    sw, dw, left, kw = win.stride[-1], win.dilation[-1], win.pads(r - 1)[0], win.kernel[-1]
     t = storage_type(out.dtype)
     fill_zero(kf, out, shape)
-    with nest(b, (n, c, ho_n), unroll=False) as (ni, ci, ho):
-        for i in range(kh):
-            row = b.add(b.mul(ho, _i(sh)), _i(i * dh - top))
-            with b.if_then(b.icmp_unsigned("<", row, _i(h))):  # a negative row wraps to a large one
+    with nest(b, tuple(shape[:2]) + win.out_shape(shape)[:-1], unroll=False) as idx:
+        ni, ci, lead = idx[0], idx[1], idx[2:]
+        for ks in itertools.product(*(range(k) for k in win.kernel[:-1])):
+            rows = [_coord(b, o, k, win, a) for a, (o, k) in enumerate(zip(lead, ks))]
+            with b.if_then(_inside(b, rows, shape[2:-1])):
                 for j in range(kw):
                     lo = max(0, -((j * dw - left) // sw))  # the first wo whose column is >= 0
                     hi = min(wo_n, (w - 1 + left - j * dw) // sw + 1)
@@ -175,8 +197,9 @@ def _col2im_rows(kf: KernelFunction, win: Window, cols: Operand, out: Operand, s
                     with loop(b, hi - lo) as q:
                         wo = b.add(q, _i(lo))
                         col = b.add(b.mul(wo, _i(sw)), _i(j * dw - left))
-                        ptr = element(b, kf.base(out.storage), t, out.strides, out.offset, [ni, ci, row, col])
-                        b.store(b.fadd(b.load(ptr, typ=t), load(kf, cols, [ni, ci, ho, wo, _i(i), _i(j)])), ptr)
+                        ptr = element(b, kf.base(out.storage), t, out.strides, out.offset, [ni, ci, *rows, col])
+                        b.store(b.fadd(b.load(ptr, typ=t), load(kf, cols, [ni, ci, *lead, wo, *map(_i, ks), _i(j)])),
+                                ptr)
 
 
 def _leading(n: int, itemsize: int) -> int:
@@ -212,23 +235,26 @@ class ConvLayout:
     def __init__(self, ctx: Context, k: Kernel, x_shape: Sequence[int], o: int):
         self.ctx, self.win, self.g = ctx, k.node.op.window, k.node.op.groups
         self.dtype = ctx.dtype(k.output)
+        if self.dtype not in ("float32", "float64"):
+            raise Unsupported(f"convolution of {self.dtype} (the GEMM is float32/float64)")
         self.n, c = x_shape[:2]
-        self.out_hw = self.win.out_shape(tuple(x_shape))
-        kh, kw = self.win.kernel
-        self.og, self.kk = o // self.g, c // self.g * kh * kw
-        ho, wo = self.out_hw
+        self.out = self.win.out_shape(tuple(x_shape))
+        kernel = int(np.prod(self.win.kernel))
+        self.og, self.kk = o // self.g, c // self.g * kernel
+        pixels = int(np.prod(self.out))
         item = np.dtype(self.dtype).itemsize
         #: images per tile, and tiles: one tile where col2im is a copy that may transpose 8 x 8 blocks (windows
         #: that tile the image, at least 8 wide), as the copy's ragged edges need offsets known in Python
-        whole = _tiles(self.win, x_shape) and kw >= TILE
-        self.nb = max(self.n, 1) if whole else _images_per_tile(self.n, self.g * self.kk * ho * wo * item)
+        whole = _tiles(self.win, x_shape) and self.win.kernel[-1] >= TILE
+        self.nb = max(self.n, 1) if whole else _images_per_tile(self.n, self.g * self.kk * pixels * item)
         self.tiles = self.n // self.nb
-        self.nhw = self.nb * ho * wo
+        self.nhw = self.nb * pixels
         self.scratch = Scratch(ctx)
         ld = self.ld = _leading(self.nhw, item)
         at = self.scratch.take((self.g * self.kk, ld), self.dtype)
-        #: a tile's columns by (N, C, Ho, Wo, kh, kw), for im2col / col2im, and as G matrices K x nb*Ho*Wo
-        self.cols_image = Operand(ctx.scratch, self.dtype, (ho * wo, kh * kw * ld, wo, 1, kw * ld, ld), at)
+        #: a tile's columns by (N, C, *out, *kernel), for im2col / col2im, and as G matrices K x nb*P
+        self.cols_image = Operand(ctx.scratch, self.dtype, (pixels, kernel * ld) + contiguous_strides(self.out)
+                                  + tuple(s * ld for s in contiguous_strides(self.win.kernel)), at)
         self.cols = Operand(ctx.scratch, self.dtype, (self.kk * ld, ld, 1), at)
         #: the same columns as G matrices N*Ho*Wo x K (the transposed operand of a product)
         self.cols_t = Operand(ctx.scratch, self.dtype, (self.kk * ld, 1, ld), at)
@@ -255,17 +281,17 @@ class ConvLayout:
         im2col(kf, self.win, self.tile_of(kf, x, t), self.tile_shape(x_shape), self.cols_image)
 
     def weight(self, kf: KernelFunction, view: View, transposed: bool) -> Operand:
-        """w (O, C/G, kh, kw) as G matrices Og x K (or K x Og)."""
+        """w (O, C/G, *kernel) as G matrices Og x K (or K x Og)."""
         w = self.scratch.dense(kf, view)
         og, kk = self.og, self.kk
         return Operand(w.storage, w.dtype, (og * kk, 1, kk) if transposed else (og * kk, kk, 1), w.offset)
 
     def _regroup(self, strides: Sequence[int]) -> tuple[tuple, tuple, tuple]:
-        """(domain (nb, G, Og, Ho, Wo), an image's strides over it, the packed strides over it)."""
-        s0, s1, s2, s3 = strides
-        ho, wo = self.out_hw
-        domain = (self.nb, self.g, self.og, ho, wo)
-        return domain, (s0, self.og * s1, s1, s2, s3), (ho * wo, self.og * self.nhw, self.nhw, wo, 1)
+        """(domain (nb, G, Og, *out), an image's strides over it, the packed strides over it)."""
+        s0, s1, spatial = strides[0], strides[1], tuple(strides[2:])
+        domain = (self.nb, self.g, self.og) + self.out
+        packed = (int(np.prod(self.out)), self.og * self.nhw, self.nhw) + contiguous_strides(self.out)
+        return domain, (s0, self.og * s1, s1) + spatial, packed
 
     def packer(self, view: View) -> Callable[[KernelFunction, ir.Value], Operand]:
         """How to get tile t of an image (N, G*Og, Ho, Wo) as G matrices Og x nb*Ho*Wo: in place where
@@ -297,13 +323,12 @@ class ConvLayout:
         """out (the tile's images) = the packed tile, unless the product wrote there itself."""
         if packed.storage == out.storage:
             return
-        ho, wo = self.out_hw
-        domain, image, strides = self._regroup(contiguous_strides((self.n, self.g * self.og, ho, wo)))
+        domain, image, strides = self._regroup(contiguous_strides((self.n, self.g * self.og) + self.out))
         emit_copy(kf, domain, Operand(packed.storage, packed.dtype, strides, packed.offset),
                   Operand(out.storage, out.dtype, image, out.offset))
 
 
-@EMITTERS.register(Conv2d)
+@EMITTERS.register(Conv)
 def emit_conv2d(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     x, wv = k.inputs
     lay = ConvLayout(ctx, k, x.shape, wv.shape[0])
@@ -326,15 +351,13 @@ def _flip_forward(lay: ConvLayout) -> bool:
     elements x 1024 pixels: 57 us against 147 us). Not for a few window elements, whose product
     `product` runs as loops over the columns (no transposed copy), nor where the transpose would have
     ragged edges (their tiles' addresses are computed with the tile's offset in Python)."""
-    ho, wo = lay.out_hw
-    return lay.kk > SMALL_K and lay.og % TILE == 0 and ho * wo % TILE == 0
+    return lay.kk > SMALL_K and lay.og % TILE == 0 and int(np.prod(lay.out)) % TILE == 0
 
 
 def _conv2d_flipped(ctx: Context, k: Kernel, kf: KernelFunction, lay: ConvLayout) -> None:
     x, wv = k.inputs
     w_t, xs, out = lay.weight(kf, wv, True), ctx.operand(x, x.shape), ctx.output(k)
-    ho, wo = lay.out_hw
-    og, nhw, hw = lay.og, lay.nhw, ho * wo
+    og, nhw, hw = lay.og, lay.nhw, int(np.prod(lay.out))
     at = lay.scratch.take((lay.g, nhw, og), lay.dtype)
     y_t = Operand(ctx.scratch, lay.dtype, (nhw * og, og, 1), at)
     with lay.over_tiles(kf) as t:

@@ -33,7 +33,10 @@ from .lowering import Lowered, lower_program
 from .runtime import host_target_machine, optimized_module, target_machine
 
 #: graphc dtype -> C element type (bool is one byte, like NumPy)
-C_TYPES = {"float32": "float", "float64": "double", "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
+#: graphc dtype -> C type of its elements (16-bit floats: their bits, as C has no portable half type)
+C_TYPES = {"float32": "float", "float64": "double", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t",
+           "int64": "int64_t", "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t",
+           "float16": "uint16_t", "bfloat16": "uint16_t", "bool": "uint8_t"}
 
 #: the description functions of every kind of tensor: (C return type, name)
 KINDS = ("input", "output", "param")
@@ -261,7 +264,8 @@ int {p}_run({self._run_params()});
 int {p}_run_checked({p}_state *state, const void *const *buffers, const size_t *nbytes, size_t n);
 
 /* Descriptions: count, name, number of dims, shape (NULL for a bad index), dtype
-   ("float32", "float64", "int32", "int64" or "bool"), number of elements and of bytes. */
+   (one of graphc's: "float32", "int8", "uint16", "bfloat16", "bool", ...; a float16 or bfloat16
+   element is its 16 bits as a uint16_t), number of elements and of bytes. */
 {self._query_declarations()}
 /* The current value of parameter i in this state (writable; NULL for a bad index). */
 void *{p}_param(const {p}_state *state, int i);

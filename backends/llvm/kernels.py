@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
+from graphc.ir.dtypes import is_float, is_half
 from graphc.ops import elementwise as ew
 from graphc.ops import fused, index, reduce, shape
 from graphc.ops.index import Slice
@@ -27,6 +28,7 @@ from .codegen import (F32, F64, I1, I32, I64, PTR, KernelFunction, Unsupported, 
                       compute_type, contiguous_strides, element, intrinsic, loop, nest, storage_type)
 from .registry import EMITTERS
 from .scalar import constant, convert, is_int
+from .irtypes import is_unsigned
 
 #: the ops one elementwise loop computes (groups.py runs several of them in one loop)
 ELEMENTWISE = (ew.Elementwise, fused.FusedElementwise)
@@ -83,7 +85,10 @@ def load(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value]) -> ir.Value:
 
 
 def store(kf: KernelFunction, op: Operand, idx: Sequence[ir.Value], value: ir.Value) -> None:
+    """Store `value` as op's dtype (a computed float into a 16-bit float, a truth value into a bool)."""
     t = storage_type(op.dtype)
+    if value.type != t:
+        value = from_compute(kf.b, value, op.dtype)
     kf.b.store(value, element(kf.b, kf.base(op.storage), t, op.strides, op.offset, idx))
 
 
@@ -95,7 +100,7 @@ def to_compute(b: ir.IRBuilder, v: ir.Value, dtype: str, ftype: ir.Type) -> ir.V
 
 def value_type(dtype: str, ftype: ir.Type) -> ir.Type:
     """The type a value of `dtype` computes in, where floats compute in `ftype`."""
-    return I1 if dtype == "bool" else ftype if dtype.startswith("float") else storage_type(dtype)
+    return I1 if dtype == "bool" else ftype if is_float(dtype) else storage_type(dtype)
 
 
 def from_compute(b: ir.IRBuilder, v: ir.Value, dtype: str) -> ir.Value:
@@ -129,10 +134,16 @@ def map_loop(kf: KernelFunction, domain: Sequence[int], srcs: Sequence[Operand],
         store(kf, dst, idx, compute([load(kf, s, idx) for s in srcs]))
 
 
+#: dtypes with values float32 cannot hold: a cast of them to a 16-bit float computes in double
+_WIDER_THAN_FLOAT32 = ("float64", "int32", "int64", "uint32", "uint64")
+
+
 def body_compute(kf: KernelFunction, symbols: Sequence[sp.Symbol], srcs: Sequence[Operand], k: Kernel,
                  out_dtype: str) -> Callable[[list[ir.Value]], ir.Value]:
     """The kernel's SymPy body (with its lets) as a `map_loop` compute function."""
     ftype = compute_type(out_dtype)  # the type float values compute in
+    if is_half(out_dtype) and any(op.dtype in _WIDER_THAN_FLOAT32 for op in srcs):
+        ftype = F64  # a cast to a 16-bit float rounds once, from the double (float32 would round twice)
 
     def compute(raws: list[ir.Value]) -> ir.Value:
         env = {s: to_compute(kf.b, v, op.dtype, ftype) for s, v, op in zip(symbols, raws, srcs)}
@@ -335,7 +346,7 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     outer = [i for i in range(len(domain)) if i != axis]
     src = ctx.operand(v, domain)
     out = reduced_output(ctx, k, domain, (axis,))
-    t = storage_type(src.dtype)
+    t = compute_type(src.dtype) if is_float(src.dtype) else storage_type(src.dtype)  # 16-bit floats: in float32
     b = kf.b
     best, where = alloca(b, t), alloca(b, I64)
     better = ">" if issubclass(op.extremum, reduce.Max) else "<"
@@ -343,10 +354,10 @@ def emit_argextremum(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
         b.store(constant(t, op.extremum.identity(src.dtype)), best)
         b.store(ir.Constant(I64, 0), where)
         with loop(b, domain[axis]) as i:
-            x = load(kf, src, merge(len(domain), outer, oidx, (axis,), [i]))
+            x = convert(b, load(kf, src, merge(len(domain), outer, oidx, (axis,), [i])), t)
             old = b.load(best, typ=t)
             if is_int(t):  # bools are bytes 0/1: signed order is theirs too
-                take = b.icmp_signed(better, x, old)
+                take = b.icmp_unsigned(better, x, old) if is_unsigned(t) else b.icmp_signed(better, x, old)
             else:
                 nan_first = b.and_(b.fcmp_unordered("uno", x, x), b.fcmp_ordered("ord", old, old))
                 take = b.or_(b.fcmp_ordered(better, x, old), nan_first)
@@ -437,6 +448,11 @@ class SoftmaxRows:
         strides = tuple(next(inner) if a in self.axes else 0 for a in range(len(self.domain)))
         return Operand(ctx.scratch, dtype, strides, Scratch(ctx).take(row, dtype))
 
+    def exps_in(self, ctx: Context, out: Operand) -> Operand | None:
+        """Where softmax keeps the exponentials: in its output, unless that is a 16-bit float (they
+        stay float32 in a scratch row, so each result rounds once)."""
+        return self.scratch_row(ctx) if is_half(out.dtype) else out
+
     def emit(self, finish: Callable[[], None], finite_shift: bool = False,
              exps: Operand | None = None) -> None:
         """The row loop: max, sum of exponentials, then `finish()`. With `finite_shift` a row whose max is
@@ -472,9 +488,12 @@ def emit_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     live together, so the memory plan keeps them apart)."""
     rows, out, b = SoftmaxRows(ctx, k, kf), ctx.output(k), kf.b
 
+    exps = rows.exps_in(ctx, out)
+
     def write(idx: list[ir.Value]) -> None:
-        store(kf, out, idx, b.fdiv(rows.value(idx, out), rows.denom))
-    rows.emit(lambda: rows.over_axes(write), exps=out)
+        e = rows.value(idx, exps) if exps is not None else rows.p.math("exp", b.fsub(rows.value(idx), rows.top))
+        store(kf, out, idx, b.fdiv(e, rows.denom))
+    rows.emit(lambda: rows.over_axes(write), exps=exps)
 
 
 @EMITTERS.register(reduce.LogSoftmax)
@@ -484,7 +503,7 @@ def emit_log_softmax(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
 
     def write(idx: list[ir.Value]) -> None:
         store(kf, out, idx, b.fsub(b.fsub(rows.value(idx), rows.top), rows.log_denom))
-    rows.emit(lambda: rows.over_axes(write), exps=out)
+    rows.emit(lambda: rows.over_axes(write), exps=rows.exps_in(ctx, out))
 
 
 @EMITTERS.register(reduce.LogSumExp)
@@ -517,8 +536,8 @@ def _checked_index(kf: KernelFunction, raw: ir.Value, size: int, wrap: bool = Tr
     """An index wrapped like NumPy's (-1 is the last) if `wrap`, else one in [0, size) (a class label);
     out of range leaves the kernel (`kf.fail`)."""
     b = kf.b
-    i = b.sext(raw, I64) if raw.type != I64 else raw
-    if wrap:
+    i = convert(b, raw, I64)  # same-width unsigned indices keep their bits: huge ones fail below
+    if wrap and not is_unsigned(raw.type):
         i = b.select(b.icmp_signed("<", i, ir.Constant(I64, 0)), b.add(i, ir.Constant(I64, size)), i)
     bad = b.icmp_unsigned(">=", i, ir.Constant(I64, size))
     with b.if_then(bad, likely=False):
@@ -559,8 +578,8 @@ def emit_scatter_add(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     axis = k.node.op.axis
     shape = ctx.program.buffers[k.output].shape
     out = ctx.output(k)
-    if not out.dtype.startswith("float"):
-        raise Unsupported("scatter_add of integers")
+    if out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"scatter_add of {out.dtype}")
     fill_zero(kf, out, shape)
     src = ctx.operand(g, g.shape)
     with nest(kf.b, g.shape) as idx:

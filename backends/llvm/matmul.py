@@ -53,7 +53,7 @@ def _gemm_layout(rows: int, cols: int, srow: int, scol: int) -> tuple[str, int] 
 def emit_matmul(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     a, bv = k.inputs[:2]
     out_dtype = ctx.dtype(k.output)
-    if not out_dtype.startswith("float") or ctx.dtype(a.buffer) != out_dtype or ctx.dtype(bv.buffer) != out_dtype:
+    if out_dtype not in ("float32", "float64") or ctx.dtype(a.buffer) != out_dtype or ctx.dtype(bv.buffer) != out_dtype:
         raise Unsupported(f"matmul of {ctx.dtype(a.buffer)} and {ctx.dtype(bv.buffer)}")
     (ashape, astr), (bshape, bstr) = _as_matrix(a, True), _as_matrix(bv, False)
     m, kk, n = ashape[-2], ashape[-1], bshape[-1]

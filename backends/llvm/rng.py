@@ -38,9 +38,11 @@ def philox(b: ir.IRBuilder, c: list[ir.Value], key: tuple[ir.Value, ir.Value]) -
 
 def uniforms(b: ir.IRBuilder, words: list[ir.Value], dtype: str) -> list[ir.Value]:
     """Philox words as uniform numbers in [0, 1), as the NumPy rule makes them. float32: (w >> 8) * 2**-24
-    per word; float64: ((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53 per pair."""
-    if dtype == "float32":
-        return [b.fmul(b.uitofp(b.lshr(w, ir.Constant(I32, 8)), F32), ir.Constant(F32, 2.0 ** -24)) for w in words]
+    per word (16-bit floats: as many bits as their significand, `RandomUniform.WORD_BITS`); float64:
+    ((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53 per pair."""
+    if dtype in RandomUniform.WORD_BITS:
+        m = RandomUniform.WORD_BITS[dtype]
+        return [b.fmul(b.uitofp(b.lshr(w, ir.Constant(I32, 32 - m)), F32), ir.Constant(F32, 2.0 ** -m)) for w in words]
     out = []
     for w0, w1 in zip(words[::2], words[1::2]):
         hi = b.shl(b.zext(b.lshr(w0, ir.Constant(I32, 5)), I64), ir.Constant(I64, 26))
@@ -63,7 +65,7 @@ def emit_random_uniform(ctx: Context, k: Kernel, kf: KernelFunction) -> None:
     stream = ir.Constant(I32, op.stream)
     out = ctx.output(k)
     flat = Operand(out.storage, out.dtype, (1,))
-    per = 4 if op.dtype == "float32" else 2
+    per = 4 if op.dtype in RandomUniform.WORD_BITS else 2
     full, rest = divmod(int(np.prod(ctx.program.buffers[k.output].shape, dtype=np.int64)), per)
 
     def block(j: ir.Value, count: int) -> None:

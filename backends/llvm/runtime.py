@@ -39,7 +39,10 @@ RUN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, CALLBACK)
 #: optimizer may turn pow(c, x) into exp/exp2 or recognize memset/memcpy loops (exp/log/tanh/erf of
 #: graphc's own bodies are inline, vmath.py)
 LIBC = ("expf", "exp", "logf", "log", "sinf", "sin", "cosf", "cos", "tanhf", "tanh", "powf", "pow", "erff", "erf",
-        "log1pf", "log1p", "expm1f", "expm1", "exp2f", "exp2", "memset", "memcpy", "memmove")
+        "log1pf", "log1p", "expm1f", "expm1", "exp2f", "exp2", "memset", "memcpy", "memmove",
+        "tanf", "tan", "asinf", "asin", "acosf", "acos", "atanf", "atan", "atan2f", "atan2", "sinhf", "sinh",
+        "coshf", "cosh", "asinhf", "asinh", "acoshf", "acosh", "atanhf", "atanh", "ceilf", "ceil", "truncf", "trunc",
+        "roundevenf", "roundeven", "floorf", "floor")
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,8 @@ converted on demand (`convert`), so `where(x > 0, x, 0)` and `cast(x > 0, float)
 both work. Shared subtrees are emitted once (memoized per body), `lets` become
 SSA values. The printer knows the primitives of `graphc.ops.scalar`; an `Opaque`
 function (sigmoid, softplus, a user's) is emitted from its stable expansion, so a new one needs
-no code here. exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize.
+no code here. exp/expm1/log/log1p/tanh/erf are inline arithmetic (vmath.py) so their loops vectorize;
+the other transcendental functions (sin, tan, asin, sinh, asinh, ...) are libm calls.
 """
 from __future__ import annotations
 
@@ -20,23 +21,31 @@ from llvmlite import ir
 
 from graphc.ops import scalar as S
 
-from .irtypes import F32, F64, I1, Unsupported, intrinsic
+from .irtypes import BF16, F16, F32, F64, I1, I32, BF16Type, Unsupported, float_width, intrinsic, is_unsigned
 from .vmath import VMath
 
 _CMP = {sp.StrictLessThan: "<", sp.LessThan: "<=", sp.StrictGreaterThan: ">", sp.GreaterThan: ">=",
         sp.Equality: "==", sp.Unequality: "!="}
-#: SymPy function -> LLVM intrinsic stem (overloaded on the float type)
-_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.floor: "floor"}
+#: SymPy function -> LLVM intrinsic stem (overloaded on the float type). Rounding is an instruction; the
+#: trigonometric and hyperbolic ones become libm calls (accurate to an ulp, but their loops stay scalar)
+_INTRINSICS = {sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.asin: "asin", sp.acos: "acos", sp.atan: "atan",
+               sp.atan2: "atan2", sp.sinh: "sinh", sp.cosh: "cosh", sp.floor: "floor", sp.ceiling: "ceil",
+               S.rint: "roundeven", S.trunc: "trunc"}
+#: SymPy function -> C library function that LLVM has no intrinsic for (`asinhf` in float32)
+_LIBM = {sp.asinh: "asinh", sp.acosh: "acosh", sp.atanh: "atanh"}
 #: SymPy types whose value is a truth value (i1)
 _TRUTHS = (sp.logic.boolalg.BooleanAtom, sp.core.relational.Relational, sp.And, sp.Or, sp.Not)
 
 
 def is_int(t: ir.Type) -> bool:
-    return isinstance(t, ir.IntType)
+    """An integer LLVM computes with (a stored bfloat16's 16 bits are not one)."""
+    return isinstance(t, ir.IntType) and not isinstance(t, BF16Type)
 
 
 def constant(t: ir.Type, value: int | float | bool) -> ir.Constant:
     """`value` as a constant of type t (an integer wraps to t's width, two's complement)."""
+    if isinstance(t, BF16Type):
+        raise Unsupported("a bfloat16 constant (bodies compute bfloat16 values in float32)")
     if not is_int(t):
         return ir.Constant(t, float(value))
     half = 1 << (t.width - 1)
@@ -44,22 +53,63 @@ def constant(t: ir.Type, value: int | float | bool) -> ir.Constant:
 
 
 def convert(b: ir.IRBuilder, v: ir.Value, t: ir.Type) -> ir.Value:
-    """v as type t, as NumPy casts: truth is != 0 (NaN is true), bools are 0/1, integers wrap, floats
-    truncate toward zero (NaN and out-of-range floats give an unspecified integer, as NumPy's do)."""
+    """v as type t, as NumPy casts where NumPy is defined: truth is != 0 (NaN is true), bools are 0/1,
+    integers wrap (sign- or zero-extended by the source's signedness), 16-bit floats round to nearest
+    even, once (as ml_dtypes rounds a double to bfloat16). Floats to integers truncate toward zero and saturate,
+    NaN giving 0 (XLA's rule, `llvm.fpto[su]i.sat`; NumPy's result is unspecified there)."""
     s = v.type
     if s == t:
         return v
+    if isinstance(s, BF16Type):
+        return convert(b, _bf16_to_f32(b, v), t)
+    if isinstance(t, BF16Type):
+        return _f32_to_bf16(b, convert(b, v, F32) if s in (F16, F32) else _f32_rounded_to_odd(b, convert(b, v, F64)))
     if t == I1:
         return b.icmp_unsigned("!=", v, constant(s, 0)) if is_int(s) else b.fcmp_unordered("!=", v, constant(s, 0))
     if is_int(t) and is_int(s):
         if s.width > t.width:
             return b.trunc(v, t)
-        return b.zext(v, t) if s == I1 else b.sext(v, t)
+        if s.width == t.width:
+            return b.bitcast(v, t)  # the same bits, read with the other signedness
+        return b.zext(v, t) if s == I1 or is_unsigned(s) else b.sext(v, t)
     if is_int(t):
-        return b.fptosi(v, t)
+        how = "fptoui" if is_unsigned(t) else "fptosi"
+        fn = intrinsic(b.module, f"llvm.{how}.sat.i{t.width}.f{float_width(s)}", t, [s])
+        return b.call(fn, [v])
     if is_int(s):
-        return b.uitofp(v, t) if s == I1 else b.sitofp(v, t)
-    return b.fpext(v, t) if t == F64 else b.fptrunc(v, t)
+        return b.uitofp(v, t) if s == I1 or is_unsigned(s) else b.sitofp(v, t)
+    return b.fpext(v, t) if float_width(t) > float_width(s) else b.fptrunc(v, t)
+
+
+def _bf16_to_f32(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    """A bfloat16's bits are the top half of the float32 of the same value."""
+    return b.bitcast(b.shl(b.zext(v, I32), ir.Constant(I32, 16)), F32)
+
+
+def _f32_rounded_to_odd(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    """A double as a float32 rounded to odd (toward zero, the last bit set if inexact): rounding that to
+    bfloat16 then rounds the double once, as ml_dtypes does (float32's own rounding would round twice)."""
+    r = b.fptrunc(x, F32)
+    back = b.fpext(r, F64)
+    inexact = b.fcmp_ordered("one", back, x)
+    fabs = intrinsic(b.module, "llvm.fabs.f64", F64, [F64])
+    away = b.and_(inexact, b.fcmp_ordered(">", b.call(fabs, [back]), b.call(fabs, [x])))
+    bits = b.bitcast(r, I32)
+    bits = b.select(away, b.sub(bits, ir.Constant(I32, 1)), bits)
+    return b.bitcast(b.select(inexact, b.or_(bits, ir.Constant(I32, 1)), bits), F32)
+
+
+def _f32_to_bf16(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    """float32 -> bfloat16 rounding to nearest even; a NaN becomes the quiet NaN of its sign (ml_dtypes)."""
+    bits = b.bitcast(x, I32)
+    top = b.lshr(bits, ir.Constant(I32, 16))
+    odd = b.and_(top, ir.Constant(I32, 1))
+    rounded = b.lshr(b.add(bits, b.add(ir.Constant(I32, 0x7FFF), odd)), ir.Constant(I32, 16))
+    quiet = b.or_(b.and_(top, ir.Constant(I32, 0x8000)), ir.Constant(I32, 0x7FC0))
+    nan = b.fcmp_unordered("uno", x, x)
+    return b.trunc(b.select(nan, quiet, rounded), BF16Type(16))
+
+
 #: SymPy's non-finite numbers as IEEE values (the float constants inf, -inf and nan become oo, -oo and
 #: nan in a body; with fast math SymPy folds x / 0 into zoo * x, and IEEE's x / +0.0 is x * inf)
 _NON_FINITE = {sp.oo: float("inf"), sp.S.NegativeInfinity: float("-inf"), sp.nan: float("nan"), sp.zoo: float("inf")}
@@ -91,6 +141,11 @@ class ScalarPrinter:
         fn = intrinsic(self.b.module, f"llvm.{stem}.{self.suffix}", self.ftype, [self.ftype] * len(args))
         return self.b.call(fn, list(args))
 
+    def libm(self, name: str, *args: ir.Value) -> ir.Value:
+        """A call of the C library function `name` (its float32 variant `namef` in float32)."""
+        full = f"{name}f" if self.ftype == F32 else name
+        return self.b.call(intrinsic(self.b.module, full, self.ftype, [self.ftype] * len(args)), list(args))
+
     def math(self, name: str, x: ir.Value) -> ir.Value:
         """A `VMath` function (exp, expm1, log, log1p, tanh) of a compute-type value."""
         return getattr(self.vmath, name)(x)
@@ -112,7 +167,7 @@ class ScalarPrinter:
             return self.join([v for v, _ in e.args])
         if isinstance(e, sp.Pow):
             return self.ftype if e.base is sp.E else self.join([e.base])
-        if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min, sp.Abs, sp.sign)):
+        if isinstance(e, (sp.Add, sp.Mul, sp.Max, sp.Min, sp.Abs, sp.sign, S._Integral)):
             return self.join(e.args)
         return self.ftype  # transcendental and opaque functions
 
@@ -161,7 +216,9 @@ class ScalarPrinter:
         if type(e) in _VMATH:
             return self.math(_VMATH[type(e)], _arg(self, e.args[0]))
         if type(e) in _INTRINSICS:
-            return self.call(_INTRINSICS[type(e)], _arg(self, e.args[0]))
+            return self.call(_INTRINSICS[type(e)], *[_arg(self, a) for a in e.args])
+        if type(e) in _LIBM:
+            return self.libm(_LIBM[type(e)], *[_arg(self, a) for a in e.args])
         if isinstance(e, S.Opaque):
             return self.opaque(e)
         raise Unsupported(f"no LLVM lowering for {type(e).__name__} in a kernel body")
@@ -247,7 +304,7 @@ def _integer_power(p: ScalarPrinter, x: ir.Value, n: int) -> ir.Value:
 
 
 def _extremum(stem: str) -> Callable:
-    """Max/Min propagate NaN like np.maximum (llvm.maximum, not maxnum); integers compare signed."""
+    """Max/Min propagate NaN like np.maximum (llvm.maximum, not maxnum); integers by their signedness."""
     def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
         vals = p.operands(e)
         acc = vals[0]
@@ -258,8 +315,9 @@ def _extremum(stem: str) -> Callable:
 
 
 def int_extremum(b: ir.IRBuilder, which: str, x: ir.Value, y: ir.Value) -> ir.Value:
-    """max or min of two signed integers (llvm.smax/smin)."""
-    fn = intrinsic(b.module, f"llvm.s{which}.i{x.type.width}", x.type, [x.type, x.type])
+    """max or min of two integers (llvm.smax/smin, llvm.umax/umin for unsigned ones)."""
+    sign = "u" if is_unsigned(x.type) else "s"
+    fn = intrinsic(b.module, f"llvm.{sign}{which}.i{x.type.width}", x.type, [x.type, x.type])
     return b.call(fn, [x, y])
 
 
@@ -268,6 +326,8 @@ def _abs(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
     x = p.emit(e.args[0])
     if not is_int(x.type):
         return p.call("fabs", _arg(p, e.args[0]))
+    if is_unsigned(x.type):
+        return x
     return b.select(b.icmp_signed("<", x, constant(x.type, 0)), b.neg(x), x)
 
 
@@ -291,8 +351,8 @@ def _piecewise(p: ScalarPrinter, e: sp.Piecewise, b: ir.IRBuilder) -> ir.Value:
 
 
 def _compare(b: ir.IRBuilder, op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
-    """lhs (op) rhs as NumPy compares: signed integers, bools as 0/1, NaN unequal to everything."""
-    if lhs.type == I1:
+    """lhs (op) rhs as NumPy compares: integers by their signedness, bools as 0/1, NaN unequal to everything."""
+    if lhs.type == I1 or is_unsigned(lhs.type):
         return b.icmp_unsigned(op, lhs, rhs)
     if is_int(lhs.type):
         return b.icmp_signed(op, lhs, rhs)
@@ -318,6 +378,105 @@ def _not(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
     return b.not_(p.truth(p.emit(e.args[0])))
 
 
+def _rounding(t: ir.Type) -> Callable:
+    """to_float16 / to_bfloat16: the value stored as the 16-bit type and loaded back."""
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        return convert(b, convert(b, _arg(p, e.args[0]), t), p.ftype)
+    return emit
+
+
+def _remainder(python: bool) -> Callable:
+    """mod (python: the divisor's sign, NumPy's npy_divmod) or fmod (the dividend's sign). Integers
+    divided by 0 give 0, and MIN % -1 gives 0 (LLVM's srem would trap or be poison on both)."""
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        x, y = p.operands(e)
+        t, zero = x.type, constant(x.type, 0)
+        if not is_int(t):
+            r = b.frem(x, y)
+            if not python:
+                return r
+            y_neg, r_neg = b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", r, zero)
+            moved = b.select(b.and_(b.fcmp_unordered("!=", r, zero), b.icmp_unsigned("!=", y_neg, r_neg)),
+                             b.fadd(r, y), r)
+            signed_zero = intrinsic(b.module, f"llvm.copysign.{p.suffix}", t, [t, t])
+            return b.select(b.fcmp_ordered("==", r, zero), b.call(signed_zero, [zero, y]), moved)
+        if t == I1:
+            raise Unsupported("a remainder of bools")
+        unsigned = is_unsigned(t)
+        bad = b.icmp_unsigned("==", y, zero)
+        if not unsigned:
+            bad = b.or_(bad, b.icmp_signed("==", y, constant(t, -1)))  # x % -1 is 0: never MIN % -1
+        safe = b.select(bad, constant(t, 1), y)
+        r = b.urem(x, safe) if unsigned else b.srem(x, safe)
+        r = b.select(bad, zero, r)
+        if python and not unsigned:
+            moved = b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, y), zero))
+            r = b.select(moved, b.add(r, y), r)
+        return r
+    return emit
+
+
+def _floor_divide(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+    """x // y as NumPy: integers round the quotient down (0 where y is 0, MIN // -1 wraps to MIN);
+    floats as npy_divmod, the exact quotient of x - fmod(x, y) moved down where the remainder's sign
+    is not y's, then rounded to the nearest integer (x / y where y is 0)."""
+    x, y = p.operands(e)
+    t, zero = x.type, constant(x.type, 0)
+    if not is_int(t):
+        one = constant(t, 1)
+        r = b.frem(x, y)
+        div = b.fdiv(b.fsub(x, r), y)
+        moved = b.and_(b.fcmp_unordered("!=", r, zero),
+                       b.icmp_unsigned("!=", b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", r, zero)))
+        div = b.select(moved, b.fsub(div, one), div)
+        down = p.call("floor", div)
+        near = b.select(b.fcmp_ordered(">", b.fsub(div, down), constant(t, 0.5)), b.fadd(down, one), down)
+        signed_zero = intrinsic(b.module, f"llvm.copysign.{p.suffix}", t, [t, t])
+        q = b.select(b.fcmp_unordered("!=", div, zero), near, b.call(signed_zero, [zero, b.fdiv(x, y)]))
+        return b.select(b.fcmp_ordered("==", y, zero), b.fdiv(x, y), q)
+    if t == I1:
+        raise Unsupported("a floor division of bools")
+    bad = b.icmp_unsigned("==", y, zero)
+    if is_unsigned(t):
+        return b.select(bad, zero, b.udiv(x, b.select(bad, constant(t, 1), y)))
+    minus_one = b.icmp_signed("==", y, constant(t, -1))  # x // -1 is -x (wrapping): never sdiv MIN by -1
+    safe = b.select(b.or_(bad, minus_one), constant(t, 1), y)
+    q, r = b.sdiv(x, safe), b.srem(x, safe)
+    q = b.select(b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, safe), zero)),
+                 b.sub(q, constant(t, 1)), q)
+    return b.select(bad, zero, b.select(minus_one, b.neg(x), q))
+
+
+def _bitwise(name: str) -> Callable:
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        vals = p.operands(e)
+        if not is_int(vals[0].type):
+            raise Unsupported(f"{type(e).__name__} of floats")
+        if name == "not":
+            return b.not_(vals[0])
+        return getattr(b, name)(*vals)
+    return emit
+
+
+def _shift(left: bool) -> Callable:
+    """NumPy's shifts: amounts outside [0, width) (compared unsigned, so negative ones too) give 0, or
+    for a right shift of a signed value its sign (-1 or 0); LLVM's shifts would be poison there."""
+    def emit(p: ScalarPrinter, e: sp.Basic, b: ir.IRBuilder) -> ir.Value:
+        x, n = p.operands(e)
+        t = x.type
+        if not is_int(t) or t == I1:
+            raise Unsupported(f"{type(e).__name__} of {t}")
+        width = constant(t, t.width)
+        fits = b.icmp_unsigned("<", n, width)
+        safe = b.select(fits, n, constant(t, 0))
+        if left:
+            return b.select(fits, b.shl(x, safe), constant(t, 0))
+        if is_unsigned(t):
+            return b.select(fits, b.lshr(x, safe), constant(t, 0))
+        return b.select(fits, b.ashr(x, safe), b.ashr(x, constant(t, t.width - 1)))
+    return emit
+
+
 def _arg(p: ScalarPrinter, x: sp.Basic) -> ir.Value:
     """x as a float of the compute type (the argument of a float function)."""
     return p.emit_as(x, p.ftype)
@@ -328,4 +487,8 @@ _HANDLERS: dict = {
     sp.Abs: _abs, sp.sign: _sign, sp.Piecewise: _piecewise, sp.And: _logic("and"), sp.Or: _logic("or"), sp.Not: _not,
     sp.StrictLessThan: _relational, sp.LessThan: _relational, sp.StrictGreaterThan: _relational,
     sp.GreaterThan: _relational, sp.Equality: _relational, sp.Unequality: _relational,
+    S.to_float16: _rounding(F16), S.to_bfloat16: _rounding(BF16),
+    S.mod: _remainder(python=True), S.fmod: _remainder(python=False), S.floor_divide: _floor_divide,
+    S.bitwise_and: _bitwise("and_"), S.bitwise_or: _bitwise("or_"), S.bitwise_xor: _bitwise("xor"),
+    S.bitwise_not: _bitwise("not"), S.left_shift: _shift(left=True), S.right_shift: _shift(left=False),
 }

@@ -36,11 +36,11 @@ SOFTMAX_FLOPS = 5
 def _conv_flops(node: Tensor) -> int:
     """2 * (elements of the convolution's output) * (weights per output channel), for the op or its gradients."""
     name = node.op.name
-    if name == "conv2d":
+    if name.endswith("d"):  # conv1d/2d/3d
         out, weight = node, node.inputs[1]
-    elif name == "conv2d_grad_input":
+    elif name.endswith("_grad_input"):
         out, weight = node.inputs[0], node.inputs[1]
-    else:  # conv2d_grad_weight: (x, gy, donor) -> the weight's shape
+    else:  # the weight gradient: (x, gy, donor) -> the weight's shape
         out, weight = node.inputs[1], node
     return 2 * out.size * (weight.size // weight.shape[0])
 

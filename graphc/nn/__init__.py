@@ -7,7 +7,8 @@ from .layers import MLP, Dense, Dropout, Linear
 from .calls import Call, record_calls
 from .module import Module, Sequential
 from .attention import MultiheadAttention, TransformerEncoderLayer, scaled_dot_product_attention
-from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
+from .conv import (AvgPool1d, AvgPool2d, AvgPool3d, Conv1d, Conv2d, Conv3d, Flatten, GlobalAvgPool2d, MaxPool1d,
+                   MaxPool2d, MaxPool3d)
 from .embedding import Embedding
 from .normalization import BatchNorm, LayerNorm, batch_norm, layer_norm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -23,4 +24,5 @@ __all__ = [
     "MultiheadAttention", "TransformerEncoderLayer", "scaled_dot_product_attention", "AvgPool2d", "Conv1d",
     "Conv2d", "Flatten", "GlobalAvgPool2d", "MaxPool2d", "Embedding", "BatchNorm", "LayerNorm", "batch_norm",
     "layer_norm", "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
+    "AvgPool1d", "AvgPool3d", "Conv3d", "MaxPool1d", "MaxPool3d",
 ]

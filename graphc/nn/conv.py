@@ -1,4 +1,4 @@
-"""Convolution and pooling layers over NCHW images (and NCL sequences for Conv1d)."""
+"""Convolution and pooling layers over images with 1 to 3 spatial axes (NCL, NCHW, NCDHW)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -19,7 +19,7 @@ def _conv_init(shape: tuple, rng: np.random.Generator, dtype: str) -> np.ndarray
 
 
 class _Conv(Module):
-    """Shared state of Conv1d/Conv2d: weight (out, in/groups, *kernel), bias (out,), activation."""
+    """Shared state of Conv1d/2d/3d: weight (out, in/groups, *kernel), bias (out,), activation."""
 
     rank = 2
 
@@ -47,7 +47,7 @@ class _Conv(Module):
 
     def kernel(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple[int, ...]:
         """The kernel's size per spatial axis, after checking the window's arguments as the op will."""
-        return ops.conv.window(type(self).__name__, kernel_size, stride, padding, dilation).kernel
+        return ops.conv.window(type(self).__name__, kernel_size, stride, padding, dilation, self.rank).kernel
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != self.rank + 2 or x.shape[1] not in (None, self.in_channels):
@@ -61,7 +61,8 @@ class _Conv(Module):
 
     def convolve(self, x: Tensor) -> Tensor:
         """The convolution alone, before the bias and the activation."""
-        return ops.conv2d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
+        conv = {1: ops.conv1d, 2: ops.conv2d, 3: ops.conv3d}[self.rank]
+        return conv(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels} -> {self.out_channels}, kernel={self.weight.shape[2:]}, stride={self.stride}, "
@@ -77,35 +78,75 @@ class Conv1d(_Conv):
 
     rank = 1
 
-    def kernel(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> tuple[int, ...]:
-        name = type(self).__name__
-        sizes = args.items(kernel_size)
-        k = args.size(name, "kernel_size", sizes[0] if len(sizes) == 1 else kernel_size)
-        ops.conv.window(name, (1, k), *ops.conv.line_args(name, stride, padding, dilation))
-        return (k,)
 
-    def convolve(self, x: Tensor) -> Tensor:
-        """The convolution alone, before the bias and the activation."""
-        return ops.conv1d(x, self.weight, self.stride, self.padding, self.dilation, self.groups)
+class Conv3d(_Conv):
+    """3-D convolution over (batch, channels, depth, height, width), as torch.nn.Conv3d."""
+
+    rank = 3
 
 
-class MaxPool2d(Module):
+class _Pool(Module):
+    """Shared state of the pooling layers: the window's arguments, checked when the layer is built."""
+
+    rank = 2
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 ceil_mode: bool = False):
+        super().__init__()
+        ops.conv.window(type(self).__name__, kernel_size, kernel_size if stride is None else stride, padding,
+                        dilation, self.rank, ceil_mode)
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+
+
+class _MaxPool(_Pool):
+    def forward(self, x: Tensor) -> Tensor:
+        pool = {1: ops.max_pool1d, 2: ops.max_pool2d, 3: ops.max_pool3d}[self.rank]
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+
+class _AvgPool(_Pool):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, dilation: Any = 1):
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        pool = {1: ops.avg_pool1d, 2: ops.avg_pool2d, 3: ops.avg_pool3d}[self.rank]
+        return pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                    self.dilation)
+
+
+class MaxPool1d(_MaxPool):
+    """The largest value of each window of (batch, channels, length), as torch.nn.MaxPool1d."""
+
+    rank = 1
+
+
+class MaxPool2d(_MaxPool):
     """The largest value of each window (padding never wins), as torch.nn.MaxPool2d."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
-        super().__init__()
-        ops.conv.window(type(self).__name__, kernel_size, kernel_size if stride is None else stride, padding, 1)
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+class MaxPool3d(_MaxPool):
+    """The largest value of each window of (batch, channels, depth, height, width), as torch.nn.MaxPool3d."""
+
+    rank = 3
 
 
-class AvgPool2d(MaxPool2d):
-    """The mean of each window (padding counts as zeros), as torch.nn.AvgPool2d."""
+class AvgPool1d(_AvgPool):
+    """The mean of each window of (batch, channels, length), as torch.nn.AvgPool1d."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+    rank = 1
+
+
+class AvgPool2d(_AvgPool):
+    """The mean of each window (padding counts as zeros unless count_include_pad=False), as torch.nn.AvgPool2d."""
+
+
+class AvgPool3d(_AvgPool):
+    """The mean of each window of (batch, channels, depth, height, width), as torch.nn.AvgPool3d."""
+
+    rank = 3
 
 
 class GlobalAvgPool2d(Module):

@@ -4,7 +4,9 @@ A parameter file (`Module.save`) holds one array per parameter or buffer, by
 dotted path. A training checkpoint (`graphc.checkpoint`) is the same kind of
 archive with a JSON header under the key `HEADER` (format name and version) and
 its arrays in sections (`model/...`, `optimizer/...`); `load_state` reads the
-model section of either.
+model section of either. NumPy writes a bfloat16 array (ml_dtypes) as raw bytes it
+cannot read back as bfloat16, so such arrays are stored as their uint16 bits and
+named in a JSON map under `DTYPES`, and read back as bfloat16.
 """
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..ir import CheckpointError, GraphcError
+from ..ir.dtypes import to_numpy
 from .serialization import atomic_path
 
 #: The archive key of a training checkpoint's JSON header; parameter files have none.
 HEADER = "__graphc__"
+#: The archive key of the JSON map {array name: dtype} of arrays stored as their bits (bfloat16).
+DTYPES = "__graphc_dtypes__"
 #: The section of a training checkpoint that holds the model's parameters and buffers.
 MODEL = "model/"
 #: The header's format name, and the newest format version this graphc reads and writes.
@@ -30,6 +35,10 @@ def save_state(state: Mapping[str, np.ndarray], path: str | os.PathLike,
                header: Mapping[str, Any] | None = None) -> None:
     """Write arrays by name to `path` (.npz), atomically; `header` (JSON-able) goes under `HEADER`."""
     arrays = {k: np.asarray(v) for k, v in state.items()}
+    as_bits = {k: "bfloat16" for k, v in arrays.items() if v.dtype.name == "bfloat16"}
+    arrays.update({k: arrays[k].view(np.uint16) for k in as_bits})
+    if as_bits:
+        arrays[DTYPES] = np.array(json.dumps(as_bits))
     if header is not None:
         arrays[HEADER] = np.array(json.dumps(header, allow_nan=False))
     with atomic_path(path) as tmp:
@@ -46,6 +55,7 @@ def read_archive(path: str | os.PathLike, who: str = "nn.load_state") -> tuple[d
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise GraphcError(f"{who}: cannot read {os.fspath(path)!r}: {e}",
                           fix="pass a .npz file written by Module.save or gc.checkpoint.save_checkpoint") from None
+    _restore_dtypes(arrays, path, who)
     if HEADER not in arrays:
         return None, arrays
     try:
@@ -62,6 +72,22 @@ def read_archive(path: str | os.PathLike, who: str = "nn.load_state") -> tuple[d
                               f"reads versions 1 to {VERSION}",
                               fix="load it with the (newer) graphc that wrote it, or upgrade graphc")
     return header, arrays
+
+
+def _restore_dtypes(arrays: dict[str, np.ndarray], path: str | os.PathLike, who: str) -> None:
+    """Read the arrays stored as bits (bfloat16) back as their dtype, in place."""
+    if DTYPES not in arrays:
+        return
+    try:
+        names = json.loads(str(arrays.pop(DTYPES)))
+    except ValueError:
+        names = None
+    if not isinstance(names, dict) or any(names.get(k) != "bfloat16" or k not in arrays or arrays[k].dtype != np.uint16
+                                          for k in names):
+        raise CheckpointError(f"{who}: the dtype map of {os.fspath(path)!r} is corrupt",
+                              fix="the file is corrupt; use an earlier checkpoint")
+    for k in names:
+        arrays[k] = arrays[k].view(to_numpy("bfloat16"))
 
 
 def load_state(path: str | os.PathLike) -> dict[str, np.ndarray]:

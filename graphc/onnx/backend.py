@@ -38,10 +38,16 @@ class GraphcRep(BackendRep):
         key = tuple((n, a.shape, a.dtype.str, a.tobytes() if n in self.static else None) for n, a in feeds.items())
         if key not in self._compiled:
             model = self.model
-            if model is None or any(None in x.shape for x in model.inputs):
-                model = load(self.proto, trainable=False,
-                             input_shapes={n: a.shape for n, a in feeds.items() if n not in self.static},
-                             static_inputs={n: feeds[n] for n in self.static})
+            while model is None or any(None in x.shape for x in model.inputs):
+                try:
+                    model = load(self.proto, trainable=False,
+                                 input_shapes={n: a.shape for n, a in feeds.items() if n not in self.static},
+                                 static_inputs={n: feeds[n] for n in self.static})
+                except OnnxUnsupportedError as e:  # more inputs read as shapes, seen once the first are known
+                    more = {g.needs for g in e.gaps}
+                    if None in more or more <= self.static:
+                        raise
+                    self.static |= more
             self._compiled[key] = (model, model.function(backend=self.backend))
         return self._compiled[key]
 
@@ -69,7 +75,11 @@ class GraphcBackend(Backend):
     @classmethod
     def prepare(cls, model: onnx.ModelProto, device: str = "CPU", backend: str = "llvm",
                 **kwargs: Any) -> GraphcRep:
-        super().prepare(model, device, **kwargs)
+        super().prepare(model, device, **kwargs)  # onnx.checker.check_model
+        return cls._rep(model, backend)
+
+    @classmethod
+    def _rep(cls, model: onnx.ModelProto, backend: str) -> GraphcRep:
         try:
             return GraphcRep(model, load(model, trainable=False), set(), backend)
         except OnnxUnsupportedError as e:
@@ -96,7 +106,7 @@ class GraphcBackend(Backend):
         domain = node.domain or ""
         opset = kwargs.pop("opset_version", onnx.defs.onnx_opset_version())
         model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid(domain, opset)])
-        return cls.prepare(model, device, **kwargs).run(arrays)
+        return cls._rep(model, kwargs.get("backend", "llvm")).run(arrays)  # outputs untyped: no checker
 
     @classmethod
     def supports_device(cls, device: str) -> bool:

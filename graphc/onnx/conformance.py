@@ -79,3 +79,11 @@ def node_table(backend: str = "llvm") -> str:
         why = "; ".join(w for w, _ in whys.most_common(2))
         lines.append(f"| {op} | {c['passed']} | {c['folded']} | {c['failed']} | {c['unsupported']} | {why} |")
     return "\n".join(lines) + "\n"
+
+
+def converter_list() -> str:
+    """Markdown: the ops graphc converts, by domain, each with the first ONNX version its converter covers."""
+    from .registry import REGISTRY
+    items = sorted(REGISTRY.values(), key=lambda c: (c.domain, c.op_type.lower()))
+    return ", ".join(f"`{c.op_type}`" + (f" ({c.since}+)" if c.since > 1 else "") for c in items) + \
+        f" ({len(items)} ops; ops ONNX defines as functions of these import too).\n"

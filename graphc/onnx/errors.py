@@ -27,6 +27,8 @@ class Gap:
     needs: str | None = None
 
     def __str__(self) -> str:
+        if self.op_type in ("Input", "Initializer", "Output", "SparseTensor"):  # a graph's value, not a node
+            return f"{self.op_type.lower()} {self.node!r}: {self.what}"
         op = f"{self.domain}.{self.op_type}" if self.domain else self.op_type
         return f"node {self.node!r} ({op}, opset {self.opset}): {self.what}"
 

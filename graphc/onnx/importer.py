@@ -18,7 +18,7 @@ from onnx import defs, helper, numpy_helper
 
 from ..ir import Tensor
 from ..ir.errors import GraphcError, ShapeError
-from ..ir.leaves import parameter, placeholder
+from ..ir.leaves import constant, parameter, placeholder
 from ..ir.source import SourceLoc, inherit_location
 from . import convert  # noqa: F401 - registers the converters
 from .errors import Gap, OnnxUnsupportedError, Unsupported
@@ -26,11 +26,13 @@ from .functions import function_opsets, has_schema_function, instantiate, node_d
 from .registry import REGISTRY, NodeCtx, Value, as_tensor, onnx_dtype
 from .model import OnnxModel
 
+#: Arrays known at import time from this many elements on are held as buffers, not compiled in as constants.
+LARGE = 1 << 14
 #: Ops never folded at import time: their value is not a function of their inputs.
 _NOT_FOLDED = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial",
                "Optional", "OptionalHasElement", "OptionalGetElement"}  # optionals: graphc has tensors only
 #: Ops whose output shape depends on input values: imported only when folded (docs/onnx.md says why).
-DATA_DEPENDENT = {"NonZero", "Unique", "Compress", "NonMaxSuppression", "TopK", "StringSplit"}
+DATA_DEPENDENT = {"NonZero", "Unique", "Compress", "NonMaxSuppression", "StringSplit"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class _Importer:
         self.env: dict[str, Value | _Poisoned] = {}
         self.gaps: list[Gap] = []
         self.params: dict[str, Tensor] = {}
+        self.held: dict[str, tuple[np.ndarray, Tensor]] = {}
         self.local_functions = {(f.domain, f.name): f for f in proto.functions}
         self.opsets = {node_domain(o): o.version for o in proto.opset_import}
 
@@ -159,6 +162,17 @@ class _Importer:
         self.env[vi.name] = x
         return x
 
+    def _materialize(self, name: str, array: np.ndarray) -> Tensor:
+        """An import-time array as a graph tensor: a constant, or for a large one (a weight made by
+        ConstantOfShape, an initializer with trainable=False) a parameter buffer that is not in `params`,
+        so compiled code and the compile cache do not carry the weights."""
+        if array.size < LARGE or array.dtype.kind != "f":
+            return constant(array)
+        held = self.held.get(name)
+        if held is None or held[0] is not array:
+            held = self.held[name] = (array, parameter(array, name=name))
+        return held[1]
+
     # -- nodes ----------------------------------------------------------------------------------------
     def _gap(self, name: str, op_type: str, domain: str, what: str, opset: int = 0) -> None:
         self.gaps.append(Gap(name, op_type, domain, opset, what))
@@ -199,7 +213,7 @@ class _Importer:
         loc = OnnxLoc(self.file, index, name, op_type=node.op_type, node=name)
         why, needs = self._why_missing(node.op_type), None
         if conv is not None and version is not None and version >= conv.since:
-            ctx = NodeCtx(node, inputs, version, opset)
+            ctx = NodeCtx(node, inputs, version, opset, self._materialize)
             try:
                 with inherit_location(loc):
                     out = conv.fn(ctx)

@@ -55,6 +55,8 @@ def onnx_dtype(elem_type: int, what: str) -> str:
         np_dtype = helper.tensor_dtype_to_np_dtype(elem_type)
     except (KeyError, ValueError, TypeError):
         np_dtype = None
+    if np_dtype is not None and np.dtype(np_dtype).name in DTYPES:
+        return np.dtype(np_dtype).name  # bfloat16 is ml_dtypes' (kind V)
     if np_dtype is None or np.dtype(np_dtype).kind in "OSUV":
         raise Unsupported(f"{what} has dtype {helper.tensor_dtype_to_string(elem_type)}; "
                           f"graphc supports {', '.join(DTYPES)}")
@@ -71,8 +73,10 @@ def as_tensor(v: Value, what: str) -> Tensor:
 class NodeCtx:
     """One ONNX node as its converter sees it: attributes, inputs (tensors or import-time arrays)."""
 
-    def __init__(self, proto: Any, inputs: Sequence[Value | None], version: int, opset: int):
+    def __init__(self, proto: Any, inputs: Sequence[Value | None], version: int, opset: int,
+                 materialize: Callable[[str, np.ndarray], Tensor] | None = None):
         self.proto = proto
+        self._materialize = materialize
         self.name = proto.name
         self.op_type = proto.op_type
         self.inputs = list(inputs)
@@ -99,7 +103,11 @@ class NodeCtx:
         return i < len(self.inputs) and self.inputs[i] is not None
 
     def tensor(self, i: int) -> Tensor:
-        return as_tensor(self.inputs[i], f"input {i}")
+        v = self.inputs[i]
+        if isinstance(v, np.ndarray) and self._materialize is not None:
+            graphc_dtype(v.dtype, f"input {i}")
+            return self._materialize(self.proto.input[i], v)
+        return as_tensor(v, f"input {i}")
 
     def tensors(self) -> list[Tensor]:
         return [self.tensor(i) for i in range(len(self.inputs)) if self.has(i)]

@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..ir import Constant, Tensor, constant
-from ..ir.dtypes import is_float
+from ..ir.dtypes import is_float, is_half
 from ..ir.errors import ShapeError
 from ..ir.node import Op
 from . import args
@@ -236,12 +236,23 @@ class Monoid(Reduce):
 
     @classmethod
     def accumulator(cls, dtype: str) -> str:
-        """The dtype partial results of a reduction to `dtype` are held in."""
-        return cls.float_accumulator if cls.float_accumulator and is_float(dtype) else dtype
+        """The dtype partial results of a reduction to `dtype` are held in (16-bit floats: at least
+        float32, which is where they compute)."""
+        if cls.float_accumulator and is_float(dtype):
+            return cls.float_accumulator
+        return "float32" if is_half(dtype) else dtype
 
     def kernel_body(self, x: sp.Expr) -> sp.Expr:
         """The value each element enters the fold as: itself."""
         return x
+
+    def numpy(self, x):
+        """16-bit floats fold in the accumulator's dtype and round once at the end, as compiled kernels
+        (and PyTorch's CPU sums) do; NumPy's own float16 sum pairs in float32, ml_dtypes' bfloat16 sum
+        rounds every partial sum to bfloat16."""
+        if is_half(x.dtype.name):
+            x = x.astype(self.accumulator(x.dtype.name))
+        return super().numpy(x)
 
 
 class Sum(Monoid):

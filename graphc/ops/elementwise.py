@@ -26,7 +26,7 @@ import sympy as sp
 import sympy.tensor.tensor  # noqa: F401 - SymPy's Add and Mul import it on first use: load it here, not mid-compile
 
 from ..ir import Tensor
-from ..ir.dtypes import canonical, is_float, promote
+from ..ir.dtypes import canonical, is_float, is_half, is_int, promote, to_numpy
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import scalar as S
@@ -34,17 +34,24 @@ from .axes import broadcast_like, expand_dims, scalar_const, unbroadcast
 from .operands import as_tensors, broadcast_dims, desc
 
 #: the user-facing functions of this family: what graphc.ops (and gc) export
-__all__ = ["abs", "add", "binary_cross_entropy", "cast", "clip", "cos", "divide", "equal", "erf", "exp",
-           "expm1", "floor", "greater", "greater_equal", "less", "less_equal", "log", "log1p", "logical_and",
-           "logical_not", "logical_or", "maximum", "minimum", "mul", "multiply", "negative", "not_equal",
-           "power", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "subtract", "tanh",
-           "where"]
+__all__ = ["abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "binary_cross_entropy", "cast",
+           "ceil", "clip", "cos", "cosh", "divide", "equal", "erf", "exp", "expm1", "floor", "greater",
+           "greater_equal", "isinf", "isnan", "less", "less_equal", "log", "log1p", "logical_and", "logical_not",
+           "logical_or", "maximum", "minimum", "mul", "multiply", "negative", "not_equal", "power", "reciprocal",
+           "relu", "round", "sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "square", "subtract", "tan",
+           "tanh", "trunc", "where"]
 
 X = sp.symbols("x0:3", real=True)
 SEED = sp.Symbol("g", real=True)  # stands for the incoming gradient / tangent
 
-#: How an op treats operand dtypes: cast to float, to a number, keep, or require bool.
-FLOAT, NUMERIC, ANY, LOGICAL = "float", "numeric", "any", "logical"
+#: How an op treats operand dtypes: cast to float, to a number, keep, require bool, require integers,
+#: or require numbers that are not bool.
+FLOAT, NUMERIC, ANY, LOGICAL, INTEGER, NUMBER = "float", "numeric", "any", "logical", "integer", "number"
+#: kind -> (the dtypes it takes, what it needs in words, the fix)
+_REQUIRED = {
+    INTEGER: (is_int, "integer operands", "cast with gc.cast(x, 'int32') (bool: use logical_and/or/not)"),
+    NUMBER: (lambda d: d != "bool", "int or float operands, not bool", "cast with gc.cast(x, 'int32')"),
+}
 #: The `cost` of an op a polynomial or a libm call computes: tens of operations per element.
 TRANSCENDENTAL = 20
 
@@ -86,6 +93,7 @@ class Elementwise(Op):
                              fix="cast with gc.cast(x, 'float32')")
         if self.kind == LOGICAL and dtype != "bool":
             raise DTypeError(f"{self.name}: needs bool operands, got {desc(*inputs)}")
+        _check_kind(self, inputs, dtype)
         return shape, ("bool" if self.returns_bool else dtype)
 
     def data_inputs(self, inputs: Sequence[Tensor]) -> Sequence[Tensor]:
@@ -153,7 +161,7 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
     """
     ns: dict[str, Any] = dict(name=name, arity=arity, kind=kind, differentiable=differentiable,
                               returns_bool=returns_bool, symbol=symbol, cost=cost,
-                              numpy=lambda self, *a: numpy(*a),
+                              numpy=lambda self, *a: numpy(*widened(a)),
                               scalar=lambda self, *xs: scalar(*xs),
                               __doc__=f"Elementwise {name}.",
                               __module__=module or sys._getframe(1).f_globals.get("__name__", "__main__"))
@@ -165,9 +173,15 @@ def define(name: str, arity: int, numpy: Callable, scalar: Callable, *, kernel: 
     return cls()
 
 
+def widened(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """16-bit float operands as float32: an elementwise op computes in float32 and its caller rounds the
+    result once to the 16-bit dtype (NumPy's own float16 exp, say, is not always float32's rounded)."""
+    return [a.astype(np.float32) if is_half(a.dtype.name) else a for a in arrays]
+
+
 def apply(op: Elementwise, *operands: Any) -> Tensor:
     """Apply `op` with NumPy broadcasting and dtype promotion."""
-    ts = as_tensors(*operands)
+    ts = as_tensors(*operands, who=op.name)
     dtype = promote(*(t.dtype for t in ts))
     if op.kind == FLOAT and not is_float(dtype):
         dtype = "float32"
@@ -178,8 +192,17 @@ def apply(op: Elementwise, *operands: Any) -> Tensor:
         if bad:
             raise DTypeError(f"{op.name}: needs bool operands, got {desc(*ts)}",
                              fix="compare first (x > 0) or cast with gc.cast(x, 'bool')")
+    _check_kind(op, ts, dtype)
     ts = [cast(t, dtype) for t in ts]
     return Tensor.make(op, _align_ranks(ts))
+
+
+def _check_kind(op: Elementwise, ts: Sequence[Tensor], dtype: str) -> None:
+    """INTEGER and NUMBER ops refuse other dtypes with a DTypeError naming the operands and the fix."""
+    if op.kind in _REQUIRED:
+        takes, needs, fix = _REQUIRED[op.kind]
+        if not takes(dtype):
+            raise DTypeError(f"{op.name}: needs {needs}, got {desc(*ts)}", fix=fix)
 
 
 def _align_ranks(ts: Sequence[Tensor]) -> list[Tensor]:
@@ -258,6 +281,14 @@ def _sigmoid_partial(node, i, seed):
 
 def _tanh_partial(node, i, seed):
     return mul(seed, subtract(1.0, square(node)))
+
+
+def _tan_partial(node, i, seed):
+    return mul(seed, add(1.0, square(node)))
+
+
+def _reciprocal_partial(node, i, seed):
+    return negative(mul(seed, square(node)))
 
 
 def _sqrt_partial(node, i, seed):
@@ -361,6 +392,25 @@ SOFTPLUS = define("softplus", 1, _np_softplus, lambda a: sp.log(1 + sp.exp(a)), 
 RELU = define("relu", 1, lambda a: np.maximum(a, np.zeros((), a.dtype)), lambda a: sp.Max(a, 0),
               partial=_relu_partial)
 FLOOR = define("floor", 1, np.floor, sp.floor, kind=FLOAT, differentiable=False)
+CEIL = define("ceil", 1, np.ceil, sp.ceiling, kind=FLOAT, differentiable=False)
+ROUND = define("round", 1, np.rint, S.rint, kind=FLOAT, differentiable=False)
+TRUNC = define("trunc", 1, np.trunc, S.trunc, kind=FLOAT, differentiable=False)
+TAN = define("tan", 1, np.tan, sp.tan, kind=FLOAT, partial=_tan_partial, cost=TRANSCENDENTAL)
+ASIN = define("asin", 1, np.arcsin, sp.asin, kind=FLOAT, cost=TRANSCENDENTAL)
+ACOS = define("acos", 1, np.arccos, sp.acos, kind=FLOAT, cost=TRANSCENDENTAL)
+ATAN = define("atan", 1, np.arctan, sp.atan, kind=FLOAT, cost=TRANSCENDENTAL)
+ATAN2 = define("atan2", 2, np.arctan2, sp.atan2, kind=FLOAT, cost=TRANSCENDENTAL)
+SINH = define("sinh", 1, np.sinh, sp.sinh, kind=FLOAT, cost=TRANSCENDENTAL)
+COSH = define("cosh", 1, np.cosh, sp.cosh, kind=FLOAT, cost=TRANSCENDENTAL)
+ASINH = define("asinh", 1, np.arcsinh, sp.asinh, kind=FLOAT, cost=TRANSCENDENTAL)
+ACOSH = define("acosh", 1, np.arccosh, sp.acosh, kind=FLOAT, cost=TRANSCENDENTAL)
+ATANH = define("atanh", 1, np.arctanh, sp.atanh, kind=FLOAT, cost=TRANSCENDENTAL)
+RECIPROCAL = define("reciprocal", 1, np.reciprocal, lambda a: 1 / a, kind=FLOAT, partial=_reciprocal_partial)
+#: NaN is the one value unequal to itself; |x| == inf holds for +-inf only (both false for NaN)
+ISNAN = define("isnan", 1, np.isnan, lambda a: sp.Ne(a, a, evaluate=False), kind=FLOAT, differentiable=False,
+               returns_bool=True)
+ISINF = define("isinf", 1, np.isinf, lambda a: sp.Eq(sp.Abs(a), sp.oo, evaluate=False), kind=FLOAT,
+               differentiable=False, returns_bool=True)
 MAXIMUM = define("maximum", 2, np.maximum, sp.Max, partial=_extremum_partial(lambda a, b: greater_equal(a, b)))
 MINIMUM = define("minimum", 2, np.minimum, sp.Min, partial=_extremum_partial(lambda a, b: less_equal(a, b)))
 #: scalar bodies that are truth values (a Symbol is a SymPy Boolean too, but stands for any dtype here)
@@ -435,6 +485,22 @@ Sigmoid = type(SIGMOID)
 Softplus = type(SOFTPLUS)
 Relu = type(RELU)
 Floor = type(FLOOR)
+Ceil = type(CEIL)
+Round = type(ROUND)
+Trunc = type(TRUNC)
+Tan = type(TAN)
+Asin = type(ASIN)
+Acos = type(ACOS)
+Atan = type(ATAN)
+Atan2 = type(ATAN2)
+Sinh = type(SINH)
+Cosh = type(COSH)
+Asinh = type(ASINH)
+Acosh = type(ACOSH)
+Atanh = type(ATANH)
+Reciprocal = type(RECIPROCAL)
+Isnan = type(ISNAN)
+Isinf = type(ISINF)
 Maximum = type(MAXIMUM)
 Minimum = type(MINIMUM)
 Less = type(LESS)
@@ -475,7 +541,10 @@ class Where(Elementwise):
 
 
 class Cast(Elementwise):
-    """Convert to another dtype (float to int truncates toward zero, like NumPy)."""
+    """Convert to another dtype, as NumPy's astype where NumPy defines it: integers wrap, float to int
+    truncates toward zero, to bool is != 0 (NaN is true), 16-bit floats round to nearest even (once:
+    bfloat16 as ml_dtypes rounds). A float out of the integer's range saturates and NaN
+    becomes 0 (XLA's rule; NumPy leaves it unspecified, ONNX undefined)."""
 
     name = "cast"
     fields = ("dtype",)
@@ -488,7 +557,9 @@ class Cast(Elementwise):
         return x
 
     def numpy(self, x):
-        return x.astype(self.dtype)
+        if is_float(x.dtype.name) and is_int(self.dtype):
+            return _saturating_int(x, self.dtype)
+        return x.astype(to_numpy(self.dtype))
 
     def partial(self, node, i, seed):  # reverse: the gradient goes back to the input's dtype
         return cast(seed, node.inputs[0].dtype) if is_float(self.dtype) else None
@@ -502,6 +573,18 @@ class Cast(Elementwise):
 
 
 WHERE = Where()
+
+
+def _saturating_int(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Float to int truncating toward zero, out-of-range values saturating, NaN to 0."""
+    info = np.iinfo(dtype)
+    t = np.trunc(x.astype(np.float64) if x.dtype.itemsize < 4 or x.dtype.kind == "V" else x)
+    high = t >= 2.0 ** (info.bits - (info.min < 0))  # the powers of two bounding the range are exact floats
+    low = t < float(info.min)
+    out = np.where(high | low | np.isnan(t), 0, t).astype(dtype)
+    out[high] = info.max
+    out[low] = info.min
+    return out
 
 
 class BinaryCrossEntropy(Elementwise):
@@ -524,6 +607,7 @@ class BinaryCrossEntropy(Elementwise):
         return -(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(S.log1p(-p), -100))
 
     def numpy(self, p, y):
+        p, y = widened((p, y))
         with np.errstate(divide="ignore"):
             return -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
 
@@ -570,6 +654,26 @@ def sigmoid(x) -> Tensor: """1 / (1 + exp(-x)), computed without overflow."""; r
 def softplus(x) -> Tensor: """log(1 + exp(x)), computed without overflow."""; return apply(SOFTPLUS, x)
 def relu(x) -> Tensor: """max(x, 0); its gradient at 0 is 0."""; return apply(RELU, x)
 def floor(x) -> Tensor: """The largest integer <= x (not differentiable)."""; return apply(FLOOR, x)
+def ceil(x) -> Tensor: """The smallest integer >= x (not differentiable)."""; return apply(CEIL, x)
+def round(x) -> Tensor:  # noqa: A001 - the NumPy name
+    """x rounded to the nearest integer, halves to even as NumPy and ONNX do (not differentiable)."""
+    return apply(ROUND, x)
+def trunc(x) -> Tensor: """x rounded toward zero (not differentiable)."""; return apply(TRUNC, x)
+def tan(x) -> Tensor: """The tangent (radians)."""; return apply(TAN, x)
+def asin(x) -> Tensor: """The inverse sine, in [-pi/2, pi/2] (nan outside [-1, 1])."""; return apply(ASIN, x)
+def acos(x) -> Tensor: """The inverse cosine, in [0, pi] (nan outside [-1, 1])."""; return apply(ACOS, x)
+def atan(x) -> Tensor: """The inverse tangent, in (-pi/2, pi/2)."""; return apply(ATAN, x)
+def atan2(y, x) -> Tensor:
+    """The angle of the point (x, y), in [-pi, pi], as np.arctan2 (broadcast)."""
+    return apply(ATAN2, y, x)
+def sinh(x) -> Tensor: """The hyperbolic sine."""; return apply(SINH, x)
+def cosh(x) -> Tensor: """The hyperbolic cosine."""; return apply(COSH, x)
+def asinh(x) -> Tensor: """The inverse hyperbolic sine."""; return apply(ASINH, x)
+def acosh(x) -> Tensor: """The inverse hyperbolic cosine (x >= 1; nan below)."""; return apply(ACOSH, x)
+def atanh(x) -> Tensor: """The inverse hyperbolic tangent (+-inf at +-1, nan beyond)."""; return apply(ATANH, x)
+def reciprocal(x) -> Tensor: """1 / x."""; return apply(RECIPROCAL, x)
+def isnan(x) -> Tensor: """Where x is NaN, a bool tensor."""; return apply(ISNAN, x)
+def isinf(x) -> Tensor: """Where x is +inf or -inf, a bool tensor."""; return apply(ISINF, x)
 def maximum(a, b) -> Tensor:
     """The larger of a and b, broadcast; ties send the gradient to a."""
     return apply(MAXIMUM, a, b)
@@ -621,9 +725,7 @@ def clip(x, lo, hi) -> Tensor:
 
 
 _SYMPY_FUNCS: dict = {
-    sp.exp: exp, sp.erf: erf, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tanh: tanh, sp.sign: sign,
-    sp.Abs: abs, sp.Max: maximum, sp.Min: minimum,
+    sp.exp: exp, sp.erf: erf, sp.log: log, sp.sin: sin, sp.cos: cos, sp.tan: tan, sp.tanh: tanh, sp.sign: sign,
+    sp.Abs: abs, sp.Max: maximum, sp.Min: minimum, sp.cosh: cosh, sp.sinh: sinh,
     sp.Heaviside: lambda x, *_: cast(greater(x, 0.0), x.dtype),
-    sp.cosh: lambda x: mul(0.5, add(exp(x), exp(negative(x)))),
-    sp.sinh: lambda x: mul(0.5, subtract(exp(x), exp(negative(x)))),
 }

@@ -18,8 +18,10 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.numpy import NumPyPrinter
 
 from ..ir import GraphcError, Tensor
+from ..ir.dtypes import to_numpy
 from ..ir.node import Op
 from . import elementwise as ew
+from . import scalar as S
 from .axes import Monoid
 from .linalg import MatMul
 from .operands import broadcast_dims
@@ -37,7 +39,17 @@ def numpy_namespace() -> dict[str, Callable]:
     """Opaque kernel functions (sigmoid, softplus, ...) mapped to the ops' NumPy routines."""
     ops = [v for v in vars(ew).values() if isinstance(v, ew.Elementwise)]
     # Only names NumPy lacks: the printer also emits e.g. `logical_and.reduce`, which must stay NumPy's.
-    return {op.name: _on_arrays(op.numpy) for op in ops if not hasattr(np, op.name)}
+    names = {op.name: _on_arrays(op.numpy) for op in ops if not hasattr(np, op.name)}
+    for dtype, fn in S.ROUNDING.items():
+        names[fn.__name__] = _rounding(dtype)
+    return names
+
+
+def _rounding(dtype: str) -> Callable:
+    """A `to_float16`/`to_bfloat16` body call in NumPy: round (through float32) and read back as float32."""
+    def rounded(a):
+        return np.asarray(a, np.float32).astype(to_numpy(dtype)).astype(np.float32)
+    return rounded
 
 
 def _on_arrays(fn: Callable) -> Callable:
@@ -149,7 +161,7 @@ class FusedBase(Op):
                           "before optimizing it", loc=node.loc)
 
     def evaluate(self, params: tuple, arrays: Sequence[np.ndarray], shape: tuple, dtype: str) -> np.ndarray:
-        out = compile_body(params, self.lets, self.body)(*arrays)
+        out = compile_body(params, self.lets, self.body)(*ew.widened(arrays))  # 16-bit: per-op rounding in the body
         return np.broadcast_to(np.asarray(out, dtype=dtype), shape)
 
 
@@ -222,7 +234,7 @@ class MatMulEpilogue(FusedBase):
         return broadcast_dims(self.name, [shape] + [t.shape for t in extra], (a, b) + extra), self.dtype
 
     def numpy(self, a, b, *extra):
-        acc = np.matmul(a, b)
+        acc = np.asarray(MatMul().numpy(a, b)).astype(a.dtype, copy=False)  # the product as the matmul alone rounds it
         shape = np.broadcast_shapes(acc.shape, *(e.shape for e in extra))
         return self.evaluate((ACC,) + input_symbols(self.n_extra), (acc,) + extra, shape, self.dtype)
 

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Tensor
-from ..ir.dtypes import promote
+from ..ir.dtypes import is_half, promote
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
@@ -43,6 +43,8 @@ class MatMul(Op):
         return shape, a.dtype
 
     def numpy(self, a, b):
+        if is_half(a.dtype.name):  # products summed in float32, rounded once
+            return np.matmul(a.astype(np.float32), b.astype(np.float32))
         return np.matmul(a, b)
 
     def format(self, args):

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..ir import Tensor
 from . import elementwise as ew
-from . import index, linalg, reduce, shape
+from . import index, integer, linalg, reduce, shape
 
 
 def _swap(fn):
@@ -41,7 +41,13 @@ _METHODS = {
     "__neg__": ew.negative, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__lt__": ew.less, "__le__": ew.less_equal, "__gt__": ew.greater, "__ge__": ew.greater_equal,
     "__eq__": ew.equal, "__ne__": ew.not_equal,
-    "__and__": ew.logical_and, "__or__": ew.logical_or, "__invert__": ew.logical_not,
+    "__and__": integer.bitwise_and, "__rand__": _swap(integer.bitwise_and),
+    "__or__": integer.bitwise_or, "__ror__": _swap(integer.bitwise_or),
+    "__xor__": integer.bitwise_xor, "__rxor__": _swap(integer.bitwise_xor), "__invert__": integer.bitwise_not,
+    "__mod__": integer.mod, "__rmod__": _swap(integer.mod),
+    "__floordiv__": integer.floor_divide, "__rfloordiv__": _swap(integer.floor_divide),
+    "__lshift__": integer.left_shift, "__rlshift__": _swap(integer.left_shift),
+    "__rshift__": integer.right_shift, "__rrshift__": _swap(integer.right_shift),
     "__getitem__": index.getitem,
     "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min, "prod": reduce.prod,
     "argmax": reduce.argmax, "argmin": reduce.argmin, "var": reduce.var, "std": reduce.std,

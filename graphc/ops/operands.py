@@ -17,8 +17,9 @@ def desc(*tensors: Tensor) -> str:
     return " and ".join(t.type_str() for t in tensors)
 
 
-def as_tensors(*values: Any) -> list[Tensor]:
-    """Tensors for a mix of tensors, arrays and Python scalars (scalars are weakly typed)."""
+def as_tensors(*values: Any, who: str = "operand") -> list[Tensor]:
+    """Tensors for a mix of tensors, arrays and Python scalars (scalars are weakly typed; `who`, the op,
+    names a Python int that does not fit its integer partner)."""
     strong = [v.dtype for v in values if isinstance(v, Tensor)]
     strong += [canonical(v.dtype, "operand") for v in values if isinstance(v, np.ndarray)]
     partner = promote(*strong) if strong else None
@@ -27,7 +28,7 @@ def as_tensors(*values: Any) -> list[Tensor]:
         if isinstance(v, Tensor):
             out.append(v)
         elif isinstance(v, _SCALARS) and partner is not None:
-            out.append(constant(v, dtype=weak_scalar_dtype(v, partner)))
+            out.append(constant(v, dtype=weak_scalar_dtype(v, partner, who)))
         else:
             out.append(constant(v))
     return out

@@ -56,6 +56,9 @@ class RandomUniform(Op):
 
     name = "random_uniform"
     kernel_kind = "rng"
+    #: dtype -> random bits per number for the dtypes drawn one 32-bit word each (float64 takes two
+    #: words, 53 bits): the significand's width, so the result is exact and never rounds up to 1
+    WORD_BITS = {"float16": 11, "bfloat16": 8, "float32": 24}
     fields = ("dtype", "stream")
     donors = (1,)
     differentiable = False
@@ -69,9 +72,10 @@ class RandomUniform(Op):
     def numpy(self, key, donor):
         seed, counter = (int(v) for v in key)
         n = int(np.prod(donor.shape))
-        if self.dtype == "float32":  # 24 random bits per number
-            bits = uniform_bits(seed, counter, self.stream, n) >> np.uint64(8)
-            out = bits.astype(np.float32) * np.float32(2.0 ** -24)
+        if self.dtype in self.WORD_BITS:  # 24 random bits per float32 (11 per float16, 8 per bfloat16)
+            m = self.WORD_BITS[self.dtype]
+            bits = uniform_bits(seed, counter, self.stream, n) >> np.uint64(32 - m)
+            out = bits.astype(np.float32) * np.float32(2.0 ** -m)
         else:  # 53 bits from two words
             w = uniform_bits(seed, counter, self.stream, 2 * n).reshape(n, 2)
             out = ((w[:, 0] >> np.uint64(5)) * np.uint64(1 << 26) + (w[:, 1] >> np.uint64(6))) * 2.0 ** -53
@@ -88,7 +92,7 @@ def random_uniform(key: Tensor, shape: Any, dtype: Any = "float32", stream: int 
     """
     dtype = canonical(dtype, "random_uniform")
     if not is_float(dtype):
-        raise DTypeError(f"random_uniform: dtype must be float32 or float64, got {dtype}",
+        raise DTypeError(f"random_uniform: dtype must be floating (float16, bfloat16, float32 or float64), got {dtype}",
                          fix="draw floats and cast them, or compare them with a threshold for bools")
     if isinstance(shape, Tensor):
         donor = shape

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ..ir import Tensor, constant
-from ..ir.dtypes import is_float
+from ..ir.dtypes import is_float, is_half
 from ..ir.errors import DTypeError, ShapeError
 from ..ir.node import Op
 from . import elementwise as ew
@@ -132,6 +132,12 @@ class ArgMin(ArgExtremum):
     extremum = Min
 
 
+def _wide(x: np.ndarray) -> np.ndarray:
+    """16-bit floats as float32: the softmax family computes in float32 and rounds its results once
+    (as compiled kernels and PyTorch's CPU kernels do)."""
+    return x.astype(np.float32) if is_half(x.dtype.name) else x
+
+
 class LogSumExp(Reduce):
     name = "logsumexp"
     kernel_kind = "softmax"
@@ -140,6 +146,7 @@ class LogSumExp(Reduce):
         return _needs_float(self.name, x)
 
     def numpy(self, x):
+        x = _wide(x)
         m = np.max(x, axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
         s = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
@@ -162,6 +169,7 @@ class Softmax(Op):
         return x.shape, _needs_float(self.name, x)
 
     def numpy(self, x):
+        x = _wide(x)
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True, initial=-np.inf))  # an empty axis: empty result
         return e / np.sum(e, axis=self.axis, keepdims=True)
 
@@ -176,6 +184,7 @@ class LogSoftmax(Softmax):
     name = "log_softmax"
 
     def numpy(self, x):
+        x = _wide(x)
         z = x - np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
         return z - np.log(np.sum(np.exp(z), axis=self.axis, keepdims=True))
 
@@ -330,7 +339,7 @@ class SoftmaxCrossEntropy(Op):
         return tuple(d for i, d in enumerate(z.shape) if i != self.axis), _needs_float(self.name, z)
 
     def numpy(self, z, t):
-        return -np.sum(t * LogSoftmax(self.axis).numpy(z), axis=self.axis)
+        return -np.sum(_wide(t) * LogSoftmax(self.axis).numpy(z), axis=self.axis)
 
     def pullback(self, node, g):
         z, t = node.inputs

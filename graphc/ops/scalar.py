@@ -2,9 +2,12 @@
 
 A fused kernel's body is a SymPy expression of its inputs. Code generators know
 only the primitives (`PRIMITIVES`): SymPy's arithmetic, Max/Min/Abs/sign,
-Piecewise, comparisons and logic, exp/log/sin/cos/tanh/erf/floor, and the two
-named primitives here, `log1p` and `expm1` (SymPy has no unevaluated form of
-them). A function whose plain formula is unstable (sigmoid overflows as
+Piecewise, comparisons and logic, exp/log/tanh/erf, the trigonometric and
+hyperbolic functions and their inverses, floor/ceiling, and the named
+primitives here: `log1p`, `expm1`, `rint` and `trunc` (SymPy has no
+unevaluated form of them), `to_float16`/`to_bfloat16` (the per-op rounding of
+16-bit float kernels), and mod, fmod, floor_divide, the bitwise ops and shifts (named as
+NumPy's). A function whose plain formula is unstable (sigmoid overflows as
 1/(1 + e^-x) written naively, softplus as log(1 + e^x)) is an `Opaque`
 subclass: SymPy's simplification cannot see through it while fusion builds a
 body, and a code generator emits its `expansion`, the stable form written in
@@ -29,6 +32,92 @@ class expm1(sp.Function):
     """exp(x) - 1, accurate near 0 (a primitive: printers emit it as such)."""
 
     nargs = 1
+
+
+class rint(sp.Function):
+    """x rounded to the nearest integer, ties to even (IEEE's roundeven, NumPy's rint, ONNX's Round)."""
+
+    nargs = 1
+
+
+class trunc(sp.Function):
+    """x rounded toward zero (C's trunc)."""
+
+    nargs = 1
+
+
+class to_float16(sp.Function):
+    """x rounded to float16 (nearest even) and read back: a 16-bit float op's result inside a fused
+    kernel, which computes in float32, so that every op rounds once as it does alone (a primitive)."""
+
+    nargs = 1
+    is_real = True
+
+
+class to_bfloat16(sp.Function):
+    """x rounded to bfloat16 (nearest even) and read back (a primitive)."""
+
+    nargs = 1
+    is_real = True
+
+
+class _Integral(sp.Function):
+    """A primitive of integer (or, for mod/fmod, also float) arithmetic that SymPy leaves alone; named
+    as NumPy's function of the same meaning, which the NumPy reference prints it as."""
+
+    is_real = True
+
+
+class mod(_Integral):
+    """x - floor(x / y) y: the sign of the divisor (Python's %, np.remainder); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class fmod(_Integral):
+    """x - trunc(x / y) y: the sign of the dividend (C's fmod, np.fmod); 0 where an integer y is 0."""
+
+    nargs = 2
+
+
+class floor_divide(_Integral):
+    """floor(x / y) (Python's //, np.floor_divide): x = floor_divide(x, y) y + mod(x, y); 0 where an
+    integer y is 0."""
+
+    nargs = 2
+
+
+class bitwise_and(_Integral):
+    nargs = 2
+
+
+class bitwise_or(_Integral):
+    nargs = 2
+
+
+class bitwise_xor(_Integral):
+    nargs = 2
+
+
+class bitwise_not(_Integral):
+    nargs = 1
+
+
+class left_shift(_Integral):
+    """x << n; 0 where n is negative or at least the width (NumPy's rule)."""
+
+    nargs = 2
+
+
+class right_shift(_Integral):
+    """x >> n: arithmetic for signed, logical for unsigned x; where n is negative or at least the width,
+    -1 for negative x and 0 otherwise (NumPy's rule)."""
+
+    nargs = 2
+
+
+#: a 16-bit float dtype -> the primitive that rounds a value to it
+ROUNDING = {"float16": to_float16, "bfloat16": to_bfloat16}
 
 
 class Opaque(sp.Function):
@@ -90,7 +179,10 @@ PRIMITIVES: tuple[type, ...] = (
     sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min, sp.Abs, sp.sign, sp.Piecewise,
     sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan, sp.Equality, sp.Unequality,
     sp.And, sp.Or, sp.Not,
-    sp.exp, sp.log, sp.sin, sp.cos, sp.tanh, sp.erf, sp.floor, log1p, expm1,
+    sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2,
+    sp.sinh, sp.cosh, sp.tanh, sp.asinh, sp.acosh, sp.atanh, sp.erf,
+    sp.floor, sp.ceiling, log1p, expm1, rint, trunc, to_float16, to_bfloat16,
+    mod, fmod, floor_divide, bitwise_and, bitwise_or, bitwise_xor, bitwise_not, left_shift, right_shift,
 )
 
 

@@ -15,6 +15,7 @@ from ..ops import elementwise as ew
 from ..ops.fused import ACC, FusedElementwise, FusedReduce, MatMulEpilogue, exact_body, input_symbols
 from ..ops.linalg import MatMul
 from ..ops.reduce import Monoid
+from ..ops.scalar import ROUNDING
 from .fastmath import fast_math
 from .patterns import scalar_const
 from .rewrite import RewriteStats, map_graph
@@ -63,8 +64,10 @@ class _Group:
         for m in order:
             args = [expr[i] if i in self.members else symbols[i] if i in symbols else _const_expr(i)
                     for i in m.inputs]
-            value = m.op.kernel_body(*args) if finite else exact_body(m.op, args)
-            if (uses.get(m, 0) > 1 or isinstance(value, sp.Piecewise) and m is not self.root) and not value.is_Atom:
+            raw = m.op.kernel_body(*args) if finite else exact_body(m.op, args)
+            # 16-bit floats compute in float32 and round once per op, as each op alone does
+            value = ROUNDING[m.dtype](raw) if m.dtype in ROUNDING and not raw.is_Atom else raw
+            if (uses.get(m, 0) > 1 or isinstance(raw, sp.Piecewise) and m is not self.root) and not value.is_Atom:
                 sym = sp.Symbol(f"t{len(lets)}", real=True)
                 lets.append((sym, value))
                 value = sym

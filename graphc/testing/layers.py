@@ -62,7 +62,7 @@ _USER = _stack(
     sees=tuple(layer.name for layer in _CORE),
 )
 TOOLS = Layer("tools", ("graphc.viz", "graphc.compare", "graphc.bench", "graphc.cli", "graphc.cliargs",
-                        "graphc.testing", FACADE),
+                        "graphc.testing", "graphc.onnx", FACADE),
               tuple(layer.name for layer in (*_CORE, BACKENDS, *_USER)),
               "viz, compare, bench, cli, testing (and the fuzzer): tools on top, which may use the facade")
 #: Bottom first.

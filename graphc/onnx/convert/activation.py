@@ -78,6 +78,8 @@ def gelu(ctx: NodeCtx):
 @converter("PRelu")
 def prelu(ctx: NodeCtx):
     x, slope = ctx.tensor(0), ctx.tensor(1)
+    if ctx.version < 7 and slope.ndim == 1 and x.ndim > 2 and slope.shape[0] == x.shape[1] != 1:
+        slope = G.reshape(slope, (-1,) + (1,) * (x.ndim - 2))  # before opset 7: one slope per channel
     return G.where(G.less(x, 0.0), G.multiply(x, slope), x)
 
 

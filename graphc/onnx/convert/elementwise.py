@@ -10,10 +10,14 @@ from ..registry import NodeCtx, converter
 
 _BINARY = {"Add": G.add, "Sub": G.subtract, "Mul": G.multiply, "Equal": G.equal, "Less": G.less,
            "Greater": G.greater, "LessOrEqual": G.less_equal, "GreaterOrEqual": G.greater_equal,
-           "And": G.logical_and, "Or": G.logical_or}
+           "And": G.logical_and, "Or": G.logical_or, "Xor": G.not_equal, "BitwiseAnd": G.bitwise_and,
+           "BitwiseOr": G.bitwise_or, "BitwiseXor": G.bitwise_xor}
 _UNARY = {"Neg": G.negative, "Abs": G.abs, "Exp": G.exp, "Log": G.log, "Sqrt": G.sqrt, "Sin": G.sin,
-          "Cos": G.cos, "Tanh": G.tanh, "Sigmoid": G.sigmoid, "Erf": G.erf, "Floor": G.floor, "Sign": G.sign,
-          "Relu": G.relu, "Not": G.logical_not, "Identity": lambda x: x}
+          "Cos": G.cos, "Tan": G.tan, "Asin": G.asin, "Acos": G.acos, "Atan": G.atan, "Sinh": G.sinh,
+          "Cosh": G.cosh, "Asinh": G.asinh, "Acosh": G.acosh, "Atanh": G.atanh, "Tanh": G.tanh,
+          "Sigmoid": G.sigmoid, "Erf": G.erf, "Floor": G.floor, "Ceil": G.ceil, "Round": G.round,
+          "Sign": G.sign, "Reciprocal": G.reciprocal, "IsNaN": G.isnan, "Relu": G.relu, "Not": G.logical_not,
+          "BitwiseNot": G.bitwise_not, "Identity": lambda x: x}
 
 
 def _broadcast_attr(ctx: NodeCtx) -> None:
@@ -41,80 +45,44 @@ def div(ctx: NodeCtx):
     a, b = ctx.tensor(0), ctx.tensor(1)
     if is_float(a.dtype):
         return G.divide(a, b)
-    # integer division truncates toward zero in ONNX (as C); float64 holds the int32 range exactly
-    return G.cast(G.divide(G.cast(a, "float64"), G.cast(b, "float64")), a.dtype)
+    # integer division truncates toward zero in ONNX (as C): exact in every integer width
+    return G.floor_divide(G.subtract(a, G.fmod(a, b)), b)
 
 
 @converter("Pow")
 def pow_(ctx: NodeCtx):
     a, b = ctx.tensor(0), ctx.tensor(1)
-    if not is_float(a.dtype):
-        raise Unsupported(f"Pow of a {a.dtype} base (graphc's power is for floats)")
-    return G.power(a, G.cast(b, a.dtype))
+    if is_float(a.dtype):
+        return G.power(a, G.cast(b, a.dtype))
+    # an integer base: float64 holds the int32 range exactly; the result takes the base's dtype
+    return G.cast(G.power(G.cast(a, "float64"), G.cast(b, "float64")), a.dtype)
 
 
 @converter("Mod")
 def mod(ctx: NodeCtx):
     a, b = ctx.tensor(0), ctx.tensor(1)
-    if is_float(a.dtype):
-        if not ctx.attr("fmod", 0):
-            raise Unsupported("Mod of floats needs fmod=1")
-        q = G.divide(a, b)
-        return G.subtract(a, G.multiply(G.multiply(G.sign(q), G.floor(G.abs(q))), b))
-    fa, fb = G.cast(a, "float64"), G.cast(b, "float64")
-    q = G.divide(fa, fb)
-    q = G.multiply(G.sign(q), G.floor(G.abs(q))) if ctx.attr("fmod", 0) else G.floor(q)
-    return G.cast(G.subtract(fa, G.multiply(q, fb)), a.dtype)
+    if is_float(a.dtype) and not ctx.attr("fmod", 0):
+        raise Unsupported("Mod of floats with fmod=0 (ONNX requires fmod=1 for floats)")
+    return (G.fmod if ctx.attr("fmod", 0) else G.mod)(a, b)
 
 
-@converter("Xor")
-def xor(ctx: NodeCtx):
-    return G.not_equal(ctx.tensor(0), ctx.tensor(1))
+@converter("BitShift")
+def bit_shift(ctx: NodeCtx):
+    shift = G.left_shift if ctx.attr("direction") == "LEFT" else G.right_shift
+    return shift(ctx.tensor(0), ctx.tensor(1))
 
 
-@converter("Reciprocal")
-def reciprocal(ctx: NodeCtx):
-    x = ctx.tensor(0)
-    return G.divide(np.ones((), x.dtype), x)
 
 
-@converter("Ceil")
-def ceil(ctx: NodeCtx):
-    return G.negative(G.floor(G.negative(ctx.tensor(0))))
 
 
-@converter("Tan")
-def tan(ctx: NodeCtx):
-    x = ctx.tensor(0)
-    return G.divide(G.sin(x), G.cos(x))
 
-
-@converter("Sinh", "Cosh")
-def hyperbolic(ctx: NodeCtx):
-    x = ctx.tensor(0)
-    a, b = G.exp(x), G.exp(G.negative(x))
-    return G.multiply(G.subtract(a, b) if ctx.op_type == "Sinh" else G.add(a, b), 0.5)
-
-
-@converter("Asinh", "Acosh", "Atanh")
-def area(ctx: NodeCtx):
-    x = ctx.tensor(0)
-    if ctx.op_type == "Atanh":
-        return G.multiply(G.subtract(G.log1p(x), G.log1p(G.negative(x))), 0.5)
-    root = G.sqrt(G.add(G.square(x), 1.0 if ctx.op_type == "Asinh" else -1.0))
-    return G.log(G.add(x, root))
-
-
-@converter("IsNaN")
-def isnan(ctx: NodeCtx):
-    x = ctx.tensor(0)
-    return G.not_equal(x, x)
 
 
 @converter("IsInf")
 def isinf(ctx: NodeCtx):
     x = ctx.tensor(0)
-    pos, neg = G.equal(x, np.inf), G.equal(x, -np.inf)
+    pos, neg = G.equal(x, np.asarray(np.inf, x.dtype)), G.equal(x, np.asarray(-np.inf, x.dtype))
     detect_pos, detect_neg = ctx.attr("detect_positive", 1), ctx.attr("detect_negative", 1)
     if detect_pos and detect_neg:
         return G.logical_or(pos, neg)

@@ -7,7 +7,8 @@ import numpy as np
 from ... import ops as G
 from ..errors import Unsupported
 from ..registry import NodeCtx, converter
-from .window import spatial_args
+from ...ops.window import onnx_padding
+from .window import padding_arg, spatial_args
 
 
 @converter("MatMul")
@@ -37,20 +38,62 @@ def per_channel(v, rank: int):
     return G.reshape(v, (-1,) + (1,) * (rank - 2))
 
 
+_CONV = {1: G.conv1d, 2: G.conv2d, 3: G.conv3d}
+_CONV_T = {1: G.conv_transpose1d, 2: G.conv_transpose2d, 3: G.conv_transpose3d}
+
+
 @converter("Conv")
 def conv(ctx: NodeCtx):
     x, w = ctx.tensor(0), ctx.tensor(1)
-    if x.ndim not in (3, 4):
-        raise Unsupported(f"Conv of rank {x.ndim} ({x.ndim - 2}-D); graphc has 1-D and 2-D convolutions")
-    kernel = tuple(ctx.attr("kernel_shape", w.shape[2:]))
-    stride, pads, dilation = spatial_args(ctx, x, kernel)
-    group = ctx.attr("group", 1)
-    if x.ndim == 3:
-        y = G.squeeze(G.conv2d(G.expand_dims(x, 2), G.expand_dims(w, 2), (1,) + stride, ((0, 0),) + pads,
-                               (1,) + dilation, group), 2)
-    else:
-        y = G.conv2d(x, w, stride, pads, dilation, group)
+    stride, pads, dilation = spatial_args(ctx, x, tuple(ctx.attr("kernel_shape", w.shape[2:])))
+    y = _CONV[x.ndim - 2](x, w, stride, padding_arg(pads), dilation, ctx.attr("group", 1))
     return G.add(y, per_channel(ctx.tensor(2), y.ndim)) if ctx.has(2) else y
+
+
+@converter("ConvTranspose")
+def conv_transpose(ctx: NodeCtx):
+    x, w = ctx.tensor(0), ctx.tensor(1)
+    n = x.ndim - 2
+    if n not in (1, 2, 3):
+        raise Unsupported(f"ConvTranspose of rank {x.ndim}")
+    kernel = tuple(ctx.attr("kernel_shape", w.shape[2:]))
+    stride = tuple(ctx.attr("strides", [1] * n))
+    dilation = tuple(ctx.attr("dilations", [1] * n))
+    extra = list(ctx.attr("output_padding", [0] * n))
+    auto = ctx.attr("auto_pad", "NOTSET")
+    target = ctx.attr("output_shape")
+    if target is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
+        if None in x.shape[2:]:
+            raise Unsupported("ConvTranspose with output_shape or auto_pad SAME over free spatial dims")
+        target = list(target)[-n:] if target is not None else [d * s for d, s in zip(x.shape[2:], stride)]
+        pads = []
+        for a in range(n):
+            total = stride[a] * (x.shape[2 + a] - 1) + extra[a] + (kernel[a] - 1) * dilation[a] + 1 - target[a]
+            if total < 0:  # the output is longer than the full transposed convolution: the rest is padding
+                extra[a] -= total
+                total = 0
+            low = total - total // 2 if auto == "SAME_LOWER" else total // 2
+            pads.append((low, total - low))
+        pads = tuple(pads)
+    elif auto == "VALID":
+        pads = ((0, 0),) * n
+    else:
+        p = list(ctx.attr("pads", [0] * 2 * n))
+        pads = tuple((p[a], p[a + n]) for a in range(n))
+    y = _CONV_T[n](x, w, stride, padding_arg(pads), tuple(extra), ctx.attr("group", 1), dilation)
+    return G.add(y, per_channel(ctx.tensor(2), y.ndim)) if ctx.has(2) else y
+
+
+@converter("Col2Im")
+def col2im(ctx: NodeCtx):
+    x = ctx.tensor(0)
+    image = tuple(ctx.ints(1, "image_shape"))
+    block = tuple(ctx.ints(2, "block_shape"))
+    n = len(image)
+    stride = tuple(ctx.attr("strides", [1] * n))
+    dilation = tuple(ctx.attr("dilations", [1] * n))
+    pads = onnx_padding("Col2Im", image, block, stride, dilation, ctx.attr("pads"))
+    return G.col2im(x, image, block, stride, padding_arg(pads), dilation)
 
 
 def _stats(x, axes):

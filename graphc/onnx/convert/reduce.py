@@ -52,12 +52,29 @@ def reduce(ctx: NodeCtx):
     axes = _axes(ctx, x.ndim)
     if axes is None:
         return x
+    keep = bool(ctx.attr("keepdims", 1))
+    if any(x.shape[a] == 0 for a in axes) and ctx.op_type in _EMPTY:
+        if None in x.shape:
+            raise Unsupported(f"{ctx.op_type} over an empty axis of a tensor with free dims")
+        shape = [1 if a in axes else d for a, d in enumerate(x.shape) if keep or a not in axes]
+        return np.full(shape, _EMPTY[ctx.op_type](np.dtype(x.dtype)), dtype=x.dtype)  # the reduction's identity
     if x.dtype == "bool":
-        raise Unsupported(f"{ctx.op_type} of bool")
-    if any(x.shape[a] == 0 for a in axes) and ctx.op_type in ("ReduceMax", "ReduceMin", "ReduceLogSumExp"):
-        raise Unsupported(f"{ctx.op_type} over an empty axis (graphc's max/min need at least one element)")
-    out = _REDUCE[ctx.op_type](x, axes, bool(ctx.attr("keepdims", 1)))
-    return G.cast(out, x.dtype)
+        if ctx.op_type not in ("ReduceMax", "ReduceMin"):
+            raise Unsupported(f"{ctx.op_type} of bool")
+        return G.cast(_REDUCE[ctx.op_type](G.cast(x, "int32"), axes, keep), "bool")  # any / all
+    return G.cast(_REDUCE[ctx.op_type](x, axes, keep), x.dtype)
+
+
+def _lowest(dtype: np.dtype):
+    return -np.inf if dtype.kind == "f" else False if dtype.kind == "b" else np.iinfo(dtype).min
+
+
+def _highest(dtype: np.dtype):
+    return np.inf if dtype.kind == "f" else True if dtype.kind == "b" else np.iinfo(dtype).max
+
+
+#: The value over an empty axis of the reductions graphc's ops refuse there (ONNX gives their identity).
+_EMPTY = {"ReduceMax": _lowest, "ReduceMin": _highest, "ReduceLogSumExp": _lowest}
 
 
 @converter("ArgMax", "ArgMin")
@@ -124,3 +141,30 @@ def cumsum(ctx: NodeCtx):
     moved = G.transpose(x, order) if axis != x.ndim - 1 else x
     out = G.matmul(moved, tri)
     return G.transpose(out, _moved_back(x.ndim, axis)) if axis != x.ndim - 1 else out
+
+
+@converter("TopK")
+def top_k(ctx: NodeCtx):
+    """The k largest (or smallest) along `axis`, sorted, ties to the lower index: k rounds of
+    arg-extremum, each masking its pick. k is static, so the shapes are (k is usually small)."""
+    x = ctx.tensor(0)
+    k = int(ctx.static(1, "K").reshape(-1)[0]) if ctx.version >= 10 else ctx.attr("k")
+    axis = ctx.axis(ctx.attr("axis", -1), x.ndim)
+    n = x.shape[axis]
+    if n is None or x.dtype == "bool":
+        raise Unsupported(f"TopK of {x.type_str()} (graphc's needs numbers along an axis of known length)")
+    if not ctx.attr("sorted", 1):
+        raise Unsupported("TopK with sorted=0 (the order is then unspecified)")
+    largest = ctx.attr("largest", 1)
+    pick, extreme = (G.argmax, G.max) if largest else (G.argmin, G.min)
+    info = np.finfo(x.dtype) if is_float(x.dtype) else np.iinfo(x.dtype)
+    exhausted = np.asarray((-np.inf if largest else np.inf) if is_float(x.dtype) else
+                           (info.min if largest else info.max), x.dtype)
+    positions = np.arange(n).reshape([n if a == axis else 1 for a in range(x.ndim)])
+    values, indices, rest = [], [], x
+    for _ in range(k):
+        i = pick(rest, axis, True)
+        values.append(extreme(rest, axis, keepdims=True))
+        indices.append(i)
+        rest = G.where(G.equal(positions, i), exhausted, rest)
+    return [G.concatenate(values, axis), G.concatenate(indices, axis)]

@@ -81,19 +81,6 @@ def _nonneg(idx, n: int):
     return G.where(G.less(idx, np.zeros((), idx.dtype)), G.add(idx, np.asarray(n, idx.dtype)), idx)
 
 
-@converter("GatherElements")
-def gather_elements(ctx: NodeCtx):
-    x, idx = ctx.tensor(0), ctx.tensor(1)
-    axis = ctx.axis(ctx.attr("axis", 0), x.ndim)
-    if None in x.shape or None in idx.shape:
-        raise Unsupported("GatherElements with free dims")
-    strides = np.cumprod((x.shape[1:] + (1,))[::-1])[::-1]
-    flat = G.multiply(G.cast(_nonneg(idx, x.shape[axis]), "int64"), np.int64(strides[axis]))
-    grid = np.indices(idx.shape)
-    offset = sum(grid[a] * strides[a] for a in range(x.ndim) if a != axis)
-    return G.take(G.reshape(x, (-1,)), G.add(flat, np.asarray(offset, np.int64)))
-
-
 @converter("OneHot")
 def one_hot(ctx: NodeCtx):
     idx, values = ctx.tensor(0), ctx.tensor(2)
@@ -171,3 +158,48 @@ def _ellipsis(term: str, rank: int, free: list[str]) -> str:
         return term
     n = rank - len(term.replace("...", ""))
     return term.replace("...", "".join(free[len(free) - n:]))  # broadcast dims align on the right
+
+
+def _per_axis(v, x, axis: int):
+    """A scale or zero point: a scalar, or one value per element of `axis` shaped to broadcast over x."""
+    if v.ndim == 0 or (v.ndim == 1 and v.shape[0] == 1):
+        return G.reshape(v, ())
+    if v.ndim != 1:
+        raise Unsupported("blocked quantization (a scale of rank > 1)")
+    axis = axis % x.ndim
+    return G.reshape(v, [v.shape[0] if a == axis else 1 for a in range(x.ndim)])
+
+
+@converter("DequantizeLinear", since=10)
+def dequantize_linear(ctx: NodeCtx):
+    x, scale = ctx.tensor(0), ctx.tensor(1)
+    if ctx.attr("block_size", 0):
+        raise Unsupported("DequantizeLinear with block_size")
+    axis = ctx.attr("axis", 1)
+    s = _per_axis(scale, x, axis)
+    xf = G.cast(x, scale.dtype)
+    if ctx.has(2):
+        xf = G.subtract(xf, G.cast(_per_axis(ctx.tensor(2), x, axis), scale.dtype))
+    return G.multiply(xf, s)
+
+
+@converter("QuantizeLinear", since=10)
+def quantize_linear(ctx: NodeCtx):
+    """round(x / scale) + zero_point (halves to even), saturated to the output integer type."""
+    x, scale = ctx.tensor(0), ctx.tensor(1)
+    if ctx.attr("block_size", 0):
+        raise Unsupported("QuantizeLinear with block_size")
+    axis = ctx.attr("axis", 1)
+    if ctx.has(2):
+        zero = ctx.tensor(2)
+        out = zero.dtype
+    else:
+        zero = None
+        out = onnx_dtype(ctx.attr("output_dtype"), "the output") if ctx.attr("output_dtype") else "uint8"
+    if out not in ("int8", "uint8", "int16", "uint16", "int32", "uint32"):
+        raise Unsupported(f"QuantizeLinear to {out}")
+    q = G.round(G.divide(G.cast(x, "float32"), G.cast(_per_axis(scale, x, axis), "float32")))
+    if zero is not None:
+        q = G.add(q, G.cast(_per_axis(zero, x, axis), "float32"))
+    info = np.iinfo(out)
+    return G.cast(G.clip(q, float(info.min), float(info.max)), out)

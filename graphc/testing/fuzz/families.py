@@ -7,8 +7,13 @@ value is rounded.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
-from .gen import Gen, Line, Val, exact_bits, free_size, hull, is_float
+import numpy as np
+
+import graphc as gc
+
+from .gen import Gen, Line, Val, exact_bits, fits, free_size, hull, is_float
 
 
 def _mono(f):
@@ -26,6 +31,27 @@ def _sigmoid(x: float) -> float:
 
 def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _within(f, lo_ok: float, hi_ok: float):
+    """The interval rule of an increasing f whose domain (or the part the fuzzer draws) is [lo_ok, hi_ok]."""
+    return lambda lo, hi: (f(lo), f(hi)) if lo_ok <= lo and hi <= hi_ok else None
+
+
+def _cosh(lo: float, hi: float) -> tuple[float, float] | None:
+    if max(-lo, hi) > 6:
+        return None
+    return (1.0 if lo <= 0 <= hi else min(math.cosh(lo), math.cosh(hi))), max(math.cosh(lo), math.cosh(hi))
+
+
+def _squashed(f):
+    """The interval rule of f(0.9 tanh(x)) for an increasing f on (-1, 1)."""
+    return lambda lo, hi: (f(0.9 * math.tanh(lo)), f(0.9 * math.tanh(hi)))
+
+
+def _shifted_square(shift: float, f):
+    """The interval rule of f(x**2 + shift) for an increasing f."""
+    return lambda lo, hi: _mono(f)(*[s + shift for s in _square(lo, hi)])
 
 
 # name: (template, interval rule (None: out of domain), exactness: "keep" | "need" | "lose")
@@ -51,7 +77,22 @@ UNARY = {
     "abs": ("gc.abs({})", lambda lo, hi: (_square(lo, hi)[0] ** 0.5, max(-lo, hi)), "keep"),
     "relu": ("gc.relu({})", lambda lo, hi: (max(lo, 0.0), max(hi, 0.0)), "keep"),
     "clip": ("gc.clip({}, -1.5, 1.0)", lambda lo, hi: (min(max(lo, -1.5), 1.0), min(max(hi, -1.5), 1.0)), "keep"),
+    "tan": ("gc.tan({})", _within(math.tan, -1.3, 1.3), "lose"),
+    "tan~": ("gc.tan(gc.tanh({}) * 1.3)", _mono(lambda x: math.tan(1.3 * math.tanh(x))), "lose"),
+    "asin": ("gc.asin(0.9 * gc.tanh({}))", _squashed(math.asin), "lose"),
+    "acos": ("gc.acos(0.9 * gc.tanh({}))", lambda lo, hi: _squashed(math.acos)(hi, lo), "lose"),
+    "atan": ("gc.atan({})", _mono(math.atan), "lose"),
+    "sinh": ("gc.sinh({})", _within(math.sinh, -6, 6), "lose"),
+    "cosh": ("gc.cosh({})", _cosh, "lose"),
+    "asinh": ("gc.asinh({})", _mono(math.asinh), "lose"),
+    "acosh": ("gc.acosh(gc.square({}) + 1.25)", _shifted_square(1.25, math.acosh), "lose"),
+    "atanh": ("gc.atanh(0.9 * gc.tanh({}))", _squashed(math.atanh), "lose"),
+    "reciprocal": ("gc.reciprocal(gc.square({}) + 0.5)",
+                   lambda lo, hi: _shifted_square(0.5, lambda s: 1 / s)(lo, hi)[::-1], "lose"),
     "floor": ("gc.floor({})", _mono(math.floor), "need"),
+    "ceil": ("gc.ceil({})", _mono(math.ceil), "need"),
+    "round": ("gc.round({})", _mono(round), "need"),  # Python's round is half to even too
+    "trunc": ("gc.trunc({})", _mono(math.trunc), "need"),
     "sign": ("gc.sign({})", lambda lo, hi: (-1.0, 1.0), "need"),
 }
 
@@ -65,12 +106,13 @@ def unary(g: Gen) -> Line | None:
     bounds = rule(v.lo, v.hi)
     if bounds is None:
         return None
-    bits = 0 if template.startswith("gc.floor") or template.startswith("gc.sign") else \
+    bits = 0 if template.startswith(("gc.floor", "gc.sign", "gc.ceil", "gc.round", "gc.trunc")) else \
         (v.bits if exactness != "lose" and v.exact else None)
     return (template.format(x), *bounds, bits)
 
 
-BINARY = ("{} + {}", "{} - {}", "{} * {}", "gc.maximum({}, {})", "gc.minimum({}, {})", "gc.divide({}, {})")
+BINARY = ("{} + {}", "{} - {}", "{} * {}", "gc.maximum({}, {})", "gc.minimum({}, {})", "gc.divide({}, {})",
+          "gc.atan2({}, {})")
 
 
 def binary(g: Gen) -> Line | None:
@@ -80,6 +122,8 @@ def binary(g: Gen) -> Line | None:
     va, vb = g.vals[a], g.vals[b]
     if ("maximum" in op or "minimum" in op) and not (va.exact and vb.exact):
         op = "{} + {}"  # which operand wins is a discontinuity: exact values only (as for max in `reduce`)
+    if op == "gc.atan2({}, {})":  # x > 0: no branch cut, no singular point
+        return (f"gc.atan2({a}, gc.square({b}) + 0.5)", -math.pi / 2, math.pi / 2, None)
     if op == "gc.divide({}, {})":
         if vb.lo <= 0.25 and vb.hi >= -0.25:   # keep the denominator away from 0
             lo, hi = _square(vb.lo, vb.hi)
@@ -122,7 +166,10 @@ def scalar(g: Gen) -> Line | None:
 
 def compare(g: Gen) -> Line | None:
     """Comparisons and logic on exact values, and where."""
-    kind = g.choice(["compare", "logical", "not", "where"])
+    kind = g.choice(["compare", "logical", "not", "where", "classify"])
+    if kind == "classify":
+        a = g.operand(is_float)
+        return (f"{g.choice(['gc.isnan', 'gc.isinf'])}({a})", 0.0, 0.0, 0)
     if kind == "compare":
         a = g.operand(lambda v: v.exact)
         b = g.partner(a, lambda v: v.exact)
@@ -142,14 +189,61 @@ def compare(g: Gen) -> Line | None:
 
 
 def cast(g: Gen) -> Line | None:
-    to = g.choice(["bool", "int32", "int64", "float32", "float64"])
-    x = g.operand(lambda v: v.exact or (is_float(v) and to.startswith("float")))
+    """A cast to any dtype, of values the target holds (out of range, casts saturate: tests/test_dtypes.py)."""
+    to = g.choice(gc.DTYPES)
+    x = g.operand(lambda v: v.exact or (is_float(v) and gc.ir.is_float(to)))
     v = g.vals[x]
     if to == "bool":
         return (f'gc.cast({x}, "bool")', 0.0, 1.0, 0)
-    if to.startswith("int"):
-        return (f'gc.cast({x}, "{to}")', float(math.trunc(v.lo)), float(math.trunc(v.hi)), 0)
+    if gc.ir.is_int(to):
+        lo, hi = float(math.trunc(v.lo)), float(math.trunc(v.hi))
+        return (f'gc.cast({x}, "{to}")', lo, hi, 0) if fits(to, lo, hi) else None
     return (f'gc.cast({x}, "{to}")', v.lo, v.hi, v.bits if v.exact else None)
+
+
+def _magnitude_bits(v: Val) -> int:
+    """m with every value of v in [-2**m, 2**m)."""
+    return int(max(abs(v.lo), abs(v.hi) + 1)).bit_length()
+
+
+def integer(g: Gen) -> Line | None:
+    """floor_divide, mod and fmod (ints, and exact floats: all are discontinuous), bit ops and shifts on
+    ints."""
+    kind = g.choice(["mod", "fmod", "mod-tensor", "floordiv", "bitwise", "not", "shift"])
+    if kind == "floordiv":   # by a constant: the quotient of exact values is exact or rounds the same
+        a = g.operand(lambda v: v.t.dtype != "bool" and v.exact)
+        va = g.vals[a]
+        k = g.choice([2, 4, 3, -2] if not va.t.dtype.startswith("uint") else [2, 3, 4])
+        q = [math.floor(va.lo / k), math.floor(va.hi / k)]
+        return (f"{a} // {k}", float(min(q)), float(max(q)), 0)
+    if kind.startswith(("mod", "fmod")):
+        a = g.operand(lambda v: v.t.dtype != "bool" and v.exact)
+        va = g.vals[a]
+        if kind == "mod-tensor":   # a divisor >= 1 of a's kind
+            b = g.partner(a, lambda v: v.t.dtype != "bool" and v.exact and v.lo >= 0 and is_float(v) == is_float(va))
+            k = g.vals[b].hi + 1
+            return (f"gc.mod({a}, {b} + 1)", 0.0, k, exact_bits(va, g.vals[b]))
+        k = g.choice([2, 3, 5, -3] if not va.t.dtype.startswith("uint") else [2, 3, 5])
+        if kind == "mod":
+            return (f"gc.mod({a}, {k})", *hull(0.0, k), va.bits)
+        return (f"gc.fmod({a}, {k})", max(min(va.lo, 0.0), -abs(k)), min(max(va.hi, 0.0), abs(k)), va.bits)
+    a = g.operand(lambda v: gc.ir.is_int(v.t.dtype))
+    va = g.vals[a]
+    if kind == "not":
+        return (f"gc.bitwise_not({a})", -va.hi - 1, -va.lo - 1, 0)
+    if kind == "shift":
+        n = g.choice([0, 1, 2, 3, gc.ir.dtypes.bits(va.t.dtype), 70])
+        width = gc.ir.dtypes.bits(va.t.dtype)
+        if g.chance(0.5):
+            return (f"gc.left_shift({a}, {n})", *((va.lo * 2 ** n, va.hi * 2 ** n) if n < width else (0.0, 0.0)), 0)
+        if n >= width:
+            return (f"gc.right_shift({a}, {n})", -1.0 if va.lo < 0 else 0.0, 0.0, 0)
+        return (f"gc.right_shift({a}, {n})", float(math.floor(va.lo / 2 ** n)), float(math.floor(va.hi / 2 ** n)), 0)
+    b = g.partner(a, lambda v: gc.ir.is_int(v.t.dtype))
+    m = max(_magnitude_bits(va), _magnitude_bits(g.vals[b]))
+    op = g.choice(["gc.bitwise_and", "gc.bitwise_or", "gc.bitwise_xor", "{} & {}", "{} | {}", "{} ^ {}"])
+    expr = op.format(a, b) if "{}" in op else f"{op}({a}, {b})"
+    return (expr, -(2.0 ** m), 2.0 ** m - 1, 0)
 
 
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "argmax", "argmin")
@@ -261,7 +355,7 @@ def index(g: Gen) -> Line | None:
     kind = g.choice(["getitem", "getitem", "slice_axis", "take", "one_hot"])
     if kind == "one_hot":
         depth = int(g.rng.integers(1, 5))
-        i = g.operand(lambda v: v.t.dtype.startswith("int") and v.lo >= 0 and v.hi < depth,
+        i = g.operand(lambda v: gc.ir.is_int(v.t.dtype) and v.lo >= 0 and v.hi < depth,
                       dtype=g.choice(["int32", "int64"]))
         return (f"gc.one_hot({i}, {depth}, {g.choice(['float32', 'float64', 'int32'])!r})", 0.0, 1.0, 0)
     x = g.operand(lambda v: v.t.ndim > 0)
@@ -328,32 +422,79 @@ def matmul(g: Gen) -> Line | None:
     return (form.format(a, b), terms * min(0.0, *p), terms * max(0.0, *p), bits)
 
 
+def _per_axis(g: Gen, rank: int, values: Sequence[int]) -> tuple[int, ...]:
+    """One size for every spatial axis (often), or one each."""
+    if g.chance(0.6):
+        return (g.choice(values),) * rank
+    return tuple(g.choice(values) for _ in range(rank))
+
+
+def _spec(sizes: tuple[int, ...]) -> str:
+    """sizes as an argument: one int where they agree."""
+    return str(sizes[0]) if len(set(sizes)) == 1 else str(sizes)
+
+
+def _pads(g: Gen, most: tuple[int, ...]) -> str:
+    """A padding argument: an int, or a (low, high) pair per axis, each side at most `most` on its axis."""
+    if g.chance(0.4):
+        return str(int(g.rng.integers(0, min(most) + 1)))
+    return str(tuple((int(g.rng.integers(0, m + 1)), int(g.rng.integers(0, m + 1))) for m in most))
+
+
 def conv(g: Gen) -> Line | None:
-    kind = g.choice(["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "global_avg_pool2d"])
-    rank = 3 if kind == "conv1d" else 4
-    batch = None if g.free and g.chance(0.4) else g.choice([1, 2])
-    like = (batch, g.choice([1, 2, 3])) + tuple(g.choice([1, 2, 3, 4, 5]) for _ in range(rank - 2))
-    x = g.operand(lambda v: is_float(v) and v.t.ndim == rank and None not in v.t.shape[1:] and 0 not in v.t.shape[1:],
-                  dtype=g.fdt, shape=like)
+    """Convolutions, transposed convolutions, pools and im2col/col2im over 1 to 3 spatial axes, with strides,
+    dilations, asymmetric padding (past half the kernel where it cannot leave a window empty), ceil_mode."""
+    kind = g.choice(["conv", "conv", "conv_transpose", "max_pool", "avg_pool", "im2col", "fold",
+                     "global_avg_pool2d"])
+    rank = 2 if kind == "global_avg_pool2d" else g.choice([1, 2, 2, 3])
+    batch = None if g.free and g.chance(0.4) and kind not in ("conv_transpose", "fold") else g.choice([1, 2])
+    like = (batch, g.choice([1, 2, 3])) + tuple(g.choice([1, 2, 3, 4, 5]) for _ in range(rank))
+    x = g.operand(lambda v: is_float(v) and v.t.ndim == rank + 2 and None not in v.t.shape[1:]
+                  and 0 not in v.t.shape[1:], dtype=g.fdt, shape=like)
     v = g.vals[x]
     c = v.t.shape[1]
-    k = g.choice([1, 2, 3])
+    k = _per_axis(g, rank, [1, 2, 3])
+    stride = _per_axis(g, rank, [1, 2])
     if kind == "global_avg_pool2d":
         return (f"gc.global_avg_pool2d({x})", v.lo, v.hi, None)
-    if kind.endswith("pool2d"):
-        stride = g.choice(["", f", stride={g.choice([1, 2])}"])
-        pad = f", padding={int(g.rng.integers(0, k // 2 + 1))}" if g.chance(0.4) else ""
-        exact = kind == "max_pool2d" and v.exact
-        return (f"gc.{kind}({x}, {k}{stride}{pad})", min(v.lo, 0.0), max(v.hi, 0.0), v.bits if exact else None)
+    ceil = g.chance(0.3)
+    if kind in ("max_pool", "avg_pool"):
+        include = kind == "avg_pool" and g.chance(0.5)
+        dilation = _per_axis(g, rank, [1, 2]) if include or g.chance(0.5) else (1,) * rank
+        # no window may hold only padding: sides below the kernel at dilation 1 (a dilated max pool unpadded)
+        most = k if include else tuple(0 if d > 1 else n - 1 for n, d in zip(k, dilation))
+        opts = f"stride={_spec(stride)}, padding={_pads(g, most)}, dilation={_spec(dilation)}, ceil_mode={ceil}"
+        if kind == "avg_pool":
+            opts += f", count_include_pad={include}"
+        exact = kind == "max_pool" and v.exact
+        return (f"gc.{kind}{rank}d({x}, {_spec(k)}, {opts})", min(v.lo, 0.0), max(v.hi, 0.0),
+                v.bits if exact else None)
+    dilation = _per_axis(g, rank, [1, 2])
+    window = f"{_spec(k)}, {_spec(stride)}, {_pads(g, k)}, {_spec(dilation)}"
+    if kind == "im2col":
+        return (f"gc.im2col({x}, {window})", min(v.lo, 0.0), max(v.hi, 0.0), v.bits if v.exact else None)
+    if kind == "fold":
+        terms = int(np.prod(k))
+        spatial = tuple(v.t.shape[2:])
+        return (f"gc.col2im(gc.im2col({x}, {window}), {spatial}, {window})", -v.mag * terms, v.mag * terms, None)
     groups = c if c > 1 and g.chance(0.3) else 1
     out = groups * g.choice([1, 2])
-    w = g.fresh((out, c // groups, k) + ((g.choice([1, 2]),) if rank == 4 else ()), v.t.dtype)
-    opts = [f"stride={g.choice([1, 2])}", f"padding={g.choice(['0', '1', PAD_SAME])}", f"dilation={g.choice([1, 2])}"]
-    opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
-    terms = (c // groups) * k * 2
+    if kind == "conv_transpose":
+        w = g.fresh((c, out // groups) + k, v.t.dtype)
+        extra = tuple(g.choice(range(max(s, d))) for s, d in zip(stride, dilation))
+        opts = f"{_spec(stride)}, {_spec(tuple(n // 2 for n in k))}, {_spec(extra)}, {groups}, {_spec(dilation)}"
+        line = f"gc.conv_transpose{rank}d({x}, {w}, {opts})"
+        terms = (c // groups) * int(np.prod(k))
+    else:
+        w = g.fresh((out, c // groups) + k, v.t.dtype)
+        opts = [f"stride={_spec(stride)}", f"padding={g.choice([_pads(g, k), PAD_SAME])}",
+                f"dilation={_spec(dilation)}"]
+        opts = [o for o in opts if g.chance(0.4)] + ([f"groups={groups}"] if groups > 1 else [])
+        line = f"gc.conv{rank}d({x}, {w}{''.join(', ' + o for o in opts)})"
+        terms = (c // groups) * int(np.prod(k))
     m = v.mag * g.vals[w].mag * terms
     bits = None if exact_bits(v, g.vals[w]) is None else v.bits + g.vals[w].bits
-    return (f"gc.{kind}({x}, {w}{''.join(', ' + o for o in opts)})", -m, m, bits)
+    return (line, -m, m, bits)
 
 
 PAD_SAME = '"same"'
@@ -403,7 +544,8 @@ def loss(g: Gen) -> Line | None:
 #: (name, family, weight): the names are what --exclude takes.
 FAMILIES = [
     ("unary", unary, 5.0), ("binary", binary, 5.0), ("scalar", scalar, 2.0), ("compare", compare, 3.0),
-    ("cast", cast, 1.0), ("reduce", reduce, 4.0), ("softmax", softmax, 2.0), ("reshape", reshape, 3.0),
+    ("cast", cast, 1.0), ("integer", integer, 1.5), ("reduce", reduce, 4.0), ("softmax", softmax, 2.0),
+    ("reshape", reshape, 3.0),
     ("index", index, 3.0), ("join", join, 2.0), ("matmul", matmul, 2.0), ("conv", conv, 1.5),
     ("scan", scan, 1.0), ("loss", loss, 0.7),
 ]

@@ -22,6 +22,11 @@ from .program import Input
 FLOAT_CAP, INT_CAP = 1e3, 2.0 ** 20   # largest magnitude a generated value may reach
 FREE_MAX = 3                           # free dims are called with sizes 0 .. FREE_MAX
 EXACT_BITS = 20                        # exact while integer bits + fractional bits fit float32 comfortably
+#: the same for the 16-bit floats (11 and 8 significant bits)
+EXACT_BITS_OF = {"float16": 10, "bfloat16": 7}
+#: the ints a program's int inputs take, and how often (the wide ones most)
+INT_DTYPES = ("int32", "int64", "int8", "uint8", "int16", "uint16", "uint32", "uint64")
+INT_WEIGHTS = (0.3, 0.3, 0.08, 0.08, 0.06, 0.06, 0.06, 0.06)
 
 
 @dataclass
@@ -37,11 +42,12 @@ class Val:
 
     @property
     def exact(self) -> bool:
-        return self.bits is not None and self.bits + math.log2(self.mag + 1) <= EXACT_BITS
+        limit = EXACT_BITS_OF.get(self.t.dtype, EXACT_BITS)
+        return self.bits is not None and self.bits + math.log2(self.mag + 1) <= limit
 
     @property
     def is_float(self) -> bool:
-        return self.t.dtype.startswith("float")
+        return gc.ir.is_float(self.t.dtype)
 
 
 Line = tuple[str, float, float, "int | None"]   # (expression, lo, hi, bits)
@@ -73,7 +79,7 @@ class Gen:
     def __init__(self, rng: np.random.Generator, exclude: frozenset[str]):
         self.rng, self.exclude = rng, exclude
         self.free = rng.random() < 0.5
-        self.fdt = "float32" if rng.random() < 0.7 else "float64"
+        self.fdt = str(rng.choice(["float32", "float64", "float16", "bfloat16"], p=[0.6, 0.22, 0.1, 0.08]))
         self.inputs: list[Input] = []
         self.lines: list[tuple[str, str]] = []
         self.vals: dict[str, Val] = {}
@@ -106,17 +112,19 @@ class Gen:
         r = self.rng.random()
         if r < 0.7:
             return self.fdt if self.chance(0.85) else ("float64" if self.fdt == "float32" else "float32")
-        return "bool" if r > 0.92 else self.choice(["int32", "int64"])
+        return "bool" if r > 0.92 else str(self.rng.choice(INT_DTYPES, p=INT_WEIGHTS))
 
     # -- values ----------------------------------------------------------------------------------
     def fresh(self, shape: tuple, dtype: str, low: float = -2.0, high: float = 2.0) -> str:
         """A new placeholder (floats are multiples of 1/4, hence exact with 2 fractional bits)."""
         name = f"x{len(self.inputs)}"
+        if dtype.startswith("uint"):
+            low, high = max(low, 0.0), max(high, 0.0)
         x = Input(name, tuple(shape), dtype, low, high)
         self.inputs.append(x)
         t = self.scope[name] = gc.placeholder(x.shape, dtype, name=name)
         lo, hi = (0.0, 1.0) if dtype == "bool" else (low, high)
-        self.vals[name] = Val(t, lo, hi, 2 if dtype.startswith("float") else 0)
+        self.vals[name] = Val(t, lo, hi, 2 if gc.ir.is_float(dtype) else 0)
         return name
 
     def pick(self, want: Callable[[Val], bool]) -> str | None:
@@ -161,8 +169,7 @@ class Gen:
             self.lines.append((name, expr))
             self.crashed = True
             return True
-        cap = FLOAT_CAP if t.dtype.startswith("float") else INT_CAP
-        if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) > cap:
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not fits(t.dtype, lo, hi):
             return False
         if t.dtype == "bool":
             lo, hi = 0.0, 1.0
@@ -185,6 +192,16 @@ class Gen:
         self.inputs[inputs:] = []
         self.vals = vals
         return False
+
+
+def fits(dtype: str, lo: float, hi: float) -> bool:
+    """Whether values in [lo, hi] stay within `dtype` (ints: without wrapping) and the generator's caps."""
+    if gc.ir.is_float(dtype):
+        return max(abs(lo), abs(hi)) <= FLOAT_CAP
+    if dtype == "bool":
+        return True
+    info = np.iinfo(dtype)
+    return max(float(info.min), -INT_CAP) <= lo and hi <= min(float(info.max), INT_CAP)
 
 
 class _Reject(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphc.ir import is_float
+
 from .families import FAMILIES
 from .gen import Gen
 from .program import Program
@@ -36,7 +38,7 @@ def _finish(g: Gen, rng: np.random.Generator, seed: int) -> Program:
     outputs = [names[-1]] + [n for n in names[:-1] if g.chance(0.15)]
     layers = [x for x in ("value", "grad", "grad2", "jvp") if x not in g.exclude]
     layer = str(rng.choice(layers, p=_layer_weights(layers)))
-    wrt = tuple(x.name for x in g.inputs if x.dtype.startswith("float"))
+    wrt = tuple(x.name for x in g.inputs if is_float(x.dtype))
     if layer == "jvp" and "jvp-free" in g.exclude and any(None in x.shape for x in g.inputs):
         layer = "grad"
     if layer != "value":

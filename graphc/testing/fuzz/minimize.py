@@ -11,6 +11,8 @@ import re
 import time
 from typing import Callable, Iterator
 
+from graphc.ir import is_float
+
 from .program import Input, Program, values
 from .run import Finding, run
 
@@ -112,5 +114,5 @@ def _as_input(p: Program, name: str) -> Program | None:
     fresh = f"x{1 + max([-1] + [int(x.name[1:]) for x in p.inputs])}"
     lines = tuple((n, _rename(e, name, fresh)) for n, e in p.lines if n != name)
     outputs = tuple(fresh if o == name else o for o in p.outputs)
-    wrt = p.wrt + ((fresh,) if p.layer != "value" and t.dtype.startswith("float") else ())
+    wrt = p.wrt + ((fresh,) if p.layer != "value" and is_float(t.dtype) else ())
     return prune(p.with_(inputs=p.inputs + (Input(fresh, t.shape, t.dtype),), lines=lines, outputs=outputs, wrt=wrt))

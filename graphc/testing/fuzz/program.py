@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from graphc.ir.dtypes import is_float, is_int, to_numpy
+
 #: The layers a program's outputs can be wrapped in (see `Program.layer`).
 LAYERS = ("value", "grad", "grad2", "jvp")
 
@@ -27,16 +29,16 @@ class Input:
     high: float = 2.0
 
     def declare(self) -> str:
-        dtype = f'f("{self.dtype}")' if self.dtype.startswith("float") else f'"{self.dtype}"'
+        dtype = f'f("{self.dtype}")' if is_float(self.dtype) else f'"{self.dtype}"'
         return f'{self.name} = gc.placeholder({self.shape!r}, {dtype}, name="{self.name}")'
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = tuple(size if d is None else d for d in self.shape)
         if self.dtype == "bool":
             return rng.random(shape) < 0.5
-        if self.dtype.startswith("int"):
+        if is_int(self.dtype):
             return rng.integers(int(self.low), int(self.high) + 1, shape).astype(self.dtype)
-        return (rng.integers(int(self.low * 4), int(self.high * 4) + 1, shape) / 4).astype(self.dtype)
+        return (rng.integers(int(self.low * 4), int(self.high * 4) + 1, shape) / 4).astype(to_numpy(self.dtype))
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Program:
 
     def source(self) -> str:
         """The text of `def build(wide)`, which returns (placeholders, outputs)."""
-        body = ['f = lambda dtype: "float64" if wide and dtype.startswith("float") else dtype']
+        body = ['f = lambda dtype: "float64" if wide and gc.ir.is_float(dtype) else dtype']
         body += [x.declare() for x in self.inputs]
         body += [f"{name} = {expr}" for name, expr in self.lines]
         xs = [x.name for x in self.inputs + self.tangents()]
@@ -106,6 +108,6 @@ def values(program: Program) -> dict[str, Any]:
 def _run(source: str, wide: bool) -> dict[str, Any]:
     import graphc as gc
     scope: dict[str, Any] = {"gc": gc, "np": np, "wide": wide,
-                             "f": lambda dtype: "float64" if wide and dtype.startswith("float") else dtype}
+                             "f": lambda dtype: "float64" if wide and is_float(dtype) else dtype}
     exec(compile(source, "<fuzzed program>", "exec"), scope)
     return scope

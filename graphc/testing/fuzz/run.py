@@ -15,13 +15,16 @@ from typing import Any, Sequence
 import numpy as np
 
 import graphc as gc
-from graphc.ir import toposort
+from graphc.ir import is_float, toposort
 
 from .program import Program, build
 
 REFERENCE = ("numpy", "O0")
 #: dtype -> (rtol, atol relative to the output's largest magnitude, multiple of the float32 rounding noise)
-TOLERANCE = {"float32": (1e-4, 1e-5, 8.0), "float64": (1e-9, 1e-11, 8.0)}
+TOLERANCE = {"bfloat16": (1.6e-2, 8e-3, 8.0), "float16": (2e-3, 1e-3, 8.0), "float32": (1e-4, 1e-5, 8.0),
+             "float64": (1e-9, 1e-11, 8.0)}
+#: float dtypes from the loosest tolerance to the tightest
+LOOSEST = tuple(TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Outcome:
 
 
 def widen(args: Sequence[np.ndarray]) -> list[np.ndarray]:
-    return [a.astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+    return [a.astype(np.float64) if is_float(a.dtype.name) else a for a in args]
 
 
 Result = list[np.ndarray] | Exception
@@ -67,9 +70,10 @@ def results(graph: tuple[list, Any], backend: str, level: str, draws: Sequence[l
     return out
 
 
-def compare(got: Result, want: Result, noise: list[np.ndarray | None], loose: bool = False) -> tuple[str, str] | None:
-    """(kind, detail) of a disagreement with the reference, or None when they agree (`loose`: float32
-    tolerances for every float output, as some value upstream was rounded to float32)."""
+def compare(got: Result, want: Result, noise: list[np.ndarray | None], loose: str | None = None
+            ) -> tuple[str, str] | None:
+    """(kind, detail) of a disagreement with the reference, or None when they agree (`loose`: a float
+    dtype rounded to upstream, whose tolerances apply to every float output that has tighter ones)."""
     if isinstance(got, Exception) and not isinstance(got, gc.GraphcError):
         return "crash", f"{type(got).__name__}: {got}"
     if isinstance(want, Exception) or isinstance(got, Exception):
@@ -87,7 +91,7 @@ def _what(x: Any) -> str:
     return f"{type(x).__name__}: {str(x).splitlines()[-1][:120]}" if isinstance(x, Exception) else "values"
 
 
-def _differ(got: np.ndarray, want: np.ndarray, noise: np.ndarray | None, loose: bool) -> str | None:
+def _differ(got: np.ndarray, want: np.ndarray, noise: np.ndarray | None, loose: str | None) -> str | None:
     if got.shape != want.shape:
         return f"shape {got.shape}, reference {want.shape}"
     if noise is not None and got.dtype.name != noise.dtype.name:
@@ -95,7 +99,7 @@ def _differ(got: np.ndarray, want: np.ndarray, noise: np.ndarray | None, loose: 
     if got.dtype.kind in "biu":
         bad = got != want
     else:
-        rtol, atol, k = TOLERANCE["float32" if loose else got.dtype.name]
+        rtol, atol, k = TOLERANCE[min(loose or got.dtype.name, got.dtype.name, key=LOOSEST.index)]
         scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
         slack = atol * scale + rtol * np.abs(want) + (k * np.abs(noise - want) if noise is not None else 0.0)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -112,7 +116,7 @@ def _valid(want: list[np.ndarray] | Exception, noise: list[np.ndarray] | Excepti
     if isinstance(want, Exception) or isinstance(noise, Exception):
         return type(want) is type(noise) and isinstance(want, gc.GraphcError)
     for w, n in zip(want, noise):
-        if w.dtype.kind == "f" and not (np.all(np.isfinite(w)) and np.all(np.isfinite(n))):
+        if is_float(w.dtype.name) and not (np.all(np.isfinite(w)) and np.all(np.isfinite(n))):
             return False
         if w.dtype.kind in "biu" and not np.array_equal(w, n):
             return False
@@ -146,7 +150,8 @@ def run(program: Program, targets: Sequence[tuple[str, str]]) -> Outcome:
         if isinstance(ref, Exception) and not isinstance(ref, gc.GraphcError):
             outcome.findings.append(Finding(*REFERENCE, "crash", f"the reference: {type(ref).__name__}: {ref}"))
             return outcome
-    loose = any(n.dtype == "float32" for n in toposort(list(narrow[1])))   # float32 rounding anywhere upstream
+    rounded = {n.dtype for n in toposort(list(narrow[1]))} & set(LOOSEST[:-1])  # rounding anywhere upstream
+    loose = min(rounded, key=LOOSEST.index) if rounded else None
     keep = [k for k in range(len(args)) if _valid(wants[k], noises[k])]
     if not keep:
         outcome.invalid = "no draw the reference can judge (non-finite or rounding-sensitive)"

@@ -11,7 +11,7 @@ for args in draws:
     results = []
     for wide, backend, level in ((True, "{ref}", "{ref_level}"), (False, "{backend}", "{level}")):
         xs, outs = build(wide)
-        call = [a.astype(np.float64) if wide and a.dtype.kind == "f" else a for a in args]
+        call = [a.astype(np.float64) if wide and gc.ir.is_float(a.dtype.name) else a for a in args]
         try:
             results.append(gc.function(xs, outs, backend=backend, optimize=level)(*call))
         except Exception as e:
