@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -9,6 +10,7 @@ from dataclasses import asdict
 
 from ..cliargs import output_file, positive_int, subset
 from . import report, roofline, suite
+from .onnx_models import MODELS as ONNX_MODELS
 from .workloads import WORKLOADS
 
 
@@ -23,8 +25,44 @@ def _executable(path: str) -> str:
 CHECK_FRAMEWORKS = suite.GRAPHC_BUILDS + ("torch",)
 
 
+def positive_ints(text: str) -> tuple[int, ...]:
+    """A type: a non-empty comma-separated list of positive whole numbers (batch sizes)."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of positive whole numbers")
+    return tuple(positive_int(part) for part in parts)
+
+
+def bench_onnx(args: argparse.Namespace) -> int:
+    """`graphc bench --onnx`: exit 1 when a model fails to run on either framework or the outputs differ."""
+    from . import onnx_report, onnx_suite
+    if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
+        print("graphc: error: bench --onnx needs onnx and onnxruntime: pip install 'graphc[onnx]'", file=sys.stderr)
+        return 1
+    chosen = {"models": args.models, "batches": args.batches, "threads": args.threads or 2}
+    if args.rounds is not None:
+        chosen["rounds"] = args.rounds
+    make = onnx_suite.Settings.check if args.check or args.quick else onnx_suite.Settings
+    settings = make(**chosen)
+    results = onnx_suite.run(settings, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    command = args.argv or [os.path.basename(sys.argv[0])] + sys.argv[1:]
+    print(onnx_report.markdown(results, command))
+    if args.json:
+        tmp = f"{args.json}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"settings": asdict(settings), "rows": results.rows, "header": report.header(command)}, f,
+                      indent=1)
+        os.replace(tmp, args.json)
+    problems = onnx_suite.problems(results)
+    for problem in problems:
+        print(f"graphc: error: bench --onnx: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def bench(args: argparse.Namespace) -> int:
     """Run the suite; exit 1 when the frameworks' initial losses disagree (with --check: on any sanity problem)."""
+    if args.onnx:
+        return bench_onnx(args)
     frameworks = args.frameworks or (CHECK_FRAMEWORKS if args.check else suite.FRAMEWORKS)
     threads = args.threads or (1 if args.check else 2)
     chosen = {"workloads": args.workloads, "frameworks": frameworks, "threads": threads,
@@ -91,6 +129,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run PyTensor under this interpreter (a virtual environment with Numba, whose llvmlite "
                         "differs from graphc's; see docs/benchmarks.md)")
     p.add_argument("--json", metavar="PATH", type=output_file, help="also write the raw results as JSON")
+    onnx = p.add_argument_group("ONNX inference against onnxruntime (needs the onnx extra)")
+    onnx.add_argument("--onnx", action="store_true",
+                      help="time ONNX models' inference on graphc-llvm and onnxruntime's CPU provider instead of the "
+                           "training workloads (outputs checked equal; exit 1 when a model fails or they differ); "
+                           "with --check or --quick: one round of a few runs")
+    onnx.add_argument("--models", type=subset(ONNX_MODELS), default=ONNX_MODELS,
+                      help=f"with --onnx: comma-separated subset of {','.join(ONNX_MODELS)} (default all)")
+    onnx.add_argument("--batches", type=positive_ints, default=(1, 16),
+                      help="with --onnx: comma-separated batch sizes (default 1,16)")
     p.set_defaults(run=bench, argv=None)
 
 
