@@ -11,6 +11,7 @@ ort = pytest.importorskip("onnxruntime", reason="the exported models are run by 
 import graphc as gc  # noqa: E402
 from graphc.ir.node import Op  # noqa: E402
 from graphc.onnx import ExportError, export  # noqa: E402
+from graphc.onnx import export_loops, export_ops, export_windows  # noqa: E402,F401 - register the converters
 from graphc.onnx.export_registry import CONVERTERS, LEAVES, UNEXPORTABLE  # noqa: E402
 
 BACKENDS = ["numpy", "llvm"]
@@ -298,6 +299,7 @@ def _sample_graphs():
     nv = np.array([-3, 0, 1, 2, 3, 31, 32, 40, 1], np.int32)
     ints = [gc.bitwise_and(k, n), gc.bitwise_or(k, n), gc.bitwise_xor(k, n), gc.bitwise_not(k), gc.left_shift(k, n),
             gc.right_shift(k, n), gc.mod(k, n), gc.fmod(k, n), gc.mod(a, b), gc.fmod(a, b),
+            gc.floor_divide(k, n), gc.floor_divide(a, b), gc.floor_divide(a * 10.0, 0.1),
             gc.cast(a * 1e10, "int32"), gc.cast(a * 300, "uint8")]
     return [([a, b, u], unary, [av, bv, uv]), ([a, b, u], logic + binary, [av, bv, uv]),
             ([a, b, i, u], reduce + shapes + grads, [av, bv, iv, uv]), ([x, w], conv, [xv, wv]), ([free], dyn, [fv]),
@@ -348,7 +350,7 @@ def test_integer_ops_are_bit_exact_in_every_width(dtype):
     nv = np.array([info.max if info.min == 0 else -3, 0, 1, 2, 3, info.bits - 1, info.bits, 1], dtype)
     x, n = gc.placeholder(xv.shape, dtype, name="x"), gc.placeholder(nv.shape, dtype, name="n")
     outs = [gc.bitwise_and(x, n), gc.bitwise_xor(x, n), gc.bitwise_not(x), gc.left_shift(x, n), gc.right_shift(x, n),
-            gc.mod(x, n), gc.fmod(x, n), gc.where(x > n, x, n)]
+            gc.mod(x, n), gc.fmod(x, n), gc.floor_divide(x, n), gc.where(x > n, x, n)]
     got = run_onnx(export(outs, inputs=[x, n]), {"x": xv, "n": nv})
     for g, w in zip(got, gc.function([x, n], outs, backend="numpy")(xv, nv)):
         np.testing.assert_array_equal(g, w)

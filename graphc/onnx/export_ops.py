@@ -202,6 +202,32 @@ def _mod(e: Emitter, node: Tensor, ins: list) -> str:
     return e.op("Where", [moved, e.op("Add", [r, y]), r], hint="mod")
 
 
+@converts(integer.FloorDivide)
+def _floor_divide(e: Emitter, node: Tensor, ins: list) -> str:
+    """NumPy's floor_divide. Integers: (x - mod(x, y)) / y, an exact quotient, so ONNX's truncating Div is
+    right; 0 where y is 0. Floats: NumPy's divmod step by step -- (x - fmod(x, y)) / y, one less where the
+    remainder's sign differs from y's, then rounded to the nearest whole number (the quotient of an exact
+    difference is within half an ulp of one); x / y where y is 0, and a zero quotient keeps the sign of x / y."""
+    x, y = ins
+    if not is_float(node.dtype):
+        safe, zero = _safe_divisor(e, node, y)
+        exact = e.op("Sub", [x, e.op("Mod", [x, safe], fmod=0)])
+        return e.where(zero, e.scalar(0, node), e.op("Div", [exact, safe]), node.dtype, hint="floor_divide")
+    z, one = e.scalar(0, node), e.scalar(1, node)
+    r = e.op("Mod", [x, y], fmod=1)
+    div = e.op("Div", [e.op("Sub", [x, r]), y])
+    moved = e.op("And", [e.op("Not", [e.op("Equal", [r, z])]),
+                         e.op("Xor", [e.op("Less", [r, z]), e.op("Less", [y, z])])])
+    div = e.op("Where", [moved, e.op("Sub", [div, one]), div])
+    low = e.op("Floor", [div])
+    up = e.op("Greater", [e.op("Sub", [div, low]), e.scalar(0.5, node)])
+    rounded = e.op("Where", [up, e.op("Add", [low, one]), low])
+    ratio = e.op("Div", [x, y])
+    signed_zero = e.op("Mul", [ratio, z])
+    rounded = e.op("Where", [e.op("Equal", [div, z]), signed_zero, rounded])
+    return e.op("Where", [e.op("Equal", [y, z]), ratio, rounded], hint="floor_divide")
+
+
 @converts(integer.LeftShift, integer.RightShift)
 def _shift(e: Emitter, node: Tensor, ins: list) -> str:
     """NumPy's shifts with ONNX's BitShift, which takes unsigned integers only: signed values shift as their
