@@ -77,14 +77,17 @@ def test_leaves_and_families_look_different(mlp):
 
 def test_gradient_nodes_are_what_grad_added(mlp):
     view = gc.viz.build(mlp["step"], "gradients")
-    forward = [n for n in view.nodes if not n.gradient]
+    forward = [n for n in view.nodes if not n.gradient and n.family != "constant"]
     assert len(forward) == FORWARD_NODES
+    constants = [n for n in view.nodes if n.family == "constant"]
+    assert "0.1" in {n.label for n in constants} and not any(n.gradient for n in constants)  # the rate is no ∇
+    assert "∇ 0.1" not in gc.viz.to_dot(mlp["step"], "gradients")
     updates = [n for n in view.nodes if n.family == "update"]
     assert len(updates) == 4 and all(n.gradient for n in updates)
     assert "∇ multiply" in gc.viz.to_dot(mlp["step"], "gradients")
     # The same rule for a list: the first tensor is the forward output.
     listed = gc.viz.build([mlp["L"], *mlp["grads"]], "gradients")
-    assert sum(not n.gradient for n in listed.nodes) == FORWARD_NODES
+    assert sum(not n.gradient and n.family != "constant" for n in listed.nodes) == FORWARD_NODES
     assert not any(n.gradient for n in gc.viz.build([mlp["L"], *mlp["grads"]]).nodes)
 
 
@@ -220,7 +223,7 @@ def test_html_layout_grows_linearly_with_the_graph():
 def test_networkx_graphml_and_json(mlp, tmp_path):
     g = gc.viz.to_networkx(mlp["step"], "gradients")
     assert isinstance(g, nx.DiGraph) and nx.is_directed_acyclic_graph(g)
-    assert sum(not d["gradient"] for _, d in g.nodes(data=True)) == FORWARD_NODES
+    assert sum(not d["gradient"] and d["family"] != "constant" for _, d in g.nodes(data=True)) == FORWARD_NODES
     gc.viz.save(mlp["step"], tmp_path / "g.graphml", stage="gradients")
     root = ET.parse(tmp_path / "g.graphml").getroot()
     ns = "{http://graphml.graphdrawing.org/xmlns}"

@@ -16,11 +16,15 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
+
+from ..bench.roofline import node_flops
 from ..function import Function
 from ..ir import Graph, Tensor, toposort
 from ..ir.errors import InputError
 from ..ops.elementwise import Elementwise
 from ..ops.reduce import Reduce
+from .hierarchy import Hierarchy
 from .stages import run_stage
 
 Groups = Mapping[str, Iterable[Tensor]]
@@ -43,6 +47,11 @@ class VizNode:
     truncated: bool = False  # some inputs are cut off by the depth limit
     highlighted: bool = False
     cluster: str | None = None
+    scope: str | None = None  # the VizScope (module box, gradient box, optimizer box) it is drawn inside
+    role: str = "forward"  # forward, gradient (built by gc.grad) or optimizer (an optimizer's update)
+    grad_of: str | None = None  # for a gradient node: the forward node whose rule built it
+    flops: int = 0
+    bytes: int = 0
 
     @property
     def type_str(self) -> str:
@@ -61,11 +70,30 @@ class VizEdge:
 
 @dataclass(frozen=True)
 class VizCluster:
-    """A box around nodes: a fused kernel with its `formula`, or a user's group."""
+    """A box around nodes: a fused kernel with its `formula`, a user's group, or an open scope."""
 
     id: str
     label: str
     formula: str = ""
+    parent: str | None = None  # the cluster it sits in (scopes nest)
+
+
+@dataclass(frozen=True)
+class VizScope:
+    """A box of the hierarchy: a module call ("features.0"), a loss function, the gradient of one
+    ("∇ features.0") or an optimizer's update of one parameter ("Adam: features.0.weight")."""
+
+    id: str
+    label: str
+    kind: str  # module, function, gradient, optimizer
+    type: str = ""  # the module's class ("Conv2d"), the loss function or optimizer
+    parent: str | None = None
+    depth: int = 0  # 0 for a box at the top level
+    source: str = ""  # the user's lines that made the module and called it
+    partner: str | None = None  # a forward box's gradient box, and the other way round
+    nodes: int = 0  # nodes inside, nested boxes included
+    flops: int = 0
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +104,7 @@ class VizGraph:
     nodes: tuple[VizNode, ...]
     edges: tuple[VizEdge, ...]
     clusters: tuple[VizCluster, ...] = ()
+    scopes: tuple[VizScope, ...] = ()
 
 
 def declared(obj: Any) -> tuple[Graph, int]:
@@ -92,10 +121,14 @@ def declared(obj: Any) -> tuple[Graph, int]:
 
 
 def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, collapse: bool = True,
-          max_depth: int | None = None, highlight: tuple[Tensor, Tensor] | None = None) -> VizGraph:
+          max_depth: int | None = None, highlight: tuple[Tensor, Tensor] | None = None,
+          hide_optimizer: bool = False) -> VizGraph:
     """The view of `obj` at `stage`.
 
-    `groups` names sets of nodes (e.g. one per `gc.nn` module): each is drawn as one
+    Every node sits in the box of the module call that built it (`gc.nn` records it in the node's
+    location), gradient nodes in the gradient box of that module ("∇ features.0"), and an
+    optimizer's update of each parameter in a box of its own ("Adam: features.0.weight");
+    `hide_optimizer` leaves those out. `groups` names further sets of nodes: each is drawn as one
     box, or as a cluster around its nodes with `collapse=False`. `max_depth` keeps
     nodes at most that many edges above an output. `highlight=(a, b)` marks every
     node and edge on a path from `a` to `b` (a parameter and the loss, say).
@@ -109,6 +142,9 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
     kept = [n for n in graph.nodes if depth is None or n in depth]
     on_path = _path(highlight, kept)
     outputs = set(graph.outputs)
+    hier = Hierarchy(kept, forward)
+    if hide_optimizer:
+        kept = hier.without_optimizer(kept, outputs, graph.updates)
 
     ids: dict[Tensor, str] = {}
     records: dict[str, VizNode] = {}
@@ -116,44 +152,75 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
     group_of = {t: name for name, ts in (groups or {}).items() for t in ts}
     cluster_of = {t: f"c{k}" for k, c in enumerate(clusters) for t in c.nodes}
     group_ids = {name: f"g{k}" for k, name in enumerate(groups or {})}
+    forward_id: dict[int, str] = {}  # id(location) -> the forward node of that location
     for i, n in enumerate(kept):
+        role = hier.role(n)
+        if role == "forward" and n.loc is not None:
+            forward_id.setdefault(id(n.loc), f"n{i}")
+    copies: dict[tuple[Tensor, str | None], str] = {}  # a leaf drawn in a box other than its own
+    for i, n in enumerate(kept):
+        role = hier.role(n)
+        flops, nbytes = _cost(n)
         rec = VizNode(
-            id=f"n{i}", label=_label(n), op=n.op.name, family=family(n.op),
+            id=f"n{i}", label=hier.label(n), op=n.op.name, family=family(n.op),
             shape=n.type_str()[len(n.dtype):], dtype=n.dtype,
             attrs={k: str(v) for k, v in n.op.describe_attrs().items() if k != "name" and v is not None},
             source=_source(n),
-            gradient=forward is not None and n not in forward, output=n in outputs,
+            gradient=role == "gradient", output=n in outputs,
             truncated=depth is not None and any(x not in depth for x in n.inputs),
-            highlighted=n in on_path, cluster=cluster_of.get(n))
+            highlighted=n in on_path, cluster=cluster_of.get(n), role=role,
+            grad_of=forward_id.get(id(n.loc)) if role == "gradient" and n.loc is not None else None,
+            flops=flops, bytes=nbytes)
         group = group_of.get(n)
         if group is not None and collapse:
             ids[n] = group_ids[group]
             members.setdefault(group, []).append(rec)
+            continue
+        if group is not None:
+            rec = replace(rec, cluster=group_ids[group])
         else:
-            if group is not None:
-                rec = replace(rec, cluster=group_ids[group])
-            ids[n] = rec.id
-            records[rec.id] = rec
+            rec = replace(rec, scope=hier.box(n))
+        ids[n] = rec.id
+        records[rec.id] = rec
     for name, recs in members.items():
         records[group_ids[name]] = _group_node(group_ids[name], name, recs)
+
+    def source_id(x: Tensor, reader: Tensor) -> str:
+        """The drawn node `reader` reads `x` from: a constant is drawn again in each box that reads it."""
+        rec = records.get(ids[x])
+        box = records[ids[reader]].scope if ids[reader] in records else None
+        if rec is None or x.op.name != "constant" or rec.scope == box or rec.cluster is not None:
+            return ids[x]
+        key = (x, box)
+        if key not in copies:
+            copies[key] = f"{rec.id}.{len(copies)}"
+            records[copies[key]] = replace(rec, id=copies[key], scope=box)
+        return copies[key]
 
     edges: dict[tuple[str, str], VizEdge] = {}
     for n in kept:
         for x in n.inputs:
-            if x in ids and ids[x] != ids[n] and (ids[x], ids[n]) not in edges:
-                edges[ids[x], ids[n]] = VizEdge(ids[x], ids[n], x in on_path and n in on_path)
+            if x in ids and ids[x] != ids[n]:
+                src = source_id(x, n)
+                if (src, ids[n]) not in edges:
+                    edges[src, ids[n]] = VizEdge(src, ids[n], x in on_path and n in on_path)
     for k, (p, v) in enumerate(graph.updates):
         if v in ids:
             uid = f"u{k}"
-            records[uid] = VizNode(uid, f"update {_label(p)}", "update", "update", p.type_str()[len(p.dtype):],
-                                   p.dtype, source=_source(v),
-                                   gradient=forward is not None)
+            role = hier.role(v)
+            records[uid] = VizNode(uid, f"update {hier.label(p)}", "update", "update",
+                                   p.type_str()[len(p.dtype):], p.dtype, source=_source(v),
+                                   gradient=forward is not None and role != "optimizer",
+                                   scope=records[ids[v]].scope if ids[v] in records else None,
+                                   role="optimizer" if role == "optimizer" else "gradient",
+                                   bytes=_cost(p)[1])
             edges[ids[v], uid] = VizEdge(ids[v], uid)
 
     view_clusters = [VizCluster(f"c{k}", c.name, c.formula) for k, c in enumerate(clusters)]
     if not collapse:
         view_clusters += [VizCluster(gid, name) for name, gid in group_ids.items()]
-    return VizGraph(stage, tuple(records.values()), tuple(edges.values()), tuple(view_clusters))
+    nodes = tuple(records.values())
+    return VizGraph(stage, nodes, tuple(edges.values()), tuple(view_clusters), hier.scopes(nodes))
 
 
 def family(op: Any) -> str:
@@ -186,6 +253,17 @@ def _source(n: Tensor) -> str:
 
 def _label(n: Tensor) -> str:
     return n.op.format([]) if n.op.is_leaf else n.op.name
+
+
+def _cost(n: Tensor) -> tuple[int, int]:
+    """The node's FLOPs (as the roofline counts them) and the bytes of its value (0 while a dim is free)."""
+    if n.size is None:
+        return 0, 0
+    try:
+        flops = 0 if n.op.is_leaf else node_flops(n)[1]
+    except (TypeError, AttributeError, IndexError):  # an op the roofline does not know the operands of
+        flops = 0
+    return int(flops), int(n.size * np.dtype(n.dtype).itemsize)
 
 
 def _group_node(gid: str, name: str, recs: Sequence[VizNode]) -> VizNode:
