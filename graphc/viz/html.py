@@ -6,24 +6,27 @@ import json
 import os
 from typing import Any, Sequence
 
-from ..ir import Graph
+from ..ir import Graph, toposort
 from . import style
 from .files import write_atomic
-from .layout import layered
+from .layout import compound
 from .model import VizGraph, build
 from .page import TEMPLATE
 from .stages import StageUnavailable, stage_names
 
 
 def to_html(obj: Any = None, stages: Sequence[str] | None = None, *,
-            snapshots: Sequence[tuple[str, Graph]] = (), title: str = "graphc graph", **options: Any) -> str:
+            snapshots: Sequence[tuple[str, Graph]] = (), title: str = "graphc graph", expand: int = 0,
+            search: str = "", **options: Any) -> str:
     """The viewer page for `obj` (a tensor, list of tensors, Graph or Function).
 
     `stages` lists the views to offer, the first shown first (by default every
     registered stage). The first must be available; later stages this installation
     cannot produce (no optimizer yet, say) are left out. `snapshots`
-    is a timeline of `(pass name, Graph)` pairs, the graph after each pass.
-    Other options go to `gc.viz.build` for every view.
+    is a timeline of `(pass name, Graph)` pairs, the graph after each pass, each drawn with what
+    that pass changed marked. Module boxes deeper than `expand` start closed; `search` fills
+    the search box. Other options go to `gc.viz.build` for every view (`hide_optimizer=True` also
+    ticks the page's switch).
     """
     views = []
     if obj is not None:
@@ -33,16 +36,25 @@ def to_html(obj: Any = None, stages: Sequence[str] | None = None, *,
             except StageUnavailable:
                 if i == 0:
                     raise
-    views += [_view_data(name, "pass", build(graph, "gradients", **options)) for name, graph in snapshots]
+    before: set = set()
+    for k, (name, graph) in enumerate(snapshots):
+        nodes = set(toposort(list(graph.outputs) + [v for _, v in graph.updates]))
+        changed = nodes - before if k else set()
+        view = build(graph, "gradients", changed=changed, **options)
+        summary = f"{len(changed)} new, {len(before - nodes)} gone" if k else f"{len(nodes)} nodes"
+        views.append(_view_data(name, "pass", view, summary))
+        before = nodes
     data = {
         "title": title,
         "views": views,
-        "colors": {"families": style.FILL, "gradient": style.GRADIENT_COLOR,
+        "expand": expand,
+        "search": search,
+        "hideOptimizer": bool(options.get("hide_optimizer")),
+        "colors": {"families": style.FILL, "gradient": style.GRADIENT_COLOR, "scopes": style.SCOPE_FILL,
                    "highlight": style.HIGHLIGHT_COLOR, "cluster": style.CLUSTER_COLOR},
     }
-    script_safe = json.dumps(data).replace("</", "<\\/")
-    return (TEMPLATE.replace("__TITLE__", html.escape(title)).replace("__HIGHLIGHT__", style.HIGHLIGHT_COLOR)
-            .replace("__DATA__", script_safe))
+    script_safe = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return TEMPLATE.replace("__TITLE__", html.escape(title)).replace("__DATA__", script_safe)
 
 
 def write_html(obj: Any, path: str | os.PathLike, stages: Sequence[str] | None = None, **options: Any) -> None:
@@ -50,22 +62,58 @@ def write_html(obj: Any, path: str | os.PathLike, stages: Sequence[str] | None =
     write_atomic(path, to_html(obj, stages, **options))
 
 
-def _view_data(name: str, kind: str, view: VizGraph) -> dict[str, Any]:
+def _human(x: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= size:
+            return f"{x / size:.3g} {unit}"
+    return str(x)
+
+
+def scope_lines(view: VizGraph) -> dict[str, tuple[str, str]]:
+    """The two lines a closed box shows: its name, and its type, size and FLOPs."""
+    return {s.id: (s.label, f"{s.type} · {s.nodes} ops" + (f" · {_human(s.flops)}FLOP" if s.flops else ""))
+            for s in view.scopes}
+
+
+def _view_data(name: str, kind: str, view: VizGraph, summary: str = "") -> dict[str, Any]:
     labels = {n.id: (("\u2207 " if n.gradient else "") + n.label, n.type_str) for n in view.nodes}
-    layout = layered(view, labels)
+    boxes = scope_lines(view)
+    lay = compound(view, {**labels, **boxes})
     clusters = {c.id: c for c in view.clusters}
+    path = {s.id: s.label for s in view.scopes}
+    parent = {s.id: s.parent for s in view.scopes}
+
+    def where(box: str | None) -> str:
+        names = []
+        while box is not None:
+            names.append(path[box])
+            box = parent[box]
+        return " ".join(names)
+
     nodes = []
     for n in view.nodes:
-        x, y, w, h = layout.boxes[n.id]
+        box, layer, x, w = lay.items[n.id]
         cluster = clusters.get(n.cluster) if n.cluster else None
+        text, sub = labels[n.id]
         nodes.append({
-            "id": n.id, "label": n.label, "sub": n.type_str, "family": n.family, "fill": style.fill(n.family),
+            "id": n.id, "label": n.label, "text": text, "sub": sub, "family": n.family, "fill": style.fill(n.family),
             "gradient": n.gradient, "output": n.output, "highlighted": n.highlighted, "truncated": n.truncated,
-            "cluster": n.cluster, "x": x, "y": y, "w": w, "h": h,
+            "changed": n.changed, "role": n.role, "grad_of": n.grad_of, "flops": n.flops, "bytes": n.bytes,
+            "cluster": n.cluster, "box": box, "L": layer, "X": x, "w": w,
+            "search": " ".join((text, n.op, n.type_str, where(box), n.source)).lower(),
             "details": {"op": n.op, "attrs": n.attrs, "source": n.source,
                         "cluster": cluster.label if cluster else "", "formula": cluster.formula if cluster else ""},
         })
-    edges = [{"points": layout.routes[e.src, e.dst], "highlighted": e.highlighted} for e in view.edges]
-    return {"name": name, "kind": kind, "nodes": nodes, "edges": edges, "width": layout.width,
-            "height": layout.height, "clusters": [{"id": c.id, "label": c.label, "formula": c.formula}
-                                                  for c in view.clusters]}
+    scopes = []
+    for s in view.scopes:
+        box, layer, x, w = lay.items[s.id]
+        scopes.append({"id": s.id, "label": s.label, "text": s.label, "sub": boxes[s.id][1], "kind": s.kind,
+                       "type": s.type, "partner": s.partner, "depth": s.depth, "source": s.source.strip(),
+                       "nodes": s.nodes, "flops": s.flops, "bytes": s.bytes, "box": box, "L": layer, "X": x, "w": w,
+                       "role": "optimizer" if s.kind == "optimizer" else s.kind})
+    bend_of = lay.edge_bends
+    edges = [[e.src, e.dst, bend_of.get((e.src, e.dst), -1), e.highlighted] for e in view.edges]
+    bends = [{"box": lay.items[b[0]][0] if b else None, "pts": [[lay.items[d][1], lay.items[d][2]] for d in b]}
+             for b in lay.bends]
+    return {"name": name, "kind": kind, "summary": summary, "nodes": nodes, "scopes": scopes, "edges": edges,
+            "bends": bends, "clusters": [{"id": c.id, "label": c.label, "formula": c.formula} for c in view.clusters]}

@@ -52,6 +52,7 @@ class VizNode:
     grad_of: str | None = None  # for a gradient node: the forward node whose rule built it
     flops: int = 0
     bytes: int = 0
+    changed: bool = False  # new in this pass's snapshot (the pass timeline marks it)
 
     @property
     def type_str(self) -> str:
@@ -122,7 +123,7 @@ def declared(obj: Any) -> tuple[Graph, int]:
 
 def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, collapse: bool = True,
           max_depth: int | None = None, highlight: tuple[Tensor, Tensor] | None = None,
-          hide_optimizer: bool = False) -> VizGraph:
+          hide_optimizer: bool = False, changed: set[Tensor] | None = None) -> VizGraph:
     """The view of `obj` at `stage`.
 
     Every node sits in the box of the module call that built it (`gc.nn` records it in the node's
@@ -131,7 +132,8 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
     `hide_optimizer` leaves those out. `groups` names further sets of nodes: each is drawn as one
     box, or as a cluster around its nodes with `collapse=False`. `max_depth` keeps
     nodes at most that many edges above an output. `highlight=(a, b)` marks every
-    node and edge on a path from `a` to `b` (a parameter and the loss, say).
+    node and edge on a path from `a` to `b` (a parameter and the loss, say). `changed` marks nodes
+    (what a pass made, for the pass timeline).
     """
     graph, n_forward = declared(obj)
     if stage == "forward":
@@ -170,7 +172,7 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             truncated=depth is not None and any(x not in depth for x in n.inputs),
             highlighted=n in on_path, cluster=cluster_of.get(n), role=role,
             grad_of=forward_id.get(id(n.loc)) if role == "gradient" and n.loc is not None else None,
-            flops=flops, bytes=nbytes)
+            flops=flops, bytes=nbytes, changed=changed is not None and n in changed)
         group = group_of.get(n)
         if group is not None and collapse:
             ids[n] = group_ids[group]

@@ -30,6 +30,9 @@ DOT_SHAPE: dict[str, str] = {
     "group": "box3d",
 }
 
+#: Fill of a closed box per kind of scope: a module call (or loss function), its gradient, an optimizer's update.
+SCOPE_FILL: dict[str, str] = {"module": "#dfe9f7", "gradient": "#f9dedc", "optimizer": "#ece3f7"}
+
 GRADIENT_COLOR = "#c0392b"  # border of gradient nodes
 HIGHLIGHT_COLOR = "#e67e22"  # nodes and edges on a highlighted path
 CLUSTER_COLOR = "#7d5ba6"  # outline of fused kernels and uncollapsed groups
