@@ -239,43 +239,15 @@ def test_networkx_graphml_and_json(mlp, tmp_path):
 def test_html_is_self_contained(mlp):
     page = gc.viz.to_html(mlp["step"], snapshots=[("before", mlp["step"].graph)])
     assert "<script src" not in page and "<link" not in page
-    assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"] * 2
-    assert '"kind": "pass"' in page and "visualize_mlp.py" in page
+    assert re.findall(r"https?://[^\s\"']+", page) == []
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in page  # the page may request nothing
+    assert '"kind":"pass"' in page and "visualize_mlp.py" in page
 
 
 def test_html_escapes_script_breaking_names():
     a = gc.placeholder((), name="</script><b>")
     page = gc.viz.to_html(a * 2.0)
     assert page.count("</script>") == 1
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_html_loads_in_chromium_without_errors(mlp, tmp_path, monkeypatch):
-    monkeypatch.setitem(stages._STAGES, "fused", fake_fused)
-    layer = [mlp["w1"] * mlp["x"], mlp["w1"] * mlp["x"] + mlp["b1"]]
-    path = tmp_path / "g.html"
-    gc.viz.write_html(mlp["step"], path, ["gradients", "forward", "fused"], groups={"layer1": layer},
-                      highlight=(mlp["w1"], mlp["L"]), snapshots=[("a pass", mlp["step"].graph)])
-    view = gc.viz.build(mlp["step"], "fused", groups={"layer1": layer})
-    chosen = next(n.id for n in view.nodes if n.label == "sigmoid")
-    url = f"{path.as_uri()}#fused:{chosen}"
-    flags = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0",
-             "--window-size=1100,800"]
-    dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert ":CONSOLE" not in dom.stderr, dom.stderr  # console messages, uncaught errors included
-    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
-    assert 'data-ready="1"' in body and "data-error" not in body and 'data-view="fused"' in body
-    assert dom.stdout.count('class="node') == len(view.nodes)
-    assert "<h2>sigmoid</h2>" in dom.stdout and "kernel 0" in dom.stdout  # the link selected it
-    shot = tmp_path / "shot.png"
-    subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, timeout=120)
-    try:
-        from PIL import Image
-    except ImportError:
-        assert shot.stat().st_size > 10_000
-        return
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.std() > 10 and len(np.unique(pixels)) > 50
 
 
 # -- the command line, and the layering ----------------------------------------

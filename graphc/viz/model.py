@@ -301,3 +301,57 @@ def _path(highlight: tuple[Tensor, Tensor] | None, order: Sequence[Tensor]) -> s
         if n is start or any(x in reached for x in n.inputs):
             reached.add(n)
     return reached & below
+
+
+def flatten(view: VizGraph, expand: int | None = 0) -> VizGraph:
+    """`view` for drawers without boxes that open: a box `expand` levels down (0: the top level) becomes one
+    node standing for everything in it, the boxes above it clusters around their contents (None: every
+    box a cluster)."""
+    if not view.scopes:
+        return view
+    scopes = {s.id: s for s in view.scopes}
+
+    def rep(box: str | None, own: str) -> str:
+        chain = []
+        while box is not None:
+            chain.append(box)
+            box = scopes[box].parent
+        for sid in reversed(chain):
+            if expand is not None and scopes[sid].depth >= expand:
+                return sid
+        return own
+
+    nodes: dict[str, VizNode] = {}
+    members: dict[str, list[VizNode]] = {}
+    ids: dict[str, str] = {}
+    for n in view.nodes:
+        r = rep(n.scope, n.id)
+        ids[n.id] = r
+        if r == n.id:
+            nodes[n.id] = replace(n, cluster=n.cluster or n.scope)
+        else:
+            members.setdefault(r, []).append(n)
+    for sid, recs in members.items():
+        s = scopes[sid]
+        box = _group_node(sid, s.label, recs)
+        nodes[sid] = replace(box, family=s.kind, cluster=s.parent, flops=s.flops, bytes=s.bytes, role=s.kind,
+                             gradient=s.kind == "gradient", source=s.source.strip(),
+                             attrs={**box.attrs, "type": s.type})
+    edges: dict[tuple[str, str], VizEdge] = {}
+    for e in view.edges:
+        a, b = ids[e.src], ids[e.dst]
+        if a != b:
+            old = edges.get((a, b))
+            edges[a, b] = VizEdge(a, b, e.highlighted or (old is not None and old.highlighted))
+    opened = [VizCluster(s.id, f"{s.label}  ({s.type})", parent=s.parent) for s in view.scopes
+              if expand is None or s.depth < expand]
+    used = {n.cluster for n in nodes.values()}
+    keep = set()
+    for c in opened:  # a cluster is drawn when it holds something, itself or through a nested cluster
+        if c.id in used:
+            box: str | None = c.id
+            while box is not None and box not in keep:
+                keep.add(box)
+                box = scopes[box].parent
+    return replace(view, nodes=tuple(nodes.values()), edges=tuple(edges.values()),
+                   clusters=view.clusters + tuple(c for c in opened if c.id in keep), scopes=())
