@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pytest
 
 import graphc as gc

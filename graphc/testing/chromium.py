@@ -29,7 +29,7 @@ def _high(fd: int) -> int:
     """`fd` moved to a number above 4 (the pipe numbers Chromium expects)."""
     if fd > 4:
         return fd
-    high = os.dup(fd) if fd > 4 else _high(os.dup(fd))
+    high = _high(os.dup(fd))
     os.close(fd)
     return high
 
@@ -133,7 +133,8 @@ class Browser:
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
                                                 "awaitPromise": True})
         if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression[:80]}: {result['exceptionDetails'].get('exception', {}).get('description')}")
+            details = result["exceptionDetails"].get("exception", {}).get("description")
+            raise RuntimeError(f"{expression[:80]}: {details}")
         return result["result"].get("value")
 
     def click(self, x: float, y: float, count: int = 1) -> None:

@@ -28,7 +28,8 @@ def dot_source(view: VizGraph, expand: int | None = 0) -> str:
     def cluster(c: Any, indent: str) -> None:
         label = f"{c.label}\n{c.formula}" if c.formula else c.label
         lines.append(f"{indent}subgraph cluster_{c.id} {{")
-        lines.append(f'{indent}  label={_q(label)}; style="dashed,rounded"; color="{style.CLUSTER_COLOR}"; fontsize=10;')
+        lines.append(f'{indent}  label={_q(label)}; style="dashed,rounded"; color="{style.CLUSTER_COLOR}"; '
+                     'fontsize=10;')
         for inner in children.get(c.id, []):
             cluster(inner, indent + "  ")
         lines.extend(f"{indent}{_node(n)}" for n in view.nodes if n.cluster == c.id)
