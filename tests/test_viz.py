@@ -260,6 +260,47 @@ def test_cli_draws_an_object_from_a_script(tmp_path, capsys):
     assert "defines these drawable objects: L, b1, b2, grads, m, n, params, step" in capsys.readouterr().err
 
 
+LENET = Path(__file__).parents[1] / "examples" / "visualize_lenet.py"
+
+
+def test_cli_expands_searches_hides_the_optimizer_and_adds_snapshots(tmp_path):
+    out = tmp_path / "g.dot"
+    assert main(["viz", f"{LENET}:step", "--stage", "gradients", "--expand", "1", "--search", "features.3",
+                 "--hide-optimizer", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "subgraph cluster_s" in text and "features.0" in text and "Adam" not in text  # boxes as clusters
+    marked = [line for line in text.splitlines() if 'penwidth="3"' in line]
+    assert marked and all("features.3" in line for line in marked)
+    assert main(["viz", f"{LENET}:step", "--out", str(tmp_path / "g0.dot")]) == 0
+    nodes, _ = parse_dot((tmp_path / "g0.dot").read_text())
+    assert sorted(label.split("\\n")[0] for label in nodes.values() if "features" in label) == ["features"]
+    page = tmp_path / "g.html"
+    assert main(["viz", f"{LENET}:step", "--stage", "gradients", "--snapshots", "--search", "conv2d",
+                 "--out", str(page)]) == 0
+    html = page.read_text()
+    assert html.count('"kind":"pass"') >= 3 and '"search":"conv2d"' in html
+
+
+def test_parameters_are_named_by_module_path_with_the_lines_that_made_them(tmp_path):
+    import runpy
+    ns = runpy.run_path(str(LENET), run_name="lenet")
+    view = gc.viz.build(ns["step"], "gradients")
+    params = {n.label for n in view.nodes if n.family == "parameter"}
+    assert {"features.0.weight", "features.3.bias", "classifier.2.weight"} <= params
+    scopes = {s.label: s for s in view.scopes}
+    assert {"∇ features.0", "Adam: features.0.weight", "cross_entropy"} <= set(scopes)
+    assert scopes["features.0"].partner == scopes["∇ features.0"].id and scopes["features.0"].type == "Conv2d"
+    lines = LENET.read_text().splitlines()
+    made = next(i for i, t in enumerate(lines, 1) if "nn.Conv2d(1, 6, 5" in t)
+    called = next(i for i, t in enumerate(lines, 1) if "h = self.features(x)" in t)
+    assert f"visualize_lenet.py:{made}" in scopes["features.0"].source
+    assert f"visualize_lenet.py:{called}" in scopes["features.0"].source
+    assert scopes["features.0"].flops == 2 * 32 * 6 * 28 * 28 * 25 + 32 * 6 * 28 * 28  # the conv, its bias
+    assert not any(n.gradient for n in view.nodes if n.op in ("constant", "parameter", "placeholder"))
+    hidden = gc.viz.build(ns["step"], "gradients", hide_optimizer=True)
+    assert not any(n.role == "optimizer" for n in hidden.nodes) and "Adam" not in {s.label for s in hidden.scopes}
+
+
 def test_the_core_does_not_import_viz():
     code = "import sys, graphc; assert 'graphc.viz' not in sys.modules; graphc.viz.to_dot"
     subprocess.run([sys.executable, "-c", code], check=True)

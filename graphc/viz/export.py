@@ -8,7 +8,7 @@ from ..ir.errors import InputError
 from .dot import dot_source
 from .files import write_atomic
 from .html import write_html
-from .model import build
+from .model import build, marked
 from .nxgraph import view_networkx, write_graphml, write_json
 from .render import FORMATS, write_rendered
 from .stages import stage_names
@@ -31,11 +31,11 @@ def save(obj: Any, path: str | os.PathLike, stage: str = "forward", **options: A
         raise InputError(f"viz: cannot tell the format of {os.fspath(path)!r}",
                          fix=f"use one of the extensions {', '.join(EXTENSIONS)}", locate=False)
     expand = options.pop("expand", 0)
-    options.pop("search", None)  # the page's search box; a file of one stage marks `highlight=` instead
+    term = options.pop("search", "")
     options.pop("title", None)
     if options.pop("snapshots", None):
         raise InputError("viz: pass snapshots (a pass timeline) only to an .html file", locate=False)
-    view = build(obj, stage, **options)
+    view = marked(build(obj, stage, **options), term)
     if ext in (".dot", ".gv"):
         write_atomic(path, dot_source(view, expand))
     elif ext == ".graphml":

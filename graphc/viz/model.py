@@ -355,3 +355,23 @@ def flatten(view: VizGraph, expand: int | None = 0) -> VizGraph:
                 box = scopes[box].parent
     return replace(view, nodes=tuple(nodes.values()), edges=tuple(edges.values()),
                    clusters=view.clusters + tuple(c for c in opened if c.id in keep), scopes=())
+
+
+def marked(view: VizGraph, term: str) -> VizGraph:
+    """`view` with the nodes whose label, op, module path or source line contains `term` highlighted (and
+    the boxes holding them: a closed box stands for what it holds)."""
+    term = term.strip().lower()
+    if not term:
+        return view
+    scopes = {s.id: s for s in view.scopes}
+
+    def path(box: str | None) -> str:
+        names = []
+        while box is not None:
+            names.append(scopes[box].label)
+            box = scopes[box].parent
+        return " ".join(names)
+
+    nodes = tuple(replace(n, highlighted=True) if term in " ".join((n.label, n.op, path(n.scope), n.source)).lower()
+                  else n for n in view.nodes)
+    return replace(view, nodes=nodes)

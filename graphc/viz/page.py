@@ -391,6 +391,7 @@ function setup() {
   hideOpt = hide.checked;
   hide.addEventListener("change", () => { hideOpt = hide.checked; relayout(); draw(); });
   const input = document.getElementById("search");
+  input.value = DATA.search || "";
   input.addEventListener("input", () => search(input.value));
   input.addEventListener("keydown", ev => { if (ev.key === "Enter" && view.foundIds.length) { document.getElementById("results").style.display = "none"; select(item.get(view.foundIds[0]), true); } });
   let drag = null, moved = false;
