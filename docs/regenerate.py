@@ -255,6 +255,40 @@ def _draw() -> dict[str, str]:
     }
 
 
+def screenshots() -> list[str]:
+    """The viewer's pictures in docs/visualization.md (LeNet-5's step: first view, a box opened, a search, a
+    pass of the timeline), taken in headless Chromium at 1400 x 900; none where Chromium is missing.
+    Pixels differ between browser versions, so `--check` does not compare them."""
+    from graphc.testing.chromium import Browser, find_chromium
+    if find_chromium() is None:
+        print("no Chromium on PATH: kept the viewer's screenshots as they are (apt-get install chromium)")
+        return []
+    import graphc as gc
+    from graphc.passes import optimize
+    lenet = runpy.run_path(os.path.join(ROOT, "examples", "visualize_lenet.py"), run_name="lenet")
+    step = lenet["step"]
+    written = []
+    with tempfile.TemporaryDirectory() as tmp, Browser() as browser:
+        page = os.path.join(tmp, "lenet.html")
+        gc.viz.save(step, page, stage="gradients", snapshots=optimize(step.graph, snapshots=True)[1].snapshots(),
+                    title="LeNet-5 training step (Adam)")
+        shots = {
+            "lenet_first": "",
+            "lenet_expanded": "viz.toggle(viz.find('features')[0], true); viz.select(viz.find('conv2d')[0])",
+            "lenet_search": "document.getElementById('search').value = 'conv2d'; viz.search('conv2d')",
+            "lenet_timeline": "viz.step(DATA.views.filter(v => v.kind === 'pass')"
+                              ".findIndex(v => v.nodes.some(n => n.changed)))",
+        }
+        for name, script in shots.items():
+            browser.open("file://" + page, 1400, 900)
+            if script:
+                browser.eval(script)
+            path = os.path.join(IMAGES, f"{name}.png")
+            browser.screenshot(path)
+            written.append(path)
+    return written
+
+
 def stamp(dot_text: str) -> str:
     return STAMP.format(hashlib.sha256(dot_text.encode()).hexdigest())
 
@@ -363,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, dot_text in dots.items():
         svg = render(dot_text, "svg").decode()
         write(os.path.join(IMAGES, f"{name}.svg"), svg.replace("\n", "\n" + stamp(dot_text) + "\n", 1))
+    screenshots()
     print("regenerated the docs' outputs, tables and pictures")
     return 0
 

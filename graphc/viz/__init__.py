@@ -11,14 +11,15 @@ nodes, limit the depth, highlight a path. See docs/visualization.md.
 from .dot import to_dot
 from .export import save
 from .html import to_html, write_html
-from .model import VizCluster, VizEdge, VizGraph, VizNode, build
+from .model import VizCluster, VizEdge, VizGraph, VizNode, VizScope, build, flatten
 from .modules import module_groups
 from .nxgraph import to_networkx, write_graphml, write_json
 from .render import GraphvizNotFound, render
 from .stages import Cluster, StageUnavailable, register_stage, stage_names
 
 __all__ = [
-    "to_dot", "save", "to_html", "write_html", "build", "VizGraph", "VizNode", "VizEdge", "VizCluster",
+    "to_dot", "save", "to_html", "write_html", "build", "flatten", "VizGraph", "VizNode", "VizEdge", "VizCluster",
+    "VizScope",
     "to_networkx", "write_graphml", "write_json", "render", "GraphvizNotFound",
     "Cluster", "StageUnavailable", "register_stage", "stage_names", "module_groups",
 ]

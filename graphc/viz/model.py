@@ -262,7 +262,7 @@ def _cost(n: Tensor) -> tuple[int, int]:
     if n.size is None:
         return 0, 0
     try:
-        flops = 0 if n.op.is_leaf else node_flops(n)[1]
+        flops = 0 if n.op.is_leaf else node_flops(n)[1] or 0
     except (TypeError, AttributeError, IndexError):  # an op the roofline does not know the operands of
         flops = 0
     return int(flops), int(n.size * np.dtype(n.dtype).itemsize)
