@@ -207,14 +207,16 @@ def chain(n: int) -> gc.Tensor:
 def test_html_layout_grows_linearly_with_the_graph():
     from graphc.viz import layout as lay
     view = gc.viz.build(chain(400))
-    routes = lay.layered(view, {n.id: (n.label, n.type_str) for n in view.nodes}).routes
-    # one dummy point per layer crossed gave ~n**2 / 4 = 40,000 points to the shared node's edges
-    assert len(view.edges) == 602 and sum(len(r) for r in routes.values()) < 4 * len(view.edges)
+    placed = lay.compound(view, {n.id: (n.label, n.type_str) for n in view.nodes})
+    # one bend point per layer crossed gave ~n**2 / 4 = 40,000 points to the shared node's edges
+    assert len(view.edges) == 602 and sum(len(b) for b in placed.bends) < 4 * len(view.edges)
+    layer = {i: item[1] for i, item in placed.items.items()}
     shared = max({e.src for e in view.edges}, key=lambda s: sum(e.src == s for e in view.edges))
-    far = [r for (a, _), r in routes.items() if a == shared and r[-1][1] - r[0][1] > (lay.LONG + 1) * 84]
+    far = [e for e in view.edges if e.src == shared and layer[e.dst] - layer[e.src] > lay.LONG + 1]
     assert len(far) > 190
-    for route in far:  # source, one point in the row above the target, target
-        assert len(route) == 3 and route[1][1] == route[2][1] - lay.NODE_H / 2 - lay.GAP_Y
+    for e in far:  # one bend point, in the row above the target
+        bend = placed.bends[placed.edge_bends[e.src, e.dst]]
+        assert len(bend) == 1 and layer[bend[0]] == layer[e.dst] - 1
     small, big = (len(gc.viz.to_html(chain(n), ["forward"])) for n in (250, 1000))
     assert big < 4.5 * small
 

@@ -11,7 +11,8 @@ nodes, limit the depth, highlight a path. See docs/visualization.md.
 from .dot import to_dot
 from .export import save
 from .html import to_html, write_html
-from .model import VizCluster, VizEdge, VizGraph, VizNode, VizScope, build, flatten
+from .model import build, flatten
+from .records import VizCluster, VizEdge, VizGraph, VizNode, VizScope
 from .modules import module_groups
 from .nxgraph import to_networkx, write_graphml, write_json
 from .render import GraphvizNotFound, render

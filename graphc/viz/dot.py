@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import style
-from .model import VizGraph, VizNode, build, flatten
+from .model import build, flatten
+from .records import VizGraph, VizNode
 
 
 def to_dot(obj: Any, stage: str = "forward", *, expand: int | None = 0, **options: Any) -> str:

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from ..ir import Tensor
 from ..ir.source import Scope, SourceLoc
+from .records import VizNode, VizScope
 
 Key = tuple[str, ...]
 GRAD = "\u2207 "
@@ -158,9 +159,8 @@ class Hierarchy:
             all(c in hidden for c in self.consumers[n]))]
 
     # -- the boxes as records ------------------------------------------------------------------------
-    def scopes(self, nodes: Sequence) -> tuple:
+    def scopes(self, nodes: Sequence[VizNode]) -> tuple[VizScope, ...]:
         """A VizScope per box that holds a drawn node (and its ancestors), with counts and costs inside."""
-        from .model import VizScope
         totals: dict[str, list[int]] = {}
         by_id = {v: k for k, v in self.ids.items()}
         for rec in nodes:

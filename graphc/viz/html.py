@@ -10,9 +10,10 @@ from ..ir import Graph, toposort
 from . import style
 from .files import write_atomic
 from .layout import compound
-from .model import VizGraph, build
+from .model import build, declared
+from .records import VizGraph
 from .page import TEMPLATE
-from .stages import StageUnavailable, stage_names
+from .stages import StageUnavailable, kernel_program, stage_names
 
 
 def to_html(obj: Any = None, stages: Sequence[str] | None = None, *,
@@ -44,6 +45,14 @@ def to_html(obj: Any = None, stages: Sequence[str] | None = None, *,
         summary = f"{len(changed)} new, {len(before - nodes)} gone" if k else f"{len(nodes)} nodes"
         views.append(_view_data(name, "pass", view, summary))
         before = nodes
+    if snapshots and obj is not None:  # the timeline ends with the kernel program
+        try:
+            _, program = kernel_program(declared(obj)[0])
+            summary = (f"{len(program.kernels)} kernels, arena {program.plan.arena_bytes} B "
+                       f"(without reuse {program.plan.unplanned_bytes} B)")
+            views.append(_view_data("kernel program", "pass", build(obj, "kernels", **options), summary))
+        except StageUnavailable:
+            pass
     data = {
         "title": title,
         "views": views,
@@ -76,7 +85,9 @@ def scope_lines(view: VizGraph) -> dict[str, tuple[str, str]]:
 
 
 def _view_data(name: str, kind: str, view: VizGraph, summary: str = "") -> dict[str, Any]:
-    labels = {n.id: (("\u2207 " if n.gradient else "") + n.label, n.type_str) for n in view.nodes}
+    kernel = {c.id: c.label.split(" · ")[0].split(":")[0] for c in view.clusters if c.id.startswith("c")}
+    labels = {n.id: (("\u2207 " if n.gradient else "") + n.label,
+                     n.type_str + (f" {kernel[n.cluster]}" if n.cluster in kernel else "")) for n in view.nodes}
     boxes = scope_lines(view)
     lay = compound(view, {**labels, **boxes})
     clusters = {c.id: c for c in view.clusters}
@@ -100,7 +111,7 @@ def _view_data(name: str, kind: str, view: VizGraph, summary: str = "") -> dict[
             "gradient": n.gradient, "output": n.output, "highlighted": n.highlighted, "truncated": n.truncated,
             "changed": n.changed, "role": n.role, "grad_of": n.grad_of, "flops": n.flops, "bytes": n.bytes,
             "cluster": n.cluster, "box": box, "L": layer, "X": x, "w": w,
-            "search": " ".join((text, n.op, n.type_str, where(box), n.source)).lower(),
+            "search": " ".join((text, sub, n.op, where(box), n.source, cluster.label if cluster else "")).lower(),
             "details": {"op": n.op, "attrs": n.attrs, "source": n.source,
                         "cluster": cluster.label if cluster else "", "formula": cluster.formula if cluster else ""},
         })

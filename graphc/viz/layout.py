@@ -1,5 +1,6 @@
 """A layered (Sugiyama-style) layout in plain Python, so the HTML viewer needs no layout library.
 
+Each box of the hierarchy (the top level, every module scope) is laid out on its own (`compound`).
 Layers by longest path from the inputs, with leaves pulled down next to their
 first user; edges pass through dummy points, one per layer crossed for edges up to
 `LONG` layers and only one, just above the target, for longer ones (so the work
@@ -12,81 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import VizGraph
+from .records import VizGraph
 
-CHAR_W, NODE_H, GAP_X, GAP_Y, SWEEPS = 7.0, 38.0, 22.0, 46.0, 8
+CHAR_W, NODE_H, GAP_X, GAP_Y, SWEEPS = 7.4, 38.0, 22.0, 46.0, 8  # as the page draws: 12 px monospace
 LONG = 8  # an edge crossing more layers than this gets one dummy point (above its target), not one per layer
-Point = tuple[float, float]
-
-
-@dataclass(frozen=True)
-class Layout:
-    boxes: dict[str, tuple[float, float, float, float]]  # id -> (center x, center y, width, height)
-    routes: dict[tuple[str, str], list[Point]]  # edge -> points from the source's bottom to the target's top
-    width: float
-    height: float
 
 
 def node_width(label: str, sub: str) -> float:
     return max(len(label), len(sub)) * CHAR_W + 24.0
-
-
-def layered(view: VizGraph, labels: dict[str, tuple[str, str]]) -> Layout:
-    """Positions for every node of `view`; `labels[id]` are the two text lines it shows."""
-    succs: dict[str, list[str]] = {n.id: [] for n in view.nodes}
-    preds: dict[str, list[str]] = {n.id: [] for n in view.nodes}
-    for e in view.edges:
-        succs[e.src].append(e.dst)
-        preds[e.dst].append(e.src)
-    layer = _layers(list(succs), preds, succs)
-
-    # Split edges with dummy nodes: one per layer crossed, or one above the target for a long edge.
-    chains: dict[tuple[str, str], list[str]] = {}
-    down: dict[str, list[str]] = {n: [] for n in succs}
-    up: dict[str, list[str]] = {n: [] for n in succs}
-    for e in view.edges:
-        crossed = range(layer[e.src] + 1, layer[e.dst])
-        bends = crossed if len(crossed) <= LONG else crossed[-1:]
-        chain = [e.src] + [f"{e.src}>{e.dst}#{k}" for k in bends] + [e.dst]
-        for k, d in zip(bends, chain[1:-1]):
-            layer[d] = k
-            down[d], up[d] = [], []
-        for a, b in zip(chain, chain[1:]):
-            down[a].append(b)
-            up[b].append(a)
-        chains[e.src, e.dst] = chain
-
-    rows: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
-    for n in layer:
-        rows[layer[n]].append(n)
-    pos: dict[str, float] = {}
-    _number(rows, pos)
-    for sweep in range(SWEEPS):
-        neighbours, ordered = (up, rows[1:]) if sweep % 2 == 0 else (down, rows[-2::-1])
-        for row in ordered:
-            row.sort(key=lambda n: _barycenter(n, neighbours, pos))
-            _number([row], pos)
-
-    width = {n: node_width(*labels[n]) if n in labels else 8.0 for n in layer}
-    xs: dict[str, float] = {}
-    widest = max((sum(width[n] + GAP_X for n in row) for row in rows), default=0.0)
-    for row in rows:
-        x = (widest - sum(width[n] + GAP_X for n in row)) / 2
-        for n in row:
-            xs[n] = x + width[n] / 2
-            x += width[n] + GAP_X
-    for sweep in range(SWEEPS):
-        neighbours, ordered = (up, rows) if sweep % 2 == 0 else (down, rows[::-1])
-        for row in ordered:
-            _place(row, neighbours, xs, width)
-    left = min((xs[n] - width[n] / 2 for n in xs), default=0.0)
-    xs = {n: x - left for n, x in xs.items()}
-    widest = max((xs[n] + width[n] / 2 for n in xs), default=0.0)
-    y = {n: layer[n] * (NODE_H + GAP_Y) + NODE_H / 2 for n in layer}
-    boxes = {n: (xs[n], y[n], width[n], NODE_H) for n in succs}
-    routes = {key: [(xs[key[0]], y[key[0]] + NODE_H / 2)] + [(xs[d], y[d]) for d in chain[1:-1]] +
-              [(xs[key[1]], y[key[1]] - NODE_H / 2)] for key, chain in chains.items()}
-    return Layout(boxes, routes, widest, len(rows) * (NODE_H + GAP_Y))
 
 
 def _layers(nodes: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> dict[str, int]:

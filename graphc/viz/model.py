@@ -13,7 +13,7 @@ gradient shares with the forward pass (a sigmoid's output, say) stay forward nod
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -25,87 +25,10 @@ from ..ir.errors import InputError
 from ..ops.elementwise import Elementwise
 from ..ops.reduce import Reduce
 from .hierarchy import Hierarchy
+from .records import VizCluster, VizEdge, VizGraph, VizNode
 from .stages import run_stage
 
 Groups = Mapping[str, Iterable[Tensor]]
-
-
-@dataclass(frozen=True)
-class VizNode:
-    """One drawn node: what its label, shape, color (`family`) and tooltip (`source`) show."""
-
-    id: str
-    label: str  # the op's name, or a leaf's name or value
-    op: str
-    family: str  # elementwise, reduce, linalg, shape, index, placeholder, parameter, constant, update, group
-    shape: str
-    dtype: str
-    attrs: dict[str, str] = field(default_factory=dict)
-    source: str = ""  # the user's line that declared it: "file:line: code"
-    gradient: bool = False
-    output: bool = False
-    truncated: bool = False  # some inputs are cut off by the depth limit
-    highlighted: bool = False
-    cluster: str | None = None
-    scope: str | None = None  # the VizScope (module box, gradient box, optimizer box) it is drawn inside
-    role: str = "forward"  # forward, gradient (built by gc.grad) or optimizer (an optimizer's update)
-    grad_of: str | None = None  # for a gradient node: the forward node whose rule built it
-    flops: int = 0
-    bytes: int = 0
-    changed: bool = False  # new in this pass's snapshot (the pass timeline marks it)
-
-    @property
-    def type_str(self) -> str:
-        """The node's dtype and shape, as drawn in its label."""
-        return f"{self.dtype}{self.shape}"
-
-
-@dataclass(frozen=True)
-class VizEdge:
-    """An edge from the node `src` to the node `dst` that reads it."""
-
-    src: str
-    dst: str
-    highlighted: bool = False
-
-
-@dataclass(frozen=True)
-class VizCluster:
-    """A box around nodes: a fused kernel with its `formula`, a user's group, or an open scope."""
-
-    id: str
-    label: str
-    formula: str = ""
-    parent: str | None = None  # the cluster it sits in (scopes nest)
-
-
-@dataclass(frozen=True)
-class VizScope:
-    """A box of the hierarchy: a module call ("features.0"), a loss function, the gradient of one
-    ("∇ features.0") or an optimizer's update of one parameter ("Adam: features.0.weight")."""
-
-    id: str
-    label: str
-    kind: str  # module, function, gradient, optimizer
-    type: str = ""  # the module's class ("Conv2d"), the loss function or optimizer
-    parent: str | None = None
-    depth: int = 0  # 0 for a box at the top level
-    source: str = ""  # the user's lines that made the module and called it
-    partner: str | None = None  # a forward box's gradient box, and the other way round
-    nodes: int = 0  # nodes inside, nested boxes included
-    flops: int = 0
-    bytes: int = 0
-
-
-@dataclass(frozen=True)
-class VizGraph:
-    """The view every exporter draws: one stage of a graph as nodes, edges and clusters."""
-
-    stage: str
-    nodes: tuple[VizNode, ...]
-    edges: tuple[VizEdge, ...]
-    clusters: tuple[VizCluster, ...] = ()
-    scopes: tuple[VizScope, ...] = ()
 
 
 def declared(obj: Any) -> tuple[Graph, int]:
@@ -206,6 +129,12 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
                 src = source_id(x, n)
                 if (src, ids[n]) not in edges:
                     edges[src, ids[n]] = VizEdge(src, ids[n], x in on_path and n in on_path)
+    sources = {e.src for e in edges.values()}
+    for n in kept:  # a constant every reader reads from a copy in its own box is drawn only there
+        rid = ids.get(n)
+        if n.op.name == "constant" and rid in records and rid not in sources and n not in outputs \
+                and any(c in ids for c in hier.consumers.get(n, ())):
+            del records[rid]
     for k, (p, v) in enumerate(graph.updates):
         if v in ids:
             uid = f"u{k}"

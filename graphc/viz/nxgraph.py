@@ -12,7 +12,8 @@ from typing import Any
 import networkx as nx
 
 from .files import write_atomic
-from .model import VizGraph, build
+from .model import build
+from .records import VizGraph
 
 
 def to_networkx(obj: Any, stage: str = "forward", **options: Any) -> nx.DiGraph:
