@@ -10,12 +10,12 @@ differentiate) go in the mirror box `("∇ features", "∇ features.0")`, and an
 """
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 from ..ir import Tensor
 from ..ir.source import Scope, SourceLoc
 from .records import VizNode, VizScope
+from .paths import shown_path
 
 Key = tuple[str, ...]
 GRAD = "\u2207 "
@@ -190,8 +190,6 @@ class Hierarchy:
 def _where(what: str, loc: SourceLoc | None) -> str:
     if loc is None:
         return ""
-    path = os.path.relpath(loc.filename) if os.path.isabs(loc.filename) else loc.filename
-    if path.startswith(".."):
-        path = loc.filename
+    path = shown_path(loc.filename)
     code = loc.code
     return f"{what} at {path}:{loc.lineno}" + (f": {code}\n" if code else "\n")

@@ -90,31 +90,19 @@ def _view_data(name: str, kind: str, view: VizGraph, summary: str = "") -> dict[
                      n.type_str + (f" {kernel[n.cluster]}" if n.cluster in kernel else "")) for n in view.nodes}
     boxes = scope_lines(view)
     lay = compound(view, {**labels, **boxes})
-    clusters = {c.id: c for c in view.clusters}
-    path = {s.id: s.label for s in view.scopes}
-    parent = {s.id: s.parent for s in view.scopes}
-
-    def where(box: str | None) -> str:
-        names = []
-        while box is not None:
-            names.append(path[box])
-            box = parent[box]
-        return " ".join(names)
-
+    sources: dict[str, int] = {}  # each distinct source line once: nodes name it by index
     nodes = []
     for n in view.nodes:
         box, layer, x, w = lay.items[n.id]
-        cluster = clusters.get(n.cluster) if n.cluster else None
         text, sub = labels[n.id]
-        nodes.append({
-            "id": n.id, "label": n.label, "text": text, "sub": sub, "family": n.family, "fill": style.fill(n.family),
-            "gradient": n.gradient, "output": n.output, "highlighted": n.highlighted, "truncated": n.truncated,
-            "changed": n.changed, "role": n.role, "grad_of": n.grad_of, "flops": n.flops, "bytes": n.bytes,
-            "cluster": n.cluster, "box": box, "L": layer, "X": x, "w": w,
-            "search": " ".join((text, sub, n.op, where(box), n.source, cluster.label if cluster else "")).lower(),
-            "details": {"op": n.op, "attrs": n.attrs, "source": n.source,
-                        "cluster": cluster.label if cluster else "", "formula": cluster.formula if cluster else ""},
-        })
+        rec = {"id": n.id, "text": text, "sub": sub, "family": n.family, "box": box, "L": layer, "X": x, "w": w,
+               "label": n.label if n.label != text else None, "op": n.op if n.op != n.label else None,
+               "role": n.role if n.role != "forward" else None, "grad_of": n.grad_of, "cluster": n.cluster,
+               "flops": n.flops or None, "bytes": n.bytes or None, "attrs": n.attrs or None,
+               "src": sources.setdefault(n.source, len(sources)) if n.source else None}
+        rec.update({flag: True for flag in ("gradient", "output", "highlighted", "truncated", "changed")
+                    if getattr(n, flag)})
+        nodes.append({k: v for k, v in rec.items() if v is not None})
     scopes = []
     for s in view.scopes:
         box, layer, x, w = lay.items[s.id]
@@ -127,4 +115,5 @@ def _view_data(name: str, kind: str, view: VizGraph, summary: str = "") -> dict[
     bends = [{"box": lay.items[b[0]][0] if b else None, "pts": [[lay.items[d][1], lay.items[d][2]] for d in b]}
              for b in lay.bends]
     return {"name": name, "kind": kind, "summary": summary, "nodes": nodes, "scopes": scopes, "edges": edges,
+            "sources": list(sources),
             "bends": bends, "clusters": [{"id": c.id, "label": c.label, "formula": c.formula} for c in view.clusters]}

@@ -12,7 +12,6 @@ gradient shares with the forward pass (a sigmoid's output, say) stay forward nod
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -25,6 +24,7 @@ from ..ir.errors import InputError
 from ..ops.elementwise import Elementwise
 from ..ops.reduce import Reduce
 from .hierarchy import Hierarchy
+from .paths import shown_path
 from .records import VizCluster, VizEdge, VizGraph, VizNode
 from .stages import run_stage
 
@@ -95,7 +95,8 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             truncated=depth is not None and any(x not in depth for x in n.inputs),
             highlighted=n in on_path, cluster=cluster_of.get(n), role=role,
             grad_of=forward_id.get(id(n.loc)) if role == "gradient" and n.loc is not None else None,
-            flops=flops, bytes=nbytes, changed=changed is not None and n in changed)
+            flops=flops, bytes=nbytes, changed=changed is not None and n in changed,
+            scope=hier.box(n) if n not in group_of else None)
         group = group_of.get(n)
         if group is not None and collapse:
             ids[n] = group_ids[group]
@@ -103,8 +104,6 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             continue
         if group is not None:
             rec = replace(rec, cluster=group_ids[group])
-        else:
-            rec = replace(rec, scope=hier.box(n))
         ids[n] = rec.id
         records[rec.id] = rec
     for name, recs in members.items():
@@ -175,9 +174,7 @@ def _source(n: Tensor) -> str:
     """The user's line as `file:line: code`, the file relative to the working directory when inside it."""
     if n.loc is None:
         return ""
-    path = os.path.relpath(n.loc.filename) if os.path.isabs(n.loc.filename) else n.loc.filename
-    if path.startswith(".."):
-        path = n.loc.filename
+    path = shown_path(n.loc.filename)
     code = n.loc.code
     return f"{path}:{n.loc.lineno}: {code}" if code else f"{path}:{n.loc.lineno}"
 

@@ -69,11 +69,22 @@ function prepare(v) {
   // Per box: its rows (members by layer, in left-x order); every item's record by id.
   item = new Map(); rows = new Map();
   const add = (id, rec) => { item.set(id, rec); const r = rows.get(rec.box) || []; (r[rec.L] = r[rec.L] || []).push(rec); rows.set(rec.box, r); };
-  for (const s of v.scopes) add(s.id, Object.assign(s, { isScope: true }));
-  for (const n of v.nodes) add(n.id, n);
+  for (const s of v.scopes) { s.box = s.box || null; add(s.id, Object.assign(s, { isScope: true })); }
+  const clusters = new Map(v.clusters.map(c => [c.id, c]));
+  for (const n of v.nodes) {  // the page holds only what differs from the defaults: fill them in
+    n.box = n.box || null; n.label = n.label || n.text; n.role = n.role || "forward";
+    n.flops = n.flops || 0; n.bytes = n.bytes || 0; n.fill = C.families[n.family] || C.families.other;
+    const c = clusters.get(n.cluster);
+    n.details = { op: n.op || n.label, attrs: n.attrs || {}, source: n.src === undefined ? "" : v.sources[n.src],
+                  cluster: c ? c.label : "", formula: c ? c.formula : "" };
+    add(n.id, n);
+  }
   v.bends.forEach((b, k) => b.pts.forEach(([L, X], j) => add(`b${k}.${j}`, { id: `b${k}.${j}`, box: b.box, L, X, w: 0, bend: true })));
   for (const r of rows.values()) for (let i = 0; i < r.length; i++) { r[i] = r[i] || []; r[i].sort((a, b) => a.X - b.X); }
-  for (const n of v.nodes) n.up = chainOf(n);
+  for (const n of v.nodes) {
+    n.up = chainOf(n);
+    n.search = [n.text, n.sub, n.details.op, ...n.up.map(s => item.get(s).label), n.details.source, n.details.cluster].join(" ").toLowerCase();
+  }
   for (const s of v.scopes) s.up = chainOf(s);
   for (const b of v.bends) b.up = chainOf({ box: b.box });
   v.children = new Map();
@@ -175,6 +186,21 @@ function draw() {
     ctx.strokeStyle = mark(m) || C.cluster; ctx.lineWidth = mark(m) ? 3 : 1.2; ctx.setLineDash([6, 3]); ctx.stroke(); ctx.setLineDash([]);
     if (text) { ctx.fillStyle = "#333"; ctx.font = `bold ${FONT}px monospace`; ctx.textBaseline = "middle"; ctx.textAlign = "left";
       ctx.fillText(`\u25be ${m.label}  ${m.type}`, m.ax + 8, m.ay + TITLE / 2 + 1); }
+  }
+  // clusters of two or more drawn nodes (a user's groups drawn open): a dashed frame around them
+  const frames = new Map();
+  for (const m of visible) if (m.cluster && !m.isScope) {
+    const f = frames.get(m.cluster) || { n: 0, x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+    f.n++; f.x0 = Math.min(f.x0, m.ax); f.y0 = Math.min(f.y0, m.ay); f.x1 = Math.max(f.x1, m.ax + m.ww); f.y1 = Math.max(f.y1, m.ay + m.hh);
+    frames.set(m.cluster, f);
+  }
+  for (const c of view.clusters) {
+    const f = frames.get(c.id);
+    if (!f || f.n < 2) continue;
+    roundRect(f.x0 - 10, f.y0 - 24, f.x1 - f.x0 + 20, f.y1 - f.y0 + 34, 8);
+    ctx.strokeStyle = C.cluster; ctx.lineWidth = 1.2; ctx.setLineDash([6, 3]); ctx.stroke(); ctx.setLineDash([]);
+    if (text) { ctx.fillStyle = C.cluster; ctx.font = `${FONT}px monospace`; ctx.textAlign = "left"; ctx.textBaseline = "middle";
+      ctx.fillText(c.label, f.x0 - 4, f.y0 - 13); }
   }
   ctx.lineWidth = 1.2;
   for (const e of edgesToDraw()) {
