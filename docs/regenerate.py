@@ -255,14 +255,19 @@ def _draw() -> dict[str, str]:
     }
 
 
-def screenshots() -> list[str]:
+def screenshots() -> None:
     """The viewer's pictures in docs/visualization.md (LeNet-5's step: first view, a box opened, a search, a
-    pass of the timeline), taken in headless Chromium at 1400 x 900; none where Chromium is missing.
-    Pixels differ between browser versions, so `--check` does not compare them."""
-    from graphc.testing.chromium import Browser, find_chromium
+    pass of the timeline), taken in headless Chromium at 1400 x 900, in a fresh process (as `pictures`);
+    none where Chromium is missing. Pixels differ between browser versions: `--check` does not compare them."""
+    from graphc.testing.chromium import find_chromium
     if find_chromium() is None:
         print("no Chromium on PATH: kept the viewer's screenshots as they are (apt-get install chromium)")
-        return []
+        return
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--screenshots"], cwd=ROOT, check=True)
+
+
+def _screenshots() -> list[str]:
+    from graphc.testing.chromium import Browser
     import graphc as gc
     from graphc.passes import optimize
     lenet = runpy.run_path(os.path.join(ROOT, "examples", "visualize_lenet.py"), run_name="lenet")
@@ -377,11 +382,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale docs (exit 1), write nothing")
     parser.add_argument("--print-dot", action="store_true", help=argparse.SUPPRESS)  # pictures()' fresh process
+    parser.add_argument("--screenshots", action="store_true", help=argparse.SUPPRESS)  # screenshots()' one
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")  # blocks that plot draw off screen
     sys.path.insert(0, ROOT)  # graphc from this checkout even when it is not installed
     if args.print_dot:
         print(json.dumps(_draw()))
+        return 0
+    if args.screenshots:
+        _screenshots()
         return 0
     if args.check:
         diffs = stale()

@@ -303,6 +303,19 @@ def test_parameters_are_named_by_module_path_with_the_lines_that_made_them(tmp_p
     assert not any(n.role == "optimizer" for n in hidden.nodes) and "Adam" not in {s.label for s in hidden.scopes}
 
 
+def test_two_models_get_a_box_each_and_their_parameters_stay_apart():
+    enc, dec = gc.nn.MLP([4, 8, 8], rng=0), gc.nn.MLP([8, 8, 2], rng=1)
+    x = gc.placeholder((3, 4), name="x")
+    view = gc.viz.build(gc.sum(dec(enc(x))))
+    scopes = {s.id: s for s in view.scopes}
+    assert sorted(s.label for s in view.scopes if s.parent is None) == ["MLP", "MLP#2"]
+    assert {scopes[s.parent].label for s in view.scopes if s.parent} == {"MLP", "MLP#2"}
+    params = sorted(n.label for n in view.nodes if n.family == "parameter")
+    assert params[:2] == ["MLP#2.0.bias", "MLP#2.0.weight"] and len(set(params)) == 8
+    alone = gc.viz.build(gc.sum(enc(x)))  # one model: its layers are the top-level boxes
+    assert sorted(s.label for s in alone.scopes) == ["0", "1"]
+
+
 def test_the_core_does_not_import_viz():
     code = "import sys, graphc; assert 'graphc.viz' not in sys.modules; graphc.viz.to_dot"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -10,7 +10,7 @@ differentiate) go in the mirror box `("∇ features", "∇ features.0")`, and an
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from ..ir import Tensor
 from ..ir.source import Scope, SourceLoc
@@ -29,10 +29,10 @@ class Hierarchy:
         self.info: dict[Key, tuple[str, str, str]] = {}  # box -> (kind, type, source)
         self.param_path: dict[Tensor, tuple[str, Key]] = {}  # parameter -> (dotted path, its module's box)
         self._keys: dict[int, Key] = {}
-        for n in nodes:
-            s = n.loc.scope if n.loc is not None else None
-            if s is not None and id(s) not in self._keys:
-                self._key(s)
+        scopes = {id(n.loc.scope): n.loc.scope for n in nodes if n.loc is not None and n.loc.scope is not None}
+        self.roots = _root_names(scopes.values())
+        for s in scopes.values():
+            self._key(s)
         self.consumers: dict[Tensor, list[Tensor]] = {}
         for n in nodes:
             for x in n.inputs:
@@ -47,10 +47,14 @@ class Hierarchy:
             return self._keys[id(s)]
         parent: Key = self._key(s.parent) if s.parent is not None else ()
         if s.kind == "module":
-            name = s.path
+            outer = s
+            while outer.parent is not None and outer.parent.kind == "module":
+                outer = outer.parent
+            root = self.roots.get(_module_identity(outer), "") if not outer.path else ""
+            name = s.path or self.roots.get(_module_identity(s), "")
             for attr, p in s.params:
-                self.param_path.setdefault(p, (f"{s.path}.{attr}" if s.path else attr, parent + (name,) if name
-                                               else parent))
+                path = ".".join(part for part in (root, s.path, attr) if part)
+                self.param_path.setdefault(p, (path, parent + (name,) if name else parent))
         elif s.kind == "optimizer":
             parent, name = (), s.type
         else:
@@ -185,6 +189,25 @@ class Hierarchy:
             out.append(VizScope(sid, key[-1], kind, type_, self.ids.get(key[:-1]), len(key) - 1, source,
                                 partner if partner in totals else None, n, flops, nbytes))
         return tuple(out)
+
+
+def _module_identity(s: Scope) -> object:
+    """What tells two modules apart: the line that made each (a new location object per module)."""
+    return id(s.declared) if s.declared is not None else s.type
+
+
+def _root_names(scopes: Iterable[Scope]) -> dict[object, str]:
+    """Names for the outermost modules (path ""): none when one model holds everything (its direct nodes
+    are the top level), else each its class name ("Encoder", "Decoder", "Encoder#2") so that two models'
+    `layers.0` stay apart."""
+    roots: dict[object, str] = {}
+    for s in scopes:
+        while s is not None:
+            if s.kind == "module" and not s.path and _module_identity(s) not in roots:
+                taken = sum(name.split("#")[0] == s.type for name in roots.values())
+                roots[_module_identity(s)] = s.type if not taken else f"{s.type}#{taken + 1}"
+            s = s.parent
+    return roots if len(roots) > 1 else {}
 
 
 def _where(what: str, loc: SourceLoc | None) -> str:

@@ -27,7 +27,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   button.on { background: #2c3e50; color: #fff; border-color: #2c3e50; }
   #timeline { display: none; align-items: center; gap: 6px; }
   #search { width: 220px; padding: 3px 6px; }
-  #results { position: absolute; z-index: 5; background: #fff; border: 1px solid #aaa; max-height: 320px; overflow: auto;
+  #results { position: absolute; top: 0; right: 8px; z-index: 5; background: #fff; border: 1px solid #aaa; max-height: 320px; overflow: auto;
              display: none; font-size: 12px; min-width: 300px; }
   #results div { padding: 2px 6px; cursor: pointer; white-space: nowrap; }
   #results div:hover { background: #eef; }
