@@ -29,7 +29,14 @@ class Hierarchy:
         self.info: dict[Key, tuple[str, str, str]] = {}  # box -> (kind, type, source)
         self.param_path: dict[Tensor, tuple[str, Key]] = {}  # parameter -> (dotted path, its module's box)
         self._keys: dict[int, Key] = {}
-        scopes = {id(n.loc.scope): n.loc.scope for n in nodes if n.loc is not None and n.loc.scope is not None}
+        # Nodes that depend on no input or parameter (constants and what is computed from them alone) are
+        # hash-consed across models: they keep the scope of whichever model declared them first.
+        live: set[Tensor] = set()
+        for n in nodes:
+            if n.op.name in ("placeholder", "parameter") or any(x in live for x in n.inputs):
+                live.add(n)
+        scopes = {id(n.loc.scope): n.loc.scope for n in nodes
+                  if n in live and n.loc is not None and n.loc.scope is not None}
         self.roots = _root_names(scopes.values())
         for s in scopes.values():
             self._key(s)
