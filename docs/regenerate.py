@@ -201,7 +201,14 @@ def tolerance_table() -> str:
                       *rows]) + "\n"
 
 
+def onnx_node_tests() -> str:
+    """onnx.md: ONNX's node tests on graphc's llvm build, per op (graphc.onnx.conformance)."""
+    from graphc.onnx.conformance import node_table
+    return node_table("llvm")
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "onnx-node-tests": onnx_node_tests,
     "lstm-node-counts": lstm_node_counts,
     "fused-kernels": fused_kernels,
     "passes-pipeline": passes_pipeline,

@@ -32,7 +32,7 @@ __all__ = [
 def __getattr__(name: str):
     """`gc.viz`, `gc.compare`, `gc.backends` and `gc.distributed` are imported on first use: the core never
     imports these tools, nor the backends (graphc.backend's registry imports the one a function runs on)."""
-    if name in ("viz", "compare", "backends", "distributed"):
+    if name in ("viz", "compare", "backends", "distributed", "onnx"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,2 @@
+"""The converters, one module per family; importing this package registers them all."""
+from . import activation, elementwise, nn, pool, reduce, shape, tensor  # noqa: F401
