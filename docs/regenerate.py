@@ -298,7 +298,37 @@ def _screenshots() -> list[str]:
             path = os.path.join(IMAGES, f"{name}.png")
             browser.screenshot(path)
             written.append(path)
+        imported = _onnx_page(tmp)
+        if imported is not None:
+            browser.open("file://" + imported, 1400, 900)
+            browser.screenshot(os.path.join(IMAGES, "onnx_imported.png"))
+            written.append(os.path.join(IMAGES, "onnx_imported.png"))
     return written
+
+
+def _onnx_page(folder: str) -> str | None:
+    """LeNet-5 as PyTorch defines it, exported by torch.onnx.export and imported by gc.onnx.load, as a page
+    with its module boxes open one level; None without torch and onnx."""
+    try:
+        import torch
+        import onnx  # noqa: F401
+    except ImportError:
+        print("no torch or onnx: kept the imported model's screenshot as it is")
+        return None
+    import graphc as gc
+    from torch import nn
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.add_module("features", nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2)))
+    net.add_module("flatten", nn.Flatten())
+    net.add_module("classifier", nn.Sequential(nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                               nn.Linear(84, 10)))
+    path = os.path.join(folder, "lenet.onnx")
+    torch.onnx.export(net, (torch.randn(1, 1, 28, 28),), path, dynamo=False)
+    page = os.path.join(folder, "lenet_onnx.html")
+    gc.viz.save(gc.onnx.load(path), page, expand=1, title="LeNet-5 exported by PyTorch, imported by gc.onnx.load")
+    return page
 
 
 def stamp(dot_text: str) -> str:

@@ -338,3 +338,32 @@ def test_nn_modules_collapse_into_boxes():
     assert all(any(t.name == "weight" or t.op.name == "parameter" for t in ts) for ts in groups.values())
     view = gc.viz.build(y, "forward", groups=groups)
     assert sorted(n.label for n in view.nodes) == ["0", "1", "2", "sum", "x"]
+
+
+def test_an_imported_onnx_model_is_drawn_in_its_modules_boxes(tmp_path):
+    """PyTorch's exporter names nodes by module scope (/features/features.0/Conv): those become the boxes."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU())
+            self.fc = torch.nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x):
+            return self.fc(self.features(x).flatten(1))
+
+    path = tmp_path / "net.onnx"
+    torch.onnx.export(Net(), (torch.randn(2, 1, 8, 8),), str(path), dynamo=False)
+    model = gc.onnx.load(path)
+    view = gc.viz.build(model)
+    scopes = {s.id: s for s in view.scopes}
+    assert sorted(s.label for s in view.scopes) == ["fc", "features", "features.0", "features.1"]
+    box = {n.label: scopes[n.scope].label if n.scope else None for n in view.nodes}
+    assert box["features.0.weight"] == "features.0" and box["fc.weight"] == "fc" and box["conv2d"] == "features.0"
+    conv = next(n for n in view.nodes if n.op == "conv2d")
+    assert conv.source == "net.onnx:0: Conv '/features/features.0/Conv'"
+    text = gc.viz.to_dot(model)  # closed boxes: the input, two modules, the flatten between them
+    assert sorted(label.split("\\n")[0] for label in parse_dot(text)[0].values()) == \
+        ["fc", "features", "input.1", "reshape"]

@@ -59,6 +59,19 @@ def current_scope() -> "Scope | None":
     return SCOPE.get()
 
 
+def name_scope(name: str) -> "Scope | None":
+    """The scope a '/'-separated node name gives, as PyTorch's ONNX exporter names nodes:
+    `/features/features.0/Conv` was built in `features.0` inside `features` (imported models' boxes)."""
+    parts = tuple(p for p in name.split("/") if p)[:-1]
+    return _name_scope(parts) if parts else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_scope(parts: tuple[str, ...]) -> Scope:
+    """One Scope object per path, so the nodes of one module share it."""
+    return Scope(parts[-1], "module", "", parent=_name_scope(parts[:-1]) if len(parts) > 1 else None)
+
+
 def scoped(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Nodes `fn` builds carry a scope named after it, so views draw a call of a loss as one box."""
     @functools.wraps(fn)

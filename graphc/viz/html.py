@@ -80,7 +80,8 @@ def _human(x: int) -> str:
 
 def scope_lines(view: VizGraph) -> dict[str, tuple[str, str]]:
     """The two lines a closed box shows: its name, and its type, size and FLOPs."""
-    return {s.id: (s.label, f"{s.type} · {s.nodes} ops" + (f" · {_human(s.flops)}FLOP" if s.flops else ""))
+    return {s.id: (s.label, " · ".join(part for part in (s.type, f"{s.nodes} ops",
+                                                          f"{_human(s.flops)}FLOP" if s.flops else "") if part))
             for s in view.scopes}
 
 

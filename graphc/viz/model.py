@@ -32,11 +32,14 @@ Groups = Mapping[str, Iterable[Tensor]]
 
 
 def declared(obj: Any) -> tuple[Graph, int]:
-    """The graph of a Function, Graph, tensor or list of tensors, and how many leading outputs are forward."""
+    """The graph of a Function, Graph, imported model, tensor or list of tensors, and how many leading outputs
+    are forward."""
     if isinstance(obj, Function):
         return obj.graph, len(obj.outputs)
     if isinstance(obj, Graph):
         return obj, len(obj.outputs)
+    if isinstance(getattr(obj, "outputs", None), list) and isinstance(getattr(obj, "inputs", None), list):
+        return Graph(tuple(obj.inputs), tuple(obj.outputs)), len(obj.outputs)  # an imported model (gc.onnx.load)
     tensors = [obj] if isinstance(obj, Tensor) else list(obj) if isinstance(obj, (list, tuple)) else None
     if not tensors or not all(isinstance(t, Tensor) for t in tensors):
         raise InputError(f"viz: expected a tensor, a list of tensors, a Graph or a Function, "
