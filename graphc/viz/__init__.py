@@ -6,7 +6,9 @@
     g = gc.viz.to_networkx(loss)                         # for your own analysis
 
 Everything is built from one view (`build`): pick the stage, collapse groups of
-nodes, limit the depth, highlight a path. See docs/visualization.md.
+nodes, limit the depth, highlight a path. Nodes sit in boxes per module call (from `gc.nn`, the
+losses, optimizers and imported ONNX names), their gradients in mirror `∇` boxes; the page opens
+them in place, searches, and steps through passes. See docs/visualization.md.
 """
 from .dot import to_dot
 from .export import save
