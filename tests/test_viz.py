@@ -367,3 +367,21 @@ def test_an_imported_onnx_model_is_drawn_in_its_modules_boxes(tmp_path):
     text = gc.viz.to_dot(model)  # closed boxes: the input, two modules, the flatten between them
     assert sorted(label.split("\\n")[0] for label in parse_dot(text)[0].values()) == \
         ["fc", "features", "input.1", "reshape"]
+
+
+def test_the_kernels_stage_shows_the_program_with_its_memory_plan(mlp):
+    from graphc.viz.stages import kernel_program
+    _, program = kernel_program(mlp["step"].graph)
+    view = gc.viz.build(mlp["step"], "kernels")
+    labels = [c.label for c in view.clusters]
+    assert len(labels) == len(program.kernels) and labels[0].startswith("k0 ")
+    in_place = [label for label in labels if "in place into" in label]
+    assert len(in_place) == len(program.plan.in_place) > 0  # the SGD updates written into w1, b1, ...
+    assert {label.rsplit(" ", 1)[-1] for label in in_place} <= {"w1", "b1", "w2", "b2"}
+    for k, label in enumerate(labels):
+        buffer = program.kernels[k].output
+        if buffer in program.plan.offsets:
+            assert f"arena @{program.plan.offsets[buffer]} B" in label
+    assert any("in0=" in c.formula for c in view.clusters)
+    page = gc.viz.to_html(mlp["step"], ["gradients"], snapshots=[("a", mlp["step"].graph)])
+    assert '"name":"kernel program"' in page and f"{len(program.kernels)} kernels, arena" in page
