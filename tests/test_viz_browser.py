@@ -137,6 +137,17 @@ def test_the_pass_timeline_steps_and_marks_changes(browser, lenet):
     assert any(b["mark"] for b in browser.eval("viz.boxes()"))  # the boxes holding what the pass made
 
 
+def test_a_link_opens_a_view_and_selects_a_node(browser, lenet):
+    ns, page = lenet
+    view = gc.viz.build(ns["step"], "fused")
+    chosen = next(n for n in view.nodes if n.cluster is not None)
+    browser.open(f"{page.as_uri()}#fused:{chosen.id}", 1400, 900)
+    assert browser.eval("document.body.dataset.view") == "fused"
+    assert browser.eval("viz.state().selected") == chosen.id
+    details = browser.eval("document.getElementById('details').textContent")
+    assert chosen.label in details and "kernel" in details  # its fused kernel, in the details panel
+
+
 def big_step(blocks: int = 20, per_block: int = 23):
     """A deep MLP (blocks of Dense layers) and its Adam step: about 20,000 nodes."""
     layers = [gc.nn.Sequential(*[gc.nn.Dense(8, 8, "tanh", rng=i * per_block + j) for j in range(per_block)])

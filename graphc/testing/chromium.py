@@ -112,6 +112,12 @@ class Browser:
             self._event(message)
 
     # -- the page ----------------------------------------------------------------------------------
+    def _navigate(self, url: str) -> None:
+        """Go to `url` and wait for its load event (not one left over from an earlier page)."""
+        self.events = [e for e in self.events if e.get("method") != "Page.loadEventFired"]
+        self.send("Page.navigate", {"url": url})
+        self.wait_event("Page.loadEventFired")
+
     def open(self, url: str, width: int = 1400, height: int = 900) -> float:
         """Load `url` in a page of `width` x `height` CSS pixels; the seconds until its load event."""
         if self.session is None:
@@ -122,10 +128,11 @@ class Browser:
                 self.send(f"{domain}.enable")
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        if url.partition("#")[0] != "about:blank":  # a new document, even when only the #fragment differs
+            self._navigate("about:blank")
         self.requests.clear()
         start = time.perf_counter()
-        self.send("Page.navigate", {"url": url})
-        self.wait_event("Page.loadEventFired")
+        self._navigate(url)
         return time.perf_counter() - start
 
     def eval(self, expression: str) -> Any:
