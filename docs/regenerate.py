@@ -269,6 +269,75 @@ def _draw() -> dict[str, str]:
     }
 
 
+def screenshots() -> None:
+    """The viewer's pictures in docs/visualization.md (LeNet-5's step: first view, a box opened, a search, a
+    pass of the timeline), taken in headless Chromium at 1400 x 900, in a fresh process (as `pictures`);
+    none where Chromium is missing. Pixels differ between browser versions: `--check` does not compare them."""
+    from graphc.testing.chromium import find_chromium
+    if find_chromium() is None:
+        print("no Chromium on PATH: kept the viewer's screenshots as they are (apt-get install chromium)")
+        return
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--screenshots"], cwd=ROOT, check=True)
+
+
+def _screenshots() -> list[str]:
+    from graphc.testing.chromium import Browser
+    import graphc as gc
+    from graphc.passes import optimize
+    lenet = runpy.run_path(os.path.join(ROOT, "examples", "visualize_lenet.py"), run_name="lenet")
+    step = lenet["step"]
+    written = []
+    with tempfile.TemporaryDirectory() as tmp, Browser() as browser:
+        page = os.path.join(tmp, "lenet.html")
+        gc.viz.save(step, page, stage="gradients", snapshots=optimize(step.graph, snapshots=True)[1].snapshots(),
+                    title="LeNet-5 training step (Adam)")
+        shots = {
+            "lenet_first": "",
+            "lenet_expanded": "viz.toggle(viz.find('features')[0], true); viz.select(viz.find('conv2d')[0])",
+            "lenet_search": "document.getElementById('search').value = 'conv2d'; viz.search('conv2d')",
+            "lenet_timeline": "viz.step(DATA.views.filter(v => v.kind === 'pass')"
+                              ".findIndex(v => v.nodes.some(n => n.changed)))",
+        }
+        for name, script in shots.items():
+            browser.open("file://" + page, 1400, 900)
+            if script:
+                browser.eval(script)
+            path = os.path.join(IMAGES, f"{name}.png")
+            browser.screenshot(path)
+            written.append(path)
+        imported = _onnx_page(tmp)
+        if imported is not None:
+            browser.open("file://" + imported, 1400, 900)
+            browser.screenshot(os.path.join(IMAGES, "onnx_imported.png"))
+            written.append(os.path.join(IMAGES, "onnx_imported.png"))
+    return written
+
+
+def _onnx_page(folder: str) -> str | None:
+    """LeNet-5 as PyTorch defines it, exported by torch.onnx.export and imported by gc.onnx.load, as a page
+    with its module boxes open one level; None without torch and onnx."""
+    try:
+        import torch
+        import onnx  # noqa: F401
+    except ImportError:
+        print("no torch or onnx: kept the imported model's screenshot as it is")
+        return None
+    import graphc as gc
+    from torch import nn
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.add_module("features", nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2)))
+    net.add_module("flatten", nn.Flatten())
+    net.add_module("classifier", nn.Sequential(nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                               nn.Linear(84, 10)))
+    path = os.path.join(folder, "lenet.onnx")
+    torch.onnx.export(net, (torch.randn(1, 1, 28, 28),), path, dynamo=False)
+    page = os.path.join(folder, "lenet_onnx.html")
+    gc.viz.save(gc.onnx.load(path), page, expand=1, title="LeNet-5 exported by PyTorch, imported by gc.onnx.load")
+    return page
+
+
 def stamp(dot_text: str) -> str:
     return STAMP.format(hashlib.sha256(dot_text.encode()).hexdigest())
 
@@ -357,11 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale docs (exit 1), write nothing")
     parser.add_argument("--print-dot", action="store_true", help=argparse.SUPPRESS)  # pictures()' fresh process
+    parser.add_argument("--screenshots", action="store_true", help=argparse.SUPPRESS)  # screenshots()' one
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")  # blocks that plot draw off screen
     sys.path.insert(0, ROOT)  # graphc from this checkout even when it is not installed
     if args.print_dot:
         print(json.dumps(_draw()))
+        return 0
+    if args.screenshots:
+        _screenshots()
         return 0
     if args.check:
         diffs = stale()
@@ -377,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, dot_text in dots.items():
         svg = render(dot_text, "svg").decode()
         write(os.path.join(IMAGES, f"{name}.svg"), svg.replace("\n", "\n" + stamp(dot_text) + "\n", 1))
+    screenshots()
     print("regenerated the docs' outputs, tables and pictures")
     return 0
 

@@ -11,6 +11,7 @@ from typing import Any
 from . import ops
 from .ir import DTypeError, GraphcError, ShapeError, Tensor
 from .ir.dtypes import is_int
+from .ir.source import scoped
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -37,18 +38,21 @@ def _pair(name: str, pred: Any, target: Any) -> tuple[Tensor, Tensor]:
     return pred, ops.cast(target, pred.dtype)
 
 
+@scoped
 def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (pred - target)^2."""
     pred, target = _pair("mse", pred, target)
     return reduce(ops.square(pred - target), reduction)
 
 
+@scoped
 def mae(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Absolute error |pred - target| (robust to outliers, constant gradient)."""
     pred, target = _pair("mae", pred, target)
     return reduce(ops.abs(pred - target), reduction)
 
 
+@scoped
 def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Tensor:
     """Squared error near zero, absolute beyond `delta` (as torch.nn.functional.huber_loss)."""
     pred, target = _pair("huber", pred, target)
@@ -57,6 +61,7 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     return reduce(quad * quad * 0.5 + (err - quad) * delta, reduction)
 
 
+@scoped
 def binary_cross_entropy(prob: Any, target: Any, reduction: str = "mean") -> Tensor:
     """-(t log p + (1-t) log(1-p)) on probabilities; logs clamped at -100 as in torch, and the
     gradient in p is torch's (p - t) / max(p (1 - p), 1e-12): finite at p = 0 and 1.
@@ -67,6 +72,7 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: str = "mean") -> Ten
     return reduce(ops.binary_cross_entropy(prob, target), reduction)
 
 
+@scoped
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of sigmoid(logits), as softplus(z) - t z (no overflow, no log 0)."""
     logits, target = _pair("binary_cross_entropy_with_logits", logits, target)
@@ -92,12 +98,14 @@ def _nll(name: str, log_probs: Tensor, target: Any, reduction: str) -> Tensor:
     return reduce(-ops.sum(target * log_probs, axis=-1), reduction)
 
 
+@scoped
 def nll(log_probs: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (batch, classes) at the target classes."""
     (log_probs,) = ops.operands.as_tensors(log_probs)
     return _nll("nll", log_probs, target, reduction)
 
 
+@scoped
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy from logits; targets are labels (ints) or one-hot/probability rows."""
     (logits,) = ops.operands.as_tensors(logits)

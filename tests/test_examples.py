@@ -206,6 +206,14 @@ def test_visualize_mlp(tmp_path, capsys, monkeypatch):
     assert "<svg" in Path(files[0]).read_text() and ">w1<" in Path(files[0]).read_text()
 
 
+def test_visualize_lenet(tmp_path, capsys, monkeypatch):
+    written, files = run("visualize_lenet.py", tmp_path, capsys, monkeypatch)
+    assert written == files and sorted(names(files)) == ["lenet.dot", "lenet.html"]
+    dot, page = (Path(f).read_text() for f in sorted(files))
+    assert "cluster_" in dot and '"features.0\\n' in dot and "Adam" not in dot  # opened one level, no optimizer
+    assert page.count('"kind":"pass"') >= 3 and '"name":"kernel program"' in page
+
+
 @pytest.mark.skipif(not any(shutil.which(c) for c in ("cc", "gcc", "clang")) and not os.environ.get("CC"),
                     reason="no C compiler (cc, gcc, clang or $CC) to link the library")
 def test_c_export_mlp(tmp_path, capsys, monkeypatch):

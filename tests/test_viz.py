@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pytest
 
 import graphc as gc
@@ -77,14 +76,17 @@ def test_leaves_and_families_look_different(mlp):
 
 def test_gradient_nodes_are_what_grad_added(mlp):
     view = gc.viz.build(mlp["step"], "gradients")
-    forward = [n for n in view.nodes if not n.gradient]
+    forward = [n for n in view.nodes if not n.gradient and n.family != "constant"]
     assert len(forward) == FORWARD_NODES
+    constants = [n for n in view.nodes if n.family == "constant"]
+    assert "0.1" in {n.label for n in constants} and not any(n.gradient for n in constants)  # the rate is no ∇
+    assert "∇ 0.1" not in gc.viz.to_dot(mlp["step"], "gradients")
     updates = [n for n in view.nodes if n.family == "update"]
     assert len(updates) == 4 and all(n.gradient for n in updates)
     assert "∇ multiply" in gc.viz.to_dot(mlp["step"], "gradients")
     # The same rule for a list: the first tensor is the forward output.
     listed = gc.viz.build([mlp["L"], *mlp["grads"]], "gradients")
-    assert sum(not n.gradient for n in listed.nodes) == FORWARD_NODES
+    assert sum(not n.gradient and n.family != "constant" for n in listed.nodes) == FORWARD_NODES
     assert not any(n.gradient for n in gc.viz.build([mlp["L"], *mlp["grads"]]).nodes)
 
 
@@ -205,14 +207,16 @@ def chain(n: int) -> gc.Tensor:
 def test_html_layout_grows_linearly_with_the_graph():
     from graphc.viz import layout as lay
     view = gc.viz.build(chain(400))
-    routes = lay.layered(view, {n.id: (n.label, n.type_str) for n in view.nodes}).routes
-    # one dummy point per layer crossed gave ~n**2 / 4 = 40,000 points to the shared node's edges
-    assert len(view.edges) == 602 and sum(len(r) for r in routes.values()) < 4 * len(view.edges)
+    placed = lay.compound(view, {n.id: (n.label, n.type_str) for n in view.nodes})
+    # one bend point per layer crossed gave ~n**2 / 4 = 40,000 points to the shared node's edges
+    assert len(view.edges) == 602 and sum(len(b) for b in placed.bends) < 4 * len(view.edges)
+    layer = {i: item[1] for i, item in placed.items.items()}
     shared = max({e.src for e in view.edges}, key=lambda s: sum(e.src == s for e in view.edges))
-    far = [r for (a, _), r in routes.items() if a == shared and r[-1][1] - r[0][1] > (lay.LONG + 1) * 84]
+    far = [e for e in view.edges if e.src == shared and layer[e.dst] - layer[e.src] > lay.LONG + 1]
     assert len(far) > 190
-    for route in far:  # source, one point in the row above the target, target
-        assert len(route) == 3 and route[1][1] == route[2][1] - lay.NODE_H / 2 - lay.GAP_Y
+    for e in far:  # one bend point, in the row above the target
+        bend = placed.bends[placed.edge_bends[e.src, e.dst]]
+        assert len(bend) == 1 and layer[bend[0]] == layer[e.dst] - 1
     small, big = (len(gc.viz.to_html(chain(n), ["forward"])) for n in (250, 1000))
     assert big < 4.5 * small
 
@@ -220,7 +224,7 @@ def test_html_layout_grows_linearly_with_the_graph():
 def test_networkx_graphml_and_json(mlp, tmp_path):
     g = gc.viz.to_networkx(mlp["step"], "gradients")
     assert isinstance(g, nx.DiGraph) and nx.is_directed_acyclic_graph(g)
-    assert sum(not d["gradient"] for _, d in g.nodes(data=True)) == FORWARD_NODES
+    assert sum(not d["gradient"] and d["family"] != "constant" for _, d in g.nodes(data=True)) == FORWARD_NODES
     gc.viz.save(mlp["step"], tmp_path / "g.graphml", stage="gradients")
     root = ET.parse(tmp_path / "g.graphml").getroot()
     ns = "{http://graphml.graphdrawing.org/xmlns}"
@@ -236,43 +240,15 @@ def test_networkx_graphml_and_json(mlp, tmp_path):
 def test_html_is_self_contained(mlp):
     page = gc.viz.to_html(mlp["step"], snapshots=[("before", mlp["step"].graph)])
     assert "<script src" not in page and "<link" not in page
-    assert re.findall(r"https?://[^\s\"']+", page) == ["http://www.w3.org/2000/svg"] * 2
-    assert '"kind": "pass"' in page and "visualize_mlp.py" in page
+    assert re.findall(r"https?://[^\s\"']+", page) == []
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in page  # the page may request nothing
+    assert '"kind":"pass"' in page and "visualize_mlp.py" in page
 
 
 def test_html_escapes_script_breaking_names():
     a = gc.placeholder((), name="</script><b>")
     page = gc.viz.to_html(a * 2.0)
     assert page.count("</script>") == 1
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_html_loads_in_chromium_without_errors(mlp, tmp_path, monkeypatch):
-    monkeypatch.setitem(stages._STAGES, "fused", fake_fused)
-    layer = [mlp["w1"] * mlp["x"], mlp["w1"] * mlp["x"] + mlp["b1"]]
-    path = tmp_path / "g.html"
-    gc.viz.write_html(mlp["step"], path, ["gradients", "forward", "fused"], groups={"layer1": layer},
-                      highlight=(mlp["w1"], mlp["L"]), snapshots=[("a pass", mlp["step"].graph)])
-    view = gc.viz.build(mlp["step"], "fused", groups={"layer1": layer})
-    chosen = next(n.id for n in view.nodes if n.label == "sigmoid")
-    url = f"{path.as_uri()}#fused:{chosen}"
-    flags = [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0",
-             "--window-size=1100,800"]
-    dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert ":CONSOLE" not in dom.stderr, dom.stderr  # console messages, uncaught errors included
-    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
-    assert 'data-ready="1"' in body and "data-error" not in body and 'data-view="fused"' in body
-    assert dom.stdout.count('class="node') == len(view.nodes)
-    assert "<h2>sigmoid</h2>" in dom.stdout and "kernel 0" in dom.stdout  # the link selected it
-    shot = tmp_path / "shot.png"
-    subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, timeout=120)
-    try:
-        from PIL import Image
-    except ImportError:
-        assert shot.stat().st_size > 10_000
-        return
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.std() > 10 and len(np.unique(pixels)) > 50
 
 
 # -- the command line, and the layering ----------------------------------------
@@ -284,6 +260,60 @@ def test_cli_draws_an_object_from_a_script(tmp_path, capsys):
     assert main(["viz", f"{EXAMPLE}:grads", "--out", str(tmp_path / "g.json")]) == 0
     assert main(["viz", f"{EXAMPLE}:nothing", "--out", str(out)]) == 1
     assert "defines these drawable objects: L, b1, b2, grads, m, n, params, step" in capsys.readouterr().err
+
+
+LENET = Path(__file__).parents[1] / "examples" / "visualize_lenet.py"
+
+
+def test_cli_expands_searches_hides_the_optimizer_and_adds_snapshots(tmp_path):
+    out = tmp_path / "g.dot"
+    assert main(["viz", f"{LENET}:step", "--stage", "gradients", "--expand", "1", "--search", "features.3",
+                 "--hide-optimizer", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "subgraph cluster_s" in text and "features.0" in text and "Adam" not in text  # boxes as clusters
+    marked = [line for line in text.splitlines() if 'penwidth="3"' in line]
+    assert marked and all("features.3" in line for line in marked)
+    assert main(["viz", f"{LENET}:step", "--out", str(tmp_path / "g0.dot")]) == 0
+    nodes, _ = parse_dot((tmp_path / "g0.dot").read_text())
+    assert sorted(label.split("\\n")[0] for label in nodes.values() if "features" in label) == ["features"]
+    page = tmp_path / "g.html"
+    assert main(["viz", f"{LENET}:step", "--stage", "gradients", "--snapshots", "--search", "conv2d",
+                 "--out", str(page)]) == 0
+    html = page.read_text()
+    assert html.count('"kind":"pass"') >= 3 and '"search":"conv2d"' in html
+
+
+def test_parameters_are_named_by_module_path_with_the_lines_that_made_them(tmp_path):
+    import runpy
+    ns = runpy.run_path(str(LENET), run_name="lenet")
+    view = gc.viz.build(ns["step"], "gradients")
+    params = {n.label for n in view.nodes if n.family == "parameter"}
+    assert {"features.0.weight", "features.3.bias", "classifier.2.weight"} <= params
+    scopes = {s.label: s for s in view.scopes}
+    assert {"∇ features.0", "Adam: features.0.weight", "cross_entropy"} <= set(scopes)
+    assert scopes["features.0"].partner == scopes["∇ features.0"].id and scopes["features.0"].type == "Conv2d"
+    lines = LENET.read_text().splitlines()
+    made = next(i for i, t in enumerate(lines, 1) if "nn.Conv2d(1, 6, 5" in t)
+    called = next(i for i, t in enumerate(lines, 1) if "h = self.features(x)" in t)
+    assert f"visualize_lenet.py:{made}" in scopes["features.0"].source
+    assert f"visualize_lenet.py:{called}" in scopes["features.0"].source
+    assert scopes["features.0"].flops == 2 * 32 * 6 * 28 * 28 * 25 + 32 * 6 * 28 * 28  # the conv, its bias
+    assert not any(n.gradient for n in view.nodes if n.op in ("constant", "parameter", "placeholder"))
+    hidden = gc.viz.build(ns["step"], "gradients", hide_optimizer=True)
+    assert not any(n.role == "optimizer" for n in hidden.nodes) and "Adam" not in {s.label for s in hidden.scopes}
+
+
+def test_two_models_get_a_box_each_and_their_parameters_stay_apart():
+    enc, dec = gc.nn.MLP([4, 8, 8], rng=0), gc.nn.MLP([8, 8, 2], rng=1)
+    x = gc.placeholder((3, 4), name="x")
+    view = gc.viz.build(gc.sum(dec(enc(x))))
+    scopes = {s.id: s for s in view.scopes}
+    assert sorted(s.label for s in view.scopes if s.parent is None) == ["MLP", "MLP#2"]
+    assert {scopes[s.parent].label for s in view.scopes if s.parent} == {"MLP", "MLP#2"}
+    params = sorted(n.label for n in view.nodes if n.family == "parameter")
+    assert params[:2] == ["MLP#2.0.bias", "MLP#2.0.weight"] and len(set(params)) == 8
+    alone = gc.viz.build(gc.sum(enc(x)))  # one model: its layers are the top-level boxes
+    assert sorted(s.label for s in alone.scopes) == ["0", "1"]
 
 
 def test_the_core_does_not_import_viz():
@@ -308,3 +338,50 @@ def test_nn_modules_collapse_into_boxes():
     assert all(any(t.name == "weight" or t.op.name == "parameter" for t in ts) for ts in groups.values())
     view = gc.viz.build(y, "forward", groups=groups)
     assert sorted(n.label for n in view.nodes) == ["0", "1", "2", "sum", "x"]
+
+
+def test_an_imported_onnx_model_is_drawn_in_its_modules_boxes(tmp_path):
+    """PyTorch's exporter names nodes by module scope (/features/features.0/Conv): those become the boxes."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU())
+            self.fc = torch.nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x):
+            return self.fc(self.features(x).flatten(1))
+
+    path = tmp_path / "net.onnx"
+    torch.onnx.export(Net(), (torch.randn(2, 1, 8, 8),), str(path), dynamo=False)
+    model = gc.onnx.load(path)
+    view = gc.viz.build(model)
+    scopes = {s.id: s for s in view.scopes}
+    assert sorted(s.label for s in view.scopes) == ["fc", "features", "features.0", "features.1"]
+    box = {n.label: scopes[n.scope].label if n.scope else None for n in view.nodes}
+    assert box["features.0.weight"] == "features.0" and box["fc.weight"] == "fc" and box["conv2d"] == "features.0"
+    conv = next(n for n in view.nodes if n.op == "conv2d")
+    assert conv.source == "net.onnx:0: Conv '/features/features.0/Conv'"
+    text = gc.viz.to_dot(model)  # closed boxes: the input, two modules, the flatten between them
+    assert sorted(label.split("\\n")[0] for label in parse_dot(text)[0].values()) == \
+        ["fc", "features", "input.1", "reshape"]
+
+
+def test_the_kernels_stage_shows_the_program_with_its_memory_plan(mlp):
+    from graphc.viz.stages import kernel_program
+    _, program = kernel_program(mlp["step"].graph)
+    view = gc.viz.build(mlp["step"], "kernels")
+    labels = [c.label for c in view.clusters]
+    assert len(labels) == len(program.kernels) and labels[0].startswith("k0 ")
+    in_place = [label for label in labels if "in place into" in label]
+    assert len(in_place) == len(program.plan.in_place) > 0  # the SGD updates written into w1, b1, ...
+    assert {label.rsplit(" ", 1)[-1] for label in in_place} <= {"w1", "b1", "w2", "b2"}
+    for k, label in enumerate(labels):
+        buffer = program.kernels[k].output
+        if buffer in program.plan.offsets:
+            assert f"arena @{program.plan.offsets[buffer]} B" in label
+    assert any("in0=" in c.formula for c in view.clusters)
+    page = gc.viz.to_html(mlp["step"], ["gradients"], snapshots=[("a", mlp["step"].graph)])
+    assert '"name":"kernel program"' in page and f"{len(program.kernels)} kernels, arena" in page

@@ -38,14 +38,14 @@ def vjp(outputs: Sequence[Tensor], seeds: Sequence[Tensor], wrt: Sequence[Tensor
         g = grads.get(node)
         if g is None or node.op.is_leaf or node not in reaches or not node.op.differentiable:
             continue
-        with inherit_location(node.loc):
+        with inherit_location(node.loc):  # the user's line and module scope of the node differentiated
             pulled = node.op.pullback(node, g)
-        for inp, gi in zip(node.inputs, pulled):
-            if gi is None or inp not in reaches or not is_float(inp.dtype):
-                continue
-            if gi.dtype != inp.dtype:
-                gi = cast(gi, inp.dtype)
-            grads[inp] = add(grads[inp], gi) if inp in grads else gi
+            for inp, gi in zip(node.inputs, pulled):
+                if gi is None or inp not in reaches or not is_float(inp.dtype):
+                    continue
+                if gi.dtype != inp.dtype:
+                    gi = cast(gi, inp.dtype)
+                grads[inp] = add(grads[inp], gi) if inp in grads else gi
     return [grads.get(w) for w in wrt]
 
 
@@ -68,7 +68,9 @@ def grad(cost: Tensor, wrt, disconnected: str = "raise"):
     single = isinstance(wrt, Tensor)
     wrt_list = [wrt] if single else list(wrt)
     _check_wrt(wrt_list)
-    grads = vjp([cost], [ones_like(cost)], wrt_list)
+    with inherit_location(cost.loc):
+        seed = ones_like(cost)
+    grads = vjp([cost], [seed], wrt_list)
     out = []
     for w, g in zip(wrt_list, grads):
         if g is None:

@@ -6,12 +6,13 @@ Every node records the first stack frame outside graphc itself, so that errors
 from __future__ import annotations
 
 import contextlib
+import functools
 import linecache
 import os
 import sys
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _INTERNAL_DIRS: list[str] = [_PKG_DIR + os.sep]
@@ -24,11 +25,68 @@ def register_internal_dir(path: str) -> None:
         _INTERNAL_DIRS.append(path)
 
 
+@dataclass(frozen=True, eq=False)
+class Scope:
+    """What a node was built inside: a module call (`features.0`, a `Conv2d`) or an optimizer's update.
+
+    Views draw each scope as a box (`gc.viz`). `declared` is the user's line that made the module,
+    `called` the line that called it; `params` are the (attribute name, parameter) pairs the module
+    owns, or for an optimizer's update the one parameter it updates (name "")."""
+
+    path: str  # dotted module path ("" for the model called by the user), or the optimizer's class name
+    kind: str  # "module" or "optimizer"
+    type: str  # the module's or optimizer's class name
+    declared: "SourceLoc | None" = None
+    called: "SourceLoc | None" = None
+    parent: "Scope | None" = None
+    params: tuple = ()
+
+
+SCOPE: ContextVar["Scope | None"] = ContextVar("graphc_scope", default=None)
+
+
+@contextlib.contextmanager
+def in_scope(scope: "Scope | None") -> Iterator[None]:
+    """Nodes built inside carry `scope` in their location (`node.loc.scope`)."""
+    token = SCOPE.set(scope)
+    try:
+        yield
+    finally:
+        SCOPE.reset(token)
+
+
+def current_scope() -> "Scope | None":
+    return SCOPE.get()
+
+
+def name_scope(name: str) -> "Scope | None":
+    """The scope a '/'-separated node name gives, as PyTorch's ONNX exporter names nodes:
+    `/features/features.0/Conv` was built in `features.0` inside `features` (imported models' boxes)."""
+    parts = tuple(p for p in name.split("/") if p)[:-1]
+    return _name_scope(parts) if parts else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_scope(parts: tuple[str, ...]) -> Scope:
+    """One Scope object per path, so the nodes of one module share it."""
+    return Scope(parts[-1], "module", "", parent=_name_scope(parts[:-1]) if len(parts) > 1 else None)
+
+
+def scoped(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Nodes `fn` builds carry a scope named after it, so views draw a call of a loss as one box."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with in_scope(Scope(fn.__name__, "function", fn.__name__, None, user_location(), SCOPE.get())):
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 @dataclass(frozen=True)
 class SourceLoc:
     filename: str
     lineno: int
     function: str
+    scope: Scope | None = field(default=None, compare=False)  # the module call or update it was built in
 
     @property
     def code(self) -> str:
@@ -74,6 +132,18 @@ def user_location() -> SourceLoc | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if not _is_internal(filename) and not _is_generated_by_graphc(frame):
+            return SourceLoc(filename, frame.f_lineno, frame.f_code.co_name, SCOPE.get())
+        frame = frame.f_back
+    return None
+
+
+def construction_site(obj: object) -> SourceLoc | None:
+    """The user's line that constructed `obj`: the innermost frame outside graphc and outside `obj`'s
+    own constructors (a user's module subclass runs its `__init__` in the user's file)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (_is_internal(filename) or _is_generated_by_graphc(frame) or frame.f_locals.get("self") is obj):
             return SourceLoc(filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..ir import DTypeError, GraphcError, ShapeError, Tensor
+from ..ir.source import Scope, construction_site, current_scope, in_scope, user_location
 from .calls import note_call
 from .summary import Summary, summary
 
@@ -32,6 +33,7 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_declared", construction_site(self))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
@@ -56,9 +58,28 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
-        out = self.forward(*args, **kwargs)
+        with in_scope(self._scope()):
+            out = self.forward(*args, **kwargs)
         note_call(self, list(args) + list(kwargs.values()), out)
         return out
+
+    def _scope(self) -> Scope:
+        """This call's scope: every node built inside carries it (`node.loc.scope`), so views can draw
+        the module as one box named by its dotted path, with the lines that made and called it."""
+        path = self._path()
+        return Scope(path, "module", type(self).__name__, self.__dict__.get("_declared"), user_location(),
+                     current_scope(), tuple(self._parameters.items()) + tuple(self._buffers.items()))
+
+    def _path(self) -> str:
+        """The dotted path from the outermost module holding this one ("" for that module itself)."""
+        names, root = [], self
+        while True:
+            owner = root.__dict__.get("_owner")
+            parent = owner[0]() if owner else None
+            if parent is None:
+                return ".".join(reversed(names))
+            names.append(owner[1])
+            root = parent
 
     # -- the tree ------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
@@ -150,16 +171,11 @@ class Module:
 
     def _mode_label(self) -> str:
         """How mode errors name this layer: its type, and its dotted path in the model that holds it."""
-        names, root = [], self
-        while True:
-            owner = root.__dict__.get("_owner")
-            parent = owner[0]() if owner else None
-            if parent is None:
-                break
-            names.append(owner[1])
-            root = parent
+        path, root = self._path(), self
+        while root.__dict__.get("_owner") and root.__dict__["_owner"][0]() is not None:
+            root = root.__dict__["_owner"][0]()
         layer = f"{type(self).__name__}({self.extra_repr()})"
-        return f"{layer} at {'.'.join(reversed(names))!r} of a {type(root).__name__}" if names else layer
+        return f"{layer} at {path!r} of a {type(root).__name__}" if path else layer
 
 
 class Sequential(Module):

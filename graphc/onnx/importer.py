@@ -19,7 +19,7 @@ from onnx import defs, helper, numpy_helper
 from ..ir import Tensor
 from ..ir.errors import GraphcError, ShapeError
 from ..ir.leaves import constant, parameter, placeholder
-from ..ir.source import SourceLoc, inherit_location
+from ..ir.source import SourceLoc, inherit_location, name_scope
 from . import convert  # noqa: F401 - registers the converters
 from .errors import Gap, OnnxUnsupportedError, Unsupported
 from .functions import function_opsets, has_schema_function, instantiate, node_domain, schema_function
@@ -210,7 +210,7 @@ class _Importer:
         if node.op_type not in _NOT_FOLDED and all(v is None or isinstance(v, np.ndarray) for v in inputs) \
                 and domain == "" and self._fold(node, opset, inputs):
             return
-        loc = OnnxLoc(self.file, index, name, op_type=node.op_type, node=name)
+        loc = OnnxLoc(self.file, index, name, name_scope(name), op_type=node.op_type, node=name)  # gc.viz boxes
         why, needs = self._why_missing(node.op_type), None
         if conv is not None and version is not None and version >= conv.since:
             ctx = NodeCtx(node, inputs, version, opset, self._materialize)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import ops
 from ..autodiff import grad
 from ..ir import GraphcError, Tensor, constant, parameter
+from ..ir.source import Scope, construction_site, in_scope, user_location
 from ..ops import args
 from .schedules import Schedule
 
@@ -59,6 +60,7 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else \
             args.number(name, "clip_norm", clip_norm, low=0, low_open=True, fix="clip_norm=None for no clipping")
         self.schedule = schedule
+        self.declared = construction_site(self)
         self.step_count = parameter(np.array(0.0), name=f"{name}.step")
         self.slots: list[dict[str, Tensor]] = [
             {s: parameter(np.zeros_like(p.value), name=f"{name}.{s}") for s in self.slot_names()}
@@ -88,23 +90,34 @@ class Optimizer:
             if len(grads) != len(self.params):
                 raise GraphcError(f"{type(self).__name__}.updates: got {len(grads)} gradients for "
                                   f"{len(self.params)} parameters", fix="pass one gradient per parameter, in order")
-        if self.l1:
-            grads = [g + ops.sign(p) * self.l1 for p, g in zip(self.params, grads)]
-        if self.clip_norm is not None:
-            grads = clip_by_global_norm(grads, self.clip_norm)
+        with in_scope(self.scope()):
+            if self.l1:
+                grads = [g + ops.sign(p) * self.l1 for p, g in zip(self.params, grads)]
+            if self.clip_norm is not None:
+                grads = clip_by_global_norm(grads, self.clip_norm)
         return grads
+
+    def scope(self, param: Tensor | None = None) -> Scope:
+        """The scope the update's nodes carry: the optimizer's own (step counter, rate, clipping), or
+        the update of one parameter, so views fold each into a box ("Adam: features.0.weight")."""
+        name = type(self).__name__
+        top = Scope(name, "optimizer", name, self.declared, user_location())
+        return top if param is None else Scope(name, "optimizer", name, self.declared, top.called, top,
+                                                (("", param),))
 
     def updates(self, loss_or_grads: Tensor | Sequence[Tensor]) -> list[Update]:
         """(parameter, new_value) pairs for gc.function: parameters, slots and the step counter."""
         grads = self.gradients(loss_or_grads)
-        lr64 = self.learning_rate()
-        t = self.step_count + 1.0
+        with in_scope(self.scope()):
+            lr64 = self.learning_rate()
+            t = self.step_count + 1.0
         out: list[Update] = []
         for p, g, slots in zip(self.params, grads, self.slots):
-            lr = ops.cast(lr64, p.dtype)
-            if self.weight_decay and not self.decoupled_weight_decay:
-                g = g + p * self.weight_decay
-            new_p, new_slots = self.rule(p, g, lr, t, slots)
+            with in_scope(self.scope(p)):
+                lr = ops.cast(lr64, p.dtype)
+                if self.weight_decay and not self.decoupled_weight_decay:
+                    g = g + p * self.weight_decay
+                new_p, new_slots = self.rule(p, g, lr, t, slots)
             out.append((p, new_p))
             out.extend((slots[name], value) for name, value in new_slots.items())
         out.append((self.step_count, t))

@@ -25,6 +25,14 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=_out, help=f"the file to write; its extension picks the format: "
                                                           f"{', '.join(EXTENSIONS)}")
     p.add_argument("--depth", type=natural_int, default=None, help="keep only nodes this many edges above an output")
+    p.add_argument("--expand", type=natural_int, default=0,
+                   help="open module boxes down to this depth (0: every module, gradient and optimizer box closed)")
+    p.add_argument("--search", "--highlight", dest="search", default="", metavar="TERM",
+                   help="mark the nodes whose op, name, module path or source line contains TERM (in a page: "
+                        "fill its search box)")
+    p.add_argument("--hide-optimizer", action="store_true", help="leave out the optimizer's update nodes")
+    p.add_argument("--snapshots", action="store_true",
+                   help="(.html) add a timeline of the graph after each optimization pass")
     p.set_defaults(run=run)
 
 
@@ -37,7 +45,16 @@ def _out(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    save(load(args.target), args.out, stage=args.stage, max_depth=args.depth)
+    obj = load(args.target)
+    options = dict(stage=args.stage, max_depth=args.depth, expand=args.expand, search=args.search,
+                   hide_optimizer=args.hide_optimizer)
+    if args.snapshots:
+        if not args.out.lower().endswith(".html"):
+            raise InputError("viz: --snapshots needs an .html --out (the timeline is a page's)", locate=False)
+        from ..passes import optimize
+        from .model import declared
+        options["snapshots"] = optimize(declared(obj)[0], snapshots=True)[1].snapshots()
+    save(obj, args.out, **options)
     print(f"wrote {args.out}")
     return 0
 

@@ -4,28 +4,42 @@ from __future__ import annotations
 from typing import Any
 
 from . import style
-from .model import VizGraph, VizNode, build
+from .model import build, flatten
+from .records import VizGraph, VizNode
 
 
-def to_dot(obj: Any, stage: str = "forward", **options: Any) -> str:
-    """DOT text for a tensor, list of tensors, Graph or Function (options: see `gc.viz.build`)."""
-    return dot_source(build(obj, stage, **options))
+def to_dot(obj: Any, stage: str = "forward", *, expand: int | None = 0, **options: Any) -> str:
+    """DOT text for a tensor, list of tensors, Graph or Function: module boxes `expand` levels down are one
+    node each, those above them clusters (None: all clusters). Other options: see `gc.viz.build`."""
+    return dot_source(build(obj, stage, **options), expand)
 
 
-def dot_source(view: VizGraph) -> str:
+def dot_source(view: VizGraph, expand: int | None = 0) -> str:
+    view = flatten(view, expand)
     lines = [
         "digraph graphc {",
         f'  graph [rankdir=TB, label={_q(view.stage)}, labelloc=t, fontname="Helvetica", nodesep=0.25, ranksep=0.35];',
         '  node [fontname="Helvetica", fontsize=10, height=0.3];',
         '  edge [color="#555555", arrowsize=0.6];',
     ]
+    children: dict[str | None, list] = {}
     for c in view.clusters:
+        children.setdefault(c.parent, []).append(c)
+
+    def cluster(c: Any, indent: str) -> None:
         label = f"{c.label}\n{c.formula}" if c.formula else c.label
-        lines.append(f"  subgraph cluster_{c.id} {{")
-        lines.append(f'    label={_q(label)}; style="dashed,rounded"; color="{style.CLUSTER_COLOR}"; fontsize=10;')
-        lines += [f"  {_node(n)}" for n in view.nodes if n.cluster == c.id]
-        lines.append("  }")
-    lines += [_node(n) for n in view.nodes if n.cluster is None]
+        lines.append(f"{indent}subgraph cluster_{c.id} {{")
+        lines.append(f'{indent}  label={_q(label)}; style="dashed,rounded"; color="{style.CLUSTER_COLOR}"; '
+                     'fontsize=10;')
+        for inner in children.get(c.id, []):
+            cluster(inner, indent + "  ")
+        lines.extend(f"{indent}{_node(n)}" for n in view.nodes if n.cluster == c.id)
+        lines.append(f"{indent}}}")
+
+    for c in children.get(None, []):
+        cluster(c, "  ")
+    known = {c.id for c in view.clusters}
+    lines += [_node(n) for n in view.nodes if n.cluster is None or n.cluster not in known]
     for e in view.edges:
         extra = f' [color="{style.HIGHLIGHT_COLOR}", penwidth=2.5]' if e.highlighted else ""
         lines.append(f"  {e.src} -> {e.dst}{extra};")
@@ -34,7 +48,8 @@ def dot_source(view: VizGraph) -> str:
 
 
 def _node(n: VizNode) -> str:
-    label = f"{'∇ ' if n.gradient else ''}{n.label}\n{n.type_str}"
+    grad = "∇ " if n.gradient and not n.label.startswith("∇") else ""
+    label = f"{grad}{n.label}\n{n.type_str}"
     if n.truncated:
         label += "\n(inputs cut)"
     box = n.family not in style.DOT_SHAPE

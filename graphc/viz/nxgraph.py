@@ -12,7 +12,8 @@ from typing import Any
 import networkx as nx
 
 from .files import write_atomic
-from .model import VizGraph, build
+from .model import build
+from .records import VizGraph
 
 
 def to_networkx(obj: Any, stage: str = "forward", **options: Any) -> nx.DiGraph:
@@ -24,10 +25,12 @@ def view_networkx(view: VizGraph) -> nx.DiGraph:
     g = nx.DiGraph(stage=view.stage)
     formulas = {c.id: c.formula for c in view.clusters}
     cluster_labels = {c.id: c.label for c in view.clusters}
+    scopes = {s.id: s.label for s in view.scopes}
     for n in view.nodes:
         data = dict(label=n.label, op=n.op, family=n.family, shape=n.shape, dtype=n.dtype, source=n.source,
                     gradient=n.gradient, output=n.output, truncated=n.truncated, highlighted=n.highlighted,
-                    cluster=cluster_labels.get(n.cluster, ""), formula=formulas.get(n.cluster, ""))
+                    cluster=cluster_labels.get(n.cluster, ""), formula=formulas.get(n.cluster, ""),
+                    scope=scopes.get(n.scope, ""), role=n.role, flops=n.flops, bytes=n.bytes)
         data.update({f"attr_{k}": v for k, v in n.attrs.items()})
         g.add_node(n.id, **data)
     for e in view.edges:

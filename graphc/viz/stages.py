@@ -4,7 +4,8 @@ A stage is a function `Graph -> Graph`, or `Graph -> (Graph, [Cluster, ...])` wh
 it also groups nodes (fused kernels). "forward" and "gradients" show the graph as
 declared (they differ in which nodes the view builder shows and marks).
 "optimized" runs the optimizer (`graphc.passes.optimize`) without its fusion
-pass, "fused" runs all of it and boxes each fused kernel with its formula; both
+pass, "fused" runs all of it and boxes each fused kernel with its formula, "kernels" shows the
+kernel program (each kernel in run order with its memory-plan slot); they
 raise `StageUnavailable` when the optimizer is missing. `register_stage` adds a
 stage or replaces one.
 """
@@ -75,6 +76,44 @@ def _fused(graph: Graph) -> tuple[Graph, list[Cluster]]:
     return fused, [Cluster(f"{name}: {n.op.name}", [n], kernel_formula(n, names)) for n, name in names.items()]
 
 
+def kernel_program(graph: Graph) -> tuple[Graph, Any]:
+    """The fully optimized graph and the kernel program the native backends compile from it."""
+    fused = _optimize(graph, "kernels")
+    lower = _function("graphc.schedule", "lower", "kernels")
+    try:
+        return fused, lower(fused)
+    except ValueError as e:  # a free dim: the program exists per call shape
+        raise StageUnavailable(f"viz: the 'kernels' stage needs every shape known ({e})", locate=False,
+                               fix="draw the Function after a call, or declare placeholders without None dims"
+                               ) from None
+
+
+def _kernels(graph: Graph) -> tuple[Graph, list[Cluster]]:
+    """The kernel program: each kernel (in run order) boxed with its kind, what it fused (its formula) and
+    where the memory plan puts its output (an arena offset, or a parameter's buffer for an in-place update)."""
+    fused, program = kernel_program(graph)
+    plan, buffers = program.plan, program.buffers
+    names = {k.node: f"k{i}" for i, k in enumerate(program.kernels)}
+    clusters = []
+    for i, k in enumerate(program.kernels):
+        out = buffers[k.output]
+        if k.output in plan.in_place:
+            slot = f"in place into {buffers[plan.in_place[k.output]].name or 'a parameter'}"
+        elif k.output in plan.offsets:
+            slot = f"arena @{plan.offsets[k.output]} B, {out.nbytes} B"
+        else:
+            slot = f"own buffer, {out.nbytes} B"
+        if hasattr(k.node.op, "body"):
+            formula = kernel_formula(k.node, names)
+        elif k.body is not None:  # one op's own scalar body
+            inputs = ", ".join(f"in{j}={_short(t, names)}" for j, t in enumerate(k.node.inputs))
+            formula = "".join(f"{sym} = {value}; " for sym, value in k.lets) + f"{k.body}  ({inputs})"
+        else:
+            formula = ""
+        clusters.append(Cluster(f"k{i} {k.kind} · b{k.output} {slot}", [k.node], formula))
+    return fused, clusters
+
+
 def kernel_formula(node: Tensor, names: Mapping[Tensor, str] = {}) -> str:
     """A kernel's scalar body with its inputs named: `sigmoid(in0*in1 + in2)  (in0=w1, in1=x, in2=b1)`.
 
@@ -102,6 +141,7 @@ _STAGES: dict[str, StageFn] = {
     "gradients": _declared,
     "optimized": _optimized,
     "fused": _fused,
+    "kernels": _kernels,
 }
 
 

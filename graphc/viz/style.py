@@ -18,6 +18,10 @@ FILL: dict[str, str] = {
     "constant": "#ffffff",
     "update": "#f3e6ff",
     "group": "#e4d7ff",
+    "module": "#dfe9f7",
+    "function": "#dfe9f7",
+    "gradient": "#f9dedc",
+    "optimizer": "#ece3f7",
     "other": "#f4f4f4",
 }
 
@@ -28,7 +32,14 @@ DOT_SHAPE: dict[str, str] = {
     "constant": "note",
     "update": "cds",
     "group": "box3d",
+    "module": "box3d",
+    "function": "box3d",
+    "gradient": "box3d",
+    "optimizer": "box3d",
 }
+
+#: Fill of a closed box per kind of scope: a module call (or loss function), its gradient, an optimizer's update.
+SCOPE_FILL: dict[str, str] = {k: FILL[k] for k in ("module", "gradient", "optimizer")}
 
 GRADIENT_COLOR = "#c0392b"  # border of gradient nodes
 HIGHLIGHT_COLOR = "#e67e22"  # nodes and edges on a highlighted path
