@@ -228,6 +228,7 @@ def _subclasses(cls):
 
 def _op_classes() -> list[type]:
     import graphc.control  # noqa: F401 - scan's op class
+    import graphc.distributed.collective  # noqa: F401 - allreduce's op class
     import graphc.ops.fused  # noqa: F401 - the fusion pass's op classes
     classes = {c for c in _subclasses(Op) if c.__module__.startswith("graphc.") and not issubclass(c, LEAVES)}
     return sorted(classes - _bases(), key=lambda c: c.__module__ + c.__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ..control.loop import Scan
+from ..distributed.collective import AllReduce
 from ..ir import Tensor
 from ..ir.graph import toposort
 from ..ir.leaves import Constant, Parameter, Placeholder
@@ -26,6 +27,8 @@ UNEXPORTABLE: dict[type, str] = {
     fused.FusedElementwise: "made by the fusion pass: export the graph as declared, not a compiled variant's",
     fused.FusedReduce: "made by the fusion pass: export the graph as declared, not a compiled variant's",
     fused.MatMulEpilogue: "made by the fusion pass: export the graph as declared, not a compiled variant's",
+    AllReduce: "a sum over the ranks of an MPI job, which one ONNX model running in one process has no form "
+               "for: export the step of one rank without graphc.distributed",
 }
 LEAVES = (Placeholder, Parameter, Constant)
 
