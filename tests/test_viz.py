@@ -303,6 +303,35 @@ def test_parameters_are_named_by_module_path_with_the_lines_that_made_them(tmp_p
     assert not any(n.role == "optimizer" for n in hidden.nodes) and "Adam" not in {s.label for s in hidden.scopes}
 
 
+LENET_DOTS = """
+import json, runpy, sys
+import graphc as gc
+step = runpy.run_path(sys.argv[1], run_name="lenet")["step"]
+print(json.dumps([gc.viz.to_dot(step, "gradients", expand=1, hide_optimizer=True),
+                  gc.viz.to_dot(step, "gradients", expand=None)]))
+"""
+
+
+def test_a_drawing_does_not_depend_on_the_graphs_built_before_it(capsys, monkeypatch):
+    """Constants and what is computed from them alone (cross_entropy's `arange(10)`, Adam's learning rate cast
+    to float32) are hash-consed across graphs, keeping the line and module of the graph that built them first:
+    in a notebook or a test run, LeNet's step is drawn after other models. It must be drawn as when alone."""
+    from graphc import losses, nn, optim
+    model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Dense(6 * 14 * 14, 10, rng=1))
+    images, labels = gc.placeholder((8, 1, 28, 28)), gc.placeholder((8,), "int64")
+    first = gc.function([images, labels], loss := losses.cross_entropy(model(images), labels), updates=optim.Adam(
+        model.parameters()).updates(loss))  # one statement naming Adam: the line its shared nodes carry
+    run = [sys.executable, "-c", LENET_DOTS, str(LENET)]
+    alone = json.loads(subprocess.run(run, check=True, capture_output=True, text=True).stdout)
+    monkeypatch.setattr(sys, "argv", ["-c", str(LENET)])
+    exec(compile(LENET_DOTS, "<lenet dots>", "exec"), {})
+    hidden, boxes = shared = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert "Adam" not in hidden and "subgraph cluster_s" in hidden and '"features.0\\n' in hidden
+    assert Path(__file__).name not in hidden + boxes  # no line of the model built first
+    assert shared == alone and first.graph.outputs  # (the first model was alive throughout)
+
+
 def test_two_models_get_a_box_each_and_their_parameters_stay_apart():
     enc, dec = gc.nn.MLP([4, 8, 8], rng=0), gc.nn.MLP([8, 8, 2], rng=1)
     x = gc.placeholder((3, 4), name="x")

@@ -7,12 +7,19 @@ convolution belongs to `features.0`. A box is a path of names from the top level
 at the top level). Gradient nodes (built by `gc.grad` under the location of the node they
 differentiate) go in the mirror box `("∇ features", "∇ features.0")`, and an optimizer's nodes in
 `("Adam", "Adam: features.0.weight")`. Parameters are named by their module path.
+
+Nodes that depend on no input or parameter (constants, and what is computed from constants alone, such
+as `arange(10)` in a loss or the cast of a learning rate) are hash-consed across every graph built in
+the process, so their location is that of whichever graph built them first: a notebook's earlier
+model, another test's. Their location is never read: such a node is drawn in the innermost box of the
+nodes that read it in this graph, takes its role from them (an optimizer's when only the optimizer
+reads it) and shows the line of its first reader, so a drawing never depends on what was built before.
 """
 from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from ..ir import Tensor
+from ..ir import Tensor, toposort
 from ..ir.source import Scope, SourceLoc
 from .records import VizNode, VizScope
 from .paths import shown_path
@@ -29,14 +36,14 @@ class Hierarchy:
         self.info: dict[Key, tuple[str, str, str]] = {}  # box -> (kind, type, source)
         self.param_path: dict[Tensor, tuple[str, Key]] = {}  # parameter -> (dotted path, its module's box)
         self._keys: dict[int, Key] = {}
-        # Nodes that depend on no input or parameter (constants and what is computed from them alone) are
-        # hash-consed across models: they keep the scope of whichever model declared them first.
-        live: set[Tensor] = set()
-        for n in nodes:
-            if n.op.name in ("placeholder", "parameter") or any(x in live for x in n.inputs):
-                live.add(n)
+        # What depends on an input or a parameter was built for this graph (placeholders and parameters are
+        # never shared); the rest is hash-consed across graphs and its location may be another graph's.
+        self.live: set[Tensor] = set()
+        for n in toposort(nodes):  # every ancestor, also those a depth limit leaves out of `nodes`
+            if n.op.name in ("placeholder", "parameter") or any(x in self.live for x in n.inputs):
+                self.live.add(n)
         scopes = {id(n.loc.scope): n.loc.scope for n in nodes
-                  if n in live and n.loc is not None and n.loc.scope is not None}
+                  if n in self.live and n.loc is not None and n.loc.scope is not None}
         self.roots = _root_names(scopes.values())
         for s in scopes.values():
             self._key(s)
@@ -45,7 +52,28 @@ class Hierarchy:
             for x in n.inputs:
                 self.consumers.setdefault(x, []).append(n)
         self._boxes: dict[Tensor, Key] = {}
+        self._roles: dict[Tensor, str] = {}
+        self._locs: dict[Tensor, SourceLoc | None] = {}
         self.ids: dict[Key, str] = {}
+        for n in reversed(nodes):  # readers first: a shared node's role, box and line come from them
+            if n not in self.live:
+                self.role(n)
+                self.box_key(n)
+                self.loc(n)
+
+    def own(self, n: Tensor) -> bool:
+        """Whether `n`'s location is this graph's: it depends on an input or a parameter, so no other graph
+        shares it (constants and what is computed from them alone may have been built by another)."""
+        return n in self.live
+
+    def loc(self, n: Tensor) -> SourceLoc | None:
+        """The user's line `n` stands for in this graph: its own, or for a shared node its first reader's."""
+        if n in self.live:
+            return n.loc
+        if n not in self._locs:
+            self._locs[n] = next((loc for c in self.consumers.get(n, ()) if (loc := self.loc(c)) is not None),
+                                 None)
+        return self._locs[n]
 
     # -- scopes to boxes ---------------------------------------------------------------------------
     def _key(self, s: Scope) -> Key:
@@ -85,9 +113,15 @@ class Hierarchy:
     # -- nodes ---------------------------------------------------------------------------------------
     def role(self, n: Tensor) -> str:
         """forward, gradient (what gc.grad added) or optimizer (an optimizer's update); leaves are neither
-        gradient nor update: a learning rate is a constant, not a gradient."""
+        gradient nor update: a learning rate is a constant, not a gradient. A node shared with other graphs
+        (computed from constants alone) is the optimizer's when only the optimizer reads it here."""
         if self.forward is None or n in self.forward or n.op.is_leaf:
             return "forward"
+        if n not in self.live:
+            if n not in self._roles:
+                readers = [self.role(c) for c in self.consumers.get(n, ())]
+                self._roles[n] = "optimizer" if readers and all(r == "optimizer" for r in readers) else "gradient"
+            return self._roles[n]
         s = n.loc.scope if n.loc is not None else None
         while s is not None:
             if s.kind == "optimizer":
@@ -105,7 +139,7 @@ class Hierarchy:
         if n in self._boxes:
             return self._boxes[n]
         s = n.loc.scope if n.loc is not None else None
-        if n.op.is_leaf:
+        if n.op.is_leaf or n not in self.live:
             key = self._leaf_box(n)
         elif s is None:
             key = ()
@@ -133,7 +167,8 @@ class Hierarchy:
 
     def _leaf_box(self, n: Tensor) -> Key:
         """A module's parameter in its module's box; a placeholder at the top; another leaf (a constant,
-        an optimizer's moment) in the innermost box holding every node that reads it."""
+        an optimizer's moment) or a node computed from constants alone in the innermost box holding every
+        node that reads it."""
         if n in self.param_path:
             return self.param_path[n][1]
         if n.op.name == "placeholder":

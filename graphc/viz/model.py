@@ -21,6 +21,7 @@ from ..bench.roofline import node_flops
 from ..function import Function
 from ..ir import Graph, Tensor, toposort
 from ..ir.errors import InputError
+from ..ir.source import SourceLoc
 from ..ops.elementwise import Elementwise
 from ..ops.reduce import Reduce
 from .hierarchy import Hierarchy
@@ -83,7 +84,7 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
     forward_id: dict[int, str] = {}  # id(location) -> the forward node of that location
     for i, n in enumerate(kept):
         role = hier.role(n)
-        if role == "forward" and n.loc is not None:
+        if role == "forward" and n.loc is not None and hier.own(n):
             forward_id.setdefault(id(n.loc), f"n{i}")
     copies: dict[tuple[Tensor, str | None], str] = {}  # a leaf drawn in a box other than its own
     for i, n in enumerate(kept):
@@ -93,11 +94,11 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             id=f"n{i}", label=hier.label(n), op=n.op.name, family=family(n.op),
             shape=n.type_str()[len(n.dtype):], dtype=n.dtype,
             attrs={k: str(v) for k, v in n.op.describe_attrs().items() if k != "name" and v is not None},
-            source=_source(n),
+            source=_source(hier.loc(n)),
             gradient=role == "gradient", output=n in outputs,
             truncated=depth is not None and any(x not in depth for x in n.inputs),
             highlighted=n in on_path, cluster=cluster_of.get(n), role=role,
-            grad_of=forward_id.get(id(n.loc)) if role == "gradient" and n.loc is not None else None,
+            grad_of=forward_id.get(id(n.loc)) if role == "gradient" and n.loc is not None and hier.own(n) else None,
             flops=flops, bytes=nbytes, changed=changed is not None and n in changed,
             scope=hier.box(n) if n not in group_of else None)
         group = group_of.get(n)
@@ -142,7 +143,7 @@ def build(obj: Any, stage: str = "forward", *, groups: Groups | None = None, col
             uid = f"u{k}"
             role = hier.role(v)
             records[uid] = VizNode(uid, f"update {hier.label(p)}", "update", "update",
-                                   p.type_str()[len(p.dtype):], p.dtype, source=_source(v),
+                                   p.type_str()[len(p.dtype):], p.dtype, source=_source(hier.loc(v)),
                                    gradient=forward is not None and role != "optimizer",
                                    scope=records[ids[v]].scope if ids[v] in records else None,
                                    role="optimizer" if role == "optimizer" else "gradient",
@@ -173,13 +174,13 @@ def family(op: Any) -> str:
     return "shape" if name == "axes" else name
 
 
-def _source(n: Tensor) -> str:
+def _source(loc: SourceLoc | None) -> str:
     """The user's line as `file:line: code`, the file relative to the working directory when inside it."""
-    if n.loc is None:
+    if loc is None:
         return ""
-    path = shown_path(n.loc.filename)
-    code = n.loc.code
-    return f"{path}:{n.loc.lineno}: {code}" if code else f"{path}:{n.loc.lineno}"
+    path = shown_path(loc.filename)
+    code = loc.code
+    return f"{path}:{loc.lineno}: {code}" if code else f"{path}:{loc.lineno}"
 
 
 def _label(n: Tensor) -> str:
