@@ -201,3 +201,21 @@ def test_gradient_through_an_imported_lstm_matches_finite_differences():
         up[idx] += eps
         down[idx] -= eps
         np.testing.assert_allclose(g[idx], (loss(up) - loss(down)) / (2 * eps), rtol=1e-2, atol=2e-4)
+
+
+@pytest.mark.parametrize("attrs, lens, match", [
+    ({"input_forget": 1}, None, "input_forget=1"),
+    ({"activations": ["Sigmoid", "Softsign", "Tanh"]}, None, "activation 'Softsign'"),
+    ({}, [3, 2], r"sequence_lens \[3, 2\] shorter"),
+])
+def test_lstm_features_graphc_lacks_are_reported(attrs, lens, match):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("W", (1, 8, 3)), ("R", (1, 8, 2)))]
+    if lens is not None:
+        inits.append(numpy_helper.from_array(np.array(lens, np.int32), "lens"))
+    node = helper.make_node("LSTM", ["x", "W", "R", "", "lens" if lens else ""], ["y"], hidden_size=2, **attrs)
+    proto = _model([node], [helper.make_tensor_value_info("x", F, [3, 2, 3])],
+                   [helper.make_tensor_value_info("y", F, None)], inits)
+    with pytest.raises(graphc.onnx.OnnxUnsupportedError, match=match):
+        graphc.onnx.load(proto)
