@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("onnx")
 
+import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import graphc as gc  # noqa: E402
@@ -150,3 +151,71 @@ def test_an_input_read_as_axes_is_specialized_on_its_value():
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(rep.run([x, np.array([0])])[0], x.sum(0))
     np.testing.assert_array_equal(rep.run([x, np.array([1])])[0], x.sum(1))
+
+
+def _torch_recurrent(kind: str):
+    """A 2-layer bidirectional torch.nn.LSTM or GRU exported by torch's TorchScript exporter, and an input."""
+    torch = pytest.importorskip("torch")
+    import io
+    torch.manual_seed(0)
+    module = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    x = torch.randn(5, 2, 3)
+    buf = io.BytesIO()
+    torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"])
+    return buf.getvalue(), x.numpy()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_torch_exported_recurrent_layers_match_onnxruntime(kind, backend):
+    ort = pytest.importorskip("onnxruntime")
+    data, x = _torch_recurrent(kind)
+    want = ort.InferenceSession(data).run(None, {"x": x})
+    got = graphc.onnx.load(onnx.load_from_string(data)).function(backend=backend)(x)
+    assert len(got) == len(want) == (3 if kind == "LSTM" else 2)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_through_an_imported_lstm_matches_finite_differences():
+    """d sum(c * Y) / dW of the first LSTM node, against central differences of onnxruntime's output."""
+    ort = pytest.importorskip("onnxruntime")
+    data, x = _torch_recurrent("LSTM")
+    proto = onnx.load_from_string(data)
+    w_name = next(n for n in proto.graph.node if n.op_type == "LSTM").input[1]
+    model = graphc.onnx.load(proto)
+    c = np.random.default_rng(0).standard_normal(model.outputs[0].shape).astype(np.float32)
+    (grad,) = gc.grad(gc.sum(model.outputs[0] * c), [model.params[w_name]])
+    (g,) = gc.function(model.inputs, [grad], backend="llvm")(x)
+    init = next(i for i in proto.graph.initializer if i.name == w_name)
+    w0 = numpy_helper.to_array(init).astype(np.float64)
+
+    def loss(w):
+        init.CopyFrom(numpy_helper.from_array(w.astype(np.float32), w_name))
+        (y,) = ort.InferenceSession(proto.SerializeToString()).run([proto.graph.output[0].name], {"x": x})
+        return float((y.astype(np.float64) * c).sum())
+
+    eps = 1e-2
+    for idx in [(0, 0, 0), (1, 5, 2), (0, 9, 1), (1, 15, 0)]:  # gates i, o, f, c of both directions
+        up, down = w0.copy(), w0.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        np.testing.assert_allclose(g[idx], (loss(up) - loss(down)) / (2 * eps), rtol=1e-2, atol=2e-4)
+
+
+@pytest.mark.parametrize("attrs, lens, match", [
+    ({"input_forget": 1}, None, "input_forget=1"),
+    ({"activations": ["Sigmoid", "Softsign", "Tanh"]}, None, "activation 'Softsign'"),
+    ({}, [3, 2], r"sequence_lens \[3, 2\] shorter"),
+])
+def test_lstm_features_graphc_lacks_are_reported(attrs, lens, match):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("W", (1, 8, 3)), ("R", (1, 8, 2)))]
+    if lens is not None:
+        inits.append(numpy_helper.from_array(np.array(lens, np.int32), "lens"))
+    node = helper.make_node("LSTM", ["x", "W", "R", "", "lens" if lens else ""], ["y"], hidden_size=2, **attrs)
+    proto = _model([node], [helper.make_tensor_value_info("x", F, [3, 2, 3])],
+                   [helper.make_tensor_value_info("y", F, None)], inits)
+    with pytest.raises(graphc.onnx.OnnxUnsupportedError, match=match):
+        graphc.onnx.load(proto)
