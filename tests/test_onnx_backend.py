@@ -7,7 +7,6 @@ weights are ConstantOfShape fills (their outputs are a uniform softmax), so each
 initializers in their place, against onnxruntime."""
 from __future__ import annotations
 
-import glob
 import os
 import unittest
 
@@ -19,8 +18,8 @@ ort = pytest.importorskip("onnxruntime")
 
 import onnx  # noqa: E402
 import onnx.backend.test  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
 
+from graphc.bench import onnx_models  # noqa: E402
 from graphc.onnx import OnnxUnsupportedError, load  # noqa: E402
 from graphc.onnx.backend import GraphcBackend  # noqa: E402
 
@@ -78,28 +77,11 @@ def _private_onnx_home(tmp_path_factory):
         os.environ["ONNX_HOME"] = old
 
 
-LIGHT = sorted(glob.glob(os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", "*.onnx")))
-
-
-def _random_weights(model, rng):
-    """`model` with each ConstantOfShape fill replaced by a random initializer of its shape (He-scaled
-    weights; per-channel vectors in [0.5, 1.5] so batch-norm variances stay positive)."""
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    inits = {i.name: numpy_helper.to_array(i) for i in out.graph.initializer}
-    fills = [n for n in out.graph.node if n.op_type == "ConstantOfShape"]
-    for node in fills:
-        shape = tuple(int(d) for d in inits[node.input[0]])
-        scale = np.sqrt(2.0 / np.prod(shape[1:])) if len(shape) >= 2 else None
-        value = rng.standard_normal(shape) * scale if scale is not None else rng.uniform(0.5, 1.5, shape)
-        out.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), node.output[0]))
-        out.graph.node.remove(node)
-    return out
-
-
-@pytest.mark.parametrize("path", LIGHT, ids=lambda p: os.path.basename(p)[len("light_"):-len(".onnx")])
-def test_light_model_random_weights_llvm(path):
-    model = _random_weights(onnx.load(path), np.random.default_rng(0))
+@pytest.mark.parametrize("name", sorted(onnx_models.LIGHT))
+def test_light_model_random_weights_llvm(name):
+    """Each light model with its ConstantOfShape fills replaced by random weights (the benchmark's, tempered
+    so the softmax is neither uniform nor one-hot), against onnxruntime."""
+    model = onnx_models.light(name)
     imported = load(model)
     x = np.random.default_rng(1).uniform(0, 1, (1, 3, 224, 224)).astype(np.float32)
     (got,) = imported.function(backend="llvm")(x)
