@@ -9,18 +9,15 @@ outputs differ is a failure, not a speed.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from .suite import environment
+from .suite import environment, run_worker
 
 #: graphc's outputs against onnxruntime's: float32 through up to 120 layers summed in other orders
 RTOL, ATOL = 1e-3, 1e-5
@@ -49,21 +46,6 @@ class Settings:
 class Results:
     settings: Settings
     rows: list[dict] = field(default_factory=list)  # one per (model, batch): frameworks' results and the check
-
-
-def _worker(job: dict, env: dict[str, str], timeout_s: float) -> dict:
-    """The worker's result, or {"na": why}."""
-    cmd = [sys.executable, "-m", "graphc.bench.onnx_worker", json.dumps(job)]
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"na": f"timed out after {timeout_s:.0f} s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"na": f"failed (exit {proc.returncode}): {tail[:300]}"}
-    out = json.loads(lines[-1])
-    return {"na": out["error"]} if "error" in out else out
 
 
 def _combine(outs: list[dict]) -> dict:
@@ -121,7 +103,8 @@ def measure_model(name: str, s: Settings, tmp: str, log: Callable[[str], None]) 
                 job = {"framework": fw, "model": path, "inputs": inputs, "out": os.path.join(tmp, f"{fw}.npz"),
                        "repeats": s.repeats, "budget_s": s.budget_s, "threads": s.threads,
                        "profile": s.profile and r == s.rounds - 1}
-                outs[fw].append(_worker(job, environment(s.threads, cache), s.timeout_s))
+                outs[fw].append(run_worker(job, environment(s.threads, cache), s.timeout_s,
+                                           module="graphc.bench.onnx_worker"))
             if any("na" in o[-1] for o in outs.values()):
                 break
             if r == 0:  # the first round's outputs decide whether the timings mean anything

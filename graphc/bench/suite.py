@@ -78,9 +78,11 @@ def environment(threads: int, cache_dir: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = sys.executable) -> dict:
-    """The worker's result, or {"na": why} when it failed, timed out or printed no result."""
-    cmd = [python, "-m", "graphc.bench.worker", json.dumps(job)]
+def run_worker(job: dict, env: dict[str, str], timeout_s: float, python: str = sys.executable,
+               module: str = "graphc.bench.worker") -> dict:
+    """The result of the worker `module` (the training-step worker, or graphc.bench.onnx_worker), or
+    {"na": why} when it failed, timed out or printed no result."""
+    cmd = [python, "-m", module, json.dumps(job)]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
