@@ -44,8 +44,9 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     import onnx
     from onnx import helper
 
-    from . import export_loops, export_ops, export_windows  # noqa: F401 - each registers its converters
-    from .export_registry import emit_nodes, unexportable
+    from .export_registry import converters, emit_nodes, unexportable
+
+    converters()
 
     outs, ins, ups = _unpack(outputs, inputs, updates)
     opset = _check_opset(opset)
