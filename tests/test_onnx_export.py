@@ -11,7 +11,8 @@ ort = pytest.importorskip("onnxruntime", reason="the exported models are run by 
 import graphc as gc  # noqa: E402
 from graphc.ir.node import Op  # noqa: E402
 from graphc.onnx import ExportError, export  # noqa: E402
-from graphc.onnx.export_registry import LEAVES, UNEXPORTABLE, converters  # noqa: E402
+from graphc.onnx.export_registry import LEAVES, UNEXPORTABLE  # noqa: E402
+from graphc.onnx.exporter import converters  # noqa: E402
 
 BACKENDS = ["numpy", "llvm"]
 #: onnxruntime against graphc: float32 kernels differ in summation order and libm, a few ulp; atol is

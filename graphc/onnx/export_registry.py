@@ -33,13 +33,6 @@ UNEXPORTABLE: dict[type, str] = {
 LEAVES = (Placeholder, Parameter, Constant)
 
 
-def converters() -> dict[type, Converter]:
-    """Every registered converter: the converter modules register on import, which this makes sure of (they
-    import this module, so it cannot import them at its top)."""
-    from . import export_loops, export_ops, export_windows  # noqa: F401 - each registers its converters
-    return CONVERTERS
-
-
 def converts(*classes: type) -> Callable[[Converter], Converter]:
     """Register a converter for op classes."""
     def register(fn: Converter) -> Converter:

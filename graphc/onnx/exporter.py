@@ -11,7 +11,7 @@ model is checked with `onnx.checker` (full check) before it is returned or writt
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,14 @@ from .emitter import Emitter, ExportError, value_info
 #: the opset models are written for unless asked otherwise (Col2Im, which pooling gradients need, is 18)
 DEFAULT_OPSET = 18
 MIN_OPSET = 18
+
+
+def converters() -> dict[type, Callable]:
+    """Every registered export converter, by op class: the converter modules register on import, which this
+    makes sure of (they import export_registry, so it cannot import them)."""
+    from . import export_loops, export_ops, export_windows  # noqa: F401 - each registers its converters
+    from .export_registry import CONVERTERS
+    return CONVERTERS
 
 
 def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Sequence[Tensor] | None = None,
@@ -44,7 +52,7 @@ def export(outputs: Any, path: str | os.PathLike | None = None, *, inputs: Seque
     import onnx
     from onnx import helper
 
-    from .export_registry import converters, emit_nodes, unexportable
+    from .export_registry import emit_nodes, unexportable
 
     converters()
 
